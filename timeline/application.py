@@ -1,0 +1,344 @@
+"""The Timeline application: the only door into the domain.
+
+Commands record events and return ids; queries return plain values (dicts and lists of JSON
+types) that the CLI and the API print or serve as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking
+
+from timeline import store
+from timeline.domain import (
+    ACTOR_FIELDS,
+    Actor,
+    AlreadyExists,
+    Conflict,
+    Content,
+    Development,
+    NotFound,
+    PartialDate,
+    Source,
+    UnknownActor,
+    actor_id,
+    check_actor,
+    development_id,
+)
+from timeline.readmodel import TimelineProjection, TimelineView
+from timeline.schemas import dump_content, dump_development, dump_source
+from timeline.vocabulary import ActorKind, Certainty, Kind, Status
+
+# The event classes' names as the log shows them to people.
+EVENT_TYPES = {
+    Actor.Registered: "registered",
+    Actor.Corrected: "corrected",
+    Development.Recorded: "recorded",
+    Development.Corrected: "corrected",
+    Development.StatusChanged: "status_changed",
+    Development.Retracted: "retracted",
+}
+
+
+class VersionMismatch(Conflict):
+    """The development changed since the version the caller last saw."""
+
+
+class Timeline(Application):
+    """Records developments and actors, and answers questions about them."""
+
+    name = "Timeline"
+
+    def __init__(self, store_url: str | None = None, env: dict[str, str] | None = None):
+        self.store_url = store.store_url(store_url)
+        super().__init__({**store.persistence_env(self.store_url), **(env or {})})
+        self.view: TimelineView = self.factory.tracking_recorder(TimelineView)
+        self.projection = TimelineProjection(self.view, self.repository)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        store.register_transcodings(transcoder)
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def register_actor(
+        self,
+        slug: str,
+        name: str,
+        kind: ActorKind,
+        aliases: Sequence[str] = (),
+        belongs_to: Sequence[str] = (),
+        recorded_by: str = "timeline",
+    ) -> str:
+        check_actor(slug, name, kind, tuple(belongs_to))
+        if actor_id(slug) in self.repository:
+            raise AlreadyExists(f"actor {slug!r} is already registered", "id")
+        self._check_actors(belongs_to, "belongs_to")
+        actor = Actor(
+            slug=slug,
+            name=name,
+            kind=kind,
+            aliases=tuple(aliases),
+            belongs_to=tuple(belongs_to),
+            recorded_by=recorded_by,
+        )
+        self._save(actor)
+        return slug
+
+    def correct_actor(
+        self, slug: str, changes: dict[str, Any], reason: str, recorded_by: str = "timeline"
+    ) -> int:
+        actor = self._actor(slug)
+        effective = {k: v for k, v in changes.items() if getattr(actor, k) != v}
+        if set(changes) - set(ACTOR_FIELDS):
+            raise Conflict(f"cannot correct {sorted(set(changes) - set(ACTOR_FIELDS))}")
+        if not effective:
+            return actor.version
+        merged = {name: getattr(actor, name) for name in ACTOR_FIELDS} | effective
+        check_actor(slug, merged["name"], merged["kind"], tuple(merged["belongs_to"]))
+        self._check_actors(merged["belongs_to"], "belongs_to")
+        actor.correct(changes=effective, reason=reason, recorded_by=recorded_by)
+        self._save(actor)
+        return actor.version
+
+    def record_development(
+        self,
+        content: Content,
+        status: Status = Status.OCCURRED,
+        *,
+        key: str | None = None,
+        recorded_by: str = "timeline",
+    ) -> UUID:
+        """Record a new development; a `key` gives it a deterministic id (seeds use one)."""
+        self._check_actors(content.actor_slugs(), "actors")
+        ident = development_id(key) if key else uuid4()
+        if key and ident in self.repository:
+            raise AlreadyExists(f"a development with key {key!r} is already recorded", "key")
+        development = Development(
+            id=ident, content=content, status=status, key=key, recorded_by=recorded_by
+        )
+        self._save(development)
+        return development.id
+
+    def record_prepared(self, development: Development) -> UUID:
+        """Record a development built with its later history in memory (a seed entry)."""
+        for event in development.pending_events:
+            if isinstance(event, Development.Recorded):
+                self._check_actors(event.content.actor_slugs(), "actors")
+            elif isinstance(event, Development.Corrected) and "actors" in event.changes:
+                self._check_actors([p.actor for p in event.changes["actors"]], "actors")
+        if development.id in self.repository:
+            raise AlreadyExists(f"development {development.key or development.id} exists", "key")
+        self._save(development)
+        return development.id
+
+    def correct_development(
+        self,
+        ident: UUID,
+        changes: dict[str, Any],
+        reason: str,
+        source: Source,
+        *,
+        recorded_by: str = "timeline",
+        expected_version: int | None = None,
+    ) -> int:
+        development = self._development(ident, expected_version)
+        if "actors" in changes:
+            self._check_actors([p.actor for p in changes["actors"]], "changes.actors")
+        development.correct(changes, reason, source, recorded_by)
+        self._save(development)
+        return development.version
+
+    def change_status(
+        self,
+        ident: UUID,
+        status: Status,
+        reason: str,
+        source: Source | None = None,
+        *,
+        date: PartialDate | None = None,
+        recorded_by: str = "timeline",
+        expected_version: int | None = None,
+    ) -> int:
+        development = self._development(ident, expected_version)
+        development.change_status(status, reason, source, recorded_by, date)
+        self._save(development)
+        return development.version
+
+    def retract_development(
+        self,
+        ident: UUID,
+        reason: str,
+        source: Source | None = None,
+        *,
+        recorded_by: str = "timeline",
+        expected_version: int | None = None,
+    ) -> int:
+        development = self._development(ident, expected_version)
+        development.retract(reason, recorded_by, source)
+        self._save(development)
+        return development.version
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def get_actor(self, slug: str) -> dict[str, Any]:
+        self.catch_up()
+        found = self.view.select_actors([slug])
+        if not found:
+            raise NotFound(f"no actor {slug!r}", "id")
+        return found[0]
+
+    def list_actors(self) -> list[dict[str, Any]]:
+        self.catch_up()
+        return self.view.select_actors()
+
+    def get_development(
+        self, ident: UUID, known_at: datetime | None = None
+    ) -> dict[str, Any]:
+        """The development (as known at `known_at`) with the history of its versions."""
+        events = [
+            e
+            for e in self._events(ident)
+            if known_at is None or e.timestamp <= known_at
+        ]
+        if not events:
+            raise NotFound(f"development {ident} was not recorded by {known_at.isoformat()}")
+        development = self.repository.get(ident, version=events[-1].originator_version)
+        return {
+            **dump_development(development, events[-1].timestamp),
+            "history": [history_entry(e) for e in events],
+        }
+
+    def list_developments(
+        self,
+        *,
+        actors: Sequence[str] = (),
+        kind: Kind | None = None,
+        status: Status | None = None,
+        certainty: Certainty | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        known_at: datetime | None = None,
+        after: tuple[str, str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Developments in world-date order (earliest day, then latest day, then id)."""
+        self.catch_up()
+        return self.view.select_developments(
+            actors=actors,
+            kind=kind and kind.value,
+            status=status and status.value,
+            certainty=certainty and certainty.value,
+            start=start,
+            end=end,
+            known_at=known_at,
+            after=after,
+            limit=limit,
+        )
+
+    def event_count(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    # --- the read model ---------------------------------------------------------------------
+
+    def catch_up(self) -> int:
+        """Apply to the view every event it has not seen yet; returns how many it applied.
+
+        Queries call this first, so whoever just wrote reads what they wrote. Several
+        processes may catch up at once: the tracking record makes one of them win each event,
+        and the other moves on to what is left.
+        """
+        applied = 0
+        while True:
+            start = (self.view.max_tracking_id(self.name) or 0) + 1
+            notifications = self.recorder.select_notifications(start=start, limit=500)
+            if not notifications:
+                return applied
+            for notification in notifications:
+                event = self.mapper.to_domain_event(notification)
+                try:
+                    self.projection.process_event(
+                        event, Tracking(self.name, notification.id)
+                    )
+                except IntegrityError:
+                    break  # another process applied it first; start again after its work
+                applied += 1
+
+    def lag(self) -> int:
+        """How many events the view has not applied yet."""
+        return self.event_count() - (self.view.max_tracking_id(self.name) or 0)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _save(self, *aggregates: Any) -> None:
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            # Someone else wrote the same stream version between our read and our write.
+            raise VersionMismatch(
+                "the development was changed by another request; read it again and retry"
+            ) from None
+
+    def _check_actors(self, slugs: Sequence[str], field: str) -> None:
+        for slug in slugs:
+            if actor_id(slug) not in self.repository:
+                raise UnknownActor(f"unknown actor {slug!r}", field)
+
+    def _actor(self, slug: str) -> Actor:
+        try:
+            return self.repository.get(actor_id(slug))
+        except AggregateNotFoundError:
+            raise NotFound(f"no actor {slug!r}", "id") from None
+
+    def _development(self, ident: UUID, expected_version: int | None = None) -> Development:
+        try:
+            development = self.repository.get(ident)
+        except AggregateNotFoundError:
+            raise NotFound(f"no development {ident}", "id") from None
+        if not isinstance(development, Development):
+            raise NotFound(f"no development {ident}", "id")
+        if expected_version is not None and development.version != expected_version:
+            raise VersionMismatch(
+                f"the development is at version {development.version},"
+                f" not {expected_version}",
+                "version",
+            )
+        return development
+
+    def _events(self, ident: UUID) -> list[Any]:
+        events = list(self.events.get(ident))
+        if not events or not isinstance(events[0], Development.Recorded):
+            raise NotFound(f"no development {ident}", "id")
+        return events
+
+
+def history_entry(event: Any) -> dict[str, Any]:
+    """One version of a development: what changed, when it was recorded, by whom and why."""
+    entry: dict[str, Any] = {
+        "version": event.originator_version,
+        "type": EVENT_TYPES[type(event)],
+        "recorded_at": event.timestamp.isoformat(),
+        "recorded_by": event.recorded_by,
+    }
+    if isinstance(event, Development.Recorded):
+        entry["status"] = event.status.value
+        entry["changes"] = dump_content(event.content)
+    elif isinstance(event, Development.Corrected):
+        entry["changes"] = dump_content(event.changes)
+        entry["reason"] = event.reason
+        entry["source"] = dump_source(event.source)
+    elif isinstance(event, Development.StatusChanged):
+        entry["status"] = event.status.value
+        entry["reason"] = event.reason
+        entry["source"] = dump_source(event.source)
+        if event.date is not None:
+            entry["date"] = dump_content({"date": event.date})["date"]
+    elif isinstance(event, Development.Retracted):
+        entry["reason"] = event.reason
+        entry["source"] = dump_source(event.source)
+    return entry

@@ -1,0 +1,230 @@
+"""The `timeline` command line: seed the store, serve the API, read the timeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+from eventsourcing.persistence import PersistenceError
+
+from timeline.application import Timeline
+from timeline.domain import TimelineError
+from timeline.seeding import SeedError, seed
+from timeline.store import DEFAULT_STORE, StoreError
+from timeline.vocabulary import Certainty, Kind, Status
+
+DEFAULT_SEEDS = "seeds"
+
+
+def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a user can cause into one line and exit status 1, never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (TimelineError, StoreError, SeedError) as error:
+            raise click.ClickException(str(error)) from None
+        except PersistenceError as error:
+            raise click.ClickException(f"the store failed: {error}") from None
+
+    return wrapper
+
+
+@contextmanager
+def opened(ctx: click.Context) -> Iterator[Timeline]:
+    app = Timeline(ctx.obj["store"])
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+class UTCDateTime(click.ParamType):
+    """An ISO 8601 moment with a time zone (`2026-01-01T00:00:00Z`); a bare date is midnight UTC."""
+
+    name = "timestamp"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 timestamp such as 2026-01-01T00:00:00Z")
+        if moment.tzinfo is None:
+            if "T" in value or " " in value:
+                self.fail(f"{value!r} has no time zone: add Z or +00:00")
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+
+
+class WorldDate(click.ParamType):
+    name = "date"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date in the form YYYY-MM-DD")
+
+
+def choice_of(enum: Any) -> click.Choice:
+    return click.Choice([member.value for member in enum])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--store",
+    envvar="TIMELINE_STORE",
+    default=DEFAULT_STORE,
+    show_default=True,
+    help="Event store: sqlite:///path.db or memory:// (also from TIMELINE_STORE).",
+)
+@click.version_option(package_name="timeline")
+@click.pass_context
+def main(ctx: click.Context, store: str) -> None:
+    """Timeline: an event-sourced record of how relationships between states, leaders and
+    institutions develop."""
+    ctx.ensure_object(dict)
+    ctx.obj["store"] = store
+
+
+@main.command("seed")
+@click.argument("path", type=click.Path(path_type=Path), default=DEFAULT_SEEDS, required=False)
+@click.pass_context
+@fail_cleanly
+def seed_command(ctx: click.Context, path: Path) -> None:
+    """Load the seed files in PATH (default: ./seeds) into the store.
+
+    Idempotent: entries already loaded record nothing; an entry edited since it was loaded is
+    recorded as a correction.
+    """
+    with opened(ctx) as app:
+        report = seed(app, path)
+        click.echo(f"Seeded from {path}: {report}.")
+        click.echo(f"The store holds {app.event_count()} events.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--seeds",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_SEEDS,
+    show_default=True,
+    help="Seed files loaded first when the store is empty.",
+)
+@click.pass_context
+@fail_cleanly
+def serve(ctx: click.Context, host: str, port: int, seeds: Path) -> None:
+    """Serve the HTTP API (development server; see the README for gunicorn).
+
+    An empty store is seeded first, so a fresh machine serves the seed data at once.
+    """
+    from api import create_app  # Flask is needed only here
+
+    with opened(ctx) as app:
+        if app.event_count() == 0 and seeds.exists():
+            click.echo(f"Empty store: seeded from {seeds}: {seed(app, seeds)}.")
+    flask_app = create_app({"STORE": ctx.obj["store"]})
+    flask_app.run(host=host, port=port)
+
+
+@main.command()
+@click.option("--actor", "actors", multiple=True, help="Only developments involving this actor id (repeatable).")
+@click.option("--kind", type=choice_of(Kind), help="Only this kind of development.")
+@click.option("--status", type=choice_of(Status), help="Only this status.")
+@click.option("--certainty", type=choice_of(Certainty), help="Only this certainty.")
+@click.option("--from", "start", type=WorldDate(), help="World date: periods ending on or after it.")
+@click.option("--to", "end", type=WorldDate(), help="World date: periods starting on or before it.")
+@click.option("--known-at", type=UTCDateTime(), help="Only what the store had recorded by this moment (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+@fail_cleanly
+def developments(
+    ctx: click.Context,
+    actors: tuple[str, ...],
+    kind: str | None,
+    status: str | None,
+    certainty: str | None,
+    start: date | None,
+    end: date | None,
+    known_at: datetime | None,
+    as_json: bool,
+) -> None:
+    """The timeline of developments in world-date order, with their sources."""
+    with opened(ctx) as app:
+        for slug in actors:
+            app.get_actor(slug)  # an unknown actor is an error, not an empty timeline
+        found = app.list_developments(
+            actors=actors,
+            kind=kind and Kind(kind),
+            status=status and Status(status),
+            certainty=certainty and Certainty(certainty),
+            start=start,
+            end=end,
+            known_at=known_at,
+        )
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        click.echo("No developments match.")
+    for development in found:
+        click.echo(format_development(development))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+@fail_cleanly
+def actors(ctx: click.Context, as_json: bool) -> None:
+    """The registered actors."""
+    with opened(ctx) as app:
+        found = app.list_actors()
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    for actor in found:
+        belongs = f" (of {', '.join(actor['belongs_to'])})" if actor["belongs_to"] else ""
+        click.echo(f"{actor['id']:<20} {actor['kind']:<13} {actor['name']}{belongs}")
+
+
+def format_date(value: dict[str, Any] | None) -> str:
+    if value is None:
+        return ""
+    return ("~" if value["approximate"] else "") + value["value"]
+
+
+def format_development(d: dict[str, Any]) -> str:
+    status = d["status"] + (f" for {format_date(d['planned_for'])}" if d["planned_for"] else "")
+    lines = [
+        f"{format_date(d['date']):<12} {d['summary']}",
+        f"{'':<12} {d['kind']} · {status} · {d['certainty']}"
+        + (f" · {d['place']}" if d["place"] else ""),
+        f"{'':<12} actors: "
+        + ", ".join(f"{p['actor']} ({p['role']})" for p in d["actors"]),
+    ]
+    if d["items"]:
+        lines.append(f"{'':<12} items: {', '.join(d['items'])}")
+    if d["quote"]:
+        lines.append(f"{'':<12} quote: “{d['quote']}”")
+    if d["date"]["derivation"]:
+        lines.append(f"{'':<12} date: {d['date']['derivation']}")
+    for source in d["sources"]:
+        lines.append(
+            f"{'':<12} source: {source['publication']}, {format_date(source['reported_on'])}"
+            f" — {source['attribution']}"
+        )
+    lines.append(f"{'':<12} id: {d['id']} (version {d['version']})")
+    return "\n".join(lines) + "\n"

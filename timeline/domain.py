@@ -1,0 +1,390 @@
+"""The domain model: actors and developments as event-sourced aggregates, and their value objects.
+
+Nothing here is edited in place. A development is recorded once; every later change (a
+correction, a status change, a retraction) is a new event on its stream, so the log holds every
+version that was ever known.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, fields, replace
+from datetime import date
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from timeline.vocabulary import (
+    STATUS_TRANSITIONS,
+    ActorKind,
+    Certainty,
+    Kind,
+    Role,
+    Status,
+)
+
+# Seeded and registered ids are uuid5 under this namespace, so they are the same on every machine.
+TIMELINE_NAMESPACE = uuid5(NAMESPACE_URL, "https://timeline.invalid/ids")
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+class TimelineError(Exception):
+    """A rule of the domain was broken; `field` names the input at fault, where there is one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(TimelineError):
+    """A value is malformed or impossible (a 30 February, an empty summary)."""
+
+
+class UnknownActor(TimelineError):
+    """A development names an actor that was never registered."""
+
+
+class NotFound(TimelineError):
+    """No actor or development has that id."""
+
+
+class Conflict(TimelineError):
+    """The request is well-formed but the development's current state forbids it."""
+
+
+class AlreadyExists(Conflict):
+    """An actor or development with that id is already recorded."""
+
+
+class Retracted(Conflict):
+    """A retracted development cannot be corrected, changed or retracted again."""
+
+
+class InvalidTransition(Conflict):
+    """A status change that makes no sense, such as occurred -> planned."""
+
+
+# --- value objects -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=False)
+class PartialDate:
+    """A world date known to a day, a month or only a year.
+
+    `approximate` marks dates the source gives loosely ("about", "early May"); `derivation`
+    says how the date was worked out when the source gives it relatively ("two years ago").
+    """
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+    approximate: bool = False
+    derivation: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.year <= 9999:
+            raise InvalidInput(f"year {self.year} is out of range", "date")
+        if self.month is None and self.day is not None:
+            raise InvalidInput("a day needs a month", "date")
+        if self.month is not None and not 1 <= self.month <= 12:
+            raise InvalidInput(f"month {self.month} does not exist", "date")
+        if self.day is not None:
+            last = calendar.monthrange(self.year, self.month)[1]  # type: ignore[arg-type]
+            if not 1 <= self.day <= last:
+                raise InvalidInput(
+                    f"{self.year:04d}-{self.month:02d} has no day {self.day}", "date"
+                )
+
+    @classmethod
+    def parse(
+        cls, text: str, *, approximate: bool = False, derivation: str | None = None
+    ) -> PartialDate:
+        """Parse `YYYY`, `YYYY-MM` or `YYYY-MM-DD`; anything else is an InvalidInput."""
+        match = PARTIAL_DATE.match(text.strip()) if isinstance(text, str) else None
+        if not match:
+            raise InvalidInput(
+                f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD", "date"
+            )
+        year, month, day = (int(part) if part else None for part in match.groups())
+        return cls(year, month, day, approximate, derivation)  # type: ignore[arg-type]
+
+    @property
+    def precision(self) -> str:
+        return "day" if self.day else "month" if self.month else "year"
+
+    @property
+    def earliest(self) -> date:
+        """The first day the date can mean."""
+        return date(self.year, self.month or 1, self.day or 1)
+
+    @property
+    def latest(self) -> date:
+        """The last day the date can mean: by then the development has certainly happened."""
+        month = self.month or 12
+        return date(self.year, month, self.day or calendar.monthrange(self.year, month)[1])
+
+    def __str__(self) -> str:
+        text = f"{self.year:04d}"
+        if self.month:
+            text += f"-{self.month:02d}"
+        if self.day:
+            text += f"-{self.day:02d}"
+        return text
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a development was reported, by whom, and the passage it rests on."""
+
+    publication: str
+    attribution: str
+    reported_on: PartialDate
+    passage: str
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("publication", "attribution", "passage"):
+            if not getattr(self, name).strip():
+                raise InvalidInput(f"a source needs a {name}", f"sources.{name}")
+
+
+@dataclass(frozen=True)
+class Participation:
+    """One actor's role in a development."""
+
+    actor: str
+    role: Role
+
+
+def actor_id(slug: str) -> UUID:
+    """The aggregate id of the actor with this slug."""
+    return uuid5(TIMELINE_NAMESPACE, f"actor:{slug}")
+
+
+def development_id(key: str) -> UUID:
+    """The deterministic aggregate id of a development with this stable key (seeds use it)."""
+    return uuid5(TIMELINE_NAMESPACE, f"development:{key}")
+
+
+# --- actors --------------------------------------------------------------------------------
+
+
+class Actor(Aggregate):
+    """A state, person, organisation, region or bloc; identified by a stable slug."""
+
+    @staticmethod
+    def create_id(slug: str, **_: Any) -> UUID:  # type: ignore[override]
+        return actor_id(slug)
+
+    @event("Registered")
+    def __init__(
+        self,
+        slug: str,
+        name: str,
+        kind: ActorKind,
+        aliases: tuple[str, ...] = (),
+        belongs_to: tuple[str, ...] = (),
+        recorded_by: str = "timeline",
+    ) -> None:
+        self.slug = slug
+        self.name = name
+        self.kind = kind
+        self.aliases = tuple(aliases)
+        self.belongs_to = tuple(belongs_to)
+
+    @event("Corrected")
+    def correct(self, changes: dict[str, Any], reason: str, recorded_by: str) -> None:
+        for name, value in changes.items():
+            setattr(self, name, tuple(value) if isinstance(value, list) else value)
+
+
+ACTOR_FIELDS = ("name", "kind", "aliases", "belongs_to")
+
+
+def check_actor(slug: str, name: str, kind: ActorKind, belongs_to: tuple[str, ...]) -> None:
+    """Invariants of an actor that need no store."""
+    if not SLUG.match(slug or ""):
+        raise InvalidInput(
+            f"{slug!r} is not a slug: lower-case letters, digits and single hyphens", "id"
+        )
+    if not name.strip():
+        raise InvalidInput("an actor needs a name", "name")
+    if slug in belongs_to:
+        raise InvalidInput("an actor cannot belong to itself", "belongs_to")
+    if kind is ActorKind.STATE and belongs_to:
+        raise InvalidInput("a state belongs to no other actor", "belongs_to")
+
+
+# --- developments --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a development says: every field a correction can change.
+
+    Status is not here: it moves through its own lifecycle events.
+    """
+
+    kind: Kind
+    summary: str
+    actors: tuple[Participation, ...]
+    date: PartialDate
+    certainty: Certainty
+    sources: tuple[Source, ...]
+    planned_for: PartialDate | None = None
+    place: str | None = None
+    items: tuple[str, ...] = ()
+    quote: str | None = None
+
+    def __post_init__(self) -> None:
+        # Events decode JSON arrays as lists; the domain keeps tuples so content is hashable.
+        for name in ("actors", "sources", "items"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not self.summary.strip():
+            raise InvalidInput("a development needs a summary", "summary")
+        if not self.actors:
+            raise InvalidInput("a development needs at least one actor", "actors")
+        seen = set()
+        for participation in self.actors:
+            if (participation.actor, participation.role) in seen:
+                raise InvalidInput(
+                    f"actor {participation.actor!r} is listed twice as "
+                    f"{participation.role.value}",
+                    "actors",
+                )
+            seen.add((participation.actor, participation.role))
+        if not self.sources:
+            raise InvalidInput("a development needs at least one source", "sources")
+        if any(not item.strip() for item in self.items):
+            raise InvalidInput("an item cannot be empty", "items")
+
+    def actor_slugs(self, role: Role | None = None) -> tuple[str, ...]:
+        return tuple(
+            p.actor for p in self.actors if role is None or p.role is role
+        )
+
+    def changed(self, changes: dict[str, Any]) -> Content:
+        return replace(self, **changes)
+
+
+CONTENT_FIELDS = tuple(f.name for f in fields(Content))
+
+
+def check_status(status: Status, planned_for: PartialDate | None) -> None:
+    if status is Status.PLANNED and planned_for is None:
+        raise InvalidInput("a planned development needs planned_for", "planned_for")
+
+
+class Development(Aggregate):
+    """One reported development: an invasion, a visit, a shipment, a declaration."""
+
+    id: UUID  # given by the caller: uuid5 of a seed key, or a fresh uuid4
+
+    @event("Recorded")
+    def __init__(
+        self,
+        content: Content,
+        status: Status,
+        key: str | None,
+        recorded_by: str,
+    ) -> None:
+        check_status(status, content.planned_for)
+        self.content = content
+        self.status = status
+        self.key = key
+        self.retracted = False
+        self.retraction_reason: str | None = None
+
+    def _check_open(self) -> None:
+        if self.retracted:
+            raise Retracted("the development is retracted and cannot change")
+
+    def correct(
+        self, changes: dict[str, Any], reason: str, source: Source, recorded_by: str
+    ) -> None:
+        """Record a correction of some fields; only fields whose value changes are kept."""
+        self._check_open()
+        unknown = set(changes) - set(CONTENT_FIELDS)
+        if unknown:
+            raise InvalidInput(f"cannot correct {', '.join(sorted(unknown))}", "changes")
+        effective = {
+            name: value
+            for name, value in changes.items()
+            if value != getattr(self.content, name)
+        }
+        if not effective:
+            raise InvalidInput("the correction changes nothing", "changes")
+        if not reason.strip():
+            raise InvalidInput("a correction needs a reason", "reason")
+        corrected = self.content.changed(effective)  # validates the result as a whole
+        check_status(self.status, corrected.planned_for)
+        self._corrected(changes=effective, reason=reason, source=source,
+                        recorded_by=recorded_by)
+
+    @event("Corrected")
+    def _corrected(
+        self, changes: dict[str, Any], reason: str, source: Source, recorded_by: str
+    ) -> None:
+        content = self.content.changed(changes)
+        if source not in content.sources:
+            content = content.changed({"sources": (*content.sources, source)})
+        self.content = content
+
+    def change_status(
+        self,
+        status: Status,
+        reason: str,
+        source: Source | None,
+        recorded_by: str,
+        date: PartialDate | None = None,
+    ) -> None:
+        """Move along the lifecycle; `date` says when a planned development happened."""
+        self._check_open()
+        if status not in STATUS_TRANSITIONS[self.status]:
+            raise InvalidTransition(
+                f"a development that is {self.status.value} cannot become {status.value}",
+                "status",
+            )
+        if not reason.strip():
+            raise InvalidInput("a status change needs a reason", "reason")
+        self._status_changed(
+            status=status, reason=reason, source=source, date=date, recorded_by=recorded_by
+        )
+
+    @event("StatusChanged")
+    def _status_changed(
+        self,
+        status: Status,
+        reason: str,
+        source: Source | None,
+        date: PartialDate | None,
+        recorded_by: str,
+    ) -> None:
+        changes: dict[str, Any] = {}
+        if date is not None:
+            changes["date"] = date
+        elif self.status is Status.PLANNED and status is not Status.CANCELLED:
+            # It happened when it was planned to, unless told otherwise.
+            changes["date"] = self.content.planned_for
+        if source is not None and source not in self.content.sources:
+            changes["sources"] = (*self.content.sources, source)
+        self.content = self.content.changed(changes)
+        self.status = status
+
+    def retract(self, reason: str, recorded_by: str, source: Source | None = None) -> None:
+        """Withdraw the development: it stays in the log but no longer counts."""
+        self._check_open()
+        if not reason.strip():
+            raise InvalidInput("a retraction needs a reason", "reason")
+        self._retracted(reason=reason, source=source, recorded_by=recorded_by)
+
+    @event("Retracted")
+    def _retracted(self, reason: str, source: Source | None, recorded_by: str) -> None:
+        self.retracted = True
+        self.retraction_reason = reason
+

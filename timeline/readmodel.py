@@ -1,0 +1,238 @@
+"""The read model: a materialised view of actors and of every version of every development.
+
+The view is an eventsourcing tracking recorder: each event's rows are written in the same
+transaction as its tracking record, so each event is applied exactly once, even when several
+processes catch up at the same moment or one of them dies half-way.
+
+Development versions are kept bitemporally: each row holds the record-time interval
+[recorded_at, superseded_at) in which it was the current version, and its world-date period
+[earliest, latest]. "As known at T" is then an indexed range condition, not a replay.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Repository
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
+
+from timeline.domain import Actor, Development
+from timeline.schemas import dump_development
+
+
+def micros(moment: datetime) -> int:
+    """Record time as integer microseconds since the epoch: exact, and ordered as numbers."""
+    return int(moment.timestamp() * 1_000_000)
+
+
+class TimelineView(SQLiteTrackingRecorder):
+    """The SQLite tables of the read model, and the queries over them."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            """CREATE TABLE IF NOT EXISTS actors (
+                slug TEXT PRIMARY KEY, document TEXT NOT NULL, version INTEGER NOT NULL)""",
+            """CREATE TABLE IF NOT EXISTS development_versions (
+                development_id TEXT NOT NULL, version INTEGER NOT NULL,
+                position INTEGER NOT NULL,
+                recorded_at INTEGER NOT NULL, superseded_at INTEGER,
+                kind TEXT NOT NULL, status TEXT NOT NULL, certainty TEXT NOT NULL,
+                retracted INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL,
+                document TEXT NOT NULL,
+                PRIMARY KEY (development_id, version))""",
+            # The current versions in world-date order: the common listing.
+            """CREATE INDEX IF NOT EXISTS development_versions_current
+                ON development_versions (earliest, latest, development_id)
+                WHERE superseded_at IS NULL""",
+            """CREATE INDEX IF NOT EXISTS development_versions_recorded
+                ON development_versions (recorded_at)""",
+            """CREATE TABLE IF NOT EXISTS development_actors (
+                actor TEXT NOT NULL, development_id TEXT NOT NULL, version INTEGER NOT NULL,
+                role TEXT NOT NULL,
+                PRIMARY KEY (actor, development_id, version, role)) WITHOUT ROWID""",
+        ]
+
+    # --- writing (called by the projection) -----------------------------------------------
+
+    def apply(self, tracking: Tracking, write: Any) -> None:
+        """Run `write(cursor)` and record `tracking`, atomically.
+
+        The tracking record goes first: it takes SQLite's write lock at once (so concurrent
+        writers queue instead of failing) and raises IntegrityError if this event was already
+        applied, before anything else is written.
+        """
+        with self.datastore.transaction(commit=True) as c:
+            self._insert_tracking(c, tracking)
+            write(c)
+
+    @staticmethod
+    def write_actor(c: SQLiteCursor, actor: Actor) -> None:
+        document = {
+            "id": actor.slug,
+            "name": actor.name,
+            "kind": actor.kind.value,
+            "aliases": list(actor.aliases),
+            "belongs_to": list(actor.belongs_to),
+            "version": actor.version,
+        }
+        c.execute(
+            "INSERT INTO actors (slug, document, version) VALUES (?, ?, ?)"
+            " ON CONFLICT (slug) DO UPDATE SET document = excluded.document,"
+            " version = excluded.version",
+            (actor.slug, json.dumps(document), actor.version),
+        )
+
+    @staticmethod
+    def write_version(
+        c: SQLiteCursor, development: Development, position: int, recorded_at: datetime
+    ) -> None:
+        at = micros(recorded_at)
+        ident = str(development.id)
+        c.execute(
+            "UPDATE development_versions SET superseded_at = ?"
+            " WHERE development_id = ? AND superseded_at IS NULL",
+            (at, ident),
+        )
+        content = development.content
+        document = dump_development(development, recorded_at)
+        c.execute(
+            "INSERT INTO development_versions (development_id, version, position,"
+            " recorded_at, superseded_at, kind, status, certainty, retracted, earliest,"
+            " latest, document) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ident,
+                development.version,
+                position,
+                at,
+                content.kind.value,
+                development.status.value,
+                content.certainty.value,
+                int(development.retracted),
+                content.date.earliest.isoformat(),
+                content.date.latest.isoformat(),
+                json.dumps(document),
+            ),
+        )
+        c.executemany(
+            "INSERT OR IGNORE INTO development_actors (actor, development_id, version, role)"
+            " VALUES (?, ?, ?, ?)",
+            [(p.actor, ident, development.version, p.role.value) for p in content.actors],
+        )
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def select_actors(self, slugs: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """All actors (or the named ones), by slug. O(actors returned)."""
+        with self.datastore.transaction(commit=False) as c:
+            if slugs is None:
+                c.execute("SELECT document FROM actors ORDER BY slug")
+            else:
+                wanted = list(slugs)
+                c.execute(
+                    "SELECT document FROM actors WHERE slug IN"
+                    f" ({','.join('?' * len(wanted))}) ORDER BY slug",
+                    wanted,
+                )
+            return [json.loads(row["document"]) for row in c.fetchall()]
+
+    def select_developments(
+        self,
+        *,
+        actors: Sequence[str] = (),
+        kind: str | None = None,
+        status: str | None = None,
+        certainty: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        known_at: datetime | None = None,
+        after: tuple[str, str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Developments as known at `known_at` (default: now), in world-date order.
+
+        A development is in [start, end] when its period overlaps it. Retracted ones are left
+        out. `after` is the (earliest, latest, id) of the last row of the previous page.
+        Cost: one index range scan, O(rows returned) on current knowledge.
+        """
+        where = ["v.retracted = 0"]
+        params: list[Any] = []
+        if known_at is None:
+            where.append("v.superseded_at IS NULL")
+        else:
+            at = micros(known_at)
+            where.append("v.recorded_at <= ? AND (v.superseded_at IS NULL OR v.superseded_at > ?)")
+            params += [at, at]
+        for column, value in (("kind", kind), ("status", status), ("certainty", certainty)):
+            if value is not None:
+                where.append(f"v.{column} = ?")
+                params.append(value)
+        if start is not None:
+            where.append("v.latest >= ?")
+            params.append(start.isoformat())
+        if end is not None:
+            where.append("v.earliest <= ?")
+            params.append(end.isoformat())
+        if actors:
+            where.append(
+                "EXISTS (SELECT 1 FROM development_actors a WHERE a.development_id ="
+                " v.development_id AND a.version = v.version AND a.actor IN"
+                f" ({','.join('?' * len(actors))}))"
+            )
+            params += list(actors)
+        if after is not None:
+            where.append("(v.earliest, v.latest, v.development_id) > (?, ?, ?)")
+            params += list(after)
+        statement = (
+            "SELECT v.document FROM development_versions v WHERE "
+            + " AND ".join(where)
+            + " ORDER BY v.earliest, v.latest, v.development_id"
+        )
+        if limit is not None:
+            statement += " LIMIT ?"
+            params.append(limit)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [json.loads(row["document"]) for row in c.fetchall()]
+
+    def count_versions(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT COUNT(*) FROM development_versions")
+            return c.fetchone()[0]
+
+
+class TimelineProjection(Projection[TimelineView]):
+    """Folds the application's events into the view, one transaction per event."""
+
+    name = "timeline"
+
+    def __init__(self, view: TimelineView, repository: Repository) -> None:
+        super().__init__(view)
+        # The aggregate as of each event: the same code that enforces the rules builds the view.
+        self.repository = repository
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        aggregate = self._aggregate_at(domain_event)
+        if isinstance(aggregate, Actor):
+            self.view.apply(tracking, lambda c: self.view.write_actor(c, aggregate))
+        elif isinstance(aggregate, Development):
+            self.view.apply(
+                tracking,
+                lambda c: self.view.write_version(
+                    c, aggregate, tracking.notification_id, domain_event.timestamp
+                ),
+            )
+        else:  # an event this view does not show: track it so it is not read again
+            self.view.insert_tracking(tracking)
+
+    def _aggregate_at(self, domain_event: Any) -> Any:
+        if domain_event.originator_version == 1:
+            return domain_event.mutate(None)
+        originator_id: UUID = domain_event.originator_id
+        return self.repository.get(originator_id, version=domain_event.originator_version)

@@ -1,0 +1,208 @@
+"""The wire format: marshmallow schemas shared by the seed files, the CLI and the HTTP API.
+
+Loading a schema gives domain value objects (Content, Source, PartialDate); dumping one gives
+plain JSON values. Domain rules broken while loading come back as marshmallow errors that name
+the field, so every entry point reports bad input the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from timeline.domain import (
+    SLUG,
+    Content,
+    InvalidInput,
+    PartialDate,
+    Participation,
+    Source,
+)
+from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
+
+NonEmpty = validate.Length(min=1)
+
+
+class Strict(Schema):
+    """Unknown fields are errors: a typo in a seed file or request must not pass silently."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class PartialDateField(fields.Field):
+    """A partial date: `"2024-05"`, or `{"value": "2024-05", "approximate": true,
+    "derivation": "..."}` when it is loose or worked out from a relative date.
+
+    Dumps always as the object, with its `precision` spelled out.
+    """
+
+    def _serialize(self, value: PartialDate | None, attr: Any, obj: Any, **kwargs: Any):
+        if value is None:
+            return None
+        return {
+            "value": str(value),
+            "precision": value.precision,
+            "approximate": value.approximate,
+            "derivation": value.derivation,
+        }
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> PartialDate:
+        if isinstance(value, str):
+            text, approximate, derivation = value, False, None
+        elif isinstance(value, dict):
+            unknown = set(value) - {"value", "approximate", "derivation", "precision"}
+            if unknown:
+                raise ValidationError(f"unknown date fields: {', '.join(sorted(unknown))}")
+            text = value.get("value")
+            approximate = value.get("approximate", False)
+            derivation = value.get("derivation")
+            if not isinstance(text, str):
+                raise ValidationError("a date needs a value: YYYY, YYYY-MM or YYYY-MM-DD")
+            if not isinstance(approximate, bool):
+                raise ValidationError("approximate must be true or false")
+            if derivation is not None and not isinstance(derivation, str):
+                raise ValidationError("derivation must be text")
+        else:
+            raise ValidationError("a date is YYYY, YYYY-MM, YYYY-MM-DD or an object")
+        try:
+            parsed = PartialDate.parse(text, approximate=approximate, derivation=derivation)
+        except InvalidInput as error:
+            raise ValidationError(error.message) from None
+        if isinstance(value, dict) and value.get("precision") not in (None, parsed.precision):
+            raise ValidationError(f"precision {value['precision']!r} does not match {text!r}")
+        return parsed
+
+
+class SourceSchema(Strict):
+    publication = fields.String(required=True, validate=NonEmpty)
+    attribution = fields.String(required=True, validate=NonEmpty)
+    reported_on = PartialDateField(required=True)
+    passage = fields.String(required=True, validate=NonEmpty)
+    url = fields.Url(load_default=None, allow_none=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Source:
+        return Source(**data)
+
+
+class ParticipationSchema(Strict):
+    actor = fields.String(required=True, validate=validate.Regexp(SLUG))
+    role = fields.Enum(Role, by_value=True, required=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Participation:
+        return Participation(**data)
+
+
+class ContentSchema(Strict):
+    """Everything a development says; the fields a correction may change."""
+
+    kind = fields.Enum(Kind, by_value=True, required=True)
+    summary = fields.String(required=True, validate=NonEmpty)
+    actors = fields.List(
+        fields.Nested(ParticipationSchema), required=True, validate=NonEmpty
+    )
+    date = PartialDateField(required=True)
+    certainty = fields.Enum(Certainty, by_value=True, required=True)
+    sources = fields.List(fields.Nested(SourceSchema), required=True, validate=NonEmpty)
+    planned_for = PartialDateField(load_default=None, allow_none=True)
+    place = fields.String(load_default=None, allow_none=True, validate=NonEmpty)
+    items = fields.List(fields.String(validate=NonEmpty), load_default=list)
+    quote = fields.String(load_default=None, allow_none=True, validate=NonEmpty)
+
+    @post_load
+    def make(self, data: dict[str, Any], *, partial: Any = None, **_: Any) -> Any:
+        if partial:
+            return data  # a correction: a dict of the changed fields only
+        return build(Content, data)
+
+
+class DevelopmentInputSchema(ContentSchema):
+    """A development as submitted for recording."""
+
+    status = fields.Enum(Status, by_value=True, load_default=Status.OCCURRED)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Any:
+        status = data.pop("status")
+        content = build(Content, data)
+        if status is Status.PLANNED and content.planned_for is None:
+            raise ValidationError({"planned_for": ["a planned development needs planned_for"]})
+        return SimpleNamespace(content=content, status=status)
+
+
+class CorrectionSchema(Strict):
+    changes = fields.Nested(ContentSchema(partial=True), required=True)
+    reason = fields.String(required=True, validate=NonEmpty)
+    source = fields.Nested(SourceSchema, required=True)
+
+    @validates_schema
+    def has_changes(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("changes"):
+            raise ValidationError("a correction must change at least one field", "changes")
+
+
+class StatusChangeSchema(Strict):
+    status = fields.Enum(Status, by_value=True, required=True)
+    reason = fields.String(required=True, validate=NonEmpty)
+    source = fields.Nested(SourceSchema, load_default=None, allow_none=True)
+    date = PartialDateField(load_default=None, allow_none=True)
+
+
+class RetractionSchema(Strict):
+    reason = fields.String(required=True, validate=NonEmpty)
+    source = fields.Nested(SourceSchema, load_default=None, allow_none=True)
+
+
+class ActorSchema(Strict):
+    id = fields.String(required=True, validate=validate.Regexp(SLUG))
+    name = fields.String(required=True, validate=NonEmpty)
+    kind = fields.Enum(ActorKind, by_value=True, required=True)
+    aliases = fields.List(fields.String(validate=NonEmpty), load_default=list)
+    belongs_to = fields.List(
+        fields.String(validate=validate.Regexp(SLUG)), load_default=list
+    )
+
+
+def build(cls: type, data: dict[str, Any]) -> Any:
+    """Construct a domain value, turning its invariant errors into field errors."""
+    try:
+        return cls(**data)
+    except InvalidInput as error:
+        raise ValidationError({error.field or "_schema": [error.message]}) from None
+
+
+def dump_content(content: Content | dict[str, Any]) -> dict[str, Any]:
+    """Plain values of a development's content, or of the fields a correction changed."""
+    if isinstance(content, dict):
+        return ContentSchema(only=tuple(content)).dump(SimpleNamespace(**content))
+    return ContentSchema().dump(content)
+
+
+def dump_development(development: Any, recorded_at: datetime) -> dict[str, Any]:
+    """A version of a development as plain values; `recorded_at` is when it was recorded."""
+    return {
+        "id": str(development.id),
+        "key": development.key,
+        "version": development.version,
+        "recorded_at": recorded_at.isoformat(),
+        "status": development.status.value,
+        "retracted": development.retracted,
+        **dump_content(development.content),
+    }
+
+
+def dump_source(source: Source | None) -> dict[str, Any] | None:
+    return None if source is None else SourceSchema().dump(source)

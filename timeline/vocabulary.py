@@ -1,0 +1,137 @@
+"""The controlled vocabulary: the one table of kinds, statuses, certainties and roles.
+
+Development kinds are modelled on CAMEO (Conflict and Mediation Event Observations) and its
+successor PLOVER. Each kind carries a cooperation/conflict weight on a Goldstein-like scale from
+-10 (most conflictual) to +10 (most cooperative); the weights are the ones the relationship
+projection uses, and this module is the only place they are written down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class ActorKind(Enum):
+    STATE = "state"
+    PERSON = "person"
+    ORGANISATION = "organisation"
+    REGION = "region"  # a region or territory that is not a state (Hong Kong, Central Asia)
+    BLOC = "bloc"  # a group of states acting together (the EU, "European allies")
+
+
+class Role(Enum):
+    """An actor's part in a development, after CAMEO's source and target actors."""
+
+    SOURCE = "source"  # who acts
+    TARGET = "target"  # on whom, or towards whom
+    PARTICIPANT = "participant"  # takes part without being either (a host, a co-signatory)
+
+
+class Status(Enum):
+    PLANNED = "planned"
+    OCCURRED = "occurred"
+    ONGOING = "ongoing"
+    CANCELLED = "cancelled"
+
+
+# Which lifecycle moves make sense. Occurred and cancelled are final: a development that
+# happened cannot become planned again; a wrong status is fixed by a correction instead.
+STATUS_TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PLANNED: frozenset({Status.OCCURRED, Status.ONGOING, Status.CANCELLED}),
+    Status.ONGOING: frozenset({Status.OCCURRED, Status.CANCELLED}),
+    Status.OCCURRED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+
+
+class Certainty(Enum):
+    CONFIRMED = "confirmed"  # on the record: official statements, documents, observed fact
+    REPORTED = "reported"  # reported by named or anonymous sources, not independently confirmed
+    ALLEGED = "alleged"  # claimed by an interested party
+    ASSESSMENT = "assessment"  # an analyst's or journalist's judgement
+
+
+class Kind(Enum):
+    PUBLIC_STATEMENT = "public_statement"
+    APPEAL = "appeal"
+    CONSULTATION = "consultation"
+    VISIT = "visit"
+    AGREEMENT = "agreement"
+    MATERIAL_SUPPORT = "material_support"
+    MILITARY_AID = "military_aid"
+    ARMS_DEAL = "arms_deal"
+    SANCTIONS = "sanctions"
+    SANCTIONS_EVASION = "sanctions_evasion"
+    RESTRAINT = "restraint"
+    ARMED_ATTACK = "armed_attack"
+    COMBAT = "combat"
+    TERRITORIAL_GAIN = "territorial_gain"
+    PRODUCTION_CHANGE = "production_change"
+    SUPPLY_SHORTFALL = "supply_shortfall"
+    ASSESSMENT = "assessment"
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    label: str
+    cameo: str  # the nearest CAMEO root or code, or PLOVER category, for mapping to other data
+    weight: float  # Goldstein-like, -10..+10
+    description: str
+
+
+KINDS: dict[Kind, KindSpec] = {
+    Kind.PUBLIC_STATEMENT: KindSpec(
+        "Public statement", "CAMEO 01", 0.0,
+        "A statement, warning or claim made in public or to the press."),
+    Kind.APPEAL: KindSpec(
+        "Appeal or courting", "CAMEO 02", 3.0,
+        "Seeking another actor's support, favour or cooperation."),
+    Kind.CONSULTATION: KindSpec(
+        "Consultation or meeting", "CAMEO 04", 3.0,
+        "Talks, meetings, briefings and negotiations between actors."),
+    Kind.VISIT: KindSpec(
+        "Visit", "CAMEO 042/043", 3.0,
+        "An official trip to another actor's territory, or hosting one."),
+    Kind.AGREEMENT: KindSpec(
+        "Agreement or partnership", "CAMEO 057", 8.0,
+        "Signing or declaring an agreement, partnership or alliance."),
+    Kind.MATERIAL_SUPPORT: KindSpec(
+        "Material support", "CAMEO 07", 6.0,
+        "Supplying goods, components, technology or data, including dual-use items."),
+    Kind.MILITARY_AID: KindSpec(
+        "Military aid", "CAMEO 074", 8.0,
+        "Supplying weapons, ammunition or military assistance."),
+    Kind.ARMS_DEAL: KindSpec(
+        "Arms deal", "CAMEO 061 / PLOVER COOPERATE", 7.0,
+        "A deal to buy or sell weapons or munitions."),
+    Kind.SANCTIONS: KindSpec(
+        "Sanctions", "CAMEO 163", -8.0,
+        "Imposing sanctions, embargoes or secondary sanctions."),
+    Kind.SANCTIONS_EVASION: KindSpec(
+        "Sanctions-evasion route", "PLOVER OTHER (trade)", 2.0,
+        "A route or intermediary through which sanctioned goods reach an actor."),
+    Kind.RESTRAINT: KindSpec(
+        "Restraint or distancing", "CAMEO 12", -1.0,
+        "Holding back, or being reluctant to be seen giving, support."),
+    Kind.ARMED_ATTACK: KindSpec(
+        "Armed attack or invasion", "CAMEO 19/190", -10.0,
+        "Use of conventional military force against another actor, an invasion."),
+    Kind.COMBAT: KindSpec(
+        "Combat", "CAMEO 19", -10.0,
+        "Fighting, shelling and fire superiority on a front line."),
+    Kind.TERRITORIAL_GAIN: KindSpec(
+        "Territorial gain", "CAMEO 192", -9.0,
+        "Taking or occupying another actor's territory."),
+    Kind.PRODUCTION_CHANGE: KindSpec(
+        "Production change", "PLOVER OTHER (economic)", 0.0,
+        "A change in an actor's own industrial or military production."),
+    Kind.SUPPLY_SHORTFALL: KindSpec(
+        "Supply shortfall", "CAMEO 16 (unintended)", -2.0,
+        "Failing or struggling to deliver promised supplies."),
+    Kind.ASSESSMENT: KindSpec(
+        "Assessment", "none", 0.0,
+        "An analyst's judgement about the state of affairs; shapes no tie by itself."),
+}
+
+assert set(KINDS) == set(Kind), "every kind needs its row in KINDS"
