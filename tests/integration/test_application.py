@@ -1,0 +1,142 @@
+"""The application on a real store: commands, queries, history, and the read model."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from tests.conftest import content, source
+from timeline.application import Timeline, VersionMismatch
+from timeline.domain import (
+    AlreadyExists,
+    NotFound,
+    PartialDate,
+    Participation,
+    UnknownActor,
+)
+from timeline.vocabulary import ActorKind, Kind, Role, Status
+
+
+def test_an_unknown_actor_is_refused_and_nothing_is_recorded(app):
+    before = app.event_count()
+    with pytest.raises(UnknownActor) as error:
+        app.record_development(
+            content(actors=(Participation("atlantis", Role.SOURCE),))
+        )
+    assert error.value.field == "actors"
+    assert app.event_count() == before
+
+
+def test_an_actor_must_belong_to_a_known_actor(app):
+    with pytest.raises(UnknownActor):
+        app.register_actor("wang-yi", "Wang Yi", ActorKind.PERSON, belongs_to=("prc",))
+    with pytest.raises(AlreadyExists):
+        app.register_actor("china", "China", ActorKind.STATE)
+
+
+def test_a_correction_is_a_new_event_and_the_history_shows_both_versions(app):
+    ident = app.record_development(content())
+    version = app.correct_development(
+        ident, {"date": PartialDate.parse("2024-03")}, "an earlier report", source("Earlier.")
+    )
+    assert version == 2
+    found = app.get_development(ident)
+    assert found["date"]["value"] == "2024-03"
+    assert [entry["type"] for entry in found["history"]] == ["recorded", "corrected"]
+    assert found["history"][0]["changes"]["date"]["value"] == "2024-04"
+    assert found["history"][1]["changes"] == {
+        "date": {"value": "2024-03", "precision": "month", "approximate": False,
+                 "derivation": None}
+    }
+    assert found["history"][1]["reason"] == "an earlier report"
+    assert len(list(app.events.get(ident))) == 2
+
+
+def test_known_at_gives_the_version_known_then(app):
+    ident = app.record_development(content())
+    between = datetime.now(UTC)
+    app.correct_development(ident, {"place": "Beijing"}, "place reported", source())
+    assert app.get_development(ident, known_at=between)["place"] is None
+    assert app.get_development(ident)["place"] == "Beijing"
+    listed_then = app.list_developments(known_at=between)
+    assert [d["place"] for d in listed_then] == [None]
+    with pytest.raises(NotFound):
+        app.get_development(ident, known_at=datetime(2000, 1, 1, tzinfo=UTC))
+
+
+def test_a_stale_expected_version_is_refused(app):
+    ident = app.record_development(content())
+    app.correct_development(ident, {"place": "Moscow"}, "r", source(), expected_version=1)
+    with pytest.raises(VersionMismatch):
+        app.correct_development(ident, {"place": "Beijing"}, "r", source(), expected_version=1)
+    assert app.get_development(ident)["place"] == "Moscow"
+
+
+def test_listing_filters_and_orders_by_world_date(app):
+    late = app.record_development(content(date=PartialDate.parse("2024-04-02")))
+    year = app.record_development(content(date=PartialDate.parse("2022"), kind=Kind.VISIT))
+    early = app.record_development(
+        content(
+            date=PartialDate.parse("2022-02-24"),
+            actors=(Participation("russia", Role.SOURCE), Participation("ukraine", Role.TARGET)),
+            kind=Kind.ARMED_ATTACK,
+        )
+    )
+    planned = app.record_development(
+        content(date=PartialDate.parse("2024-04-05"), planned_for=PartialDate.parse("2024-05")),
+        Status.PLANNED,
+    )
+    ids = [d["id"] for d in app.list_developments()]
+    # earliest day first; "2022" (from 1 January) comes before 24 February 2022
+    assert ids == [str(year), str(early), str(late), str(planned)]
+    assert [d["id"] for d in app.list_developments(actors=["ukraine"])] == [str(early)]
+    assert [d["id"] for d in app.list_developments(kind=Kind.VISIT)] == [str(year)]
+    assert [d["id"] for d in app.list_developments(status=Status.PLANNED)] == [str(planned)]
+    in_2024 = app.list_developments(start=date(2024, 1, 1), end=date(2024, 12, 31))
+    assert [d["id"] for d in in_2024] == [str(late), str(planned)]
+    first_two = app.list_developments(limit=2)
+    last = PartialDate.parse(first_two[-1]["date"]["value"])
+    cursor = (last.earliest.isoformat(), last.latest.isoformat(), first_two[-1]["id"])
+    rest = app.list_developments(after=cursor, limit=10)
+    assert [d["id"] for d in first_two + rest] == ids
+
+
+def test_retracted_developments_leave_the_listing_but_keep_their_history(app):
+    ident = app.record_development(content())
+    app.retract_development(ident, "the report was wrong")
+    assert app.list_developments() == []
+    found = app.get_development(ident)
+    assert found["retracted"] is True
+    assert [e["type"] for e in found["history"]] == ["recorded", "retracted"]
+
+
+def test_a_file_store_closed_and_reopened_gives_the_same_state(tmp_path):
+    url = f"sqlite:///{tmp_path / 'timeline.db'}"
+    first = Timeline(url)
+    first.register_actor("china", "China", ActorKind.STATE)
+    first.register_actor("russia", "Russia", ActorKind.STATE)
+    ident = first.record_development(content())
+    first.correct_development(ident, {"place": "Beijing"}, "r", source())
+    before = (first.get_development(ident), first.list_developments(), first.list_actors())
+    first.close()
+    second = Timeline(url)
+    after = (second.get_development(ident), second.list_developments(), second.list_actors())
+    assert after == before
+    second.close()
+
+
+def test_two_processes_on_one_file_apply_each_event_exactly_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'timeline.db'}"
+    writer, reader = Timeline(url), Timeline(url)
+    writer.register_actor("china", "China", ActorKind.STATE)
+    writer.register_actor("russia", "Russia", ActorKind.STATE)
+    ident = writer.record_development(content())
+    # The reader catches up on its first query: read-your-writes across processes.
+    assert [d["id"] for d in reader.list_developments()] == [str(ident)]
+    writer.correct_development(ident, {"place": "Beijing"}, "r", source())
+    assert reader.catch_up() == 1
+    assert writer.catch_up() == 0  # the reader already applied it; the writer moves on
+    assert reader.view.count_versions() == 2
+    writer.close()
+    reader.close()
