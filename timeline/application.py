@@ -227,10 +227,14 @@ class Timeline(Application):
         after: tuple[str, str, str] | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Developments in world-date order (earliest day, then latest day, then id)."""
+        """Developments in world-date order (earliest day, then latest day, then id).
+
+        `actors` matches developments involving any of them or any actor that belongs to them
+        (China's developments include those of Wang Yi and of Hong Kong).
+        """
         self.catch_up()
         return self.view.select_developments(
-            actors=actors,
+            actors=sorted(self.view.select_members(actors)) if actors else (),
             kind=kind and kind.value,
             status=status and status.value,
             certainty=certainty and certainty.value,

@@ -142,6 +142,19 @@ class TimelineView(SQLiteTrackingRecorder):
                 )
             return [json.loads(row["document"]) for row in c.fetchall()]
 
+    def select_members(self, slugs: Iterable[str]) -> set[str]:
+        """The actors and, transitively, every actor that belongs to them. O(actors)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT slug, document FROM actors")
+            rows = c.fetchall()
+        belongs = {row["slug"]: json.loads(row["document"])["belongs_to"] for row in rows}
+        found = set(slugs)
+        while True:
+            more = {slug for slug, owners in belongs.items() if found & set(owners)} - found
+            if not more:
+                return found
+            found |= more
+
     def select_developments(
         self,
         *,

@@ -1,0 +1,78 @@
+"""The command line as a user runs it: help everywhere, clean errors, readable output."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import SEEDS
+from timeline.cli import main
+
+
+@pytest.fixture
+def run(tmp_path):
+    store = f"sqlite:///{tmp_path / 'timeline.db'}"
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, ["--store", store, *args])
+
+    return invoke
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["seed"], ["serve"], ["developments"], ["actors"]]
+)
+def test_every_command_has_help(run, command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_seed_twice_leaves_the_event_count_unchanged(run):
+    first = run("seed", str(SEEDS))
+    assert first.exit_code == 0, first.output
+    second = run("seed", str(SEEDS))
+    assert second.exit_code == 0, second.output
+    count = first.output.strip().splitlines()[-1]
+    assert count == second.output.strip().splitlines()[-1]
+    assert "0 developments recorded" in second.output
+
+
+def test_developments_of_china_in_date_order_with_sources(run):
+    run("seed", str(SEEDS))
+    result = run("developments", "--actor", "china", "--json")
+    assert result.exit_code == 0, result.output
+    import json
+
+    found = json.loads(result.output)
+    assert found, "China has developments in the seed data"
+    assert all(
+        any(p["actor"] == "china" for p in d["actors"]) for d in found
+    )
+    starts = [d["date"]["value"] for d in found]
+    assert starts == sorted(starts, key=lambda v: (v + "-01-01")[:10])
+    text = run("developments", "--actor", "china").output
+    assert "source: " in text and "rifle scopes" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["developments", "--actor", "atlantis"], "no actor 'atlantis'"),
+        (["developments", "--from", "2024-13-01"], "not a date"),
+        (["developments", "--known-at", "2024-01-01T00:00:00"], "no time zone"),
+        (["seed", "nowhere"], "no such seed file"),
+    ],
+)
+def test_errors_are_one_clear_line(run, args, message):
+    result = run(*args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unusable_store_is_a_clear_error():
+    result = CliRunner().invoke(main, ["--store", "postgresql://x/y", "actors"])
+    assert result.exit_code == 1
+    assert "PostgreSQL store is not available yet" in result.output
