@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from timeline.application import Timeline
-from timeline.domain import Content, Participation, PartialDate, Source
+from timeline.domain import Content, PartialDate, Participation, Source
 from timeline.seeding import seed
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role
 
@@ -50,14 +50,14 @@ def source(passage: str = "China has begun sending rifle scopes.") -> Source:
 
 def content(**changes) -> Content:
     """A valid development's content; keyword arguments replace fields."""
-    fields = dict(
-        kind=Kind.MATERIAL_SUPPORT,
-        summary="China sends rifle scopes to Russia.",
-        actors=(Participation("china", Role.SOURCE), Participation("russia", Role.TARGET)),
-        date=PartialDate.parse("2024-04", approximate=True),
-        certainty=Certainty.REPORTED,
-        sources=(source(),),
-        items=("rifle scopes",),
-    )
+    fields = {
+        "kind": Kind.MATERIAL_SUPPORT,
+        "summary": "China sends rifle scopes to Russia.",
+        "actors": (Participation("china", Role.SOURCE), Participation("russia", Role.TARGET)),
+        "date": PartialDate.parse("2024-04", approximate=True),
+        "certainty": Certainty.REPORTED,
+        "sources": (source(),),
+        "items": ("rifle scopes",),
+    }
     fields.update(changes)
     return Content(**fields)

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from marshmallow import ValidationError, validate
+from marshmallow import ValidationError, post_load, validate
 from marshmallow import fields as ma_fields
 
 from timeline.application import Timeline
@@ -56,6 +56,7 @@ class SeedDevelopmentSchema(DevelopmentInputSchema):
     key = ma_fields.String(required=True, validate=validate.Length(min=1))
     history = ma_fields.List(HistoryEntry(), load_default=list)
 
+    @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Any:
         key, history = data.pop("key"), data.pop("history")
         return SimpleNamespace(**vars(super().make(data, **kwargs)), key=key, history=history)

@@ -33,7 +33,7 @@ def test_seeding_twice_records_nothing_the_second_time():
 
 
 def test_the_no_limits_partnership_keeps_the_report_and_its_correction(seeded):
-    found = seeded.get_development(development_id("2022-no-limits-partnership"))
+    found = seeded.get_development(development_id("putin-xi-no-limits-partnership"))
     recorded, corrected = found["history"]
     assert recorded["changes"]["place"] == "Moscow"
     assert recorded["changes"]["date"]["value"] == "2023"
