@@ -22,6 +22,7 @@ from timeline.domain import (
     Conflict,
     Content,
     Development,
+    InvalidInput,
     NotFound,
     PartialDate,
     Source,
@@ -31,8 +32,9 @@ from timeline.domain import (
     development_id,
 )
 from timeline.readmodel import TimelineProjection, TimelineView
+from timeline.relationships import Relationship, fold, pair_of, replay
 from timeline.schemas import dump_content, dump_development, dump_source
-from timeline.vocabulary import ActorKind, Certainty, Kind, Status
+from timeline.vocabulary import ActorKind, Certainty, Kind, Stance, Status
 
 # The event classes' names as the log shows them to people.
 EVENT_TYPES = {
@@ -245,6 +247,71 @@ class Timeline(Application):
             limit=limit,
         )
 
+    def relationship(
+        self,
+        a: str,
+        b: str,
+        *,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The state of the pair (either order) as of a world date, as known at a moment.
+
+        Cost: O(developments of the pair), through the (a, b) index.
+        """
+        self.catch_up()
+        self._require_actors([a, b])
+        if a == b:
+            raise InvalidInput("a relationship needs two different actors", "pair")
+        linked = self.view.select_links(pair=(a, b), known_at=known_at, as_of=as_of)
+        pair = pair_of(a, b)
+        return fold(linked, as_of).get(pair, Relationship(pair)).as_dict()
+
+    def relationships(
+        self,
+        *,
+        actor: str | None = None,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        stance: Stance | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every pair (or every pair of one actor), by pair, as of a date, as known at a moment.
+
+        Cost: O(developments of the actor's pairs) with `actor`; O(all developments) without.
+        """
+        self.catch_up()
+        if actor is not None:
+            self._require_actors([actor])
+        linked = self.view.select_links(actor=actor, known_at=known_at, as_of=as_of)
+        states = [
+            relationship.as_dict()
+            for pair, relationship in sorted(fold(linked, as_of).items())
+            if actor is None or actor in pair
+        ]
+        return [s for s in states if stance is None or s["stance"] == stance.value]
+
+    def replay(
+        self,
+        *,
+        until: date | None = None,
+        since: date | None = None,
+        pair: tuple[str, str] | None = None,
+        known_at: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The ordered steps that built the relationships (of one pair, or all) up to `until`."""
+        self.catch_up()
+        if pair is not None:
+            self._require_actors(list(pair))
+        linked = self.view.select_links(pair=pair, known_at=known_at, as_of=until)
+        if pair is not None:
+            linked = [link for link in linked if link.pair == pair_of(*pair)]
+        return replay(linked, until=until, since=since)
+
+    def rebuild(self) -> int:
+        """Throw the read model away and project it again from the first event."""
+        self.view.reset(self.name)
+        return self.catch_up()
+
     def event_count(self) -> int:
         return self.recorder.max_notification_id() or 0
 
@@ -292,6 +359,12 @@ class Timeline(Application):
         for slug in slugs:
             if actor_id(slug) not in self.repository:
                 raise UnknownActor(f"unknown actor {slug!r}", field)
+
+    def _require_actors(self, slugs: Sequence[str]) -> None:
+        known = {actor["id"] for actor in self.view.select_actors(slugs)}
+        for slug in slugs:
+            if slug not in known:
+                raise NotFound(f"no actor {slug!r}", "actor")
 
     def _actor(self, slug: str) -> Actor:
         try:

@@ -297,6 +297,7 @@ class Development(Aggregate):
         self.content = content
         self.status = status
         self.key = key
+        self.ended: PartialDate | None = None  # when an ongoing development stopped
         self.retracted = False
         self.retraction_reason: str | None = None
 
@@ -343,7 +344,11 @@ class Development(Aggregate):
         recorded_by: str,
         date: PartialDate | None = None,
     ) -> None:
-        """Move along the lifecycle; `date` says when a planned development happened."""
+        """Move along the lifecycle.
+
+        `date` says when a planned development happened (default: its planned date), or when
+        an ongoing one ended (required: a tie it sustained ends then).
+        """
         self._check_open()
         if status not in STATUS_TRANSITIONS[self.status]:
             raise InvalidTransition(
@@ -352,6 +357,8 @@ class Development(Aggregate):
             )
         if not reason.strip():
             raise InvalidInput("a status change needs a reason", "reason")
+        if self.status is Status.ONGOING and date is None:
+            raise InvalidInput("say when the ongoing development ended", "date")
         self._status_changed(
             status=status, reason=reason, source=source, date=date, recorded_by=recorded_by
         )
@@ -366,7 +373,9 @@ class Development(Aggregate):
         recorded_by: str,
     ) -> None:
         changes: dict[str, Any] = {}
-        if date is not None:
+        if self.status is Status.ONGOING:
+            self.ended = date  # it keeps the date it began
+        elif date is not None:
             changes["date"] = date
         elif self.status is Status.PLANNED and status is not Status.CANCELLED:
             # It happened when it was planned to, unless told otherwise.

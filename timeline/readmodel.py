@@ -23,6 +23,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
 from timeline.domain import Actor, Development
+from timeline.relationships import Fact, Linked, links, pair_of
 from timeline.schemas import dump_development
 
 
@@ -53,6 +54,13 @@ class TimelineView(SQLiteTrackingRecorder):
                 WHERE superseded_at IS NULL""",
             """CREATE INDEX IF NOT EXISTS development_versions_recorded
                 ON development_versions (recorded_at)""",
+            # The directed links each version makes (see relationships.links), keyed by pair.
+            """CREATE TABLE IF NOT EXISTS development_links (
+                a TEXT NOT NULL, b TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL,
+                development_id TEXT NOT NULL, version INTEGER NOT NULL,
+                PRIMARY KEY (a, b, development_id, version, source, target)) WITHOUT ROWID""",
+            """CREATE INDEX IF NOT EXISTS development_links_by_b
+                ON development_links (b, a)""",
             """CREATE TABLE IF NOT EXISTS development_actors (
                 actor TEXT NOT NULL, development_id TEXT NOT NULL, version INTEGER NOT NULL,
                 role TEXT NOT NULL,
@@ -125,6 +133,43 @@ class TimelineView(SQLiteTrackingRecorder):
             " VALUES (?, ?, ?, ?)",
             [(p.actor, ident, development.version, p.role.value) for p in content.actors],
         )
+        fact = Fact.from_document(document)
+        states = TimelineView._states_of(c, content.actor_slugs())
+        c.executemany(
+            "INSERT OR IGNORE INTO development_links"
+            " (a, b, source, target, development_id, version) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (*pair_of(source, target), source, target, ident, development.version)
+                for source, target in links(fact, states)
+            ],
+        )
+
+    @staticmethod
+    def _states_of(c: SQLiteCursor, slugs: Iterable[str]) -> dict[str, set[str]]:
+        """For each actor, the states it belongs to, following belongs_to through
+        organisations (Carl Bildt -> ECFR, Sweden -> {sweden})."""
+        cache: dict[str, dict[str, Any]] = {}
+
+        def document(slug: str) -> dict[str, Any] | None:
+            if slug not in cache:
+                c.execute("SELECT document FROM actors WHERE slug = ?", (slug,))
+                row = c.fetchone()
+                cache[slug] = json.loads(row["document"]) if row else None
+            return cache[slug]
+
+        def states(slug: str, seen: frozenset[str]) -> set[str]:
+            found: set[str] = set()
+            for owner in (document(slug) or {}).get("belongs_to", []):
+                if owner in seen:
+                    continue
+                owner_document = document(owner)
+                if owner_document and owner_document["kind"] == "state":
+                    found.add(owner)
+                else:
+                    found |= states(owner, seen | {owner})
+            return found
+
+        return {slug: states(slug, frozenset({slug})) for slug in slugs}
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -213,6 +258,64 @@ class TimelineView(SQLiteTrackingRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             return [json.loads(row["document"]) for row in c.fetchall()]
+
+    def select_links(
+        self,
+        *,
+        pair: tuple[str, str] | None = None,
+        actor: str | None = None,
+        known_at: datetime | None = None,
+        as_of: date | None = None,
+    ) -> list[Linked]:
+        """The links of one pair, of one actor's pairs, or of all pairs, as known at
+        `known_at` (default: now), of developments dated on or before `as_of`.
+
+        Cost: an index range scan on (a, b) or (b, a): O(links returned), whatever the length
+        of the rest of the history. With neither pair nor actor, O(all links).
+        """
+        where = ["v.retracted = 0"]
+        params: list[Any] = []
+        if known_at is None:
+            where.append("v.superseded_at IS NULL")
+        else:
+            at = micros(known_at)
+            where.append("v.recorded_at <= ? AND (v.superseded_at IS NULL OR v.superseded_at > ?)")
+            params += [at, at]
+        if as_of is not None:
+            where.append("v.latest <= ?")
+            params.append(as_of.isoformat())
+        select = (
+            "SELECT l.source, l.target, v.document FROM development_links l"
+            " JOIN development_versions v"
+            " ON v.development_id = l.development_id AND v.version = l.version WHERE "
+        )
+        if pair is not None:
+            statements = [(select + "l.a = ? AND l.b = ? AND ", list(pair_of(*pair)))]
+        elif actor is not None:
+            statements = [(select + "l.a = ? AND ", [actor]), (select + "l.b = ? AND ", [actor])]
+        else:
+            statements = [(select, [])]
+        found: list[Linked] = []
+        facts: dict[str, Fact] = {}  # one Fact per development version, shared by its links
+        with self.datastore.transaction(commit=False) as c:
+            for statement, keys in statements:
+                c.execute(statement + " AND ".join(where), keys + params)
+                for row in c.fetchall():
+                    document = row["document"]
+                    fact = facts.get(document)
+                    if fact is None:
+                        fact = facts[document] = Fact.from_document(json.loads(document))
+                    found.append(Linked(fact, row["source"], row["target"]))
+        return found
+
+    def reset(self, application_name: str) -> None:
+        """Forget everything, tracking included, in one transaction: the next catch-up rebuilds
+        the view from the first event."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM tracking WHERE application_name = ?", (application_name,))
+            for table in ("actors", "development_versions", "development_links",
+                          "development_actors"):
+                c.execute(f"DELETE FROM {table}")
 
     def count_versions(self) -> int:
         with self.datastore.transaction(commit=False) as c:

@@ -200,6 +200,7 @@ def dump_development(development: Any, recorded_at: datetime) -> dict[str, Any]:
         "recorded_at": recorded_at.isoformat(),
         "status": development.status.value,
         "retracted": development.retracted,
+        "ended": PartialDateField()._serialize(development.ended, None, None),
         **dump_content(development.content),
     }
 

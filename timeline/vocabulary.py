@@ -72,66 +72,122 @@ class Kind(Enum):
     ASSESSMENT = "assessment"
 
 
+class TieKind(Enum):
+    """The bonds between two actors that developments open."""
+
+    WAR = "war"
+    PARTNERSHIP = "partnership"
+    MILITARY_SUPPLY = "military_supply"
+    MATERIAL_SUPPLY = "material_supply"
+    ARMS_DEAL = "arms_deal"
+    SANCTIONS = "sanctions"
+    EVASION_ROUTE = "evasion_route"
+    DIPLOMATIC_CHANNEL = "diplomatic_channel"
+
+
+# Ties that bind both sides alike; the others keep their direction (who supplies whom).
+MUTUAL_TIES = frozenset({TieKind.PARTNERSHIP, TieKind.DIPLOMATIC_CHANNEL})
+
+
+class Stance(Enum):
+    """One label for a relationship, on an ordered scale from alliance down to war."""
+
+    ALLIANCE = "alliance"
+    PARTNERSHIP = "partnership"
+    COOPERATION = "cooperation"
+    NEUTRAL = "neutral"
+    TENSION = "tension"
+    HOSTILITY = "hostility"
+    WAR = "war"
+
+
+# How much a development counts in a relationship's score, by how sure it is.
+CERTAINTY_FACTORS: dict[Certainty, float] = {
+    Certainty.CONFIRMED: 1.0,
+    Certainty.REPORTED: 0.75,
+    Certainty.ALLEGED: 0.5,
+    Certainty.ASSESSMENT: 0.25,
+}
+
+
 @dataclass(frozen=True)
 class KindSpec:
     label: str
     cameo: str  # the nearest CAMEO root or code, or PLOVER category, for mapping to other data
     weight: float  # Goldstein-like, -10..+10
+    tie: TieKind | None  # the tie a development of this kind opens, if any
     description: str
 
 
 KINDS: dict[Kind, KindSpec] = {
     Kind.PUBLIC_STATEMENT: KindSpec(
-        "Public statement", "CAMEO 01", 0.0,
-        "A statement, warning or claim made in public or to the press."),
+        "Public statement", "CAMEO 01", 0.0, None,
+        "A statement, warning or claim made in public or to the press.",
+    ),
     Kind.APPEAL: KindSpec(
-        "Appeal or courting", "CAMEO 02", 3.0,
-        "Seeking another actor's support, favour or cooperation."),
+        "Appeal or courting", "CAMEO 02", 3.0, None,
+        "Seeking another actor's support, favour or cooperation.",
+    ),
     Kind.CONSULTATION: KindSpec(
-        "Consultation or meeting", "CAMEO 04", 3.0,
-        "Talks, meetings, briefings and negotiations between actors."),
+        "Consultation or meeting", "CAMEO 04", 3.0, TieKind.DIPLOMATIC_CHANNEL,
+        "Talks, meetings, briefings and negotiations between actors.",
+    ),
     Kind.VISIT: KindSpec(
-        "Visit", "CAMEO 042/043", 3.0,
-        "An official trip to another actor's territory, or hosting one."),
+        "Visit", "CAMEO 042/043", 3.0, TieKind.DIPLOMATIC_CHANNEL,
+        "An official trip to another actor's territory, or hosting one.",
+    ),
     Kind.AGREEMENT: KindSpec(
-        "Agreement or partnership", "CAMEO 057", 8.0,
-        "Signing or declaring an agreement, partnership or alliance."),
+        "Agreement or partnership", "CAMEO 057", 8.0, TieKind.PARTNERSHIP,
+        "Signing or declaring an agreement, partnership or alliance.",
+    ),
     Kind.MATERIAL_SUPPORT: KindSpec(
-        "Material support", "CAMEO 07", 6.0,
-        "Supplying goods, components, technology or data, including dual-use items."),
+        "Material support", "CAMEO 07", 6.0, TieKind.MATERIAL_SUPPLY,
+        "Supplying goods, components, technology or data, including dual-use items.",
+    ),
     Kind.MILITARY_AID: KindSpec(
-        "Military aid", "CAMEO 074", 8.0,
-        "Supplying weapons, ammunition or military assistance."),
+        "Military aid", "CAMEO 074", 8.0, TieKind.MILITARY_SUPPLY,
+        "Supplying weapons, ammunition or military assistance.",
+    ),
     Kind.ARMS_DEAL: KindSpec(
-        "Arms deal", "CAMEO 061 / PLOVER COOPERATE", 7.0,
-        "A deal to buy or sell weapons or munitions."),
+        "Arms deal", "CAMEO 061 / PLOVER COOPERATE", 7.0, TieKind.ARMS_DEAL,
+        "A deal to buy or sell weapons or munitions.",
+    ),
     Kind.SANCTIONS: KindSpec(
-        "Sanctions", "CAMEO 163", -8.0,
-        "Imposing sanctions, embargoes or secondary sanctions."),
+        "Sanctions", "CAMEO 163", -8.0, TieKind.SANCTIONS,
+        "Imposing sanctions, embargoes or secondary sanctions.",
+    ),
     Kind.SANCTIONS_EVASION: KindSpec(
-        "Sanctions-evasion route", "PLOVER OTHER (trade)", 2.0,
-        "A route or intermediary through which sanctioned goods reach an actor."),
+        "Sanctions-evasion route", "PLOVER OTHER (trade)", 2.0, TieKind.EVASION_ROUTE,
+        "A route or intermediary through which sanctioned goods reach an actor.",
+    ),
     Kind.RESTRAINT: KindSpec(
-        "Restraint or distancing", "CAMEO 12", -1.0,
-        "Holding back, or being reluctant to be seen giving, support."),
+        "Restraint or distancing", "CAMEO 12", -1.0, None,
+        "Holding back, or being reluctant to be seen giving, support.",
+    ),
     Kind.ARMED_ATTACK: KindSpec(
-        "Armed attack or invasion", "CAMEO 19/190", -10.0,
-        "Use of conventional military force against another actor, an invasion."),
+        "Armed attack or invasion", "CAMEO 19/190", -10.0, TieKind.WAR,
+        "Use of conventional military force against another actor, an invasion.",
+    ),
     Kind.COMBAT: KindSpec(
-        "Combat", "CAMEO 19", -10.0,
-        "Fighting, shelling and fire superiority on a front line."),
+        "Combat", "CAMEO 19", -10.0, TieKind.WAR,
+        "Fighting, shelling and fire superiority on a front line.",
+    ),
     Kind.TERRITORIAL_GAIN: KindSpec(
-        "Territorial gain", "CAMEO 192", -9.0,
-        "Taking or occupying another actor's territory."),
+        "Territorial gain", "CAMEO 192", -9.0, TieKind.WAR,
+        "Taking or occupying another actor's territory.",
+    ),
     Kind.PRODUCTION_CHANGE: KindSpec(
-        "Production change", "PLOVER OTHER (economic)", 0.0,
-        "A change in an actor's own industrial or military production."),
+        "Production change", "PLOVER OTHER (economic)", 0.0, None,
+        "A change in an actor's own industrial or military production.",
+    ),
     Kind.SUPPLY_SHORTFALL: KindSpec(
-        "Supply shortfall", "CAMEO 16 (unintended)", -2.0,
-        "Failing or struggling to deliver promised supplies."),
+        "Supply shortfall", "CAMEO 16 (unintended)", -2.0, None,
+        "Failing or struggling to deliver promised supplies.",
+    ),
     Kind.ASSESSMENT: KindSpec(
-        "Assessment", "none", 0.0,
-        "An analyst's judgement about the state of affairs; shapes no tie by itself."),
+        "Assessment", "none", 0.0, None,
+        "An analyst's judgement about the state of affairs; shapes no tie by itself.",
+    ),
 }
 
 assert set(KINDS) == set(Kind), "every kind needs its row in KINDS"
