@@ -200,9 +200,10 @@ class Timeline(Application):
         return self.view.select_actors()
 
     def get_development(
-        self, ident: UUID, known_at: datetime | None = None
+        self, ident: UUID | str, known_at: datetime | None = None
     ) -> dict[str, Any]:
         """The development (as known at `known_at`) with the history of its versions."""
+        ident = as_uuid(ident)
         events = [
             e
             for e in self._events(ident)
@@ -372,9 +373,11 @@ class Timeline(Application):
         except AggregateNotFoundError:
             raise NotFound(f"no actor {slug!r}", "id") from None
 
-    def _development(self, ident: UUID, expected_version: int | None = None) -> Development:
+    def _development(
+        self, ident: UUID | str, expected_version: int | None = None
+    ) -> Development:
         try:
-            development = self.repository.get(ident)
+            development = self.repository.get(as_uuid(ident))
         except AggregateNotFoundError:
             raise NotFound(f"no development {ident}", "id") from None
         if not isinstance(development, Development):
@@ -387,11 +390,21 @@ class Timeline(Application):
             )
         return development
 
-    def _events(self, ident: UUID) -> list[Any]:
-        events = list(self.events.get(ident))
+    def _events(self, ident: UUID | str) -> list[Any]:
+        events = list(self.events.get(as_uuid(ident)))
         if not events or not isinstance(events[0], Development.Recorded):
             raise NotFound(f"no development {ident}", "id")
         return events
+
+
+def as_uuid(ident: UUID | str) -> UUID:
+    """A development id given as a UUID or its text; anything else names no development."""
+    if isinstance(ident, UUID):
+        return ident
+    try:
+        return UUID(ident)
+    except (TypeError, ValueError):
+        raise NotFound(f"{ident!r} is not a development id", "id") from None
 
 
 def history_entry(event: Any) -> dict[str, Any]:

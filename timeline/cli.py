@@ -17,7 +17,7 @@ from timeline.application import Timeline
 from timeline.domain import TimelineError
 from timeline.seeding import SeedError, seed
 from timeline.store import DEFAULT_STORE, StoreError
-from timeline.vocabulary import Certainty, Kind, Status
+from timeline.vocabulary import Certainty, Kind, Stance, Status
 
 DEFAULT_SEEDS = "seeds"
 
@@ -198,6 +198,123 @@ def actors(ctx: click.Context, as_json: bool) -> None:
     for actor in found:
         belongs = f" (of {', '.join(actor['belongs_to'])})" if actor["belongs_to"] else ""
         click.echo(f"{actor['id']:<20} {actor['kind']:<13} {actor['name']}{belongs}")
+
+
+@main.command()
+@click.option("--as-of", type=WorldDate(), help="World date: the state built from developments up to it.")
+@click.option("--known-at", type=UTCDateTime(), help="Only what the store had recorded by this moment (UTC).")
+@click.option("--actor", help="Only the pairs of this actor id.")
+@click.option("--stance", type=choice_of(Stance), help="Only pairs with this stance.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+@fail_cleanly
+def relationships(
+    ctx: click.Context,
+    as_of: date | None,
+    known_at: datetime | None,
+    actor: str | None,
+    stance: str | None,
+    as_json: bool,
+) -> None:
+    """The state of each relationship: stance, score, ties and the developments behind them."""
+    with opened(ctx) as app:
+        found = app.relationships(
+            actor=actor, as_of=as_of, known_at=known_at, stance=stance and Stance(stance)
+        )
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        click.echo("No relationships match.")
+    for relationship in found:
+        click.echo(format_relationship(relationship))
+
+
+@main.command()
+@click.option("--until", type=WorldDate(), required=True, help="World date: replay up to it.")
+@click.option("--from", "since", type=WorldDate(), help="World date: show steps from it on.")
+@click.option("--pair", help="Only this pair: two actor ids, comma-separated (china,russia).")
+@click.option("--known-at", type=UTCDateTime(), help="Only what the store had recorded by this moment (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+@fail_cleanly
+def replay(
+    ctx: click.Context,
+    until: date,
+    since: date | None,
+    pair: str | None,
+    known_at: datetime | None,
+    as_json: bool,
+) -> None:
+    """The steps that built the relationships, in world-date order: which development changed
+    which pair, and what changed."""
+    pair_ids = None
+    if pair is not None:
+        pair_ids = tuple(part.strip() for part in pair.split(","))
+        if len(pair_ids) != 2 or not all(pair_ids):
+            raise click.BadParameter("give two actor ids separated by a comma", param_hint="--pair")
+    with opened(ctx) as app:
+        steps = app.replay(until=until, since=since, pair=pair_ids, known_at=known_at)
+    if as_json:
+        click.echo(json.dumps(steps, indent=2, ensure_ascii=False))
+        return
+    if not steps:
+        click.echo("Nothing happened in that period.")
+    for step in steps:
+        click.echo(format_step(step))
+
+
+@main.command()
+@click.option("--rebuild", is_flag=True, help="Throw the read model away and rebuild it from the first event.")
+@click.pass_context
+@fail_cleanly
+def project(ctx: click.Context, rebuild: bool) -> None:
+    """Bring the read model up to date with the event log (queries also do this themselves)."""
+    with opened(ctx) as app:
+        applied = app.rebuild() if rebuild else app.catch_up()
+        verb = "Rebuilt the read model from" if rebuild else "Applied"
+        click.echo(f"{verb} {applied} events; lag now {app.lag()}.")
+
+
+def format_relationship(r: dict[str, Any]) -> str:
+    lines = [f"{r['pair'][0]} – {r['pair'][1]}: {r['stance']} (score {r['score']:+.2f})"]
+    for tie in r["ties"]:
+        arrow = "↔" if tie["mutual"] else "→"
+        period = f"since {tie['since']}" + (f" until {tie['until']}" if tie["until"] else "")
+        items = f" [{', '.join(tie['items'])}]" if tie["items"] else ""
+        lines.append(
+            f"  tie {tie['kind']}: {tie['from']} {arrow} {tie['to']}, {period},"
+            f" {tie['certainty']}{items}"
+        )
+        lines.append(f"      from developments {', '.join(d[:8] for d in tie['developments'])}")
+    for development in r["developments"]:
+        lines.append(
+            f"  {development['date']:<11} {development['kind']:<17} {development['summary']}"
+            f" ({development['id'][:8]})"
+        )
+    for expected in r["expected"]:
+        lines.append(
+            f"  expected for {expected['planned_for']}: {expected['summary']}"
+            f" ({expected['id'][:8]})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def format_step(step: dict[str, Any]) -> str:
+    d = step["development"]
+    changes = []
+    changes += [f"opens {kind} {a}→{b}" for kind, a, b in step["ties_opened"]]
+    changes += [f"closes {kind} {a}→{b}" for kind, a, b in step["ties_closed"]]
+    if step["stance"]["from"] != step["stance"]["to"]:
+        changes.append(f"stance {step['stance']['from']} → {step['stance']['to']}")
+    if step["score"]["from"] != step["score"]["to"]:
+        changes.append(f"score {step['score']['from']:+.2f} → {step['score']['to']:+.2f}")
+    what = "; ".join(changes) or "no change to ties, stance or score"
+    verb = {"counts": "", "ends": "ended: ", "expected": "expected: "}[step["event"]]
+    return (
+        f"{step['date']}  {step['pair'][0]} – {step['pair'][1]}  {verb}{d['summary']}\n"
+        f"            {d['kind']}, dated {d['date']} ({d['id'][:8]}): {what}"
+    )
 
 
 def format_date(value: dict[str, Any] | None) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -26,10 +26,13 @@ from timeline.domain import Actor, Development
 from timeline.relationships import Fact, Linked, links, pair_of
 from timeline.schemas import dump_development
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def micros(moment: datetime) -> int:
-    """Record time as integer microseconds since the epoch: exact, and ordered as numbers."""
-    return int(moment.timestamp() * 1_000_000)
+    """Record time as integer microseconds since the epoch: exact (no float rounding), and
+    ordered as numbers."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 class TimelineView(SQLiteTrackingRecorder):

@@ -1,0 +1,110 @@
+"""Relationship state on a real store: the seed data, as_of/known_at, rebuilds and crashes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from tests.conftest import content, source
+from timeline.domain import PartialDate, development_id
+from timeline.readmodel import TimelineView
+from timeline.vocabulary import Kind
+
+
+def test_russia_and_ukraine_are_at_war_from_the_invasion(seeded):
+    assert seeded.relationship("russia", "ukraine", as_of=date(2022, 3, 1))["stance"] == "war"
+    before = seeded.relationship("ukraine", "russia", as_of=date(2022, 1, 1))
+    assert before["stance"] == "neutral" and before["ties"] == []
+
+
+def test_china_russia_ties_in_mid_2024_name_the_items_each_traceable(seeded):
+    found = seeded.relationship("china", "russia", as_of=date(2024, 6, 30))
+    assert found["stance"] == "partnership"
+    supply = next(t for t in found["ties"] if t["kind"] == "material_supply")
+    assert (supply["from"], supply["to"]) == ("china", "russia")
+    for item in ["rifle scopes", "tank components", "rocket fuel", "satellite imagery",
+                 "microelectronics", "turbojet engines"]:
+        assert item in supply["items"]
+        behind = [seeded.get_development(i) for i in supply["developments"]]
+        assert any(item in d["items"] and d["sources"] for d in behind), item
+    assert {d["id"] for d in found["developments"]} >= set(supply["developments"])
+
+
+def test_lavrov_meeting_wang_yi_shapes_both_pairs(seeded):
+    meeting = str(development_id("2023-10-16-lavrov-meets-wang-yi-beijing"))
+    people = seeded.relationship("sergei-lavrov", "wang-yi")
+    states = seeded.relationship("russia", "china", as_of=date(2023, 10, 16))
+    assert meeting in [d["id"] for d in people["developments"]]
+    assert meeting in [d["id"] for d in states["developments"]]
+
+
+def test_a_planned_visit_is_expected_not_a_tie(seeded):
+    found = seeded.relationship("china", "vladimir-putin", as_of=date(2024, 4, 30))
+    assert [e["planned_for"] for e in found["expected"]] == ["2024-05"]
+
+
+def test_a_later_correction_changes_as_of_answers_but_not_what_was_known_before(app):
+    ident = app.record_development(content(kind=Kind.VISIT, date=PartialDate.parse("2023")))
+    before_correction = datetime.now(UTC)
+    app.correct_development(
+        ident, {"date": PartialDate.parse("2021-06-01")}, "an earlier visit", source()
+    )
+    as_of = date(2022, 1, 1)
+    now = app.relationship("china", "russia", as_of=as_of)
+    then = app.relationship("china", "russia", as_of=as_of, known_at=before_correction)
+    assert [d["id"] for d in now["developments"]] == [str(ident)]
+    assert now["stance"] == "cooperation"
+    assert then["developments"] == [] and then["stance"] == "neutral"
+
+
+def test_a_retraction_is_not_seen_by_questions_about_earlier_knowledge(app):
+    ident = app.record_development(content(kind=Kind.SANCTIONS))
+    before = datetime.now(UTC)
+    app.retract_development(ident, "the report was wrong")
+    assert app.relationship("china", "russia")["stance"] == "neutral"
+    assert app.relationship("china", "russia", known_at=before)["stance"] == "hostility"
+
+
+def everything(app):
+    return (
+        app.relationships(),
+        app.relationships(as_of=date(2023, 12, 31)),
+        app.replay(until=date(2024, 12, 31)),
+        app.list_developments(),
+    )
+
+
+def test_a_rebuild_reproduces_the_same_state(seeded):
+    before = everything(seeded)
+    assert seeded.rebuild() == seeded.event_count()
+    assert everything(seeded) == before
+
+
+def test_an_interrupted_projection_resumes_without_applying_any_event_twice(
+    seeded, monkeypatch
+):
+    expected = everything(seeded)
+    seeded.view.reset(seeded.name)
+    original = TimelineView.write_version
+    calls = {"n": 0}
+
+    def crash_on_the_fifth(c, *args):
+        original(c, *args)  # the rows are written, then the process dies before commit
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(TimelineView, "write_version", staticmethod(crash_on_the_fifth))
+    with pytest.raises(KeyboardInterrupt):
+        seeded.catch_up()
+    applied = seeded.view.max_tracking_id(seeded.name)
+    assert 0 < applied < seeded.event_count()
+    monkeypatch.setattr(TimelineView, "write_version", staticmethod(original))
+
+    assert seeded.catch_up() == seeded.event_count() - applied
+    development_events = sum(
+        1 for n in seeded.recorder.select_notifications(1, 10_000) if "Development" in n.topic
+    )
+    assert seeded.view.count_versions() == development_events
+    assert everything(seeded) == expected

@@ -1,0 +1,139 @@
+"""The relationship rules on hand-made developments: no store involved."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from timeline.domain import PartialDate
+from timeline.relationships import Fact, Linked, fold, links, replay
+from timeline.vocabulary import Certainty, Kind, Status
+
+STATES = {"lavrov": {"russia"}, "wang-yi": {"china"}, "bildt": {"sweden"}}
+
+
+def fact(
+    kind: Kind,
+    when: str,
+    source: str = "china",
+    target: str = "russia",
+    *,
+    ident: str | None = None,
+    status: Status = Status.OCCURRED,
+    certainty: Certainty = Certainty.CONFIRMED,
+    ended: str | None = None,
+    planned_for: str | None = None,
+    items: tuple[str, ...] = (),
+) -> Fact:
+    return Fact(
+        id=ident or f"{kind.value}-{when}-{source}-{target}",
+        kind=kind,
+        status=status,
+        certainty=certainty,
+        date=PartialDate.parse(when),
+        ended=ended and PartialDate.parse(ended),
+        planned_for=planned_for and PartialDate.parse(planned_for),
+        sources=(source,),
+        targets=(target,),
+        participants=(),
+        items=items,
+        summary=f"{source} {kind.value} {target}",
+    )
+
+
+def linked(*facts: Fact) -> list[Linked]:
+    return [Linked(f, a, b) for f in facts for a, b in links(f, STATES)]
+
+
+def state(*facts: Fact, as_of: date | None = None, pair=("china", "russia")):
+    return fold(linked(*facts), as_of)[pair].as_dict()
+
+
+def test_a_meeting_of_ministers_shapes_their_pair_and_their_states_pair():
+    meeting = fact(Kind.CONSULTATION, "2023-10-16", "lavrov", "wang-yi")
+    assert links(meeting, STATES) == {("lavrov", "wang-yi"), ("russia", "china")}
+    relationships = fold(linked(meeting))
+    assert set(relationships) == {("lavrov", "wang-yi"), ("china", "russia")}
+
+
+def test_war_dominates_every_other_tie():
+    found = state(
+        fact(Kind.AGREEMENT, "2021"),
+        fact(Kind.ARMED_ATTACK, "2022-02-24", "russia", "china"),
+    )
+    assert found["stance"] == "war"
+    assert {t["kind"] for t in found["ties"]} == {"partnership", "war"}
+
+
+def test_sanctions_mean_hostility_and_partnership_with_military_supply_an_alliance():
+    assert state(fact(Kind.SANCTIONS, "2022"))["stance"] == "hostility"
+    assert state(fact(Kind.AGREEMENT, "2022"))["stance"] == "partnership"
+    allied = state(fact(Kind.AGREEMENT, "2022"), fact(Kind.MILITARY_AID, "2023"))
+    assert allied["stance"] == "alliance"
+    assert state(fact(Kind.VISIT, "2022"))["stance"] == "cooperation"
+    assert state(fact(Kind.RESTRAINT, "2022"))["stance"] == "neutral"
+
+
+def test_score_is_the_certainty_weighted_mean_of_weights():
+    found = state(
+        fact(Kind.AGREEMENT, "2022", certainty=Certainty.CONFIRMED),  # +8 x 1
+        fact(Kind.SANCTIONS, "2023", certainty=Certainty.ASSESSMENT),  # -8 x 0.25
+        fact(Kind.ASSESSMENT, "2023"),  # weight 0: not counted
+    )
+    assert found["score"] == round((8 * 1 - 8 * 0.25) / 1.25, 2)
+
+
+def test_a_partial_date_counts_from_the_last_day_of_its_period():
+    may = fact(Kind.VISIT, "2024-05")
+    assert state(may, as_of=date(2024, 5, 31))["developments"]
+    assert ("china", "russia") not in fold(linked(may), date(2024, 5, 30))
+
+
+def test_a_planned_development_is_expected_and_opens_no_tie():
+    planned = fact(Kind.VISIT, "2024-04-07", status=Status.PLANNED, planned_for="2024-05")
+    found = state(planned)
+    assert found["ties"] == [] and found["developments"] == []
+    assert found["expected"][0]["planned_for"] == "2024-05"
+
+
+def test_a_tie_ends_when_every_development_behind_it_has_ended():
+    supply = fact(Kind.MATERIAL_SUPPORT, "2022", status=Status.ONGOING, ended="2023-06",
+                  items=("drones",))
+    during = state(supply, as_of=date(2023, 1, 1))
+    after = state(supply, as_of=date(2023, 7, 1))
+    assert during["ties"][0]["until"] is None and during["stance"] == "cooperation"
+    assert after["ties"][0]["until"] == "2023-06" and after["ties"][0]["active"] is False
+    sanctions = fact(Kind.SANCTIONS, "2022", status=Status.ONGOING, ended="2023-06")
+    assert state(sanctions, as_of=date(2023, 1, 1))["stance"] == "hostility"
+    # once lifted, no tie is in force and the stance falls back on the score (-8)
+    assert state(sanctions, as_of=date(2023, 7, 1))["stance"] == "tension"
+
+
+def test_ties_keep_their_direction_and_gather_items_and_developments():
+    first = fact(Kind.MATERIAL_SUPPORT, "2024-04", items=("rifle scopes",), ident="one")
+    second = fact(Kind.MATERIAL_SUPPORT, "2024-03", items=("turbojet engines",), ident="two",
+                  certainty=Certainty.REPORTED)
+    back = fact(Kind.MATERIAL_SUPPORT, "2024-05", "russia", "china", items=("oil",))
+    ties = state(first, second, back)["ties"]
+    china_to_russia = next(t for t in ties if t["from"] == "china")
+    assert china_to_russia["items"] == ["turbojet engines", "rifle scopes"]
+    assert china_to_russia["developments"] == ["two", "one"]
+    assert china_to_russia["since"] == "2024-03"
+    assert china_to_russia["certainty"] == "confirmed"
+    assert any(t["from"] == "russia" and t["items"] == ["oil"] for t in ties)
+
+
+def test_the_last_replay_step_agrees_with_the_state():
+    facts = [
+        fact(Kind.AGREEMENT, "2022-02-04"),
+        fact(Kind.SANCTIONS, "2023", "united-states", "china"),
+        fact(Kind.MATERIAL_SUPPORT, "2024-04", items=("rifle scopes",)),
+    ]
+    steps = replay(linked(*facts), until=date(2024, 6, 30))
+    china_russia = [s for s in steps if s["pair"] == ["china", "russia"]]
+    final = state(*facts, as_of=date(2024, 6, 30))
+    assert china_russia[-1]["stance"]["to"] == final["stance"]
+    assert china_russia[-1]["score"]["to"] == final["score"]
+    assert china_russia[0]["ties_opened"] == [["partnership", "china", "russia"]]
+    assert china_russia[0]["stance"] == {"from": "neutral", "to": "partnership"}
+    shown = replay(linked(*facts), until=date(2024, 6, 30), since=date(2024, 1, 1))
+    assert [s["development"]["kind"] for s in shown] == ["material_support"]
