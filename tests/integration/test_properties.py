@@ -1,0 +1,127 @@
+"""Property: for any history recorded in any order, the read model answers every (as_of,
+known_at) question exactly as a pure fold over the developments as known then; and an
+incremental projection equals a rebuild."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import source
+from timeline.application import Timeline
+from timeline.domain import Content, PartialDate, Participation, TimelineError
+from timeline.relationships import Fact, Linked, fold, links
+from timeline.schemas import dump_development
+from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
+
+ACTORS = ["a", "b", "c", "p"]  # p is a person belonging to state a
+STATES = {"p": {"a"}}
+
+dates = st.builds(
+    lambda year, month, day, precision: PartialDate.parse(
+        f"{year}" if precision == 0 else f"{year}-{month:02d}" if precision == 1
+        else f"{year}-{month:02d}-{day:02d}"
+    ),
+    st.integers(2020, 2024), st.integers(1, 12), st.integers(1, 28), st.integers(0, 2),
+)
+pairs = st.tuples(st.sampled_from(ACTORS), st.sampled_from(ACTORS)).filter(lambda p: p[0] != p[1])
+kinds = st.sampled_from([Kind.AGREEMENT, Kind.SANCTIONS, Kind.ARMED_ATTACK, Kind.VISIT,
+                         Kind.MATERIAL_SUPPORT, Kind.RESTRAINT, Kind.ASSESSMENT])
+
+
+def make_content(kind: Kind, when: PartialDate, pair: tuple[str, str], certainty: Certainty,
+                 planned_for: PartialDate | None = None) -> Content:
+    return Content(
+        kind=kind, summary=f"{kind.value} {pair}", date=when, certainty=certainty,
+        actors=(Participation(pair[0], Role.SOURCE), Participation(pair[1], Role.TARGET)),
+        sources=(source(),), items=("x",) if kind is Kind.MATERIAL_SUPPORT else (),
+        planned_for=planned_for,
+    )
+
+
+record = st.tuples(
+    st.just("record"), kinds, dates, pairs, st.sampled_from(list(Certainty)),
+    st.sampled_from([Status.OCCURRED, Status.ONGOING, Status.PLANNED]),
+)
+correct = st.tuples(st.just("correct"), st.integers(0, 20), dates, pairs, kinds)
+change = st.tuples(st.just("status"), st.integers(0, 20),
+                   st.sampled_from([Status.OCCURRED, Status.CANCELLED]), dates)
+retract = st.tuples(st.just("retract"), st.integers(0, 20))
+histories = st.lists(st.one_of(record, record, correct, change, retract), min_size=1, max_size=14)
+
+
+def play(app: Timeline, history: list[tuple]) -> list[datetime]:
+    """Apply the operations (skipping those the domain refuses); the moments between them."""
+    ids, moments = [], []
+    for operation in history:
+        try:
+            if operation[0] == "record":
+                _, kind, when, pair, certainty, status = operation
+                planned = when if status is Status.PLANNED else None
+                ids.append(app.record_development(
+                    make_content(kind, when, pair, certainty, planned), status))
+            elif ids and operation[0] == "correct":
+                _, index, when, pair, kind = operation
+                changes = {"date": when, "kind": kind, "actors": (
+                    Participation(pair[0], Role.SOURCE), Participation(pair[1], Role.TARGET))}
+                app.correct_development(ids[index % len(ids)], changes, "corrected", source())
+            elif ids and operation[0] == "status":
+                _, index, status, when = operation
+                app.change_status(ids[index % len(ids)], status, "changed", date=when)
+            elif ids:
+                app.retract_development(ids[operation[1] % len(ids)], "retracted")
+        except TimelineError:
+            pass
+        moments.append(datetime.now(UTC))
+    return moments
+
+
+def pure_answer(app: Timeline, as_of: date | None, known_at: datetime | None) -> list[dict]:
+    """Fold the raw events, filtered by record time, straight into relationships."""
+    linked = []
+    developments: dict = {}
+    for notification in app.recorder.select_notifications(1, 100_000):
+        event = app.mapper.to_domain_event(notification)
+        if "Development" not in notification.topic:
+            continue
+        if known_at is not None and event.timestamp > known_at:
+            continue
+        developments[event.originator_id] = (
+            event.mutate(developments.get(event.originator_id, (None,))[0]), event.timestamp
+        )
+    for development, recorded_at in developments.values():
+        if development.retracted:
+            continue
+        fact = Fact.from_document(dump_development(development, recorded_at))
+        if as_of is not None and fact.date.latest > as_of:
+            continue
+        linked += [Linked(fact, a, b) for a, b in links(fact, STATES)]
+    return [r.as_dict() for _, r in sorted(fold(linked, as_of).items())]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    history=histories,
+    as_of=st.one_of(st.none(), st.dates(date(2019, 6, 1), date(2025, 6, 1))),
+    data=st.data(),
+)
+def test_the_read_model_equals_a_pure_fold_for_any_as_of_and_known_at(
+    history, as_of, data
+):
+    app = Timeline("memory://")
+    for slug in ACTORS:
+        kind = ActorKind.PERSON if slug == "p" else ActorKind.STATE
+        app.register_actor(slug, slug.upper(), kind, belongs_to=("a",) if slug == "p" else ())
+    moments = play(app, history)
+    known_at = data.draw(st.sampled_from([None, *moments]))
+
+    answer = app.relationships(as_of=as_of, known_at=known_at)
+    assert answer == pure_answer(app, as_of, known_at)
+
+    incremental = (answer, app.replay(until=as_of, known_at=known_at))
+    app.rebuild()
+    assert (app.relationships(as_of=as_of, known_at=known_at),
+            app.replay(until=as_of, known_at=known_at)) == incremental
+    app.close()
