@@ -140,3 +140,35 @@ def test_two_processes_on_one_file_apply_each_event_exactly_once(tmp_path):
     assert reader.view.count_versions() == 2
     writer.close()
     reader.close()
+
+
+WRITER = """
+import sys
+from tests.conftest import content
+from timeline.application import Timeline
+app = Timeline(sys.argv[1])
+for i in range(40):
+    app.record_development(content())
+    if i % 5 == 0:
+        app.list_developments(limit=1)  # catch up while the others write
+"""
+
+
+def test_several_processes_write_and_project_one_file_without_loss_or_duplicates(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = f"sqlite:///{tmp_path / 'timeline.db'}"
+    setup = Timeline(url)
+    setup.register_actor("china", "China", ActorKind.STATE)
+    setup.register_actor("russia", "Russia", ActorKind.STATE)
+    root = Path(__file__).resolve().parents[2]
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, url], cwd=root) for _ in range(3)
+    ]
+    assert [writer.wait(timeout=120) for writer in writers] == [0, 0, 0]
+    assert len(setup.list_developments()) == 120
+    assert setup.view.count_versions() == 120
+    assert setup.lag() == 0
+    setup.close()
