@@ -292,6 +292,7 @@ def format_relationship(r: dict[str, Any]) -> str:
             f"  {development['date']:<11} {development['kind']:<17} {development['summary']}"
             f" ({development['id'][:8]})"
         )
+        lines += [f"{'':<31}{format_source(s)}" for s in development["sources"]]
     for expected in r["expected"]:
         lines.append(
             f"  expected for {expected['planned_for']}: {expected['summary']}"
@@ -311,10 +312,17 @@ def format_step(step: dict[str, Any]) -> str:
         changes.append(f"score {step['score']['from']:+.2f} → {step['score']['to']:+.2f}")
     what = "; ".join(changes) or "no change to ties, stance or score"
     verb = {"counts": "", "ends": "ended: ", "expected": "expected: "}[step["event"]]
-    return (
-        f"{step['date']}  {step['pair'][0]} – {step['pair'][1]}  {verb}{d['summary']}\n"
-        f"            {d['kind']}, dated {d['date']} ({d['id'][:8]}): {what}"
+    return "\n".join(
+        [
+            f"{step['date']}  {step['pair'][0]} – {step['pair'][1]}  {verb}{d['summary']}",
+            f"            {d['kind']}, dated {d['date']} ({d['id'][:8]}): {what}",
+            *(f"            {format_source(s)}" for s in d["sources"]),
+        ]
     )
+
+
+def format_source(source: dict[str, Any]) -> str:
+    return f"source: {source['publication']} — {source['attribution']}"
 
 
 def format_date(value: dict[str, Any] | None) -> str:

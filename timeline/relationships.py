@@ -75,6 +75,7 @@ class Fact:
     participants: tuple[str, ...]
     items: tuple[str, ...]
     summary: str
+    reported_by: tuple[tuple[str, str], ...] = ()  # (publication, attribution) of its sources
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Fact:
@@ -101,6 +102,7 @@ class Fact:
             participants=role(Role.PARTICIPANT.value),
             items=tuple(document["items"]),
             summary=document["summary"],
+            reported_by=tuple((s["publication"], s["attribution"]) for s in document["sources"]),
         )
 
     def counts(self, as_of: date | None) -> bool:
@@ -118,6 +120,10 @@ class Fact:
             "kind": self.kind.value,
             "date": str(self.date),
             "summary": self.summary,
+            "sources": [
+                {"publication": publication, "attribution": attribution}
+                for publication, attribution in self.reported_by
+            ],
         }
 
 

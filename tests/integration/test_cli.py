@@ -23,7 +23,9 @@ def run(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["seed"], ["serve"], ["developments"], ["actors"]]
+    "command",
+    [[], ["seed"], ["serve"], ["developments"], ["actors"], ["relationships"], ["replay"],
+     ["project"]],
 )
 def test_every_command_has_help(run, command):
     result = run(*command, "--help")
@@ -76,3 +78,37 @@ def test_an_unusable_store_is_a_clear_error():
     result = CliRunner().invoke(main, ["--store", "postgresql://x/y", "actors"])
     assert result.exit_code == 1
     assert "PostgreSQL store is not available yet" in result.output
+
+
+def test_relationships_and_replay_print_sourced_answers_and_survive_a_rebuild(run):
+    run("seed", str(SEEDS))
+    state = run("relationships", "--as-of", "2023-12-31")
+    assert state.exit_code == 0, state.output
+    assert "china – russia: partnership" in state.output
+    assert "russia – ukraine: war" in state.output
+    assert "source: " in state.output
+    steps = run("replay", "--until", "2024-04-30", "--pair", "china,russia")
+    assert steps.exit_code == 0, steps.output
+    assert "opens material_supply china→russia" in steps.output
+    assert "stance neutral → partnership" in steps.output
+    rebuilt = run("project", "--rebuild")
+    assert rebuilt.exit_code == 0 and "Rebuilt the read model" in rebuilt.output
+    assert run("relationships", "--as-of", "2023-12-31").output == state.output
+    assert run("replay", "--until", "2024-04-30", "--pair", "china,russia").output == steps.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["replay", "--until", "2024-04-30", "--pair", "china"], "two actor ids"),
+        (["replay", "--until", "2024-04-30", "--pair", "china,atlantis"], "no actor 'atlantis'"),
+        (["relationships", "--as-of", "yesterday"], "not a date"),
+        (["relationships", "--stance", "friendly"], "friendly"),
+    ],
+)
+def test_relationship_errors_are_one_clear_line(run, args, message):
+    run("seed", str(SEEDS))
+    result = run(*args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
