@@ -96,9 +96,10 @@ class Timeline(Application):
         self, slug: str, changes: dict[str, Any], reason: str, recorded_by: str = "timeline"
     ) -> int:
         actor = self._actor(slug)
+        unknown = set(changes) - set(ACTOR_FIELDS)
+        if unknown:
+            raise InvalidInput(f"cannot correct {', '.join(sorted(unknown))}", "changes")
         effective = {k: v for k, v in changes.items() if getattr(actor, k) != v}
-        if set(changes) - set(ACTOR_FIELDS):
-            raise Conflict(f"cannot correct {sorted(set(changes) - set(ACTOR_FIELDS))}")
         if not effective:
             return actor.version
         merged = {name: getattr(actor, name) for name in ACTOR_FIELDS} | effective

@@ -137,7 +137,10 @@ def serve(ctx: click.Context, host: str, port: int, seeds: Path) -> None:
         if app.event_count() == 0 and seeds.exists():
             click.echo(f"Empty store: seeded from {seeds}: {seed(app, seeds)}.")
     flask_app = create_app({"STORE": ctx.obj["store"]})
-    flask_app.run(host=host, port=port)
+    try:
+        flask_app.run(host=host, port=port)
+    except OSError as error:  # the port is taken, or the host is not ours
+        raise click.ClickException(f"cannot serve on {host}:{port}: {error.strerror}") from None
 
 
 @main.command()
@@ -175,13 +178,7 @@ def developments(
             end=end,
             known_at=known_at,
         )
-    if as_json:
-        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
-        return
-    if not found:
-        click.echo("No developments match.")
-    for development in found:
-        click.echo(format_development(development))
+    echo_all(found, as_json, format_development, "No developments match.")
 
 
 @main.command()
@@ -192,12 +189,7 @@ def actors(ctx: click.Context, as_json: bool) -> None:
     """The registered actors."""
     with opened(ctx) as app:
         found = app.list_actors()
-    if as_json:
-        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
-        return
-    for actor in found:
-        belongs = f" (of {', '.join(actor['belongs_to'])})" if actor["belongs_to"] else ""
-        click.echo(f"{actor['id']:<20} {actor['kind']:<13} {actor['name']}{belongs}")
+    echo_all(found, as_json, format_actor, "No actors are registered.")
 
 
 @main.command()
@@ -221,13 +213,7 @@ def relationships(
         found = app.relationships(
             actor=actor, as_of=as_of, known_at=known_at, stance=stance and Stance(stance)
         )
-    if as_json:
-        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
-        return
-    if not found:
-        click.echo("No relationships match.")
-    for relationship in found:
-        click.echo(format_relationship(relationship))
+    echo_all(found, as_json, format_relationship, "No relationships match.")
 
 
 @main.command()
@@ -255,13 +241,7 @@ def replay(
             raise click.BadParameter("give two actor ids separated by a comma", param_hint="--pair")
     with opened(ctx) as app:
         steps = app.replay(until=until, since=since, pair=pair_ids, known_at=known_at)
-    if as_json:
-        click.echo(json.dumps(steps, indent=2, ensure_ascii=False))
-        return
-    if not steps:
-        click.echo("Nothing happened in that period.")
-    for step in steps:
-        click.echo(format_step(step))
+    echo_all(steps, as_json, format_step, "Nothing happened in that period.")
 
 
 @main.command()
@@ -274,6 +254,23 @@ def project(ctx: click.Context, rebuild: bool) -> None:
         applied = app.rebuild() if rebuild else app.catch_up()
         verb = "Rebuilt the read model from" if rebuild else "Applied"
         click.echo(f"{verb} {applied} events; lag now {app.lag()}.")
+
+
+def echo_all(
+    found: list[dict[str, Any]], as_json: bool, formatter: Callable[[Any], str], empty: str
+) -> None:
+    """Print query results as JSON, or as text one result at a time."""
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+    elif not found:
+        click.echo(empty)
+    for result in [] if as_json else found:
+        click.echo(formatter(result))
+
+
+def format_actor(actor: dict[str, Any]) -> str:
+    belongs = f" (of {', '.join(actor['belongs_to'])})" if actor["belongs_to"] else ""
+    return f"{actor['id']:<20} {actor['kind']:<13} {actor['name']}{belongs}"
 
 
 def format_relationship(r: dict[str, Any]) -> str:

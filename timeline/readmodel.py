@@ -35,6 +35,18 @@ def micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
+def known_versions(known_at: datetime | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their parameters) on `development_versions v` for the versions
+    current at `known_at` (default: now), retracted ones left out."""
+    if known_at is None:
+        return ["v.retracted = 0", "v.superseded_at IS NULL"], []
+    at = micros(known_at)
+    return [
+        "v.retracted = 0",
+        "v.recorded_at <= ? AND (v.superseded_at IS NULL OR v.superseded_at > ?)",
+    ], [at, at]
+
+
 class TimelineView(SQLiteTrackingRecorder):
     """The SQLite tables of the read model, and the queries over them."""
 
@@ -222,14 +234,7 @@ class TimelineView(SQLiteTrackingRecorder):
         out. `after` is the (earliest, latest, id) of the last row of the previous page.
         Cost: one index range scan, O(rows returned) on current knowledge.
         """
-        where = ["v.retracted = 0"]
-        params: list[Any] = []
-        if known_at is None:
-            where.append("v.superseded_at IS NULL")
-        else:
-            at = micros(known_at)
-            where.append("v.recorded_at <= ? AND (v.superseded_at IS NULL OR v.superseded_at > ?)")
-            params += [at, at]
+        where, params = known_versions(known_at)
         for column, value in (("kind", kind), ("status", status), ("certainty", certainty)):
             if value is not None:
                 where.append(f"v.{column} = ?")
@@ -276,14 +281,7 @@ class TimelineView(SQLiteTrackingRecorder):
         Cost: an index range scan on (a, b) or (b, a): O(links returned), whatever the length
         of the rest of the history. With neither pair nor actor, O(all links).
         """
-        where = ["v.retracted = 0"]
-        params: list[Any] = []
-        if known_at is None:
-            where.append("v.superseded_at IS NULL")
-        else:
-            at = micros(known_at)
-            where.append("v.recorded_at <= ? AND (v.superseded_at IS NULL OR v.superseded_at > ?)")
-            params += [at, at]
+        where, params = known_versions(known_at)
         if as_of is not None:
             where.append("v.latest <= ?")
             params.append(as_of.isoformat())

@@ -172,3 +172,13 @@ def test_several_processes_write_and_project_one_file_without_loss_or_duplicates
     assert setup.view.count_versions() == 120
     assert setup.lag() == 0
     setup.close()
+
+
+def test_an_actor_correction_is_an_event_and_refuses_unknown_fields(app):
+    from timeline.domain import InvalidInput
+
+    assert app.correct_actor("china", {"aliases": ("PRC",)}, "alias") == 2
+    assert app.get_actor("china")["aliases"] == ["PRC"]
+    assert app.correct_actor("china", {"aliases": ("PRC",)}, "again") == 2  # nothing changed
+    with pytest.raises(InvalidInput):
+        app.correct_actor("china", {"slug": "prc"}, "rename")
