@@ -5,25 +5,49 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, send_from_directory
 
+from api import actors, developments, errors, events, health, http, relationships
+from timeline import __version__
 from timeline.application import Timeline
+
+DEFAULTS: dict[str, Any] = {
+    "STORE": None,  # TIMELINE_STORE, else sqlite:///timeline.db
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # 413 beyond one MiB
+    "CORS_ORIGINS": "*",  # origins allowed to read; empty for none
+    "READS_REQUIRE_TOKEN": False,
+}
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the Flask app; settings come from `config`, then from TIMELINE_* variables."""
+    """Build the Flask app. Settings: `config`, else TIMELINE_* environment variables
+    (TIMELINE_STORE, TIMELINE_MAX_CONTENT_LENGTH, TIMELINE_CORS_ORIGINS,
+    TIMELINE_READS_REQUIRE_TOKEN), else the defaults above."""
     app = Flask(__name__)
+    app.config.update(DEFAULTS)
     app.config.from_prefixed_env("TIMELINE")
     app.config.update(config or {})
-    app.config.setdefault("STORE", os.environ.get("TIMELINE_STORE"))
-    app.extensions["timeline"] = Timeline(app.config["STORE"])
+    app.config.update(
+        API_TITLE="Timeline",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    app.extensions["timeline"] = Timeline(app.config["STORE"] or os.environ.get("TIMELINE_STORE"))
 
-    from api import health
-
+    api = errors.TimelineApi(app, spec_kwargs={"info": {"description": "An event-sourced "
+        "timeline of how relationships between states, leaders and institutions develop."}})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for module in (actors, developments, relationships, events):
+        api.register_blueprint(module.blueprint)
     app.register_blueprint(health.blueprint)
+    errors.register(app)
+    http.install(app)
+
+    @app.get("/docs")
+    def docs():
+        """Human documentation of the API, rendered from /openapi.json with no CDN."""
+        return send_from_directory(os.path.join(app.root_path, "static"), "docs.html")
+
     return app
-
-
-def timeline() -> Timeline:
-    """The Timeline application of the running Flask app."""
-    return current_app.extensions["timeline"]

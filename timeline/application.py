@@ -15,6 +15,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking
 
 from timeline import store
+from timeline.access import AccessRecorder
+from timeline.audit import event_record
 from timeline.domain import (
     ACTOR_FIELDS,
     Actor,
@@ -61,6 +63,8 @@ class Timeline(Application):
         super().__init__({**store.persistence_env(self.store_url), **(env or {})})
         self.view: TimelineView = self.factory.tracking_recorder(TimelineView)
         self.projection = TimelineProjection(self.view, self.repository)
+        self.access = AccessRecorder(self.factory.datastore)
+        self.access.create_table()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -313,6 +317,29 @@ class Timeline(Application):
         """Throw the read model away and project it again from the first event."""
         self.view.reset(self.name)
         return self.catch_up()
+
+    # --- the raw log, for auditors --------------------------------------------------------
+
+    def log(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """Stored events after a position, in record order. O(limit)."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        return [event_record(n) for n in notifications]
+
+    def logged_event(self, position: int) -> dict[str, Any]:
+        found = self.recorder.select_notifications(start=position, limit=1, stop=position)
+        if not found:
+            raise NotFound(f"no event at position {position}", "position")
+        return event_record(found[0])
+
+    def stream(self, ident: UUID | str) -> list[dict[str, Any]]:
+        """One aggregate's stored events, in version order, with their log positions.
+        O(events of the stream), through the events table's primary key."""
+        found = self.recorder.select_stream(as_uuid(ident))
+        if not found:
+            raise NotFound(f"no stream {ident}", "id")
+        return [event_record(n) for n in found]
 
     def event_count(self) -> int:
         return self.recorder.max_notification_id() or 0

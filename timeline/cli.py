@@ -256,6 +256,48 @@ def project(ctx: click.Context, rebuild: bool) -> None:
         click.echo(f"{verb} {applied} events; lag now {app.lag()}.")
 
 
+@main.group()
+def token() -> None:
+    """Bearer tokens for writing through the HTTP API."""
+
+
+@token.command("create")
+@click.option("--name", required=True, help="Who or what uses it; recorded with each event it writes.")
+@click.pass_context
+@fail_cleanly
+def token_create(ctx: click.Context, name: str) -> None:
+    """Create a token and print it once: only its hash is kept."""
+    with opened(ctx) as app:
+        secret = app.access.create_token(name)
+    click.echo(secret)
+    click.echo(f"Token {name!r} created. Keep it now: it cannot be shown again.", err=True)
+
+
+@token.command("list")
+@click.pass_context
+@fail_cleanly
+def token_list(ctx: click.Context) -> None:
+    """The tokens' names, when each was created and whether it is revoked."""
+    with opened(ctx) as app:
+        tokens = app.access.list_tokens()
+    if not tokens:
+        click.echo("No tokens. Create one with: timeline token create --name NAME")
+    for entry in tokens:
+        state = f"revoked {entry['revoked_at']}" if entry["revoked_at"] else "active"
+        click.echo(f"{entry['name']:<24} created {entry['created_at']}  {state}")
+
+
+@token.command("revoke")
+@click.argument("name")
+@click.pass_context
+@fail_cleanly
+def token_revoke(ctx: click.Context, name: str) -> None:
+    """Revoke the token NAME at once."""
+    with opened(ctx) as app:
+        app.access.revoke_token(name)
+    click.echo(f"Token {name!r} revoked.")
+
+
 def echo_all(
     found: list[dict[str, Any]], as_json: bool, formatter: Callable[[Any], str], empty: str
 ) -> None:

@@ -29,7 +29,7 @@ from timeline.domain import (
     Participation,
     Source,
 )
-from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
+from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Stance, Status, TieKind
 
 NonEmpty = validate.Length(min=1)
 
@@ -47,6 +47,28 @@ class PartialDateField(fields.Field):
 
     Dumps always as the object, with its `precision` spelled out.
     """
+
+    PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {
+            "description": "YYYY, YYYY-MM or YYYY-MM-DD, or an object with that value",
+            "oneOf": [
+                {"type": "string", "pattern": self.PATTERN},
+                {
+                    "type": "object",
+                    "properties": {
+                        "value": {"type": "string", "pattern": self.PATTERN},
+                        "approximate": {"type": "boolean"},
+                        "derivation": {"type": ["string", "null"]},
+                        "precision": {"type": "string", "enum": ["year", "month", "day"]},
+                    },
+                    "required": ["value"],
+                    "additionalProperties": False,
+                },
+            ],
+        }
+        super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value: PartialDate | None, attr: Any, obj: Any, **kwargs: Any):
         if value is None:
@@ -174,6 +196,157 @@ class ActorSchema(Strict):
     belongs_to = fields.List(
         fields.String(validate=validate.Regexp(SLUG)), load_default=list
     )
+
+
+# --- what the service returns (documents the plain values the queries produce) ---------------
+
+
+class PartialDateOut(Schema):
+    value = fields.String(required=True)
+    precision = fields.String(required=True, validate=validate.OneOf(["year", "month", "day"]))
+    approximate = fields.Boolean(required=True)
+    derivation = fields.String(required=True, allow_none=True)
+
+
+class SourceOut(Schema):
+    publication = fields.String(required=True)
+    attribution = fields.String(required=True)
+    reported_on = fields.Nested(PartialDateOut, required=True)
+    passage = fields.String(required=True)
+    url = fields.String(required=True, allow_none=True)
+
+
+class ParticipationOut(Schema):
+    actor = fields.String(required=True)
+    role = fields.Enum(Role, by_value=True, required=True)
+
+
+class ActorOut(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.Enum(ActorKind, by_value=True, required=True)
+    aliases = fields.List(fields.String(), required=True)
+    belongs_to = fields.List(fields.String(), required=True)
+    version = fields.Integer(required=True)
+
+
+class DevelopmentOut(Schema):
+    """A version of a development: its content, status and when it was recorded."""
+
+    id = fields.UUID(required=True)
+    key = fields.String(required=True, allow_none=True)
+    version = fields.Integer(required=True)
+    recorded_at = fields.String(required=True, metadata={"format": "date-time"})
+    status = fields.Enum(Status, by_value=True, required=True)
+    retracted = fields.Boolean(required=True)
+    ended = fields.Nested(PartialDateOut, required=True, allow_none=True)
+    kind = fields.Enum(Kind, by_value=True, required=True)
+    summary = fields.String(required=True)
+    actors = fields.List(fields.Nested(ParticipationOut), required=True)
+    date = fields.Nested(PartialDateOut, required=True)
+    certainty = fields.Enum(Certainty, by_value=True, required=True)
+    sources = fields.List(fields.Nested(SourceOut), required=True)
+    planned_for = fields.Nested(PartialDateOut, required=True, allow_none=True)
+    place = fields.String(required=True, allow_none=True)
+    items = fields.List(fields.String(), required=True)
+    quote = fields.String(required=True, allow_none=True)
+
+
+class VersionOut(Schema):
+    """One event in a development's history: what changed, when, by whom and why."""
+
+    version = fields.Integer(required=True)
+    type = fields.String(
+        required=True,
+        validate=validate.OneOf(["recorded", "corrected", "status_changed", "retracted"]),
+    )
+    recorded_at = fields.String(required=True, metadata={"format": "date-time"})
+    recorded_by = fields.String(required=True)
+    status = fields.Enum(Status, by_value=True)
+    changes = fields.Dict(keys=fields.String())
+    reason = fields.String()
+    source = fields.Nested(SourceOut, allow_none=True)
+    date = fields.Nested(PartialDateOut)
+
+
+class DevelopmentDetailOut(DevelopmentOut):
+    history = fields.List(fields.Nested(VersionOut), required=True)
+
+
+class SourceRefOut(Schema):
+    publication = fields.String(required=True)
+    attribution = fields.String(required=True)
+
+
+class DevelopmentRefOut(Schema):
+    id = fields.String(required=True)
+    kind = fields.Enum(Kind, by_value=True, required=True)
+    date = fields.String(required=True)
+    summary = fields.String(required=True)
+    sources = fields.List(fields.Nested(SourceRefOut), required=True)
+
+
+class ExpectedOut(DevelopmentRefOut):
+    planned_for = fields.String(required=True)
+
+
+class TieOut(Schema):
+    kind = fields.Enum(TieKind, by_value=True, required=True)
+    from_ = fields.String(required=True, data_key="from")
+    to = fields.String(required=True)
+    mutual = fields.Boolean(required=True)
+    since = fields.String(required=True)
+    until = fields.String(required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+    items = fields.List(fields.String(), required=True)
+    certainty = fields.Enum(Certainty, by_value=True, required=True)
+    developments = fields.List(fields.String(), required=True)
+
+
+class RelationshipOut(Schema):
+    pair = fields.List(fields.String(), required=True, validate=validate.Length(equal=2))
+    stance = fields.Enum(Stance, by_value=True, required=True)
+    score = fields.Float(required=True, validate=validate.Range(-10, 10))
+    ties = fields.List(fields.Nested(TieOut), required=True)
+    developments = fields.List(fields.Nested(DevelopmentRefOut), required=True)
+    expected = fields.List(fields.Nested(ExpectedOut), required=True)
+
+
+class ChangeOut(Schema):
+    from_ = fields.Raw(required=True, data_key="from")
+    to = fields.Raw(required=True)
+
+
+class StepOut(Schema):
+    """One step of a replay: a development that changed a pair, and what it changed."""
+
+    date = fields.Date(required=True)
+    pair = fields.List(fields.String(), required=True)
+    event = fields.String(required=True, validate=validate.OneOf(["counts", "ends", "expected"]))
+    development = fields.Nested(DevelopmentRefOut, required=True)
+    ties_opened = fields.List(fields.List(fields.String()), required=True)
+    ties_closed = fields.List(fields.List(fields.String()), required=True)
+    stance = fields.Nested(ChangeOut, required=True)
+    score = fields.Nested(ChangeOut, required=True)
+
+
+class ActorListOut(Schema):
+    actors = fields.List(fields.Nested(ActorOut), required=True)
+    next = fields.String(required=True, allow_none=True)
+
+
+class DevelopmentListOut(Schema):
+    developments = fields.List(fields.Nested(DevelopmentOut), required=True)
+    next = fields.String(required=True, allow_none=True)
+
+
+class RelationshipListOut(Schema):
+    relationships = fields.List(fields.Nested(RelationshipOut), required=True)
+    next = fields.String(required=True, allow_none=True)
+
+
+class StepListOut(Schema):
+    steps = fields.List(fields.Nested(StepOut), required=True)
 
 
 def build(cls: type, data: dict[str, Any]) -> Any:

@@ -13,9 +13,10 @@ from datetime import date
 from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
-from uuid import uuid4
+from uuid import UUID, uuid4
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Notification, Transcoding
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from timeline.domain import Content, PartialDate, Participation, Source
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
@@ -39,7 +40,11 @@ def persistence_env(url: str) -> dict[str, str]:
         # A shared-cache memory database, so that the application and its read model (separate
         # connections in one process) see the same data; a fresh name isolates each store.
         name = f"file:timeline-{uuid4().hex}?mode=memory&cache=shared"
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": name}
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": "timeline.store:TimelineRecorder",
+            "SQLITE_DBNAME": name,
+        }
     if parts.scheme == "sqlite":
         path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
         if not path:
@@ -51,6 +56,7 @@ def persistence_env(url: str) -> dict[str, str]:
             raise StoreError(f"{url!r}: the directory {directory} does not exist")
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": "timeline.store:TimelineRecorder",
             "SQLITE_DBNAME": path,
             # Writers from several processes wait for each other rather than fail at once.
             "SQLITE_LOCK_TIMEOUT": "30",
@@ -62,6 +68,29 @@ def persistence_env(url: str) -> dict[str, str]:
     raise StoreError(
         f"{url!r} is not a store URL: use sqlite:///path.db, memory:// or postgresql://..."
     )
+
+
+class TimelineRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite application recorder, with the queries auditors need."""
+
+    def select_stream(self, originator_id: UUID) -> list[Notification]:
+        """One aggregate's events with their positions (the rowid is the notification id)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid, * FROM {self.events_table_name}"
+                " WHERE originator_id = ? ORDER BY originator_version",
+                (originator_id.hex,),
+            )
+            return [
+                Notification(
+                    id=row["rowid"],
+                    originator_id=originator_id,
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in c.fetchall()
+            ]
 
 
 # --- transcodings: how domain values are written into stored events ------------------------

@@ -1,0 +1,46 @@
+"""Actors: the states, people, organisations, regions and blocs developments are about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, url_for
+from flask_smorest import Blueprint
+
+from api.http import WRITE_ERRORS, ok, timeline, writer
+from timeline.schemas import ActorListOut, ActorOut, ActorSchema
+
+blueprint = Blueprint("actors", __name__, url_prefix="/api/v1/actors", description=__doc__)
+
+
+@blueprint.get("")
+@blueprint.response(200, ActorListOut)
+def list_actors() -> Response:
+    """All actors, by id (the list is short, so it comes in one page)."""
+    return ok({"actors": timeline().list_actors(), "next": None})
+
+
+@blueprint.get("/<actor_id>")
+@blueprint.response(200, ActorOut)
+@blueprint.alt_response(404, response="NOT_FOUND")
+def get_actor(actor_id: str) -> Response:
+    """One actor."""
+    actor = timeline().get_actor(actor_id)
+    return ok(actor, headers={"ETag": f'"{actor["version"]}"'})
+
+
+@blueprint.post("")
+@writer
+@blueprint.arguments(ActorSchema)
+@blueprint.response(201, ActorOut, headers={"Location": {"schema": {"type": "string"}}})
+@blueprint.alt_response(409, response="CONFLICT")
+@blueprint.doc(**WRITE_ERRORS)
+def register_actor(body: dict[str, Any]) -> Response:
+    """Register an actor. Its id is a slug that never changes (`china`, `vladimir-putin`)."""
+    app = timeline()
+    app.register_actor(
+        body["id"], body["name"], body["kind"], body["aliases"], body["belongs_to"],
+        recorded_by=g.recorded_by,
+    )
+    actor = app.get_actor(body["id"])
+    return ok(actor, 201, {"Location": url_for("actors.get_actor", actor_id=body["id"])})

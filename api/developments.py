@@ -1,0 +1,178 @@
+"""Developments: record them, list and read them (as known at any moment), and correct, move
+along the lifecycle or retract them — each a new event, guarded by If-Match."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import Response, g, url_for
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from api.http import (
+    WRITE_ERRORS,
+    DateRangeArgs,
+    PageArgs,
+    decode_cursor,
+    encode_cursor,
+    error_responses,
+    etag_of,
+    expected_version,
+    ok,
+    page,
+    timeline,
+    writer,
+)
+from timeline.domain import PartialDate
+from timeline.schemas import (
+    CorrectionSchema,
+    DevelopmentDetailOut,
+    DevelopmentInputSchema,
+    DevelopmentListOut,
+    RetractionSchema,
+    StatusChangeSchema,
+)
+from timeline.vocabulary import Certainty, Kind, Status
+
+blueprint = Blueprint(
+    "developments", __name__, url_prefix="/api/v1/developments", description=__doc__
+)
+
+KNOWN_AT = fields.AwareDateTime(
+    metadata={"description": "Only what was recorded by this moment (ISO 8601 with a zone)"}
+)
+CHANGE_ERRORS = {
+    "responses": error_responses(404, 409, 412, 428),
+    "parameters": [{
+        "in": "header", "name": "If-Match", "required": True,
+        "schema": {"type": "string"}, "description": "The ETag of the version you read",
+    }],
+}
+
+
+class DevelopmentQuery(PageArgs, DateRangeArgs):
+    actor = fields.List(
+        fields.String(),
+        metadata={"description": "Involving this actor or an actor belonging to it (repeat)"},
+    )
+    kind = fields.Enum(Kind, by_value=True)
+    status = fields.Enum(Status, by_value=True)
+    certainty = fields.Enum(Certainty, by_value=True)
+    start = fields.Date(data_key="from", metadata={"description": "Periods ending on or after"})
+    end = fields.Date(data_key="to", metadata={"description": "Periods starting on or before"})
+    known_at = KNOWN_AT
+
+
+class KnownAtQuery(Schema):
+    known_at = KNOWN_AT
+
+
+def cursor_of(development: dict[str, Any]) -> str:
+    date = PartialDate.parse(development["date"]["value"])
+    return encode_cursor(date.earliest.isoformat(), date.latest.isoformat(), development["id"])
+
+
+@blueprint.get("")
+@blueprint.arguments(DevelopmentQuery, location="query")
+@blueprint.response(200, DevelopmentListOut)
+def list_developments(query: dict[str, Any]) -> Response:
+    """Developments in world-date order (first day of their period, then last day)."""
+    app = timeline()
+    for actor in query.get("actor", []):
+        app.get_actor(actor)  # an unknown actor is a 404, not an empty list
+    after = query.get("after")
+    found = app.list_developments(
+        actors=query.get("actor", ()),
+        kind=query.get("kind"),
+        status=query.get("status"),
+        certainty=query.get("certainty"),
+        start=query.get("start"),
+        end=query.get("end"),
+        known_at=query.get("known_at"),
+        after=tuple(decode_cursor(after, 3)) if after else None,  # type: ignore[arg-type]
+        limit=query["limit"] + 1,
+    )
+    return page("developments", found, query["limit"], cursor_of)
+
+
+@blueprint.get("/<uuid:development_id>")
+@blueprint.arguments(KnownAtQuery, location="query")
+@blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
+@blueprint.alt_response(404, response="NOT_FOUND")
+def get_development(query: dict[str, Any], development_id: UUID) -> Response:
+    """A development: its current version (or the version known at `known_at`) and the
+    history of every version: what changed, when it was recorded, by whom and why."""
+    found = timeline().get_development(development_id, known_at=query.get("known_at"))
+    return ok(found, headers={"ETag": etag_of(found["version"])})
+
+
+def changed(development_id: UUID, status: int = 200) -> Response:
+    found = timeline().get_development(development_id)
+    headers = {"ETag": etag_of(found["version"])}
+    if status == 201:
+        headers["Location"] = url_for("developments.get_development",
+                                      development_id=development_id)
+    return ok(found, status, headers)
+
+
+@blueprint.post("")
+@writer
+@blueprint.arguments(DevelopmentInputSchema)
+@blueprint.response(201, DevelopmentDetailOut, headers={
+    "Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}})
+@blueprint.doc(**WRITE_ERRORS)
+def record_development(body: Any) -> Response:
+    """Record a development. Its actors must be registered; it needs at least one source."""
+    ident = timeline().record_development(body.content, body.status, recorded_by=g.recorded_by)
+    return changed(ident, 201)
+
+
+@blueprint.post("/<uuid:development_id>/corrections")
+@writer
+@blueprint.arguments(CorrectionSchema)
+@blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
+@blueprint.doc(**WRITE_ERRORS)
+@blueprint.doc(**CHANGE_ERRORS)
+def correct_development(body: dict[str, Any], development_id: UUID) -> Response:
+    """Correct some fields, with a reason and a source. The earlier version stays in the
+    history. Needs If-Match: the ETag of the version corrected."""
+    version = expected_version()
+    timeline().correct_development(
+        development_id, body["changes"], body["reason"], body["source"],
+        recorded_by=g.recorded_by, expected_version=version,
+    )
+    return changed(development_id)
+
+
+@blueprint.post("/<uuid:development_id>/status")
+@writer
+@blueprint.arguments(StatusChangeSchema)
+@blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
+@blueprint.doc(**WRITE_ERRORS)
+@blueprint.doc(**CHANGE_ERRORS)
+def change_status(body: dict[str, Any], development_id: UUID) -> Response:
+    """Move a development along its lifecycle (planned → occurred, ongoing or cancelled;
+    ongoing → occurred or cancelled, with the date it ended). Needs If-Match."""
+    version = expected_version()
+    timeline().change_status(
+        development_id, body["status"], body["reason"], body["source"], date=body["date"],
+        recorded_by=g.recorded_by, expected_version=version,
+    )
+    return changed(development_id)
+
+
+@blueprint.post("/<uuid:development_id>/retraction")
+@writer
+@blueprint.arguments(RetractionSchema)
+@blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
+@blueprint.doc(**WRITE_ERRORS)
+@blueprint.doc(**CHANGE_ERRORS)
+def retract_development(body: dict[str, Any], development_id: UUID) -> Response:
+    """Retract a development: it stays in the log, but no longer counts. Needs If-Match."""
+    version = expected_version()
+    timeline().retract_development(
+        development_id, body["reason"], body["source"],
+        recorded_by=g.recorded_by, expected_version=version,
+    )
+    return changed(development_id)

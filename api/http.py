@@ -1,0 +1,236 @@
+"""HTTP conventions shared by every resource: JSON bodies, ETags and conditional requests,
+cursor pagination with Link headers, bearer tokens, idempotent retries and CORS."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import http
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, current_app, g, request
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from werkzeug.exceptions import HTTPException
+
+from api.errors import problem
+from timeline.application import Timeline
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def timeline() -> Timeline:
+    """The Timeline application of the running Flask app."""
+    return current_app.extensions["timeline"]
+
+
+def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response; GET responses carry an ETag and answer If-None-Match with 304."""
+    response = Response(json.dumps(body, ensure_ascii=False), status=status,
+                        mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    if request.method == "GET" and status == 200:
+        if "ETag" not in response.headers:
+            response.add_etag()
+        response.make_conditional(request)
+    return response
+
+
+# --- cursors ---------------------------------------------------------------------------------
+
+
+def encode_cursor(*parts: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    """The parts of a cursor made by encode_cursor; a malformed one is a 422 naming `after`."""
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        parts = None
+    if not isinstance(parts, list) or len(parts) != size:
+        raise ValidationError({"after": ["not a cursor this service gave out"]})
+    return parts
+
+
+def page(
+    name: str, items: list[Any], limit: int, cursor_of: Callable[[Any], str]
+) -> Response:
+    """A list response `{name: [...], "next": cursor}`, with an RFC 8288 Link to the next page.
+
+    `items` holds up to limit + 1 entries: the extra one only tells that a next page exists.
+    """
+    more = len(items) > limit
+    items = items[:limit]
+    next_cursor = cursor_of(items[-1]) if more and items else None
+    headers = {}
+    if next_cursor is not None:
+        query = request.args.to_dict(flat=False)
+        query["after"] = [next_cursor]
+        headers["Link"] = f'<{request.base_url}?{urlencode(query, doseq=True)}>; rel="next"'
+    return ok({name: items, "next": next_cursor}, headers=headers)
+
+
+class PageArgs(Schema):
+    after = fields.String(metadata={"description": "The `next` cursor of the previous page"})
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(1, MAX_LIMIT),
+        metadata={"description": f"Page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})"},
+    )
+
+
+# --- conditional writes ----------------------------------------------------------------------
+
+
+def etag_of(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version() -> int:
+    """The version named by If-Match: required (428), and well-formed (412 otherwise)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        raise Abort(problem(428, "send If-Match with the ETag of the version you read"))
+    tag = header.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise Abort(problem(412, f"If-Match {header!r} names no version of this development"))
+    return int(tag)
+
+
+class Abort(HTTPException):
+    """Stop with a ready response (a problem document)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response=response)
+
+
+# --- writes: tokens and idempotency ----------------------------------------------------------
+
+
+def error_responses(*statuses: int) -> dict[str, Any]:
+    """OpenAPI responses for error statuses, pointing at the problem+json components."""
+    return {str(status): {"$ref": f"#/components/responses/{http.HTTPStatus(status).name}"}
+            for status in statuses}
+
+
+# What every write may answer besides its own errors, and how it authenticates.
+WRITE_ERRORS = {
+    "security": [{"bearer": []}],
+    "responses": error_responses(400, 401, 413, 415),
+}
+
+
+def writer(view: Callable[..., Response]) -> Callable[..., Response]:
+    """A write: needs a bearer token, whose name is recorded with every event it causes; an
+    Idempotency-Key makes a retry return the first response and record nothing new."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        g.recorded_by = authenticate()
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view(*args, **kwargs)
+        if not 1 <= len(key) <= 200:
+            return problem(422, "Idempotency-Key must have 1 to 200 characters",
+                           errors={"Idempotency-Key": ["1 to 200 characters"]})
+        fingerprint = hashlib.sha256(
+            request.method.encode() + b" " + request.path.encode() + b"\n" + request.get_data()
+        ).hexdigest()
+        access = timeline().access
+        earlier = access.reserve(g.recorded_by, key, fingerprint)
+        if earlier is not None:
+            replayed = Response(earlier["body"], status=earlier["status"],
+                                mimetype=earlier["mimetype"])
+            replayed.headers.update(earlier["headers"])
+            replayed.headers["Idempotent-Replayed"] = "true"
+            return replayed
+        try:
+            response = view(*args, **kwargs)
+        except BaseException:
+            access.release(g.recorded_by, key)
+            raise
+        if response.status_code < 500:
+            access.complete(g.recorded_by, key, response.status_code, {
+                "body": response.get_data(as_text=True),
+                "mimetype": response.mimetype,
+                "headers": {k: v for k, v in response.headers.items()
+                            if k in ("Location", "ETag")},
+            })
+        else:
+            access.release(g.recorded_by, key)
+        return response
+
+    return wrapper
+
+
+def authenticate() -> str:
+    """The name of the token in the Authorization header, or a 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="timeline"'}
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Abort(problem(401, "send Authorization: Bearer <token>", headers=challenge))
+    name = timeline().access.authenticate(secret.strip())
+    if name is None:
+        raise Abort(problem(401, "the token is unknown or revoked", headers=challenge))
+    return name
+
+
+# --- request checks and CORS -----------------------------------------------------------------
+
+
+def check_request() -> Response | None:
+    """Before every request: writes carry JSON (415 otherwise); reads may require a token."""
+    if request.routing_exception is not None:
+        return None  # a 404 or 405 says more than anything checked here
+    if request.method in WRITE_METHODS and request.mimetype != "application/json":
+        return problem(415, "send the body as application/json")
+    if (
+        current_app.config.get("READS_REQUIRE_TOKEN")
+        and request.method == "GET"
+        and request.path.startswith("/api/")
+    ):
+        authenticate()
+    return None
+
+
+def add_cors(response: Response) -> Response:
+    """Reads may be made from any configured origin (TIMELINE_CORS_ORIGINS, default *)."""
+    origins = current_app.config.get("CORS_ORIGINS", "*")
+    if not origins or not request.path.startswith("/api/"):
+        return response
+    origin = request.headers.get("Origin")
+    allowed = [o.strip() for o in origins.split(",")]
+    if "*" in allowed:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers.add("Vary", "Origin")
+    else:
+        return response
+    response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "If-None-Match, Authorization"
+    response.headers["Access-Control-Expose-Headers"] = "ETag, Link, Location"
+    return response
+
+
+def install(app: Flask) -> None:
+    app.before_request(check_request)
+    app.after_request(add_cors)
+
+
+class DateRangeArgs(Schema):
+    @validates_schema
+    def ordered(self, data: dict[str, Any], **_: Any) -> None:
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise ValidationError("must not be after `to`", "from")

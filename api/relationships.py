@@ -1,0 +1,89 @@
+"""Relationships: the state of each pair of actors as of a world date, as known at a moment,
+and the replayed steps that built it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from api.http import PageArgs, decode_cursor, encode_cursor, ok, page, timeline
+from timeline.schemas import RelationshipListOut, RelationshipOut, StepListOut
+from timeline.vocabulary import Stance
+
+blueprint = Blueprint("relationships", __name__, url_prefix="/api/v1", description=__doc__)
+
+AS_OF = fields.Date(metadata={"description": "World date (YYYY-MM-DD); default: everything"})
+KNOWN_AT = fields.AwareDateTime(
+    metadata={"description": "Only what was recorded by this moment (ISO 8601 with a zone)"}
+)
+
+
+class StateQuery(Schema):
+    as_of = AS_OF
+    known_at = KNOWN_AT
+
+
+class RelationshipQuery(StateQuery, PageArgs):
+    actor = fields.String(metadata={"description": "Only the pairs of this actor"})
+    stance = fields.Enum(Stance, by_value=True)
+
+
+class ReplayQuery(Schema):
+    until = fields.Date(metadata={"description": "Replay up to this world date"})
+    since = fields.Date(data_key="from", metadata={"description": "Show steps from this date"})
+    known_at = KNOWN_AT
+
+
+@blueprint.get("/relationships")
+@blueprint.arguments(RelationshipQuery, location="query")
+@blueprint.response(200, RelationshipListOut)
+@blueprint.alt_response(404, response="NOT_FOUND")
+def list_relationships(query: dict[str, Any]) -> Response:
+    """Every pair (or every pair of one actor), in pair order."""
+    found = timeline().relationships(
+        actor=query.get("actor"), as_of=query.get("as_of"), known_at=query.get("known_at"),
+        stance=query.get("stance"),
+    )
+    if query.get("after"):
+        after = decode_cursor(query["after"], 2)
+        found = [r for r in found if r["pair"] > after]
+    return page("relationships", found[: query["limit"] + 1], query["limit"],
+                lambda r: encode_cursor(*r["pair"]))
+
+
+@blueprint.get("/relationships/<a>/<b>")
+@blueprint.arguments(StateQuery, location="query")
+@blueprint.response(200, RelationshipOut)
+@blueprint.alt_response(404, response="NOT_FOUND")
+@blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def get_relationship(query: dict[str, Any], a: str, b: str) -> Response:
+    """The state of one pair, in either order: stance, score, ties and the developments
+    behind them."""
+    return ok(timeline().relationship(a, b, as_of=query.get("as_of"),
+                                      known_at=query.get("known_at")))
+
+
+@blueprint.get("/relationships/<a>/<b>/history")
+@blueprint.arguments(ReplayQuery, location="query")
+@blueprint.response(200, StepListOut)
+@blueprint.alt_response(404, response="NOT_FOUND")
+@blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def relationship_history(query: dict[str, Any], a: str, b: str) -> Response:
+    """The steps that built this pair's state, in world-date order."""
+    return ok({"steps": timeline().replay(
+        pair=(a, b), until=query.get("until"), since=query.get("since"),
+        known_at=query.get("known_at"),
+    )})
+
+
+@blueprint.get("/replay")
+@blueprint.arguments(ReplayQuery, location="query")
+@blueprint.response(200, StepListOut)
+def replay(query: dict[str, Any]) -> Response:
+    """The steps that built every pair's state, in world-date order."""
+    return ok({"steps": timeline().replay(
+        until=query.get("until"), since=query.get("since"), known_at=query.get("known_at"),
+    )})
