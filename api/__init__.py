@@ -39,9 +39,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api = errors.TimelineApi(app, spec_kwargs={"info": {"description": "An event-sourced "
         "timeline of how relationships between states, leaders and institutions develop."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for module in (actors, developments, relationships, events):
+    for module in (actors, developments, relationships, events, health):
         api.register_blueprint(module.blueprint)
-    app.register_blueprint(health.blueprint)
     errors.register(app)
     http.install(app)
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, g, url_for
 from flask_smorest import Blueprint
 
-from api.http import WRITE_ERRORS, ok, timeline, writer
+from api.http import documents, ok, timeline, writer
 from timeline.schemas import ActorListOut, ActorOut, ActorSchema
 
 blueprint = Blueprint("actors", __name__, url_prefix="/api/v1/actors", description=__doc__)
@@ -22,7 +22,7 @@ def list_actors() -> Response:
 
 @blueprint.get("/<actor_id>")
 @blueprint.response(200, ActorOut)
-@blueprint.alt_response(404, response="NOT_FOUND")
+@documents(blueprint, 404)
 def get_actor(actor_id: str) -> Response:
     """One actor."""
     actor = timeline().get_actor(actor_id)
@@ -33,8 +33,7 @@ def get_actor(actor_id: str) -> Response:
 @writer
 @blueprint.arguments(ActorSchema)
 @blueprint.response(201, ActorOut, headers={"Location": {"schema": {"type": "string"}}})
-@blueprint.alt_response(409, response="CONFLICT")
-@blueprint.doc(**WRITE_ERRORS)
+@documents(blueprint, 409, write=True)
 def register_actor(body: dict[str, Any]) -> Response:
     """Register an actor. Its id is a slug that never changes (`china`, `vladimir-putin`)."""
     app = timeline()

@@ -11,12 +11,12 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.http import (
-    WRITE_ERRORS,
+    IF_MATCH_PATTERN,
     DateRangeArgs,
     PageArgs,
     decode_cursor,
+    documents,
     encode_cursor,
-    error_responses,
     etag_of,
     expected_version,
     ok,
@@ -42,11 +42,11 @@ blueprint = Blueprint(
 KNOWN_AT = fields.AwareDateTime(
     metadata={"description": "Only what was recorded by this moment (ISO 8601 with a zone)"}
 )
-CHANGE_ERRORS = {
-    "responses": error_responses(404, 409, 412, 428),
+IF_MATCH = {
     "parameters": [{
         "in": "header", "name": "If-Match", "required": True,
-        "schema": {"type": "string"}, "description": "The ETag of the version you read",
+        "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+        "description": "The ETag of the version you read (or * for any version)",
     }],
 }
 
@@ -99,7 +99,7 @@ def list_developments(query: dict[str, Any]) -> Response:
 @blueprint.get("/<uuid:development_id>")
 @blueprint.arguments(KnownAtQuery, location="query")
 @blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
-@blueprint.alt_response(404, response="NOT_FOUND")
+@documents(blueprint, 404)
 def get_development(query: dict[str, Any], development_id: UUID) -> Response:
     """A development: its current version (or the version known at `known_at`) and the
     history of every version: what changed, when it was recorded, by whom and why."""
@@ -121,7 +121,7 @@ def changed(development_id: UUID, status: int = 200) -> Response:
 @blueprint.arguments(DevelopmentInputSchema)
 @blueprint.response(201, DevelopmentDetailOut, headers={
     "Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}})
-@blueprint.doc(**WRITE_ERRORS)
+@documents(blueprint, 422, write=True)
 def record_development(body: Any) -> Response:
     """Record a development. Its actors must be registered; it needs at least one source."""
     ident = timeline().record_development(body.content, body.status, recorded_by=g.recorded_by)
@@ -132,8 +132,8 @@ def record_development(body: Any) -> Response:
 @writer
 @blueprint.arguments(CorrectionSchema)
 @blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
-@blueprint.doc(**WRITE_ERRORS)
-@blueprint.doc(**CHANGE_ERRORS)
+@documents(blueprint, 404, 409, 412, 422, 428, write=True)
+@blueprint.doc(**IF_MATCH)
 def correct_development(body: dict[str, Any], development_id: UUID) -> Response:
     """Correct some fields, with a reason and a source. The earlier version stays in the
     history. Needs If-Match: the ETag of the version corrected."""
@@ -149,8 +149,8 @@ def correct_development(body: dict[str, Any], development_id: UUID) -> Response:
 @writer
 @blueprint.arguments(StatusChangeSchema)
 @blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
-@blueprint.doc(**WRITE_ERRORS)
-@blueprint.doc(**CHANGE_ERRORS)
+@documents(blueprint, 404, 409, 412, 422, 428, write=True)
+@blueprint.doc(**IF_MATCH)
 def change_status(body: dict[str, Any], development_id: UUID) -> Response:
     """Move a development along its lifecycle (planned → occurred, ongoing or cancelled;
     ongoing → occurred or cancelled, with the date it ended). Needs If-Match."""
@@ -166,8 +166,8 @@ def change_status(body: dict[str, Any], development_id: UUID) -> Response:
 @writer
 @blueprint.arguments(RetractionSchema)
 @blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
-@blueprint.doc(**WRITE_ERRORS)
-@blueprint.doc(**CHANGE_ERRORS)
+@documents(blueprint, 404, 409, 412, 422, 428, write=True)
+@blueprint.doc(**IF_MATCH)
 def retract_development(body: dict[str, Any], development_id: UUID) -> Response:
     """Retract a development: it stays in the log, but no longer counts. Needs If-Match."""
     version = expected_version()

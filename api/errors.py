@@ -116,9 +116,12 @@ class TimelineApi(Api):
         if isinstance(errors, dict) and set(errors) <= {"json", "query", "headers", "view_args"}:
             # webargs groups errors by location; one location is the common case
             errors = next(iter(errors.values())) if len(errors) == 1 else errors
-        detail = data.get("message") or (
-            "the request has invalid fields" if errors else error.description
-        )
+        if isinstance(errors, list):  # not about fields: "Invalid JSON body."
+            detail, errors = " ".join(map(str, errors)), None
+        else:
+            detail = data.get("message") or (
+                "the request has invalid fields" if errors else error.description
+            )
         return problem(error.code or 500, detail, errors=errors, headers=headers)
 
     def _register_responses(self) -> None:

@@ -9,7 +9,9 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.http import DEFAULT_LIMIT, MAX_LIMIT, ok, page, timeline
+from api.http import DEFAULT_LIMIT, MAX_LIMIT, documents, ok, page, timeline
+
+MAX_POSITION = 2**63 - 1  # positions are 64-bit integers in every store
 
 blueprint = Blueprint("events", __name__, url_prefix="/api/v1", description=__doc__)
 
@@ -36,7 +38,7 @@ class StreamOut(Schema):
 
 class LogQuery(Schema):
     after = fields.Integer(
-        load_default=0, validate=validate.Range(min=0),
+        load_default=0, validate=validate.Range(0, MAX_POSITION),
         metadata={"description": "Events after this position (the `next` of the last page)"},
     )
     limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT))
@@ -53,7 +55,7 @@ def list_events(query: dict[str, Any]) -> Response:
 
 @blueprint.get("/events/<int:position>")
 @blueprint.response(200, EventOut)
-@blueprint.alt_response(404, response="NOT_FOUND")
+@documents(blueprint, 404)
 def get_event(position: int) -> Response:
     """One stored event."""
     return ok(timeline().logged_event(position))
@@ -61,7 +63,7 @@ def get_event(position: int) -> Response:
 
 @blueprint.get("/streams/<uuid:stream_id>")
 @blueprint.response(200, StreamOut)
-@blueprint.alt_response(404, response="NOT_FOUND")
+@documents(blueprint, 404)
 def get_stream(stream_id: UUID) -> Response:
     """One aggregate's events (an actor's or a development's), in version order."""
     return ok({"events": timeline().stream(stream_id)})

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from eventsourcing.persistence import PersistenceError
-from flask import Blueprint, Response
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from api.http import ok, timeline
 
-blueprint = Blueprint("health", __name__)
+blueprint = Blueprint("health", __name__, description=__doc__)
+
+
+class HealthOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok", "unavailable"]})
+    store = fields.String(required=True, metadata={"enum": ["reachable", "unreachable"]})
+    events = fields.Integer(metadata={"description": "Events in the log"})
+    read_model_lag = fields.Integer(metadata={"description": "Events not yet projected"})
+    detail = fields.String()
 
 
 @blueprint.get("/healthz")
+@blueprint.response(200, HealthOut)
+@blueprint.alt_response(503, schema=HealthOut, description="The store cannot be reached")
 def healthz() -> Response:
-    """200 with the event count and the read model's lag (events not yet applied); 503 when
-    the store cannot be reached."""
+    """200 with the event count and the read model's lag; 503 when the store is unreachable."""
     try:
         app = timeline()
         events = app.event_count()

@@ -95,15 +95,22 @@ def etag_of(version: int) -> str:
     return f'"{version}"'
 
 
-def expected_version() -> int:
-    """The version named by If-Match: required (428), and well-formed (412 otherwise)."""
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]+")$'
+
+
+def expected_version() -> int | None:
+    """The version named by If-Match: required (428), well-formed (400); `*` means any."""
     header = request.headers.get("If-Match")
     if header is None:
         raise Abort(problem(428, "send If-Match with the ETag of the version you read"))
-    tag = header.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise Abort(problem(412, f"If-Match {header!r} names no version of this development"))
-    return int(tag)
+    header = header.strip()
+    if header == "*":
+        return None
+    tag = header.removeprefix("W/")
+    if not (len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()):
+        raise Abort(problem(400, f"If-Match {header!r} is not an ETag this service gives out",
+                            errors={"If-Match": ['an ETag such as "3", or *']}))
+    return int(tag[1:-1])
 
 
 class Abort(HTTPException):
@@ -116,17 +123,19 @@ class Abort(HTTPException):
 # --- writes: tokens and idempotency ----------------------------------------------------------
 
 
-def error_responses(*statuses: int) -> dict[str, Any]:
-    """OpenAPI responses for error statuses, pointing at the problem+json components."""
-    return {str(status): {"$ref": f"#/components/responses/{http.HTTPStatus(status).name}"}
-            for status in statuses}
+def documents(blueprint: Any, *statuses: int, write: bool = False) -> Callable[[Any], Any]:
+    """Document error statuses of a view as problem+json responses; `write` adds what every
+    write may answer (400, 401, 413, 415) and its bearer-token security."""
 
+    def decorate(view: Any) -> Any:
+        codes = (*statuses, 400, 401, 413, 415) if write else statuses
+        for status in codes:
+            view = blueprint.alt_response(status, response=http.HTTPStatus(status).name)(view)
+        if write:
+            view = blueprint.doc(security=[{"bearer": []}])(view)
+        return view
 
-# What every write may answer besides its own errors, and how it authenticates.
-WRITE_ERRORS = {
-    "security": [{"bearer": []}],
-    "responses": error_responses(400, 401, 413, 415),
-}
+    return decorate
 
 
 def writer(view: Callable[..., Response]) -> Callable[..., Response]:

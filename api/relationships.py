@@ -9,7 +9,7 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from api.http import PageArgs, decode_cursor, encode_cursor, ok, page, timeline
+from api.http import PageArgs, decode_cursor, documents, encode_cursor, ok, page, timeline
 from timeline.schemas import RelationshipListOut, RelationshipOut, StepListOut
 from timeline.vocabulary import Stance
 
@@ -40,7 +40,7 @@ class ReplayQuery(Schema):
 @blueprint.get("/relationships")
 @blueprint.arguments(RelationshipQuery, location="query")
 @blueprint.response(200, RelationshipListOut)
-@blueprint.alt_response(404, response="NOT_FOUND")
+@documents(blueprint, 404)
 def list_relationships(query: dict[str, Any]) -> Response:
     """Every pair (or every pair of one actor), in pair order."""
     found = timeline().relationships(
@@ -57,8 +57,7 @@ def list_relationships(query: dict[str, Any]) -> Response:
 @blueprint.get("/relationships/<a>/<b>")
 @blueprint.arguments(StateQuery, location="query")
 @blueprint.response(200, RelationshipOut)
-@blueprint.alt_response(404, response="NOT_FOUND")
-@blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@documents(blueprint, 404, 422)
 def get_relationship(query: dict[str, Any], a: str, b: str) -> Response:
     """The state of one pair, in either order: stance, score, ties and the developments
     behind them."""
@@ -69,8 +68,7 @@ def get_relationship(query: dict[str, Any], a: str, b: str) -> Response:
 @blueprint.get("/relationships/<a>/<b>/history")
 @blueprint.arguments(ReplayQuery, location="query")
 @blueprint.response(200, StepListOut)
-@blueprint.alt_response(404, response="NOT_FOUND")
-@blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@documents(blueprint, 404, 422)
 def relationship_history(query: dict[str, Any], a: str, b: str) -> Response:
     """The steps that built this pair's state, in world-date order."""
     return ok({"steps": timeline().replay(

@@ -328,6 +328,8 @@ class Timeline(Application):
         return [event_record(n) for n in notifications]
 
     def logged_event(self, position: int) -> dict[str, Any]:
+        if not 0 < position < 2**63:  # positions are 64-bit: nothing lies beyond
+            raise NotFound(f"no event at position {position}", "position")
         found = self.recorder.select_notifications(start=position, limit=1, stop=position)
         if not found:
             raise NotFound(f"no event at position {position}", "position")

@@ -22,6 +22,7 @@ from marshmallow import (
 )
 
 from timeline.domain import (
+    CONTENT_FIELDS,
     SLUG,
     Content,
     InvalidInput,
@@ -68,6 +69,8 @@ class PartialDateField(fields.Field):
                 },
             ],
         }
+        if kwargs.get("allow_none"):
+            metadata["oneOf"].append({"type": "null"})
         super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value: PartialDate | None, attr: Any, obj: Any, **kwargs: Any):
@@ -166,7 +169,9 @@ class DevelopmentInputSchema(ContentSchema):
 
 
 class CorrectionSchema(Strict):
-    changes = fields.Nested(ContentSchema(partial=True), required=True)
+    # Partial by field name, not `partial=True`: that would also excuse the required fields
+    # of each source or actor inside the changes.
+    changes = fields.Nested(ContentSchema(partial=CONTENT_FIELDS), required=True)
     reason = fields.String(required=True, validate=NonEmpty)
     source = fields.Nested(SourceSchema, required=True)
 

@@ -135,6 +135,9 @@ def test_changes_need_if_match_and_refuse_a_stale_one(client, auth, timeline):
     is_problem(client.post(f"{location}/corrections", json=correction, headers=auth), 428)
     is_problem(client.post(f"{location}/corrections", json=correction,
                            headers={**auth, "If-Match": '"7"'}), 412)
+    malformed = client.post(f"{location}/corrections", json=correction,
+                            headers={**auth, "If-Match": "v1"})
+    assert "If-Match" in is_problem(malformed, 400)["errors"]
     assert timeline.event_count() == before
     done = client.post(f"{location}/corrections", json=correction,
                        headers={**auth, "If-Match": '"1"'})
