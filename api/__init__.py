@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, send_from_directory
 
-from api import actors, developments, errors, events, health, http, relationships
+from api import actors, audit, developments, errors, events, health, http, relationships
 from timeline import __version__
 from timeline.application import Timeline
 
@@ -39,7 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api = errors.TimelineApi(app, spec_kwargs={"info": {"description": "An event-sourced "
         "timeline of how relationships between states, leaders and institutions develop."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for module in (actors, developments, relationships, events, health):
+    for module in (actors, developments, relationships, events, audit, health):
         api.register_blueprint(module.blueprint)
     errors.register(app)
     http.install(app)

@@ -25,6 +25,11 @@ class EventOut(Schema):
     recorded_at = fields.String(required=True, allow_none=True)
     recorded_by = fields.String(required=True, allow_none=True)
     data = fields.Dict(required=True, metadata={"description": "The payload exactly as stored"})
+    hash = fields.String(
+        required=True, allow_none=True,
+        metadata={"description": "SHA-256 chain hash (see the README); null if missing"},
+    )
+    previous_hash = fields.String(required=True, allow_none=True)
 
 
 class EventListOut(Schema):

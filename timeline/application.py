@@ -16,7 +16,16 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking
 
 from timeline import store
 from timeline.access import AccessRecorder
-from timeline.audit import event_record
+from timeline.audit import (
+    GENESIS,
+    Head,
+    Verification,
+    head_of,
+    read_rows,
+    verify,
+    write_csv,
+    write_ndjson,
+)
 from timeline.domain import (
     ACTOR_FIELDS,
     Actor,
@@ -321,19 +330,16 @@ class Timeline(Application):
     # --- the raw log, for auditors --------------------------------------------------------
 
     def log(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-        """Stored events after a position, in record order. O(limit)."""
-        notifications = self.recorder.select_notifications(
-            start=after, limit=limit, inclusive_of_start=False
-        )
-        return [event_record(n) for n in notifications]
+        """Stored events after a position, in record order, with their hashes. O(limit)."""
+        return [event.record() for event in self.recorder.select_log(after, limit)]
 
     def logged_event(self, position: int) -> dict[str, Any]:
         if not 0 < position < 2**63:  # positions are 64-bit: nothing lies beyond
             raise NotFound(f"no event at position {position}", "position")
-        found = self.recorder.select_notifications(start=position, limit=1, stop=position)
-        if not found:
+        found = self.recorder.select_log(position - 1, 1)
+        if not found or found[0].position != position:
             raise NotFound(f"no event at position {position}", "position")
-        return event_record(found[0])
+        return found[0].record()
 
     def stream(self, ident: UUID | str) -> list[dict[str, Any]]:
         """One aggregate's stored events, in version order, with their log positions.
@@ -341,7 +347,29 @@ class Timeline(Application):
         found = self.recorder.select_stream(as_uuid(ident))
         if not found:
             raise NotFound(f"no stream {ident}", "id")
-        return [event_record(n) for n in found]
+        return [event.record() for event in found]
+
+    def head(self) -> dict[str, Any]:
+        """The last event's position and chain hash: what an auditor keeps."""
+        events = self.recorder.select_log(max(self.event_count() - 1, 0), 1)
+        if not events:
+            return {"position": 0, "hash": GENESIS, "recorded_at": None}
+        return head_of(events[-1])  # type: ignore[return-value]
+
+    def verify(self, kept: Head | None = None) -> Verification:
+        """Recompute the whole chain (and check it still extends a kept head). O(events)."""
+        return verify(self.recorder.iter_log(), kept)
+
+    def export(self, out: Any, fmt: str = "ndjson", after: int = 0) -> int:
+        """Write the raw log with its hashes to `out`, streaming; returns how many events."""
+        write = write_csv if fmt == "csv" else write_ndjson
+        return write(self.recorder.iter_log(after), out)
+
+    def import_log(self, lines: Any, fmt: str = "ndjson") -> int:
+        """Load an exported log into this empty store, identical positions and hashes."""
+        count = self.recorder.import_log(read_rows(lines, fmt))
+        self.catch_up()
+        return count
 
     def event_count(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -1,25 +1,227 @@
-"""The auditor's view of the store: the raw event log, each event exactly as stored."""
+"""The auditor's view of the store: the raw log, its tamper-evident hash chain, verification
+against a kept head, and export in a form anyone can re-check.
+
+The chain. Every stored event has
+
+    hash = SHA-256( previous_hash as 32 raw bytes
+                    || UTF-8 of "{position}\\n{stream_id}\\n{stream_version}\\n{topic}\\n{recorded_at}\\n"
+                    || the stored payload bytes )
+
+where `position` is the event's place in the log (decimal), `stream_id` the aggregate id in
+its canonical lower-case 8-4-4-4-12 form, `stream_version` decimal, `topic` the stored event
+type (`timeline.domain:Development.Recorded`), `recorded_at` the event's timestamp exactly as
+the payload stores it, and the payload the stored bytes (UTF-8 JSON) unchanged. The first
+event chains to GENESIS, 32 zero bytes. Hashes are written in lower-case hex.
+"""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import Notification
+GENESIS = "0" * 64
+EXPORT_FIELDS = (
+    "position", "stream_id", "stream_version", "topic", "recorded_at", "payload", "hash",
+    "previous_hash",
+)
 
 
-def event_record(notification: Notification) -> dict[str, Any]:
-    """One stored event as plain values: its position in the log, its stream and version,
-    its type, when and by whom it was recorded, and its payload exactly as stored."""
-    data = json.loads(notification.state)
-    timestamp = data.get("timestamp", {})
-    return {
-        "position": notification.id,
-        "stream_id": str(notification.originator_id),
-        "stream_version": notification.originator_version,
-        "type": notification.topic.rpartition(":")[2],
-        "topic": notification.topic,
-        "recorded_at": timestamp.get("_data_") if isinstance(timestamp, dict) else None,
-        "recorded_by": data.get("recorded_by"),
-        "data": data,
-    }
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One row of the log as stored, with its place in the chain."""
+
+    position: int
+    stream_id: str
+    stream_version: int
+    topic: str
+    payload: bytes
+    hash: str | None = None
+    previous_hash: str | None = None
+
+    @property
+    def recorded_at(self) -> str:
+        return recorded_at_of(self.payload)
+
+    def canonical(self) -> bytes:
+        header = (
+            f"{self.position}\n{self.stream_id}\n{self.stream_version}\n{self.topic}\n"
+            f"{self.recorded_at}\n"
+        )
+        return header.encode() + self.payload
+
+    def record(self) -> dict[str, Any]:
+        """Plain values for the API: the payload decoded, exactly as stored otherwise."""
+        data = json.loads(self.payload)
+        return {
+            "position": self.position,
+            "stream_id": self.stream_id,
+            "stream_version": self.stream_version,
+            "type": self.topic.rpartition(":")[2],
+            "topic": self.topic,
+            "recorded_at": self.recorded_at,
+            "recorded_by": data.get("recorded_by"),
+            "data": data,
+            "hash": self.hash,
+            "previous_hash": self.previous_hash,
+        }
+
+
+def recorded_at_of(payload: bytes) -> str:
+    """The event's timestamp as its payload stores it ("" if it has none)."""
+    timestamp = json.loads(payload).get("timestamp")
+    return timestamp.get("_data_", "") if isinstance(timestamp, dict) else ""
+
+
+def chain_hash(previous_hash: str, event: LoggedEvent) -> str:
+    return hashlib.sha256(bytes.fromhex(previous_hash) + event.canonical()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Head:
+    """A point of the log an auditor keeps, to prove later that the log still extends it."""
+
+    position: int
+    hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> Head:
+        """`POSITION:HASH`, as `timeline verify --head` takes it."""
+        position, _, digest = text.partition(":")
+        if not position.isdigit() or len(digest) != 64 or not is_hex(digest):
+            raise ValueError(f"{text!r} is not a head: give POSITION:HASH (64 hex digits)")
+        return cls(int(position), digest.lower())
+
+
+def is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+@dataclass
+class Verification:
+    ok: bool
+    checked: int
+    head: dict[str, Any] | None
+    first_bad_position: int | None
+    reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "head": self.head,
+            "first_bad_position": self.first_bad_position,
+            "reason": self.reason,
+        }
+
+
+def verify(events: Iterable[LoggedEvent], kept: Head | None = None) -> Verification:
+    """Recompute the chain over the whole log, in position order; with a kept head, also
+    check that the log still extends it. Stops at the first fault. O(events), constant memory.
+    """
+    running = GENESIS
+    checked = 0
+    last: LoggedEvent | None = None
+    if kept is not None and kept.position == 0 and kept.hash != GENESIS:
+        return Verification(False, 0, None, 0, "a head at position 0 must be the genesis hash")
+    kept_seen = kept is None or kept.position == 0  # every log extends the empty one
+    for event in events:
+        fault = None
+        if event.hash is None:
+            fault = "the event has no hash: it was added outside the recorder"
+        elif event.previous_hash != running:
+            fault = (
+                "the chain is broken before this event: an earlier event was removed, "
+                "inserted or altered"
+            )
+        elif chain_hash(running, event) != event.hash:
+            fault = "the event's content does not match its hash: it was altered"
+        if fault:
+            return Verification(False, checked, head_of(last), event.position, fault)
+        if kept is not None and event.position == kept.position:
+            if event.hash != kept.hash:
+                return Verification(
+                    False, checked, head_of(last), event.position,
+                    "the log no longer extends the kept head: history up to it was rewritten",
+                )
+            kept_seen = True
+        running = event.hash
+        checked += 1
+        last = event
+    if not kept_seen:
+        return Verification(
+            False, checked, head_of(last), kept.position,  # type: ignore[union-attr]
+            "the kept head's position is no longer in the log: events were removed",
+        )
+    return Verification(True, checked, head_of(last), None, None)
+
+
+def head_of(event: LoggedEvent | None) -> dict[str, Any] | None:
+    if event is None:
+        return None
+    return {"position": event.position, "hash": event.hash, "recorded_at": event.recorded_at}
+
+
+# --- export and import -------------------------------------------------------------------------
+
+
+def export_rows(events: Iterable[LoggedEvent]) -> Iterator[dict[str, Any]]:
+    for event in events:
+        yield {
+            "position": event.position,
+            "stream_id": event.stream_id,
+            "stream_version": event.stream_version,
+            "topic": event.topic,
+            "recorded_at": event.recorded_at,
+            "payload": event.payload.decode(),
+            "hash": event.hash,
+            "previous_hash": event.previous_hash,
+        }
+
+
+def write_ndjson(events: Iterable[LoggedEvent], out: io.TextIOBase) -> int:
+    count = 0
+    for row in export_rows(events):
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def write_csv(events: Iterable[LoggedEvent], out: io.TextIOBase) -> int:
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for row in export_rows(events):
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+class LogFileError(ValueError):
+    """A log file that cannot be imported; the message names the record at fault."""
+
+
+def read_rows(lines: Iterable[str], fmt: str) -> Iterator[LoggedEvent]:
+    """The events of an exported file, one at a time (constant memory)."""
+    rows: Iterable[Any] = csv.DictReader(lines) if fmt == "csv" else (
+        line for line in lines if line.strip()
+    )
+    for number, row in enumerate(rows, 1):
+        try:
+            if fmt != "csv":
+                row = json.loads(row)
+            yield LoggedEvent(
+                position=int(row["position"]),
+                stream_id=str(row["stream_id"]),
+                stream_version=int(row["stream_version"]),
+                topic=str(row["topic"]),
+                payload=str(row["payload"]).encode(),
+                hash=str(row["hash"]),
+                previous_hash=str(row["previous_hash"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise LogFileError(f"record {number}: not an exported event ({error})") from None

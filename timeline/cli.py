@@ -14,6 +14,7 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 from timeline.application import Timeline
+from timeline.audit import Head, LogFileError
 from timeline.domain import TimelineError
 from timeline.seeding import SeedError, seed
 from timeline.store import DEFAULT_STORE, StoreError
@@ -29,7 +30,7 @@ def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (TimelineError, StoreError, SeedError) as error:
+        except (TimelineError, StoreError, SeedError, LogFileError) as error:
             raise click.ClickException(str(error)) from None
         except PersistenceError as error:
             raise click.ClickException(f"the store failed: {error}") from None
@@ -296,6 +297,67 @@ def token_revoke(ctx: click.Context, name: str) -> None:
     with opened(ctx) as app:
         app.access.revoke_token(name)
     click.echo(f"Token {name!r} revoked.")
+
+
+@main.command("verify")
+@click.option("--head", "kept", metavar="POSITION:HASH",
+              help="A head kept earlier (from `timeline verify` or /api/v1/audit/head): also "
+                   "prove the log still extends it.")
+@click.pass_context
+@fail_cleanly
+def verify_command(ctx: click.Context, kept: str | None) -> None:
+    """Recompute the hash chain of the whole log. Exit 0 only when it is intact."""
+    try:
+        head = Head.parse(kept) if kept else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--head") from None
+    with opened(ctx) as app:
+        result = app.verify(head)
+    if result.ok:
+        last = result.head
+        click.echo(f"Intact: {result.checked} events verified.")
+        if last:
+            click.echo(f"Head: {last['position']}:{last['hash']}")
+        if head:
+            click.echo(f"The log still extends the kept head {head.position}:{head.hash}.")
+        return
+    click.echo(
+        f"NOT INTACT at position {result.first_bad_position}: {result.reason}"
+        f" ({result.checked} events verified before it).",
+        err=True,
+    )
+    ctx.exit(1)
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson",
+              show_default=True, help="One JSON object per line, or CSV with a header.")
+@click.option("--after", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Only events after this position.")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
+              help="File to write (default: standard output).")
+@click.pass_context
+@fail_cleanly
+def export_command(ctx: click.Context, fmt: str, after: int, output: Any) -> None:
+    """Write the raw log with its hashes, streaming (constant memory at any size)."""
+    with opened(ctx) as app:
+        count = app.export(output, fmt, after)
+    click.echo(f"Exported {count} events.", err=True)
+
+
+@main.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]),
+              help="The file's format (default: from its extension, else ndjson).")
+@click.pass_context
+@fail_cleanly
+def import_command(ctx: click.Context, file: Any, fmt: str | None) -> None:
+    """Load an exported log into an empty store: the same positions and the same hashes.
+    A file whose chain does not verify is refused, and nothing is written."""
+    fmt = fmt or ("csv" if file.name.endswith(".csv") else "ndjson")
+    with opened(ctx) as app:
+        count = app.import_log(file, fmt)
+        click.echo(f"Imported {count} events; head {app.head()['position']}:{app.head()['hash']}.")
 
 
 def echo_all(

@@ -171,6 +171,8 @@ def test_several_processes_write_and_project_one_file_without_loss_or_duplicates
     assert len(setup.list_developments()) == 120
     assert setup.view.count_versions() == 120
     assert setup.lag() == 0
+    verification = setup.verify()  # the chain was written in each writer's own transaction
+    assert verification.ok and verification.checked == setup.event_count()
     setup.close()
 
 

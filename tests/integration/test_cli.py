@@ -25,7 +25,8 @@ def run(tmp_path):
 @pytest.mark.parametrize(
     "command",
     [[], ["seed"], ["serve"], ["developments"], ["actors"], ["relationships"], ["replay"],
-     ["project"]],
+     ["project"], ["verify"], ["export"], ["import"], ["token"], ["token", "create"],
+     ["token", "list"], ["token", "revoke"]],
 )
 def test_every_command_has_help(run, command):
     result = run(*command, "--help")

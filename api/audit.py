@@ -1,0 +1,58 @@
+"""Audit: the log's head, and verification of its hash chain against a head kept earlier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from api.http import ok, timeline
+from timeline.audit import Head
+
+blueprint = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description=__doc__)
+
+HASH = validate.Regexp(r"^[0-9a-fA-F]{64}$", error="64 hexadecimal digits")
+
+
+class HeadOut(Schema):
+    position = fields.Integer(required=True)
+    hash = fields.String(required=True)
+    recorded_at = fields.String(required=True, allow_none=True)
+
+
+class VerificationOut(Schema):
+    ok = fields.Boolean(required=True)
+    checked = fields.Integer(required=True, metadata={"description": "Events verified"})
+    head = fields.Nested(HeadOut, required=True, allow_none=True)
+    first_bad_position = fields.Integer(required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+
+
+class KeptHeadQuery(Schema):
+    position = fields.Integer(validate=validate.Range(0, 2**63 - 1))
+    hash = fields.String(validate=HASH)
+
+    @validates_schema
+    def both_or_neither(self, data: dict[str, Any], **_: Any) -> None:
+        if ("position" in data) != ("hash" in data):
+            raise ValidationError("give both position and hash of the kept head, or neither",
+                                  "position" if "hash" in data else "hash")
+
+
+@blueprint.get("/head")
+@blueprint.response(200, HeadOut)
+def head() -> Response:
+    """The last event's position and chain hash: keep it to check the log later."""
+    return ok(timeline().head())
+
+
+@blueprint.get("/verify")
+@blueprint.arguments(KeptHeadQuery, location="query")
+@blueprint.response(200, VerificationOut)
+def verify(query: dict[str, Any]) -> Response:
+    """Recompute the whole hash chain; with a kept head (`position` and `hash`), also prove
+    that the log still extends it. `ok` is false, naming the first bad position, otherwise."""
+    kept = Head(query["position"], query["hash"].lower()) if "position" in query else None
+    return ok(timeline().verify(kept).as_dict())
