@@ -16,6 +16,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteRecorder
 
 from timeline.domain import AlreadyExists, Conflict, InvalidInput, NotFound
+from timeline.store import Dialect, SQLiteDialect
 
 TOKEN_PREFIX = "tl_"
 
@@ -32,18 +33,21 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class AccessRecorder(SQLiteRecorder):
-    """Tokens and idempotency records, in the store's own database."""
+class Access(Dialect):
+    """Tokens and idempotency records, in the store's own database (SQL for both stores)."""
 
-    def construct_create_table_statements(self) -> list[str]:
+    TABLES = ("tokens", "idempotency_keys")
+    datastore: Any
+
+    def access_statements(self) -> list[str]:
         return [
-            """CREATE TABLE IF NOT EXISTS tokens (
+            self.sql("""CREATE TABLE IF NOT EXISTS {tokens} (
                 name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE,
-                created_at TEXT NOT NULL, revoked_at TEXT)""",
-            """CREATE TABLE IF NOT EXISTS idempotency_keys (
+                created_at TEXT NOT NULL, revoked_at TEXT)"""),
+            self.sql("""CREATE TABLE IF NOT EXISTS {idempotency_keys} (
                 token TEXT NOT NULL, key TEXT NOT NULL, request TEXT NOT NULL,
                 status INTEGER, response TEXT, created_at TEXT NOT NULL,
-                PRIMARY KEY (token, key))""",
+                PRIMARY KEY (token, key))"""),
         ]
 
     # --- tokens -----------------------------------------------------------------------------
@@ -55,32 +59,34 @@ class AccessRecorder(SQLiteRecorder):
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = datetime.now(UTC).isoformat()
         with self.datastore.transaction(commit=True) as c:
-            c.execute("SELECT revoked_at FROM tokens WHERE name = ?", (name,))
+            c.execute(self.sql("SELECT revoked_at FROM {tokens} WHERE name = ?"), (name,))
             row = c.fetchone()
             if row is not None and row["revoked_at"] is None:
                 raise AlreadyExists(f"a token named {name!r} exists; revoke it first", "name")
             # A revoked name may be used again: events keep the name, not the token.
             c.execute(
-                "INSERT INTO tokens (name, hash, created_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET hash = excluded.hash,"
-                " created_at = excluded.created_at, revoked_at = NULL",
+                self.sql(
+                    "INSERT INTO {tokens} (name, hash, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET hash = excluded.hash,"
+                    " created_at = excluded.created_at, revoked_at = NULL"
+                ),
                 (name, digest(secret), now),
             )
         return secret
 
     def list_tokens(self) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT name, created_at, revoked_at FROM tokens ORDER BY name")
+            c.execute(self.sql("SELECT name, created_at, revoked_at FROM {tokens} ORDER BY name"))
             return [dict(row) for row in c.fetchall()]
 
     def revoke_token(self, name: str) -> None:
         """Revoke the named token at once; revoking a revoked token changes nothing."""
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+                self.sql("UPDATE {tokens} SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL"),
                 (datetime.now(UTC).isoformat(), name),
             )
-            c.execute("SELECT revoked_at FROM tokens WHERE name = ?", (name,))
+            c.execute(self.sql("SELECT revoked_at FROM {tokens} WHERE name = ?"), (name,))
             if c.fetchone() is None:
                 raise NotFound(f"no token named {name!r}", "name")
 
@@ -88,7 +94,8 @@ class AccessRecorder(SQLiteRecorder):
         """The name of the active token with this secret, or None."""
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT name FROM tokens WHERE hash = ? AND revoked_at IS NULL", (digest(secret),)
+                self.sql("SELECT name FROM {tokens} WHERE hash = ? AND revoked_at IS NULL"),
+                (digest(secret),),
             )
             row = c.fetchone()
             return None if row is None else row["name"]
@@ -102,8 +109,10 @@ class AccessRecorder(SQLiteRecorder):
         try:
             with self.datastore.transaction(commit=True) as c:
                 c.execute(
-                    "INSERT INTO idempotency_keys (token, key, request, created_at)"
-                    " VALUES (?, ?, ?, ?)",
+                    self.sql(
+                        "INSERT INTO {idempotency_keys} (token, key, request, created_at)"
+                        " VALUES (?, ?, ?, ?)"
+                    ),
                     (token, key, request, now),
                 )
             return None
@@ -111,8 +120,10 @@ class AccessRecorder(SQLiteRecorder):
             pass
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT request, status, response FROM idempotency_keys"
-                " WHERE token = ? AND key = ?",
+                self.sql(
+                    "SELECT request, status, response FROM {idempotency_keys}"
+                    " WHERE token = ? AND key = ?"
+                ),
                 (token, key),
             )
             row = c.fetchone()
@@ -129,7 +140,10 @@ class AccessRecorder(SQLiteRecorder):
     def complete(self, token: str, key: str, status: int, response: dict[str, Any]) -> None:
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                "UPDATE idempotency_keys SET status = ?, response = ? WHERE token = ? AND key = ?",
+                self.sql(
+                    "UPDATE {idempotency_keys} SET status = ?, response = ?"
+                    " WHERE token = ? AND key = ?"
+                ),
                 (status, json.dumps(response), token, key),
             )
 
@@ -137,6 +151,15 @@ class AccessRecorder(SQLiteRecorder):
         """Forget a reservation whose request failed, so that a retry runs it again."""
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                "DELETE FROM idempotency_keys WHERE token = ? AND key = ? AND status IS NULL",
+                self.sql(
+                    "DELETE FROM {idempotency_keys} WHERE token = ? AND key = ? AND status IS NULL"
+                ),
                 (token, key),
             )
+
+
+class AccessRecorder(Access, SQLiteDialect, SQLiteRecorder):
+    """Tokens and idempotency records on SQLite."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return self.access_statements()

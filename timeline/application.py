@@ -42,7 +42,7 @@ from timeline.domain import (
     check_actor,
     development_id,
 )
-from timeline.readmodel import TimelineProjection, TimelineView
+from timeline.readmodel import TimelineProjection, TimelineView, ViewQueries
 from timeline.relationships import Relationship, fold, pair_of, replay
 from timeline.schemas import dump_content, dump_development, dump_source
 from timeline.vocabulary import ActorKind, Certainty, Kind, Stance, Status
@@ -69,11 +69,23 @@ class Timeline(Application):
 
     def __init__(self, store_url: str | None = None, env: dict[str, str] | None = None):
         self.store_url = store.store_url(store_url)
-        super().__init__({**store.persistence_env(self.store_url), **(env or {})})
-        self.view: TimelineView = self.factory.tracking_recorder(TimelineView)
+        settings = {**store.persistence_env(self.store_url), **(env or {})}
+        store.prepare(settings)
+        super().__init__(settings)
+        if self.postgres:
+            from timeline.postgres import PostgresAccessRecorder, PostgresTimelineView
+
+            view_class, access_class = PostgresTimelineView, PostgresAccessRecorder
+        else:
+            view_class, access_class = TimelineView, AccessRecorder
+        self.view: ViewQueries = self.factory.tracking_recorder(view_class)
         self.projection = TimelineProjection(self.view, self.repository)
-        self.access = AccessRecorder(self.factory.datastore)
+        self.access = access_class(self.factory.datastore)
         self.access.create_table()
+
+    @property
+    def postgres(self) -> bool:
+        return self.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -20,11 +20,12 @@ from uuid import UUID
 from eventsourcing.application import Repository
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
-from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from timeline.domain import Actor, Development
 from timeline.relationships import Fact, Linked, links, pair_of
 from timeline.schemas import dump_development
+from timeline.store import Dialect, SQLiteDialect
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -47,40 +48,47 @@ def known_versions(known_at: datetime | None) -> tuple[list[str], list[Any]]:
     ], [at, at]
 
 
-class TimelineView(SQLiteTrackingRecorder):
-    """The SQLite tables of the read model, and the queries over them."""
+class ViewQueries(Dialect):
+    """The read model's tables and queries, written once for both stores (see store.Dialect)."""
 
-    def construct_create_table_statements(self) -> list[str]:
-        return [
-            *super().construct_create_table_statements(),
-            """CREATE TABLE IF NOT EXISTS actors (
-                slug TEXT PRIMARY KEY, document TEXT NOT NULL, version INTEGER NOT NULL)""",
-            """CREATE TABLE IF NOT EXISTS development_versions (
-                development_id TEXT NOT NULL, version INTEGER NOT NULL,
-                position INTEGER NOT NULL,
-                recorded_at INTEGER NOT NULL, superseded_at INTEGER,
+    TABLES = ("actors", "development_versions", "development_links", "development_actors")
+    datastore: Any
+    _insert_tracking: Any
+
+    def view_statements(self) -> list[str]:
+        statements = [
+            """CREATE TABLE IF NOT EXISTS {actors} (
+                slug TEXT PRIMARY KEY, document TEXT NOT NULL, version BIGINT NOT NULL)""",
+            """CREATE TABLE IF NOT EXISTS {development_versions} (
+                development_id TEXT NOT NULL, version BIGINT NOT NULL,
+                position BIGINT NOT NULL,
+                recorded_at BIGINT NOT NULL, superseded_at BIGINT,
                 kind TEXT NOT NULL, status TEXT NOT NULL, certainty TEXT NOT NULL,
                 retracted INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL,
                 document TEXT NOT NULL,
                 PRIMARY KEY (development_id, version))""",
             # The current versions in world-date order: the common listing.
             """CREATE INDEX IF NOT EXISTS development_versions_current
-                ON development_versions (earliest, latest, development_id)
+                ON {development_versions} (earliest, latest, development_id)
                 WHERE superseded_at IS NULL""",
             """CREATE INDEX IF NOT EXISTS development_versions_recorded
-                ON development_versions (recorded_at)""",
+                ON {development_versions} (recorded_at)""",
             # The directed links each version makes (see relationships.links), keyed by pair.
-            """CREATE TABLE IF NOT EXISTS development_links (
+            """CREATE TABLE IF NOT EXISTS {development_links} (
                 a TEXT NOT NULL, b TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL,
-                development_id TEXT NOT NULL, version INTEGER NOT NULL,
-                PRIMARY KEY (a, b, development_id, version, source, target)) WITHOUT ROWID""",
+                development_id TEXT NOT NULL, version BIGINT NOT NULL,
+                PRIMARY KEY (a, b, development_id, version, source, target)){without_rowid}""",
             """CREATE INDEX IF NOT EXISTS development_links_by_b
-                ON development_links (b, a)""",
-            """CREATE TABLE IF NOT EXISTS development_actors (
-                actor TEXT NOT NULL, development_id TEXT NOT NULL, version INTEGER NOT NULL,
+                ON {development_links} (b, a)""",
+            """CREATE TABLE IF NOT EXISTS {development_actors} (
+                actor TEXT NOT NULL, development_id TEXT NOT NULL, version BIGINT NOT NULL,
                 role TEXT NOT NULL,
-                PRIMARY KEY (actor, development_id, version, role)) WITHOUT ROWID""",
+                PRIMARY KEY (actor, development_id, version, role)){without_rowid}""",
         ]
+        return [self.sql(s, without_rowid=self.without_rowid) for s in statements]
+
+    def tracking_table(self) -> str:
+        raise NotImplementedError
 
     # --- writing (called by the projection) -----------------------------------------------
 
@@ -95,8 +103,7 @@ class TimelineView(SQLiteTrackingRecorder):
             self._insert_tracking(c, tracking)
             write(c)
 
-    @staticmethod
-    def write_actor(c: SQLiteCursor, actor: Actor) -> None:
+    def write_actor(self, c: Any, actor: Actor) -> None:
         document = {
             "id": actor.slug,
             "name": actor.name,
@@ -106,29 +113,34 @@ class TimelineView(SQLiteTrackingRecorder):
             "version": actor.version,
         }
         c.execute(
-            "INSERT INTO actors (slug, document, version) VALUES (?, ?, ?)"
-            " ON CONFLICT (slug) DO UPDATE SET document = excluded.document,"
-            " version = excluded.version",
+            self.sql(
+                "INSERT INTO {actors} (slug, document, version) VALUES (?, ?, ?)"
+                " ON CONFLICT (slug) DO UPDATE SET document = excluded.document,"
+                " version = excluded.version"
+            ),
             (actor.slug, json.dumps(document), actor.version),
         )
 
-    @staticmethod
     def write_version(
-        c: SQLiteCursor, development: Development, position: int, recorded_at: datetime
+        self, c: Any, development: Development, position: int, recorded_at: datetime
     ) -> None:
         at = micros(recorded_at)
         ident = str(development.id)
         c.execute(
-            "UPDATE development_versions SET superseded_at = ?"
-            " WHERE development_id = ? AND superseded_at IS NULL",
+            self.sql(
+                "UPDATE {development_versions} SET superseded_at = ?"
+                " WHERE development_id = ? AND superseded_at IS NULL"
+            ),
             (at, ident),
         )
         content = development.content
         document = dump_development(development, recorded_at)
         c.execute(
-            "INSERT INTO development_versions (development_id, version, position,"
-            " recorded_at, superseded_at, kind, status, certainty, retracted, earliest,"
-            " latest, document) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
+            self.sql(
+                "INSERT INTO {development_versions} (development_id, version, position,"
+                " recorded_at, superseded_at, kind, status, certainty, retracted, earliest,"
+                " latest, document) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)"
+            ),
             (
                 ident,
                 development.version,
@@ -144,30 +156,33 @@ class TimelineView(SQLiteTrackingRecorder):
             ),
         )
         c.executemany(
-            "INSERT OR IGNORE INTO development_actors (actor, development_id, version, role)"
-            " VALUES (?, ?, ?, ?)",
+            self.sql(
+                "INSERT INTO {development_actors} (actor, development_id, version, role)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+            ),
             [(p.actor, ident, development.version, p.role.value) for p in content.actors],
         )
         fact = Fact.from_document(document)
-        states = TimelineView._states_of(c, content.actor_slugs())
+        states = self._states_of(c, content.actor_slugs())
         c.executemany(
-            "INSERT OR IGNORE INTO development_links"
-            " (a, b, source, target, development_id, version) VALUES (?, ?, ?, ?, ?, ?)",
+            self.sql(
+                "INSERT INTO {development_links} (a, b, source, target, development_id,"
+                " version) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+            ),
             [
                 (*pair_of(source, target), source, target, ident, development.version)
                 for source, target in links(fact, states)
             ],
         )
 
-    @staticmethod
-    def _states_of(c: SQLiteCursor, slugs: Iterable[str]) -> dict[str, set[str]]:
+    def _states_of(self, c: Any, slugs: Iterable[str]) -> dict[str, set[str]]:
         """For each actor, the states it belongs to, following belongs_to through
         organisations (Carl Bildt -> ECFR, Sweden -> {sweden})."""
         cache: dict[str, dict[str, Any]] = {}
 
         def document(slug: str) -> dict[str, Any] | None:
             if slug not in cache:
-                c.execute("SELECT document FROM actors WHERE slug = ?", (slug,))
+                c.execute(self.sql("SELECT document FROM {actors} WHERE slug = ?"), (slug,))
                 row = c.fetchone()
                 cache[slug] = json.loads(row["document"]) if row else None
             return cache[slug]
@@ -192,12 +207,12 @@ class TimelineView(SQLiteTrackingRecorder):
         """All actors (or the named ones), by slug. O(actors returned)."""
         with self.datastore.transaction(commit=False) as c:
             if slugs is None:
-                c.execute("SELECT document FROM actors ORDER BY slug")
+                c.execute(self.sql("SELECT document FROM {actors} ORDER BY slug"))
             else:
                 wanted = list(slugs)
+                marks = ",".join("?" * len(wanted))
                 c.execute(
-                    "SELECT document FROM actors WHERE slug IN"
-                    f" ({','.join('?' * len(wanted))}) ORDER BY slug",
+                    self.sql(f"SELECT document FROM {{actors}} WHERE slug IN ({marks}) ORDER BY slug"),
                     wanted,
                 )
             return [json.loads(row["document"]) for row in c.fetchall()]
@@ -205,7 +220,7 @@ class TimelineView(SQLiteTrackingRecorder):
     def select_members(self, slugs: Iterable[str]) -> set[str]:
         """The actors and, transitively, every actor that belongs to them. O(actors)."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT slug, document FROM actors")
+            c.execute(self.sql("SELECT slug, document FROM {actors}"))
             rows = c.fetchall()
         belongs = {row["slug"]: json.loads(row["document"])["belongs_to"] for row in rows}
         found = set(slugs)
@@ -247,7 +262,7 @@ class TimelineView(SQLiteTrackingRecorder):
             params.append(end.isoformat())
         if actors:
             where.append(
-                "EXISTS (SELECT 1 FROM development_actors a WHERE a.development_id ="
+                "EXISTS (SELECT 1 FROM {development_actors} a WHERE a.development_id ="
                 " v.development_id AND a.version = v.version AND a.actor IN"
                 f" ({','.join('?' * len(actors))}))"
             )
@@ -256,7 +271,7 @@ class TimelineView(SQLiteTrackingRecorder):
             where.append("(v.earliest, v.latest, v.development_id) > (?, ?, ?)")
             params += list(after)
         statement = (
-            "SELECT v.document FROM development_versions v WHERE "
+            "SELECT v.document FROM {development_versions} v WHERE "
             + " AND ".join(where)
             + " ORDER BY v.earliest, v.latest, v.development_id"
         )
@@ -264,7 +279,7 @@ class TimelineView(SQLiteTrackingRecorder):
             statement += " LIMIT ?"
             params.append(limit)
         with self.datastore.transaction(commit=False) as c:
-            c.execute(statement, params)
+            c.execute(self.sql(statement), params)
             return [json.loads(row["document"]) for row in c.fetchall()]
 
     def select_links(
@@ -286,8 +301,8 @@ class TimelineView(SQLiteTrackingRecorder):
             where.append("v.latest <= ?")
             params.append(as_of.isoformat())
         select = (
-            "SELECT l.source, l.target, v.document FROM development_links l"
-            " JOIN development_versions v"
+            "SELECT l.source, l.target, v.document FROM {development_links} l"
+            " JOIN {development_versions} v"
             " ON v.development_id = l.development_id AND v.version = l.version WHERE "
         )
         if pair is not None:
@@ -300,7 +315,7 @@ class TimelineView(SQLiteTrackingRecorder):
         facts: dict[str, Fact] = {}  # one Fact per development version, shared by its links
         with self.datastore.transaction(commit=False) as c:
             for statement, keys in statements:
-                c.execute(statement + " AND ".join(where), keys + params)
+                c.execute(self.sql(statement + " AND ".join(where)), keys + params)
                 for row in c.fetchall():
                     document = row["document"]
                     fact = facts.get(document)
@@ -313,23 +328,36 @@ class TimelineView(SQLiteTrackingRecorder):
         """Forget everything, tracking included, in one transaction: the next catch-up rebuilds
         the view from the first event."""
         with self.datastore.transaction(commit=True) as c:
-            c.execute("DELETE FROM tracking WHERE application_name = ?", (application_name,))
-            for table in ("actors", "development_versions", "development_links",
-                          "development_actors"):
-                c.execute(f"DELETE FROM {table}")
+            c.execute(
+                self.sql("DELETE FROM {tracking} WHERE application_name = ?",
+                         tracking=self.tracking_table()),
+                (application_name,),
+            )
+            for table in self.TABLES:
+                c.execute(f"DELETE FROM {self.table(table)}")
 
     def count_versions(self) -> int:
         with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT COUNT(*) FROM development_versions")
-            return c.fetchone()[0]
+            c.execute(self.sql("SELECT COUNT(*) AS n FROM {development_versions}"))
+            return c.fetchone()["n"]
 
 
-class TimelineProjection(Projection[TimelineView]):
+class TimelineView(ViewQueries, SQLiteDialect, SQLiteTrackingRecorder):
+    """The read model on SQLite, in the events' own database file."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.view_statements()]
+
+    def tracking_table(self) -> str:
+        return "tracking"
+
+
+class TimelineProjection(Projection[ViewQueries]):
     """Folds the application's events into the view, one transaction per event."""
 
     name = "timeline"
 
-    def __init__(self, view: TimelineView, repository: Repository) -> None:
+    def __init__(self, view: ViewQueries, repository: Repository) -> None:
         super().__init__(view)
         # The aggregate as of each event: the same code that enforces the rules builds the view.
         self.repository = repository

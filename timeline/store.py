@@ -2,18 +2,24 @@
 
 `sqlite:///timeline.db` (a file, relative to the working directory; `sqlite:////abs/path.db`
 for an absolute path) is the default; `memory://` is a private in-memory SQLite database for
-tests and experiments. PostgreSQL (`postgresql://...`) is planned and refused clearly until then.
+tests and experiments. `postgresql://user:password@host:port/dbname?schema=NAME` is the
+production store, through the library's PostgreSQL module (see timeline/postgres.py).
+
+The custom recorders subclass the library's, as its searchabletimestamps example does, so every
+write still goes through the library's insert path; their SQL is written once for both stores.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import fields
 from datetime import date
 from enum import Enum
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
@@ -42,11 +48,7 @@ def persistence_env(url: str) -> dict[str, str]:
         # A shared-cache memory database, so that the application and its read model (separate
         # connections in one process) see the same data; a fresh name isolates each store.
         name = f"file:timeline-{uuid4().hex}?mode=memory&cache=shared"
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "APPLICATION_RECORDER_TOPIC": "timeline.store:TimelineRecorder",
-            "SQLITE_DBNAME": name,
-        }
+        return {**SQLITE, "SQLITE_DBNAME": name}
     if parts.scheme == "sqlite":
         path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
         if not path:
@@ -56,83 +58,175 @@ def persistence_env(url: str) -> dict[str, str]:
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise StoreError(f"{url!r}: the directory {directory} does not exist")
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "APPLICATION_RECORDER_TOPIC": "timeline.store:TimelineRecorder",
-            "SQLITE_DBNAME": path,
-            # Writers from several processes wait for each other rather than fail at once.
-            "SQLITE_LOCK_TIMEOUT": "30",
-        }
+        # Writers from several processes wait for each other rather than fail at once.
+        return {**SQLITE, "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30"}
     if parts.scheme in ("postgresql", "postgres"):
-        raise StoreError(
-            "the PostgreSQL store is not available yet; use sqlite:///path.db or memory://"
-        )
+        return postgres_env(parts)
     raise StoreError(
-        f"{url!r} is not a store URL: use sqlite:///path.db, memory:// or postgresql://..."
+        f"{url!r} is not a store URL: use sqlite:///path.db, memory:// or "
+        "postgresql://user:password@host:port/dbname[?schema=NAME]"
     )
 
 
-IMMUTABLE = (
-    "CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {verb} ON {table} BEGIN"
-    " SELECT RAISE(ABORT, 'timeline: {table} is append-only: {verb} is refused (the immutable"
-    " log rule); record a correction or retraction instead'); END"
-)
+SQLITE = {
+    "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+    "APPLICATION_RECORDER_TOPIC": "timeline.store:TimelineRecorder",
+}
+
+# Query parameters of a postgresql:// URL, and the eventsourcing settings they become.
+POSTGRES_OPTIONS = {
+    "schema": "POSTGRES_SCHEMA",
+    "pool_size": "POSTGRES_POOL_SIZE",
+    "max_overflow": "POSTGRES_MAX_OVERFLOW",
+    "connect_timeout": "POSTGRES_CONNECT_TIMEOUT",
+    "lock_timeout": "POSTGRES_LOCK_TIMEOUT",
+    "max_waiting": "POSTGRES_MAX_WAITING",
+}
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
-class TimelineRecorder(SQLiteApplicationRecorder):
-    """The library's SQLite application recorder, made append-only and tamper-evident.
+def postgres_env(parts: SplitResult) -> dict[str, str]:
+    """postgresql://user:password@host:port/dbname?schema=NAME&pool_size=N&max_overflow=N
+    &connect_timeout=SECONDS&lock_timeout=SECONDS&max_waiting=N"""
+    dbname = parts.path.lstrip("/")
+    if not dbname or not parts.hostname:
+        raise StoreError(
+            "a PostgreSQL store URL needs a host and a database: "
+            "postgresql://user:password@host:port/dbname[?schema=NAME]"
+        )
+    options = parse_qs(parts.query)
+    unknown = set(options) - set(POSTGRES_OPTIONS)
+    if unknown:
+        raise StoreError(
+            f"unknown PostgreSQL store options {', '.join(sorted(unknown))};"
+            f" known: {', '.join(POSTGRES_OPTIONS)}"
+        )
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "timeline.postgres:PostgresTimelineRecorder",
+        "POSTGRES_DBNAME": unquote(dbname),
+        "POSTGRES_HOST": parts.hostname,
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or getpass.getuser()),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_SCHEMA": "public",
+        "POSTGRES_POOL_SIZE": "5",
+        "POSTGRES_MAX_OVERFLOW": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        # Kept off: in 9.5.6 its insert function is shared by the applications of one schema.
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+    }
+    for option, values in options.items():
+        value = values[-1]
+        if option == "schema" and not IDENTIFIER.match(value):
+            raise StoreError(f"schema {value!r}: use letters, digits and underscores")
+        if option != "schema" and not value.replace(".", "", 1).isdigit():
+            raise StoreError(f"{option}={value!r}: give a number")
+        env[POSTGRES_OPTIONS[option]] = value
+    return env
 
-    Triggers refuse UPDATE and DELETE on the events and their hashes. Each event's chain hash
-    (see timeline.audit) is written by `_insert_events`, in the same transaction as the event,
-    as the library's searchabletimestamps example writes its extra rows: SQLite lets one writer
-    in at a time, so the previous hash read there is the true tail, whatever other processes do.
-    """
 
-    def construct_create_table_statements(self) -> list[str]:
-        table = self.events_table_name
-        return [
-            *super().construct_create_table_statements(),
-            """CREATE TABLE IF NOT EXISTS event_hashes (
-                position INTEGER PRIMARY KEY, hash TEXT NOT NULL, previous_hash TEXT NOT NULL)""",
-            *(
-                IMMUTABLE.format(table=name, verb=verb)
-                for name in (table, "event_hashes")
-                for verb in ("UPDATE", "DELETE")
-            ),
-        ]
+def prepare(env: dict[str, str]) -> None:
+    """Create what the persistence module expects to exist already: on PostgreSQL, the
+    schema (the library creates tables, not schemas)."""
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        return
+    try:
+        import psycopg
+        from psycopg import sql
+    except ImportError:
+        raise StoreError(
+            "the PostgreSQL store needs psycopg: pip install 'timeline[postgres]'"
+        ) from None
+    try:
+        with psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"] or None,
+            connect_timeout=int(float(env["POSTGRES_CONNECT_TIMEOUT"])), autocommit=True,
+        ) as connection:
+            connection.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                    sql.Identifier(env["POSTGRES_SCHEMA"])
+                )
+            )
+    except psycopg.errors.UniqueViolation:
+        pass  # another process created it at the same moment
+    except psycopg.Error as error:
+        raise StoreError(f"cannot reach the PostgreSQL store: {error}".strip()) from None
 
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        positions = super()._insert_events(c, stored_events, **kwargs) or []
-        c.execute("SELECT hash FROM event_hashes ORDER BY position DESC LIMIT 1")
+
+# --- SQL written once for both stores ---------------------------------------------------------
+
+
+class Dialect:
+    """Statements are written once, with `?` placeholders and `{name}` for each table; a
+    recorder's dialect turns them into its store's SQL."""
+
+    TABLES: tuple[str, ...] = ()
+    placeholder = "?"
+    without_rowid = ""
+
+    def table(self, name: str) -> str:
+        return name
+
+    def sql(self, statement: str, **names: str) -> str:
+        tables = {name: self.table(name) for name in self.TABLES}
+        return statement.format(**tables, **names).replace("?", self.placeholder)
+
+
+class SQLiteDialect(Dialect):
+    without_rowid = " WITHOUT ROWID"
+
+
+class EventLog(Dialect):
+    """The log as auditors need it, on top of the library's application recorder: a hash
+    chain sealed in each insert's own transaction, reading with hashes, and importing an
+    exported log."""
+
+    TABLES = ("event_hashes",)
+    position = "rowid"  # the column that holds an event's place in the log
+    events_table_name: str
+    datastore: Any
+
+    HASH_TABLE = (
+        "CREATE TABLE IF NOT EXISTS {event_hashes} ("
+        " position BIGINT PRIMARY KEY, hash TEXT NOT NULL, previous_hash TEXT NOT NULL)"
+    )
+
+    def _seal(self, c: Any, positions: Sequence[int], stored: Sequence[StoredEvent]) -> None:
+        """Write the chain hashes of events just inserted, in their transaction. The caller
+        holds the store's write lock, so the previous hash read here is the true tail."""
+        c.execute(self.sql("SELECT hash FROM {event_hashes} ORDER BY position DESC LIMIT 1"))
         row = c.fetchone()
         previous = row["hash"] if row else GENESIS
         rows = []
-        for position, stored in zip(positions, stored_events, strict=True):
-            event = LoggedEvent(
-                position, str(stored.originator_id), stored.originator_version, stored.topic,
-                stored.state,
+        for position, event in zip(positions, stored, strict=True):
+            logged = LoggedEvent(
+                position, str(event.originator_id), event.originator_version, event.topic,
+                event.state,
             )
-            digest = chain_hash(previous, event)
+            digest = chain_hash(previous, logged)
             rows.append((position, digest, previous))
             previous = digest
         c.executemany(
-            "INSERT INTO event_hashes (position, hash, previous_hash) VALUES (?, ?, ?)", rows
+            self.sql("INSERT INTO {event_hashes} (position, hash, previous_hash) VALUES (?, ?, ?)"),
+            rows,
         )
-        return positions
 
-    # --- reading the log as auditors see it -------------------------------------------------
+    def _select_log(self, where: str) -> str:
+        return self.sql(
+            "SELECT e.{position} AS position, e.originator_id, e.originator_version, e.topic,"
+            " e.state, h.hash, h.previous_hash FROM {events} e"
+            " LEFT JOIN {event_hashes} h ON h.position = e.{position} " + where,
+            position=self.position, events=self.table(self.events_table_name),
+        )
 
-    SELECT_LOG = (
-        "SELECT e.rowid AS position, e.originator_id, e.originator_version, e.topic, e.state,"
-        " h.hash, h.previous_hash FROM {table} e LEFT JOIN event_hashes h ON h.position = e.rowid"
-    )
-
-    def _logged(self, row: Any) -> LoggedEvent:
+    @staticmethod
+    def _logged(row: Any) -> LoggedEvent:
         return LoggedEvent(
             position=row["position"],
-            stream_id=str(UUID(row["originator_id"])),
+            stream_id=str(UUID(str(row["originator_id"]))),
             stream_version=row["originator_version"],
             topic=row["topic"],
             payload=bytes(row["state"]),
@@ -142,12 +236,11 @@ class TimelineRecorder(SQLiteApplicationRecorder):
 
     def select_log(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
         """Events after a position, in position order, with their hashes. O(limit)."""
+        statement = self._select_log(
+            f"WHERE e.{self.position} > ? ORDER BY e.{self.position} LIMIT ?"
+        )
         with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                self.SELECT_LOG.format(table=self.events_table_name)
-                + " WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?",
-                (after, limit),
-            )
+            c.execute(statement, (after, limit))
             return [self._logged(row) for row in c.fetchall()]
 
     def iter_log(self, after: int = 0, batch: int = 1000) -> Iterator[LoggedEvent]:
@@ -161,42 +254,87 @@ class TimelineRecorder(SQLiteApplicationRecorder):
 
     def select_stream(self, originator_id: UUID) -> list[LoggedEvent]:
         """One aggregate's events with their positions, through the primary key."""
+        statement = self._select_log("WHERE e.originator_id = ? ORDER BY e.originator_version")
         with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                self.SELECT_LOG.format(table=self.events_table_name)
-                + " WHERE e.originator_id = ? ORDER BY e.originator_version",
-                (originator_id.hex,),
-            )
+            c.execute(statement, (self.stream_key(originator_id),))
             return [self._logged(row) for row in c.fetchall()]
+
+    def stream_key(self, originator_id: UUID) -> Any:
+        """How the events table stores an aggregate id (SQLite: hex text)."""
+        return originator_id.hex
 
     def import_log(self, events: Iterable[LoggedEvent]) -> int:
         """Write an exported log into this empty store, positions and hashes unchanged, in one
         transaction; a file whose chain does not verify is refused and nothing is written."""
-        count = 0
+        events_table = self.table(self.events_table_name)
+        insert_event = self.sql(
+            "INSERT INTO {events} ({position}, originator_id, originator_version, topic, state)"
+            " VALUES (?, ?, ?, ?, ?)", events=events_table, position=self.position,
+        )
+        insert_hash = self.sql(
+            "INSERT INTO {event_hashes} (position, hash, previous_hash) VALUES (?, ?, ?)"
+        )
+        count, running = 0, GENESIS
         with self.datastore.transaction(commit=True) as c:
-            c.execute(f"SELECT COUNT(*) FROM {self.events_table_name}")
-            if c.fetchone()[0]:
+            self._lock_for_import(c)
+            c.execute(self.sql("SELECT COUNT(*) AS n FROM {events}", events=events_table))
+            if c.fetchone()["n"]:
                 raise LogFileError("the store already holds events: import into an empty one")
-            running = GENESIS
             for event in events:
                 if event.previous_hash != running or chain_hash(running, event) != event.hash:
                     raise LogFileError(
                         f"position {event.position}: the file's chain does not verify there"
                     )
-                c.execute(
-                    f"INSERT INTO {self.events_table_name}"
-                    " (rowid, originator_id, originator_version, topic, state)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (event.position, UUID(event.stream_id).hex, event.stream_version,
-                     event.topic, event.payload),
-                )
-                c.execute(
-                    "INSERT INTO event_hashes (position, hash, previous_hash) VALUES (?, ?, ?)",
-                    (event.position, event.hash, event.previous_hash),
-                )
+                c.execute(insert_event, (
+                    event.position, self.stream_key(UUID(event.stream_id)), event.stream_version,
+                    event.topic, event.payload,
+                ))
+                c.execute(insert_hash, (event.position, event.hash, event.previous_hash))
                 running = event.hash
                 count += 1
+            self._after_import(c)
         return count
+
+    def _lock_for_import(self, c: Any) -> None:
+        """Nothing to do on SQLite: the first write of the transaction excludes other writers."""
+
+    def _after_import(self, c: Any) -> None:
+        """Nothing to do on SQLite: the next insert takes the next rowid by itself."""
+
+
+SQLITE_APPEND_ONLY = (
+    "CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {verb} ON {table} BEGIN"
+    " SELECT RAISE(ABORT, 'timeline: {table} is append-only: {verb} is refused (the immutable"
+    " log rule); record a correction or retraction instead'); END"
+)
+
+
+class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
+    """The library's SQLite application recorder, made append-only and tamper-evident.
+
+    Triggers refuse UPDATE and DELETE on the events and their hashes. Each event's chain hash
+    (see timeline.audit) is written by `_insert_events`, in the same transaction as the event,
+    as the library's searchabletimestamps example writes its extra rows: SQLite lets one writer
+    in at a time, so the previous hash read there is the true tail, whatever other processes do.
+    """
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            self.sql(self.HASH_TABLE),
+            *(
+                SQLITE_APPEND_ONLY.format(table=name, verb=verb)
+                for name in (self.events_table_name, "event_hashes")
+                for verb in ("UPDATE", "DELETE")
+            ),
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs) or []
+        self._seal(c, positions, stored_events)
+        return positions
 
 
 # --- transcodings: how domain values are written into stored events ------------------------

@@ -75,10 +75,20 @@ def test_errors_are_one_clear_line(run, args, message):
     assert "Traceback" not in result.output
 
 
-def test_an_unusable_store_is_a_clear_error():
-    result = CliRunner().invoke(main, ["--store", "postgresql://x/y", "actors"])
+@pytest.mark.parametrize(
+    ("store", "message"),
+    [
+        ("postgresql://127.0.0.1:1/test", "cannot reach the PostgreSQL store"),
+        ("postgresql://127.0.0.1/test?schema=no-dashes", "schema 'no-dashes'"),
+        ("postgresql://127.0.0.1/test?colour=blue", "unknown PostgreSQL store options colour"),
+        ("mysql://localhost/x", "is not a store URL"),
+        ("sqlite:///no/such/dir/t.db", "does not exist"),
+    ],
+)
+def test_an_unusable_store_is_a_clear_error(store, message):
+    result = CliRunner().invoke(main, ["--store", store, "actors"])
     assert result.exit_code == 1
-    assert "PostgreSQL store is not available yet" in result.output
+    assert message in result.output and "Traceback" not in result.output
 
 
 def test_relationships_and_replay_print_sourced_answers_and_survive_a_rebuild(run):

@@ -8,7 +8,6 @@ import pytest
 
 from tests.conftest import content, source
 from timeline.domain import PartialDate, development_id
-from timeline.readmodel import TimelineView
 from timeline.vocabulary import Kind
 
 
@@ -86,21 +85,22 @@ def test_an_interrupted_projection_resumes_without_applying_any_event_twice(
 ):
     expected = everything(seeded)
     seeded.view.reset(seeded.name)
-    original = TimelineView.write_version
+    view_class = type(seeded.view)
+    original = view_class.write_version
     calls = {"n": 0}
 
-    def crash_on_the_fifth(c, *args):
-        original(c, *args)  # the rows are written, then the process dies before commit
+    def crash_on_the_fifth(self, c, *args):
+        original(self, c, *args)  # the rows are written, then the process dies before commit
         calls["n"] += 1
         if calls["n"] == 5:
             raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(TimelineView, "write_version", staticmethod(crash_on_the_fifth))
+    monkeypatch.setattr(view_class, "write_version", crash_on_the_fifth)
     with pytest.raises(KeyboardInterrupt):
         seeded.catch_up()
     applied = seeded.view.max_tracking_id(seeded.name)
     assert 0 < applied < seeded.event_count()
-    monkeypatch.setattr(TimelineView, "write_version", staticmethod(original))
+    monkeypatch.setattr(view_class, "write_version", original)
 
     assert seeded.catch_up() == seeded.event_count() - applied
     development_events = sum(

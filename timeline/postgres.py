@@ -1,0 +1,117 @@
+"""The PostgreSQL store: the library's PostgreSQL recorders, with the same additions as on SQLite.
+
+The SQL lives in store.EventLog, readmodel.ViewQueries and access.Access; this module gives each
+a PostgreSQL dialect (schema-qualified tables, %s placeholders) and the PostgreSQL forms of
+what differs: triggers, the moment the chain is sealed, and importing explicit positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresRecorder,
+    PostgresTrackingRecorder,
+)
+from psycopg.sql import SQL
+
+from timeline.access import Access
+from timeline.readmodel import ViewQueries
+from timeline.store import Dialect, EventLog
+
+
+class PostgresDialect(Dialect):
+    placeholder = "%s"
+    datastore: PostgresDatastore
+
+    def table(self, name: str) -> str:
+        return f'"{self.datastore.schema}"."{name}"'
+
+    def add_statements(self, statements: Sequence[str]) -> None:
+        """Append DDL to the library's list, which its create_table() runs in order."""
+        self.sql_create_statements.extend(SQL(s) for s in statements)  # type: ignore[attr-defined]
+
+
+APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION {schema}.timeline_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'timeline: % is append-only: % is refused (the immutable log rule); '
+        'record a correction or retraction instead', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'integrity_constraint_violation';
+END $$"""
+APPEND_ONLY_TRIGGER = """
+CREATE OR REPLACE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {table}
+FOR EACH ROW EXECUTE FUNCTION {schema}.timeline_append_only()"""
+NO_TRUNCATE_TRIGGER = """
+CREATE OR REPLACE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {table}
+FOR EACH STATEMENT EXECUTE FUNCTION {schema}.timeline_append_only()"""
+
+
+class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRecorder):
+    """The library's PostgreSQL application recorder, made append-only and tamper-evident.
+
+    The library locks the events table for each insert (so that positions are issued in
+    commit order) and fetches the new positions in the same transaction; the chain hashes are
+    written right there, so no other writer can slip in between the tail read and the seal.
+    """
+
+    position = "notification_id"
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        schema = f'"{datastore.schema}"'
+        statements = [self.sql(self.HASH_TABLE), APPEND_ONLY_FUNCTION.format(schema=schema)]
+        for name in (self.events_table_name, "event_hashes"):
+            for trigger in (APPEND_ONLY_TRIGGER, NO_TRUNCATE_TRIGGER):
+                statements.append(
+                    trigger.format(name=name, table=self.table(name), schema=schema)
+                )
+        self.add_statements(statements)
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        self._seal(curs, positions or [], stored_events)
+        return positions
+
+    def stream_key(self, originator_id: UUID) -> Any:
+        return originator_id
+
+    def _lock_for_import(self, c: Any) -> None:
+        self._lock_table(c)
+
+    def _after_import(self, c: Any) -> None:
+        # Explicit positions leave the sequence behind; new events must follow the imported.
+        c.execute(
+            self.sql(
+                "SELECT setval(pg_get_serial_sequence('{events}', 'notification_id'),"
+                " (SELECT COALESCE(MAX(notification_id), 0) + 1 FROM {events}), false)",
+                events=self.table(self.events_table_name),
+            )
+        )
+
+
+class PostgresTimelineView(ViewQueries, PostgresDialect, PostgresTrackingRecorder):
+    """The read model on PostgreSQL, in the store's schema."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.add_statements(self.view_statements())
+
+    def tracking_table(self) -> str:
+        return self.table(self.tracking_table_name)
+
+
+class PostgresAccessRecorder(Access, PostgresDialect, PostgresRecorder):
+    """Tokens and idempotency records on PostgreSQL."""
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        super().__init__(datastore)
+        self.add_statements(self.access_statements())
