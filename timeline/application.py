@@ -403,11 +403,7 @@ class Timeline(Application):
                 return applied
             for notification in notifications:
                 event = self.mapper.to_domain_event(notification)
-                try:
-                    self.projection.process_event(
-                        event, Tracking(self.name, notification.id)
-                    )
-                except IntegrityError:
+                if not self.projection.process_event(event, Tracking(self.name, notification.id)):
                     break  # another process applied it first; start again after its work
                 applied += 1
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -119,6 +122,14 @@ def seed_command(ctx: click.Context, path: Path) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes: 1 runs Flask's own server; more run gunicorn (pip install "
+    "'timeline[production]').",
+)
+@click.option(
     "--seeds",
     type=click.Path(path_type=Path),
     default=DEFAULT_SEEDS,
@@ -127,16 +138,27 @@ def seed_command(ctx: click.Context, path: Path) -> None:
 )
 @click.pass_context
 @fail_cleanly
-def serve(ctx: click.Context, host: str, port: int, seeds: Path) -> None:
-    """Serve the HTTP API (development server; see the README for gunicorn).
+def serve(ctx: click.Context, host: str, port: int, workers: int, seeds: Path) -> None:
+    """Serve the HTTP API.
 
     An empty store is seeded first, so a fresh machine serves the seed data at once.
     """
-    from api import create_app  # Flask is needed only here
-
     with opened(ctx) as app:
         if app.event_count() == 0 and seeds.exists():
             click.echo(f"Empty store: seeded from {seeds}: {seed(app, seeds)}.")
+    if workers > 1:
+        if importlib.util.find_spec("gunicorn") is None:
+            raise click.ClickException(
+                "--workers needs gunicorn: pip install 'timeline[production]'"
+            )
+        # Each gunicorn worker builds its own application after the fork (no --preload).
+        os.environ["TIMELINE_STORE"] = ctx.obj["store"]
+        os.execv(sys.executable, [
+            sys.executable, "-m", "gunicorn", "--workers", str(workers),
+            "--bind", f"{host}:{port}", "--no-control-socket", "api:create_app()",
+        ])
+    from api import create_app  # Flask is needed only here
+
     flask_app = create_app({"STORE": ctx.obj["store"]})
     try:
         flask_app.run(host=host, port=port)
@@ -358,6 +380,35 @@ def import_command(ctx: click.Context, file: Any, fmt: str | None) -> None:
     with opened(ctx) as app:
         count = app.import_log(file, fmt)
         click.echo(f"Imported {count} events; head {app.head()['position']}:{app.head()['hash']}.")
+
+
+@main.command()
+@click.pass_context
+@fail_cleanly
+def migrate(ctx: click.Context) -> None:
+    """Create or upgrade the store's schema, tables, indexes and triggers, then exit.
+
+    Every command also does this when it opens the store; run it once before starting
+    several processes together, so that they do not race to create the same tables.
+    """
+    with opened(ctx) as app:
+        click.echo(f"The store is ready: {app.event_count()} events, read-model lag {app.lag()}.")
+
+
+@main.command()
+@click.pass_context
+@fail_cleanly
+def worker(ctx: click.Context) -> None:
+    """Keep the read model of a PostgreSQL store current, following LISTEN/NOTIFY.
+
+    Resumes after the last event it applied; stops cleanly on SIGTERM or Ctrl-C.
+    """
+    from timeline.worker import run
+
+    click.echo("Projection worker starting.", err=True)
+    run(ctx.obj["store"], on_ready=lambda lag: click.echo(
+        f"Following the log; caught up from a lag of {lag} events.", err=True))
+    click.echo("Projection worker stopped.", err=True)
 
 
 def echo_all(

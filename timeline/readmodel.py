@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Repository
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
@@ -362,19 +362,25 @@ class TimelineProjection(Projection[ViewQueries]):
         # The aggregate as of each event: the same code that enforces the rules builds the view.
         self.repository = repository
 
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+    def process_event(self, domain_event: Any, tracking: Tracking) -> bool:  # type: ignore[override]
+        """Apply one event; False when another process (an API process catching up, or the
+        worker) had already applied it, which its tracking record proves."""
         aggregate = self._aggregate_at(domain_event)
-        if isinstance(aggregate, Actor):
-            self.view.apply(tracking, lambda c: self.view.write_actor(c, aggregate))
-        elif isinstance(aggregate, Development):
-            self.view.apply(
-                tracking,
-                lambda c: self.view.write_version(
-                    c, aggregate, tracking.notification_id, domain_event.timestamp
-                ),
-            )
-        else:  # an event this view does not show: track it so it is not read again
-            self.view.insert_tracking(tracking)
+        try:
+            if isinstance(aggregate, Actor):
+                self.view.apply(tracking, lambda c: self.view.write_actor(c, aggregate))
+            elif isinstance(aggregate, Development):
+                self.view.apply(
+                    tracking,
+                    lambda c: self.view.write_version(
+                        c, aggregate, tracking.notification_id, domain_event.timestamp
+                    ),
+                )
+            else:  # an event this view does not show: track it so it is not read again
+                self.view.insert_tracking(tracking)
+        except IntegrityError:
+            return False
+        return True
 
     def _aggregate_at(self, domain_event: Any) -> Any:
         if domain_event.originator_version == 1:

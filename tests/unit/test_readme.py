@@ -32,7 +32,7 @@ def test_the_readme_audit_script_verifies_an_export(tmp_path):
     from timeline.application import Timeline
     from timeline.seeding import seed
 
-    script = re.search(r"In Python:\n\n```python\n(.*?)```", README, re.S).group(1)
+    script = re.search(r"In Python:\n\n```python\n(.*?)```", README, re.DOTALL).group(1)
     (tmp_path / "check.py").write_text(script)
     app = Timeline("memory://")
     seed(app, SEEDS)
