@@ -1,9 +1,19 @@
-"""Shared fixtures: applications built on fresh stores, and the seeded data set."""
+"""Shared fixtures: applications built on fresh stores of both kinds, and the seed data.
+
+Every test that takes `store` (or a fixture built on it) runs twice: on SQLite and on
+PostgreSQL. PostgreSQL tests get a schema of their own, dropped afterwards; they skip with the
+reason when no server answers, unless TIMELINE_REQUIRE_POSTGRES=1 (as in CI), which makes them
+fail instead. The server is TIMELINE_TEST_POSTGRES (default: this machine's, database test).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
@@ -13,12 +23,69 @@ from timeline.seeding import seed
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+POSTGRES = os.environ.get("TIMELINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+STORES = ["sqlite", "postgres"]
+
+
+@cache
+def postgres_unavailable() -> str | None:
+    """Why the test server cannot be used, or None when it can."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install -e '.[test,postgres]')"
+    try:
+        psycopg.connect(POSTGRES.split("?")[0], connect_timeout=3).close()
+    except psycopg.Error as error:
+        return f"no PostgreSQL server at {POSTGRES}: {str(error).strip()}"
+    return None
+
+
+def require_postgres() -> None:
+    reason = postgres_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("TIMELINE_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"TIMELINE_REQUIRE_POSTGRES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@contextmanager
+def fresh_store(kind: str, directory: Path | None = None) -> Iterator[str]:
+    """The URL of a new, empty store: SQLite in memory (or in a file in `directory`), or a
+    PostgreSQL schema of its own that is dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / f'{uuid4().hex}.db'}" if directory else "memory://"
+        return
+    require_postgres()
+    import psycopg
+
+    schema = f"test_{uuid4().hex[:16]}"
+    try:
+        yield f"{POSTGRES}?schema={schema}"
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=STORES)
+def store(request) -> Iterator[str]:
+    """A fresh store of each kind (SQLite in memory; PostgreSQL)."""
+    with fresh_store(request.param) as url:
+        yield url
+
+
+@pytest.fixture(params=STORES)
+def durable_store(request, tmp_path) -> Iterator[str]:
+    """A fresh store of each kind that outlives its processes (a SQLite file; PostgreSQL)."""
+    with fresh_store(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
-def app() -> Iterator[Timeline]:
-    """A Timeline on a private in-memory store, with a few actors registered."""
-    timeline = Timeline("memory://")
+def app(store) -> Iterator[Timeline]:
+    """A Timeline on a fresh store, with a few actors registered."""
+    timeline = Timeline(store)
     for slug, name, kind, belongs_to in [
         ("china", "China", ActorKind.STATE, ()),
         ("russia", "Russia", ActorKind.STATE, ()),
@@ -31,9 +98,9 @@ def app() -> Iterator[Timeline]:
 
 
 @pytest.fixture
-def seeded() -> Iterator[Timeline]:
-    """A Timeline on a private in-memory store, loaded with the seed files."""
-    timeline = Timeline("memory://")
+def seeded(store) -> Iterator[Timeline]:
+    """A Timeline on a fresh store, loaded with the seed files."""
+    timeline = Timeline(store)
     seed(timeline, SEEDS)
     yield timeline
     timeline.close()

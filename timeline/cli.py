@@ -505,3 +505,7 @@ def format_development(d: dict[str, Any]) -> str:
         )
     lines.append(f"{'':<12} id: {d['id']} (version {d['version']})")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -24,6 +24,8 @@ from timeline.access import Access
 from timeline.readmodel import ViewQueries
 from timeline.store import Dialect, EventLog
 
+SCHEMA_LOCK = 0x74696D656C696E65  # "timeline": the advisory lock held while creating tables
+
 
 class PostgresDialect(Dialect):
     placeholder = "%s"
@@ -35,6 +37,12 @@ class PostgresDialect(Dialect):
     def add_statements(self, statements: Sequence[str]) -> None:
         """Append DDL to the library's list, which its create_table() runs in order."""
         self.sql_create_statements.extend(SQL(s) for s in statements)  # type: ignore[attr-defined]
+
+    def _create_table(self, curs: Any) -> None:
+        # Processes that start together (gunicorn workers, a worker beside them) would
+        # otherwise deadlock replacing the same triggers: one creates, the others wait.
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+        super()._create_table(curs)  # type: ignore[misc]
 
 
 APPEND_ONLY_FUNCTION = """

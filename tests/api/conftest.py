@@ -14,8 +14,8 @@ from timeline.seeding import seed
 
 
 @pytest.fixture
-def app():
-    flask_app = create_app({"STORE": "memory://", "TESTING": True})
+def app(store):
+    flask_app = create_app({"STORE": store, "TESTING": True})
     seed(flask_app.extensions["timeline"], SEEDS)
     yield flask_app
     flask_app.extensions["timeline"].close()

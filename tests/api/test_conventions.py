@@ -168,10 +168,10 @@ def test_status_change_and_retraction(client, auth):
                            json={"reason": "again"}), 409)
 
 
-def test_two_concurrent_corrections_with_one_if_match_record_exactly_one(tmp_path):
+def test_two_concurrent_corrections_with_one_if_match_record_exactly_one(durable_store):
     from api import create_app
 
-    flask_app = create_app({"STORE": f"sqlite:///{tmp_path / 'race.db'}"})
+    flask_app = create_app({"STORE": durable_store})
     timeline = flask_app.extensions["timeline"]
     from tests.conftest import SEEDS
     from timeline.seeding import seed

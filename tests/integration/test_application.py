@@ -111,8 +111,8 @@ def test_retracted_developments_leave_the_listing_but_keep_their_history(app):
     assert [e["type"] for e in found["history"]] == ["recorded", "retracted"]
 
 
-def test_a_file_store_closed_and_reopened_gives_the_same_state(tmp_path):
-    url = f"sqlite:///{tmp_path / 'timeline.db'}"
+def test_a_store_closed_and_reopened_gives_the_same_state(durable_store):
+    url = durable_store
     first = Timeline(url)
     first.register_actor("china", "China", ActorKind.STATE)
     first.register_actor("russia", "Russia", ActorKind.STATE)
@@ -126,8 +126,8 @@ def test_a_file_store_closed_and_reopened_gives_the_same_state(tmp_path):
     second.close()
 
 
-def test_two_processes_on_one_file_apply_each_event_exactly_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'timeline.db'}"
+def test_two_processes_on_one_store_apply_each_event_exactly_once(durable_store):
+    url = durable_store
     writer, reader = Timeline(url), Timeline(url)
     writer.register_actor("china", "China", ActorKind.STATE)
     writer.register_actor("russia", "Russia", ActorKind.STATE)
@@ -154,12 +154,14 @@ for i in range(40):
 """
 
 
-def test_several_processes_write_and_project_one_file_without_loss_or_duplicates(tmp_path):
+def test_several_processes_write_and_project_one_store_without_loss_or_duplicates(
+    durable_store,
+):
     import subprocess
     import sys
     from pathlib import Path
 
-    url = f"sqlite:///{tmp_path / 'timeline.db'}"
+    url = durable_store
     setup = Timeline(url)
     setup.register_actor("china", "China", ActorKind.STATE)
     setup.register_actor("russia", "Russia", ActorKind.STATE)

@@ -10,30 +10,63 @@ import pytest
 from click.testing import CliRunner
 
 from api import create_app
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, STORES, fresh_store
 from timeline.application import Timeline
 from timeline.audit import GENESIS, Head, LogFileError, LoggedEvent, chain_hash
 from timeline.cli import main
 from timeline.seeding import seed
+from timeline.vocabulary import ActorKind
+
+
+class Raw:
+    """The store's tables as an attacker with direct access sees them, on either store."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.postgres = url.startswith("postgresql")
+        self.events = "timeline_events" if self.postgres else "stored_events"
+        self.position = "notification_id" if self.postgres else "rowid"
+
+    def connect(self):
+        if self.postgres:
+            import psycopg
+
+            base, _, query = self.url.partition("?schema=")
+            connection = psycopg.connect(base, autocommit=True)
+            connection.execute(f'SET search_path TO "{query}"')
+            return connection
+        return sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None)
+
+    def sql(self, statement: str) -> str:
+        statement = statement.format(events=self.events, position=self.position)
+        return statement.replace("?", "%s") if self.postgres else statement
+
+    def run(self, statement: str, params=()):
+        with self.connect() as db:
+            return db.execute(self.sql(statement), params).fetchall()
+
+    def attack(self, *statements: str, params=()):
+        """Run SQL after switching the append-only triggers off, as an operator could."""
+        with self.connect() as db:
+            if self.postgres:
+                for table in (self.events, "event_hashes"):
+                    db.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            else:
+                for (name,) in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                ).fetchall():
+                    db.execute(f"DROP TRIGGER {name}")
+            for statement in statements:
+                db.execute(self.sql(statement), params)
 
 
 @pytest.fixture
-def store(tmp_path):
-    """A seeded file store; yields its URL and its path."""
-    path = tmp_path / "timeline.db"
-    app = Timeline(f"sqlite:///{path}")
+def store(durable_store):
+    """A seeded store that outlives its processes, of each kind."""
+    app = Timeline(durable_store)
     seed(app, SEEDS)
     app.close()
-    return f"sqlite:///{path}", path
-
-
-def attack(path, *statements, params=()):
-    """Run SQL on the file directly, first dropping the immutability triggers."""
-    with sqlite3.connect(path) as db:
-        for name, in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-            db.execute(f"DROP TRIGGER {name}")
-        for statement in statements:
-            db.execute(statement, params)
+    return durable_store
 
 
 def verify(url, kept=None):
@@ -54,7 +87,7 @@ def head(url):
 
 
 def test_an_intact_store_verifies_and_its_head_is_the_last_hash(store):
-    url, _ = store
+    url = store
     result = verify(url)
     assert result.ok and result.first_bad_position is None
     assert result.checked == result.head["position"] == head(url).position
@@ -63,65 +96,63 @@ def test_an_intact_store_verifies_and_its_head_is_the_last_hash(store):
 
 
 def test_the_store_refuses_update_and_delete_naming_the_rule(store):
-    _, path = store
-    with sqlite3.connect(path) as db:
-        for statement in ("UPDATE stored_events SET topic = 'x' WHERE rowid = 1",
-                          "DELETE FROM stored_events WHERE rowid = 1",
-                          "UPDATE event_hashes SET hash = 'x' WHERE position = 1",
-                          "DELETE FROM event_hashes"):
-            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-                db.execute(statement)
+    raw = Raw(store)
+    for statement in ("UPDATE {events} SET topic = 'x' WHERE {position} = 1",
+                      "DELETE FROM {events} WHERE {position} = 1",
+                      "UPDATE event_hashes SET hash = 'x' WHERE position = 1",
+                      "DELETE FROM event_hashes"):
+        with pytest.raises(Exception, match="append-only") as error:
+            raw.run(statement)
+        assert "immutable log rule" in str(error.value)
 
 
 def test_one_flipped_byte_is_found_at_its_position(store):
-    url, path = store
-    with sqlite3.connect(path) as db:
-        state = bytearray(db.execute("SELECT state FROM stored_events WHERE rowid = 7").fetchone()[0])
+    url, raw = store, Raw(store)
+    state = bytearray(raw.run("SELECT state FROM {events} WHERE {position} = 7")[0][0])
     state[30] ^= 0x01
-    attack(path, "UPDATE stored_events SET state = ? WHERE rowid = 7", params=(bytes(state),))
+    raw.attack("UPDATE {events} SET state = ? WHERE {position} = 7", params=(bytes(state),))
     result = verify(url)
     assert not result.ok and result.first_bad_position == 7
     assert "altered" in result.reason and result.checked == 6
 
 
 def test_a_deleted_row_is_found(store):
-    url, path = store
-    attack(path, "DELETE FROM stored_events WHERE rowid = 12")
+    url = store
+    Raw(store).attack("DELETE FROM {events} WHERE {position} = 12")
     result = verify(url)
     assert not result.ok and result.first_bad_position == 13
     assert "removed" in result.reason
 
 
 def test_swapped_payloads_are_found(store):
-    url, path = store
-    attack(
-        path,
-        "UPDATE stored_events SET state = (SELECT state FROM stored_events WHERE rowid = 20)"
-        " WHERE rowid = 30",
-    )
+    url, raw = store, Raw(store)
+    (twenty,), (thirty,) = raw.run(
+        "SELECT state FROM {events} WHERE {position} IN (20, 30) ORDER BY {position}")
+    raw.attack("UPDATE {events} SET state = ? WHERE {position} = 20", params=(thirty,))
+    raw.attack("UPDATE {events} SET state = ? WHERE {position} = 30", params=(twenty,))
     result = verify(url)
-    assert not result.ok and result.first_bad_position == 30
+    assert not result.ok and result.first_bad_position == 20  # the first of the two
 
 
 def test_a_rewritten_history_with_a_recomputed_chain_is_found_against_a_kept_head(store):
-    url, path = store
+    url, raw = store, Raw(store)
     kept = head(url)
     # The attacker replaces the last event with a forged one and recomputes its hash, so
     # that the chain on its own verifies again.
-    with sqlite3.connect(path) as db:
-        position, originator, version, topic, state = db.execute(
-            "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events"
-            " ORDER BY rowid DESC LIMIT 1").fetchone()
-        previous = db.execute("SELECT previous_hash FROM event_hashes WHERE position = ?",
-                              (position,)).fetchone()[0]
+    [(position, originator, version, topic, state)] = raw.run(
+        "SELECT {position}, originator_id, originator_version, topic, state FROM {events}"
+        " ORDER BY {position} DESC LIMIT 1")
+    [(previous,)] = raw.run("SELECT previous_hash FROM event_hashes WHERE position = ?",
+                            (position,))
+    state = bytes(state)
     forged_state = state.replace(b'"seed"', b'"forger"')
     assert forged_state != state
 
-    forged = LoggedEvent(position, str(UUID(originator)), version, topic, forged_state)
-    attack(path, "UPDATE stored_events SET state = ? WHERE rowid = ?",
-           params=(forged_state, position))
-    attack(path, "UPDATE event_hashes SET hash = ? WHERE position = ?",
-           params=(chain_hash(previous, forged), position))
+    forged = LoggedEvent(position, str(UUID(str(originator))), version, topic, forged_state)
+    raw.attack("UPDATE {events} SET state = ? WHERE {position} = ?",
+               params=(forged_state, position))
+    raw.attack("UPDATE event_hashes SET hash = ? WHERE position = ?",
+               params=(chain_hash(previous, forged), position))
     assert verify(url).ok, "the chain alone cannot tell"
     result = verify(url, kept)
     assert not result.ok and result.first_bad_position == kept.position
@@ -129,22 +160,27 @@ def test_a_rewritten_history_with_a_recomputed_chain_is_found_against_a_kept_hea
 
 
 def test_a_truncated_log_is_found_against_a_kept_head(store):
-    url, path = store
+    url = store
     kept = head(url)
-    attack(path, f"DELETE FROM stored_events WHERE rowid = {kept.position}",
-           f"DELETE FROM event_hashes WHERE position = {kept.position}")
+    Raw(store).attack(f"DELETE FROM {{events}} WHERE {{position}} = {kept.position}",
+                      f"DELETE FROM event_hashes WHERE position = {kept.position}")
     assert verify(url).ok
     result = verify(url, kept)
     assert not result.ok and "removed" in result.reason
 
 
+@pytest.mark.parametrize("target_kind", STORES)
 @pytest.mark.parametrize("fmt", ["ndjson", "csv"])
-def test_export_then_import_gives_the_identical_log(store, tmp_path, fmt):
-    url, _ = store
-    source = Timeline(url)
+def test_export_then_import_gives_the_identical_log(store, tmp_path, fmt, target_kind):
+    source = Timeline(store)
     out = io.StringIO()
     assert source.export(out, fmt) == source.event_count()
-    target = Timeline(f"sqlite:///{tmp_path / 'copy.db'}")
+    with fresh_store(target_kind, tmp_path) as copy:
+        target = Timeline(copy)
+        check_the_copy(source, target, out, fmt)
+
+
+def check_the_copy(source, target, out, fmt):
     assert target.import_log(io.StringIO(out.getvalue()), fmt) == source.event_count()
     assert target.log(limit=1000) == source.log(limit=1000)
     assert target.head() == source.head()
@@ -152,27 +188,29 @@ def test_export_then_import_gives_the_identical_log(store, tmp_path, fmt):
     assert target.relationships() == source.relationships()
     with pytest.raises(LogFileError, match="already holds events"):
         target.import_log(io.StringIO(out.getvalue()), fmt)
+    target.register_actor("nato", "NATO", ActorKind.BLOC)  # new events follow the imported
+    assert target.verify().ok and target.event_count() == source.event_count() + 1
     source.close()
     target.close()
 
 
 def test_import_refuses_a_file_whose_chain_does_not_verify(store, tmp_path):
-    url, _ = store
-    source = Timeline(url)
+    source = Timeline(store)
     out = io.StringIO()
     source.export(out)
     lines = out.getvalue().splitlines(keepends=True)
     lines[4] = lines[4].replace('\\"seed\\"', '\\"forger\\"')
-    target = Timeline(f"sqlite:///{tmp_path / 'copy.db'}")
-    with pytest.raises(LogFileError, match="position 5"):
-        target.import_log(io.StringIO("".join(lines)))
-    assert target.event_count() == 0
+    with fresh_store("sqlite", tmp_path) as copy:
+        target = Timeline(copy)
+        with pytest.raises(LogFileError, match="position 5"):
+            target.import_log(io.StringIO("".join(lines)))
+        assert target.event_count() == 0
+        target.close()
     source.close()
-    target.close()
 
 
 def test_the_cli_and_the_api_agree(store):
-    url, path = store
+    url = store
     runner = CliRunner()
     intact = runner.invoke(main, ["--store", url, "verify"])
     assert intact.exit_code == 0 and "Intact" in intact.output
@@ -187,7 +225,7 @@ def test_the_cli_and_the_api_agree(store):
     assert events[0]["previous_hash"] == GENESIS
     assert events[1]["previous_hash"] == events[0]["hash"]
 
-    attack(path, "UPDATE stored_events SET topic = 'x' WHERE rowid = 9")
+    Raw(store).attack("UPDATE {events} SET topic = 'x' WHERE {position} = 9")
     broken = runner.invoke(main, ["--store", url, "verify"])
     assert broken.exit_code == 1 and "position 9" in broken.output
     report = client.get("/api/v1/audit/verify").get_json()

@@ -12,12 +12,11 @@ from timeline.cli import main
 
 
 @pytest.fixture
-def run(tmp_path):
-    store = f"sqlite:///{tmp_path / 'timeline.db'}"
+def run(durable_store):
     runner = CliRunner()
 
     def invoke(*args: str):
-        return runner.invoke(main, ["--store", store, *args])
+        return runner.invoke(main, ["--store", durable_store, *args])
 
     return invoke
 
@@ -26,7 +25,7 @@ def run(tmp_path):
     "command",
     [[], ["seed"], ["serve"], ["developments"], ["actors"], ["relationships"], ["replay"],
      ["project"], ["verify"], ["export"], ["import"], ["token"], ["token", "create"],
-     ["token", "list"], ["token", "revoke"]],
+     ["token", "list"], ["token", "revoke"], ["migrate"], ["worker"]],
 )
 def test_every_command_has_help(run, command):
     result = run(*command, "--help")

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import source
+from tests.conftest import STORES, fresh_store, source
 from timeline.application import Timeline
 from timeline.domain import Content, PartialDate, Participation, TimelineError
 from timeline.relationships import Fact, Linked, fold, links
 from timeline.schemas import dump_development
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
 
+# Each example builds a store from scratch; a PostgreSQL schema costs more, hence the count.
+EXAMPLES = 60
 ACTORS = ["a", "b", "c", "p"]  # p is a person belonging to state a
 STATES = {"p": {"a"}}
 
@@ -101,16 +104,23 @@ def pure_answer(app: Timeline, as_of: date | None, known_at: datetime | None) ->
     return [r.as_dict() for _, r in sorted(fold(linked, as_of).items())]
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("kind", STORES)
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(
     history=histories,
     as_of=st.one_of(st.none(), st.dates(date(2019, 6, 1), date(2025, 6, 1))),
     data=st.data(),
 )
 def test_the_read_model_equals_a_pure_fold_for_any_as_of_and_known_at(
-    history, as_of, data
+    kind, history, as_of, data
 ):
-    app = Timeline("memory://")
+    with fresh_store(kind) as url:
+        check_against_a_pure_fold(url, history, as_of, data)
+
+
+def check_against_a_pure_fold(url, history, as_of, data):
+    app = Timeline(url)
     for slug in ACTORS:
         kind = ActorKind.PERSON if slug == "p" else ActorKind.STATE
         app.register_actor(slug, slug.upper(), kind, belongs_to=("a",) if slug == "p" else ())

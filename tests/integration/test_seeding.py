@@ -22,8 +22,8 @@ def test_every_seed_file_is_valid():
         assert set(development.content.actor_slugs()) <= slugs
 
 
-def test_seeding_twice_records_nothing_the_second_time():
-    app = Timeline("memory://")
+def test_seeding_twice_records_nothing_the_second_time(store):
+    app = Timeline(store)
     first = seed(app, SEEDS)
     count = app.event_count()
     second = seed(app, SEEDS)
@@ -51,10 +51,10 @@ def test_every_seeded_development_names_its_sources(seeded):
             assert source["publication"] and source["attribution"] and source["passage"]
 
 
-def test_an_edited_seed_entry_becomes_a_correction_not_a_new_development(tmp_path):
+def test_an_edited_seed_entry_becomes_a_correction_not_a_new_development(tmp_path, store):
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds)
-    app = Timeline("memory://")
+    app = Timeline(store)
     seed(app, seeds)
     before = len(app.list_developments())
     file = next(f for f in seeds.glob("*.toml") if f.name != "actors.toml")
