@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from timeline import store
 from timeline.access import AccessRecorder
@@ -66,6 +66,7 @@ class Timeline(Application):
     """Records developments and actors, and answers questions about them."""
 
     name = "Timeline"
+    catch_up_batch = 500  # events applied per read-model transaction when catching up
 
     def __init__(self, store_url: str | None = None, env: dict[str, str] | None = None):
         self.store_url = store.store_url(store_url)
@@ -82,6 +83,7 @@ class Timeline(Application):
         self.projection = TimelineProjection(self.view, self.repository)
         self.access = access_class(self.factory.datastore)
         self.access.create_table()
+        self._known_actors: set[str] = set()
 
     @property
     def postgres(self) -> bool:
@@ -164,6 +166,29 @@ class Timeline(Application):
             raise AlreadyExists(f"development {development.key or development.id} exists", "key")
         self._save(development)
         return development.id
+
+    def record_developments(
+        self,
+        items: Sequence[tuple[Content, Status, str | None]],
+        *,
+        recorded_by: str = "timeline",
+    ) -> list[UUID]:
+        """Record many developments (content, status, key) in one transaction: all or none."""
+        self._check_actors(
+            sorted({slug for content, _, _ in items for slug in content.actor_slugs()}), "actors"
+        )
+        developments = [
+            Development(
+                id=development_id(key) if key else uuid4(), content=content, status=status,
+                key=key, recorded_by=recorded_by,
+            )
+            for content, status, key in items
+        ]
+        try:
+            self.save(*developments)
+        except IntegrityError:
+            raise AlreadyExists("one of the developments is already recorded", "key") from None
+        return [development.id for development in developments]
 
     def correct_development(
         self,
@@ -397,15 +422,16 @@ class Timeline(Application):
         """
         applied = 0
         while True:
-            start = (self.view.max_tracking_id(self.name) or 0) + 1
-            notifications = self.recorder.select_notifications(start=start, limit=500)
+            after = self.view.max_tracking_id(self.name) or 0
+            notifications = self.recorder.select_notifications(
+                start=after, limit=self.catch_up_batch, inclusive_of_start=False
+            )
             if not notifications:
                 return applied
-            for notification in notifications:
-                event = self.mapper.to_domain_event(notification)
-                if not self.projection.process_event(event, Tracking(self.name, notification.id)):
-                    break  # another process applied it first; start again after its work
-                applied += 1
+            events = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
+            # One transaction for the run; if another process moved on meanwhile, read again.
+            if self.projection.process_batch(events, self.name, after):
+                applied += len(events)
 
     def lag(self) -> int:
         """How many events the view has not applied yet."""
@@ -422,9 +448,18 @@ class Timeline(Application):
                 "the development was changed by another request; read it again and retry"
             ) from None
 
+    def has_actor(self, slug: str) -> bool:
+        # Actors are never removed, so one that exists is remembered for good.
+        if slug in self._known_actors:
+            return True
+        if actor_id(slug) in self.repository:
+            self._known_actors.add(slug)
+            return True
+        return False
+
     def _check_actors(self, slugs: Sequence[str], field: str) -> None:
         for slug in slugs:
-            if actor_id(slug) not in self.repository:
+            if not self.has_actor(slug):
                 raise UnknownActor(f"unknown actor {slug!r}", field)
 
     def _require_actors(self, slugs: Sequence[str]) -> None:

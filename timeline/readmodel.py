@@ -11,7 +11,9 @@ Development versions are kept bitemporally: each row holds the record-time inter
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -30,6 +32,10 @@ from timeline.store import Dialect, SQLiteDialect
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# What one thread keeps while it applies a run of events in one transaction.
+RUN = threading.local()
+
+
 def micros(moment: datetime) -> int:
     """Record time as integer microseconds since the epoch: exact (no float rounding), and
     ordered as numbers."""
@@ -46,6 +52,13 @@ def known_versions(known_at: datetime | None) -> tuple[list[str], list[Any]]:
         "v.retracted = 0",
         "v.recorded_at <= ? AND (v.superseded_at IS NULL OR v.superseded_at > ?)",
     ], [at, at]
+
+
+class AlreadyProjected(IntegrityError):
+    """Another process applied these events first: its tracking record is ahead of ours.
+
+    Only this is a reason to skip events; any other error while writing the view is raised.
+    """
 
 
 class ViewQueries(Dialect):
@@ -90,6 +103,34 @@ class ViewQueries(Dialect):
     def tracking_table(self) -> str:
         raise NotImplementedError
 
+    def apply_batch(self, application_name: str, after: int, last: int, write: Any) -> None:
+        """Run `write(cursor)` for a run of events and move the tracking record from `after`
+        to `last`, atomically. If any other process moved it meanwhile, nothing is written
+        (IntegrityError): this run, or part of it, was applied already."""
+        tracking = self.tracking_table()
+        with self.datastore.transaction(commit=True) as c:
+            # First statement: takes the write lock at once, and checks the predecessor.
+            if after == 0:
+                c.execute(
+                    self.sql("INSERT INTO {tracking} (application_name, notification_id)"
+                             " VALUES (?, ?) RETURNING notification_id", tracking=tracking),
+                    (application_name, last),
+                )
+            else:
+                c.execute(
+                    self.sql("UPDATE {tracking} SET notification_id = ? WHERE"
+                             " application_name = ? AND notification_id = ?"
+                             " RETURNING notification_id", tracking=tracking),
+                    (last, application_name, after),
+                )
+            if c.fetchone() is None:
+                raise AlreadyProjected(f"{application_name} was projected past {after} meanwhile")
+            RUN.actors = {}
+            try:
+                write(c)
+            finally:
+                RUN.actors = None
+
     # --- writing (called by the projection) -----------------------------------------------
 
     def apply(self, tracking: Tracking, write: Any) -> None:
@@ -100,10 +141,15 @@ class ViewQueries(Dialect):
         applied, before anything else is written.
         """
         with self.datastore.transaction(commit=True) as c:
-            self._insert_tracking(c, tracking)
+            try:
+                self._insert_tracking(c, tracking)
+            except IntegrityError as error:
+                raise AlreadyProjected(str(error)) from None
             write(c)
 
     def write_actor(self, c: Any, actor: Actor) -> None:
+        if getattr(RUN, "actors", None) is not None:
+            RUN.actors = {}  # memberships may have changed
         document = {
             "id": actor.slug,
             "name": actor.name,
@@ -178,7 +224,10 @@ class ViewQueries(Dialect):
     def _states_of(self, c: Any, slugs: Iterable[str]) -> dict[str, set[str]]:
         """For each actor, the states it belongs to, following belongs_to through
         organisations (Carl Bildt -> ECFR, Sweden -> {sweden})."""
-        cache: dict[str, dict[str, Any]] = {}
+        # Within one transaction (a run of events) each actor is read once.
+        cache: dict[str, dict[str, Any] | None] | None = getattr(RUN, "actors", None)
+        if cache is None:
+            cache = {}
 
         def document(slug: str) -> dict[str, Any] | None:
             if slug not in cache:
@@ -377,13 +426,43 @@ class TimelineProjection(Projection[ViewQueries]):
                     ),
                 )
             else:  # an event this view does not show: track it so it is not read again
-                self.view.insert_tracking(tracking)
-        except IntegrityError:
+                self.view.apply(tracking, lambda c: None)
+        except AlreadyProjected:
             return False
         return True
 
-    def _aggregate_at(self, domain_event: Any) -> Any:
+    def process_batch(self, events: list[tuple[Any, int]], application_name: str,
+                      after: int) -> bool:
+        """Apply a run of (event, position) in one transaction, the view's tracking moving
+        from `after` to the last position; False when another process got there first."""
+        # Rebuild each aggregate first, outside the view's transaction: reading the event
+        # store while holding the view's write lock would wait on ourselves in memory stores.
+        latest: dict[Any, Any] = {}  # the latest aggregate of each stream within the run
+        versions = []
+        for domain_event, position in events:
+            aggregate = self._aggregate_at(domain_event, latest)
+            latest[domain_event.originator_id] = aggregate
+            versions.append((aggregate, position, domain_event.timestamp))
+
+        def write(c: Any) -> None:
+            for aggregate, position, timestamp in versions:
+                if isinstance(aggregate, Actor):
+                    self.view.write_actor(c, aggregate)
+                elif isinstance(aggregate, Development):
+                    self.view.write_version(c, aggregate, position, timestamp)
+
+        try:
+            self.view.apply_batch(application_name, after, events[-1][1], write)
+        except AlreadyProjected:
+            return False
+        return True
+
+    def _aggregate_at(self, domain_event: Any, cache: dict[Any, Any] | None = None) -> Any:
         if domain_event.originator_version == 1:
             return domain_event.mutate(None)
+        previous = (cache or {}).get(domain_event.originator_id)
+        if previous is not None and previous.version == domain_event.originator_version - 1:
+            # mutate() changes the aggregate in place; the earlier version is still to write.
+            return domain_event.mutate(copy.deepcopy(previous))
         originator_id: UUID = domain_event.originator_id
         return self.repository.get(originator_id, version=domain_event.originator_version)

@@ -171,8 +171,12 @@ class Dialect:
         return name
 
     def sql(self, statement: str, **names: str) -> str:
-        tables = {name: self.table(name) for name in self.TABLES}
-        return statement.format(**tables, **names).replace("?", self.placeholder)
+        key = (statement, *names.items())
+        cache = self.__dict__.setdefault("_sql_cache", {})
+        if key not in cache:  # statements are few and hot: build each once
+            tables = {name: self.table(name) for name in self.TABLES}
+            cache[key] = statement.format(**tables, **names).replace("?", self.placeholder)
+        return cache[key]
 
 
 class SQLiteDialect(Dialect):

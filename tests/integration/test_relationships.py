@@ -85,6 +85,7 @@ def test_an_interrupted_projection_resumes_without_applying_any_event_twice(
 ):
     expected = everything(seeded)
     seeded.view.reset(seeded.name)
+    seeded.catch_up_batch = 10  # runs of ten events, each its own transaction
     view_class = type(seeded.view)
     original = view_class.write_version
     calls = {"n": 0}
@@ -108,3 +109,16 @@ def test_an_interrupted_projection_resumes_without_applying_any_event_twice(
     )
     assert seeded.view.count_versions() == development_events
     assert everything(seeded) == expected
+
+
+def test_a_fault_in_the_view_is_raised_not_taken_for_another_processes_work(seeded, monkeypatch):
+    from eventsourcing.persistence import IntegrityError
+
+    seeded.view.reset(seeded.name)
+
+    def broken(self, c, *args):
+        raise IntegrityError("a bug in the view")
+
+    monkeypatch.setattr(type(seeded.view), "write_version", broken)
+    with pytest.raises(IntegrityError, match="a bug in the view"):
+        seeded.catch_up()

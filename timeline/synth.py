@@ -1,0 +1,189 @@
+"""Synthetic timelines for benchmarks: a realistic history of any size, the same for a seed.
+
+Actors of every kind; a heavy-tailed choice of pairs (a few very active, most quiet); dates over
+six decades at every precision; about 10% of developments recorded late (out of date order),
+5% corrected, 1% retracted; planned developments that later occur or are cancelled. Everything
+goes through the application's commands, in batches of one transaction each.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from timeline.application import Timeline
+from timeline.domain import Content, PartialDate, Participation, Source, development_id
+from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
+
+# How many actors of each kind, out of every 20.
+KIND_MIX = [ActorKind.STATE] * 8 + [ActorKind.PERSON] * 6 + [ActorKind.ORGANISATION] * 3 + [
+    ActorKind.REGION] * 2 + [ActorKind.BLOC]
+KINDS = list(Kind)
+CERTAINTIES = list(Certainty)
+FIRST_YEAR, LAST_YEAR = 1965, 2024
+
+
+@dataclass
+class SynthReport:
+    actors: int = 0
+    developments: int = 0
+    corrections: int = 0
+    retractions: int = 0
+    status_changes: int = 0
+    late: int = 0
+    events: int = 0
+    pairs: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.actors} actors, {self.developments} developments ({self.late} recorded late),"
+            f" {self.corrections} corrections, {self.retractions} retractions,"
+            f" {self.status_changes} status changes: {self.events} events"
+        )
+
+
+class Synthesizer:
+    """Plans a history from a seed; `run` records it through the application."""
+
+    def __init__(self, developments: int, actors: int, seed: int = 1) -> None:
+        if actors < 2:
+            raise ValueError("a timeline needs at least two actors")
+        self.size = developments
+        self.random = random.Random(seed)
+        self.seed = seed
+        self.actors = self._actors(actors)
+        # Zipf-like activity: the actor of rank r takes part with weight 1 / r.
+        weights = [1 / rank for rank in range(1, len(self.actors) + 1)]
+        self.cumulative = list(itertools.accumulate(weights))
+
+    def _actors(self, count: int) -> list[dict[str, Any]]:
+        actors: list[dict[str, Any]] = []
+        states: list[str] = []
+        for number in range(count):
+            kind = KIND_MIX[number % len(KIND_MIX)] if number >= 2 else ActorKind.STATE
+            slug = f"{kind.value}-{number:06d}"
+            belongs: tuple[str, ...] = ()
+            if kind in (ActorKind.PERSON, ActorKind.ORGANISATION, ActorKind.REGION) and states:
+                belongs = (self.random.choice(states),)
+            if kind is ActorKind.STATE:
+                states.append(slug)
+            actors.append({"slug": slug, "name": slug.replace("-", " ").title(), "kind": kind,
+                           "belongs_to": belongs})
+        self.random.shuffle(actors)  # activity rank does not follow the kind
+        return actors
+
+    def pair(self) -> tuple[str, str]:
+        total = self.cumulative[-1]
+        while True:
+            a = bisect.bisect(self.cumulative, self.random.random() * total)
+            b = bisect.bisect(self.cumulative, self.random.random() * total)
+            if a != b:
+                return self.actors[a]["slug"], self.actors[b]["slug"]
+
+    def date(self, year_from: int = FIRST_YEAR) -> PartialDate:
+        year = self.random.randint(year_from, LAST_YEAR)
+        precision = self.random.random()
+        month = self.random.randint(1, 12)
+        text = f"{year}" if precision < 0.2 else f"{year}-{month:02d}" if precision < 0.5 else (
+            f"{year}-{month:02d}-{self.random.randint(1, 28):02d}")
+        return PartialDate.parse(text, approximate=self.random.random() < 0.1)
+
+    def content(self, number: int, pair: tuple[str, str], when: PartialDate) -> Content:
+        kind = self.random.choice(KINDS)
+        return Content(
+            kind=kind,
+            summary=f"Synthetic development {number}: {pair[0]} {kind.value} {pair[1]}.",
+            actors=(Participation(pair[0], Role.SOURCE), Participation(pair[1], Role.TARGET)),
+            date=when,
+            certainty=self.random.choice(CERTAINTIES),
+            sources=(Source("Synthetic Wire", "generated", when, f"Report {number}."),),
+            items=("goods",) if kind in (Kind.MATERIAL_SUPPORT, Kind.ARMS_DEAL) else (),
+        )
+
+    def plan(self) -> Iterator[tuple[str, int, Any]]:
+        """The operations in record order: ("record", n, (content, status)) and the follow-ups
+        ("correct" | "retract" | "occur" | "cancel", n, ...) of earlier developments."""
+        # World-date order first, then about 10% moved later: recorded late.
+        dated = sorted(((self.date(), number) for number in range(self.size)),
+                       key=lambda item: (item[0].earliest, item[1]))
+        order = [number for _, number in dated]
+        late = set(self.random.sample(range(self.size), self.size // 10))
+        on_time = [n for n in order if n not in late]
+        for number in sorted(late):
+            on_time.insert(self.random.randint(0, len(on_time)), number)
+        dates = {number: when for when, number in dated}
+        follow_ups: list[list[tuple[str, int, Any]]] = [[] for _ in range(self.size)]
+        for position, number in enumerate(on_time):
+            pair = self.pair()
+            when = dates[number]
+            roll = self.random.random()
+            if roll < 0.05:
+                status, planned = Status.PLANNED, self.date(min(when.year + 1, LAST_YEAR))
+            elif roll < 0.15:
+                status, planned = Status.ONGOING, None
+            else:
+                status, planned = Status.OCCURRED, None
+            content = self.content(number, pair, when)
+            if planned is not None:
+                content = content.changed({"planned_for": planned})
+            yield ("record", number, (content, status, number in late))
+            later = min(self.size - 1, position + self.random.randint(1, 2000))
+            roll = self.random.random()
+            if status is Status.PLANNED:
+                follow_ups[later].append(("occur" if roll < 0.7 else "cancel", number, None))
+            elif roll < 0.05:
+                follow_ups[later].append(("correct", number, self.date()))
+            elif roll < 0.06:
+                follow_ups[later].append(("retract", number, None))
+            yield from follow_ups[position]
+
+
+def run(app: Timeline, synthesizer: Synthesizer, batch: int = 1000) -> SynthReport:
+    """Record the planned history through the application, `batch` developments a transaction."""
+    report = SynthReport()
+    # States first: the others belong to them.
+    for actor in sorted(synthesizer.actors, key=lambda a: a["kind"] is not ActorKind.STATE):
+        if not app.has_actor(actor["slug"]):
+            app.register_actor(actor["slug"], actor["name"], actor["kind"],
+                               belongs_to=actor["belongs_to"], recorded_by="synth")
+            report.actors += 1
+    pending: list[Any] = []
+
+    def flush() -> None:
+        if pending:
+            app.record_developments(pending, recorded_by="synth")
+            report.developments += len(pending)
+            pending.clear()
+
+    source = Source("Synthetic Wire", "generated", PartialDate.parse("2025"), "A later report.")
+    for operation, number, payload in synthesizer.plan():
+        key = f"synth-{synthesizer.seed}-{number}"
+        if operation == "record":
+            content, status, late = payload
+            pending.append((content, status, key))
+            report.late += late
+            if len(pending) >= batch:
+                flush()
+            continue
+        if any(pending_key == key for _, _, pending_key in pending):
+            flush()  # a follow-up needs its development recorded first
+        ident = development_id(key)
+        if operation == "correct":
+            app.correct_development(ident, {"date": payload}, "a better date", source,
+                                    recorded_by="synth")
+            report.corrections += 1
+        elif operation == "retract":
+            app.retract_development(ident, "not confirmed", recorded_by="synth")
+            report.retractions += 1
+        else:
+            status = Status.OCCURRED if operation == "occur" else Status.CANCELLED
+            app.change_status(ident, status, "as planned" if operation == "occur" else "called off",
+                              recorded_by="synth")
+            report.status_changes += 1
+    flush()
+    report.events = app.event_count()
+    return report
