@@ -383,6 +383,26 @@ def import_command(ctx: click.Context, file: Any, fmt: str | None) -> None:
 
 
 @main.command()
+@click.option("--developments", "size", type=click.IntRange(1), required=True,
+              help="How many developments to record.")
+@click.option("--actors", type=click.IntRange(2), default=200, show_default=True,
+              help="How many actors, of every kind.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="The same seed gives the same history.")
+@click.option("--batch", type=click.IntRange(1), default=1000, show_default=True,
+              help="Developments recorded per transaction.")
+@click.pass_context
+@fail_cleanly
+def synth(ctx: click.Context, size: int, actors: int, seed: int, batch: int) -> None:
+    """Fill the store with a realistic synthetic history (for benchmarks and trials)."""
+    from timeline.synth import Synthesizer, run
+
+    with opened(ctx) as app:
+        report = run(app, Synthesizer(size, actors, seed), batch)
+        click.echo(f"Recorded {report}.")
+
+
+@main.command()
 @click.pass_context
 @fail_cleanly
 def migrate(ctx: click.Context) -> None:

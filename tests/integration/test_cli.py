@@ -25,7 +25,7 @@ def run(durable_store):
     "command",
     [[], ["seed"], ["serve"], ["developments"], ["actors"], ["relationships"], ["replay"],
      ["project"], ["verify"], ["export"], ["import"], ["token"], ["token", "create"],
-     ["token", "list"], ["token", "revoke"], ["migrate"], ["worker"]],
+     ["token", "list"], ["token", "revoke"], ["migrate"], ["worker"], ["synth"]],
 )
 def test_every_command_has_help(run, command):
     result = run(*command, "--help")

@@ -1,0 +1,398 @@
+"""Timeline benchmarks: every timing beside a baseline measured in the same run, as a ratio.
+
+    python benchmarks/bench.py                      # quick: 10k developments, under a minute
+    python benchmarks/bench.py --sizes 10000,100000,1000000 --http-seconds 10   # the full run
+
+For each size it fills a fresh SQLite store through the application (timeline.synth), then
+measures: ingest (one development per transaction, and in batches) against raw sqlite3
+executemany of the same rows into a table of the same shape; a projection rebuild against a
+raw read of the same events table; query latency in process (p50, p99). On the largest size it
+serves the store with gunicorn (2 workers) and loads it from a client process on this machine,
+comparing the relationship endpoints with /healthz of the same server, and reads the peak
+memory of the server's workers. Where PostgreSQL is reachable, ingest, rebuild and queries run
+there too (sizes up to --postgres-max). It prints one table, and writes it as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+from uuid import uuid4
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from timeline.application import Timeline
+from timeline.synth import Synthesizer, run
+
+ROWS: list[tuple[str, str, str, str]] = []  # (measure, size, figure, baseline/ratio)
+
+
+def row(measure: str, size: str, figure: str, against: str = "") -> None:
+    ROWS.append((measure, size, figure, against))
+    print(f"  {measure:<56} {size:>5}  {figure:>20}  {against}", flush=True)
+
+
+def human(n: int) -> str:
+    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else (
+        f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+# --- ingest --------------------------------------------------------------------------------
+
+
+def ingest(url: str, size: int, actors: int, seed: int) -> tuple[Timeline, Synthesizer, float]:
+    app = Timeline(url)
+    synthesizer = Synthesizer(size, actors, seed)
+    started = time.perf_counter()
+    report = run(app, synthesizer, batch=1000)
+    elapsed = time.perf_counter() - started
+    rate = report.events / elapsed
+    return app, synthesizer, rate
+
+
+def ingest_one_by_one(url: str, count: int, actors: int, seed: int) -> float:
+    """Developments per second, each recorded in its own transaction."""
+    app = Timeline(url)
+    synthesizer = Synthesizer(count, actors, seed)
+    run(app, Synthesizer(1, actors, seed), batch=1)  # the actors
+    contents = [payload for op, _, payload in synthesizer.plan() if op == "record"]
+    started = time.perf_counter()
+    for content, status, _ in contents:
+        app.record_development(content, status)
+    elapsed = time.perf_counter() - started
+    app.close()
+    return len(contents) / elapsed
+
+
+def raw_sqlite_ingest(store_path: Path, directory: Path) -> float:
+    """Rows per second for the same stored rows written by sqlite3 executemany, in
+    transactions of 1000 rows, into a table of the same shape in WAL mode."""
+    with sqlite3.connect(store_path) as source:
+        rows = source.execute(
+            "SELECT originator_id, originator_version, topic, state FROM stored_events"
+            " ORDER BY rowid").fetchall()
+    target = directory / f"raw-{uuid4().hex}.db"
+    db = sqlite3.connect(target, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER,"
+               " topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))")
+    started = time.perf_counter()
+    for start in range(0, len(rows), 1000):
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", rows[start:start + 1000])
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    db.close()
+    target.unlink()
+    return len(rows) / elapsed
+
+
+def raw_sqlite_read(store_path: Path) -> float:
+    db = sqlite3.connect(store_path)
+    started = time.perf_counter()
+    count = sum(1 for _ in db.execute("SELECT rowid, * FROM stored_events"))
+    elapsed = time.perf_counter() - started
+    db.close()
+    return count / elapsed
+
+
+def raw_postgres_read(app: Timeline) -> float:
+    table = app.recorder.table(app.recorder.events_table_name)
+    with app.recorder.datastore.transaction(commit=False) as c:
+        started = time.perf_counter()
+        c.execute(f"SELECT * FROM {table}")
+        count = len(c.fetchall())
+        elapsed = time.perf_counter() - started
+    return count / elapsed
+
+
+def raw_postgres_ingest(app: Timeline) -> float:
+    table = app.recorder.table(app.recorder.events_table_name)
+    copy = f'"{app.recorder.datastore.schema}".raw_{uuid4().hex[:8]}'
+    with app.recorder.datastore.transaction(commit=False) as c:
+        c.execute(f"SELECT originator_id, originator_version, topic, state FROM {table}")
+        rows = [tuple(r.values()) for r in c.fetchall()]
+    with app.recorder.datastore.transaction(commit=True) as c:
+        c.execute(f"CREATE TABLE {copy} (originator_id uuid, originator_version bigint,"
+                  " topic text, state bytea, PRIMARY KEY (originator_id, originator_version))")
+    started = time.perf_counter()
+    for start in range(0, len(rows), 1000):
+        with app.recorder.datastore.transaction(commit=True) as c:
+            c.executemany(f"INSERT INTO {copy} VALUES (%s, %s, %s, %s)", rows[start:start + 1000])
+    elapsed = time.perf_counter() - started
+    with app.recorder.datastore.transaction(commit=True) as c:
+        c.execute(f"DROP TABLE {copy}")
+    return len(rows) / elapsed
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def query_latencies(app: Timeline, synthesizer: Synthesizer, count: int, seed: int):
+    """Milliseconds per query: a pair (drawn by activity) as of a date, an actor's
+    relationships (a typical actor) as of a date, and the pair as known at mid-history."""
+    rng = random.Random(seed)
+    app.catch_up()
+    known_at = middle_of_record_time(app)
+    slugs = [actor["slug"] for actor in synthesizer.actors]
+
+    def as_of() -> date:
+        return date(rng.randint(1970, 2024), rng.randint(1, 12), 28)
+
+    timings: dict[str, list[float]] = {"pair": [], "actor": [], "known_at": []}
+    for _ in range(count):
+        a, b = synthesizer.pair()
+        actor = rng.choice(slugs)
+        when = as_of()
+        for name, call, arguments in (
+            ("pair", app.relationship, ((a, b), {"as_of": when})),
+            ("actor", app.relationships, ((), {"actor": actor, "as_of": when})),
+            ("known_at", app.relationship, ((a, b), {"known_at": known_at})),
+        ):
+            started = time.perf_counter()
+            call(*arguments[0], **arguments[1])
+            timings[name].append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def middle_of_record_time(app: Timeline):
+    from datetime import datetime
+
+    middle = app.log(after=app.event_count() // 2, limit=1)[0]["recorded_at"]
+    return datetime.fromisoformat(middle)
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+LOADGEN = r"""
+import sys, threading, time, http.client
+host, port, path, seconds, threads = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
+done = [0]; errors = [0]; lock = threading.Lock(); stop = time.monotonic() + seconds
+def work():
+    n = e = 0
+    while time.monotonic() < stop:
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        try:
+            conn.request("GET", path); r = conn.getresponse(); r.read()
+            if r.status == 200: n += 1
+            else: e += 1
+        except Exception:
+            e += 1
+        finally:
+            conn.close()
+    with lock:
+        done[0] += n; errors[0] += e
+ts = [threading.Thread(target=work) for _ in range(threads)]
+started = time.monotonic()
+[t.start() for t in ts]; [t.join() for t in ts]
+print(done[0] / (time.monotonic() - started), errors[0])
+"""
+
+
+def http_benchmark(url: str, synthesizer: Synthesizer, seconds: float, size: str) -> None:
+    port = free_port()
+    env = {**os.environ, "TIMELINE_STORE": url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+         "--no-control-socket", "--log-level", "warning", "api:create_app()"],
+        cwd=ROOT, env=env,
+    )
+    try:
+        wait_until_up(port)
+        a, b = typical_pair(synthesizer)
+        actor = synthesizer.actors[len(synthesizer.actors) // 2]["slug"]
+        paths = {
+            "/healthz": "/healthz",
+            "GET /api/v1/relationships/{a}/{b}": f"/api/v1/relationships/{a}/{b}?as_of=2000-01-01",
+            "GET /api/v1/relationships?actor=&as_of=": (
+                f"/api/v1/relationships?actor={actor}&as_of=2000-01-01"),
+        }
+        rates = {}
+        for name, path in paths.items():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as response:
+                assert response.status == 200
+            out = subprocess.run(
+                [sys.executable, "-c", LOADGEN, "127.0.0.1", str(port), path, str(seconds), "8"],
+                capture_output=True, text=True, check=True,
+            ).stdout.split()
+            rates[name] = float(out[0])
+            if int(out[1]):
+                print(f"  ({out[1]} failed requests on {name})")
+        base = rates["/healthz"]
+        row("HTTP /healthz (gunicorn, 2 workers)", size, f"{base:,.0f} req/s", "baseline")
+        for name in list(paths)[1:]:
+            row(f"HTTP {name}", size, f"{rates[name]:,.0f} req/s",
+                f"{rates[name] / base:.2f}x /healthz")
+        peak = max(peak_rss_kib(pid) for pid in children(server.pid))
+        row("peak RSS of a server worker", size, f"{peak / 1024:,.0f} MiB")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def wait_until_up(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+def typical_pair(synthesizer: Synthesizer) -> tuple[str, str]:
+    """A pair of two middling actors: a typical relationship, neither the busiest nor empty."""
+    middle = len(synthesizer.actors) // 4
+    return synthesizer.actors[middle]["slug"], synthesizer.actors[middle + 1]["slug"]
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+    ).stdout
+    return [int(p) for p in out.split()] or [pid]
+
+
+def peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def bench_store(kind: str, url: str, path: Path | None, size: int, args, directory: Path):
+    label = f"{kind} {human(size)}"
+    app, synthesizer, batch_rate = ingest(url, size, args.actors, args.seed)
+    if kind == "sqlite":
+        raw = raw_sqlite_ingest(path, directory)
+    else:
+        raw = raw_postgres_ingest(app)
+    row(f"ingest in batches of 1000, events/s ({kind})", human(size), f"{batch_rate:,.0f}",
+        f"{batch_rate / raw:.2f}x raw executemany ({raw:,.0f}/s)")
+    started = time.perf_counter()
+    events = app.rebuild()
+    rebuild = events / (time.perf_counter() - started)
+    raw_read = raw_sqlite_read(path) if kind == "sqlite" else raw_postgres_read(app)
+    row(f"projection rebuild, events/s ({kind})", human(size), f"{rebuild:,.0f}",
+        f"{rebuild / raw_read:.3f}x raw read ({raw_read:,.0f}/s)")
+    timings = query_latencies(app, synthesizer, args.queries, args.seed)
+    for name, values in timings.items():
+        row(f"query {QUERY_NAMES[name]} ({kind})", human(size),
+            f"p50 {statistics.median(values):.2f} ms", f"p99 {percentile(values, 0.99):.2f} ms")
+    app.close()
+    return label, synthesizer, timings
+
+
+QUERY_NAMES = {
+    "pair": "one pair as of a date",
+    "actor": "one actor's relationships as of a date",
+    "known_at": "one pair as known at mid-history",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000", help="comma-separated numbers of developments")
+    parser.add_argument("--actors", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--queries", type=int, default=200, help="queries of each kind per size")
+    parser.add_argument("--single", type=int, default=2000,
+                        help="developments recorded one per transaction")
+    parser.add_argument("--http-seconds", type=float, default=4.0,
+                        help="load per endpoint; 0 skips the HTTP part")
+    parser.add_argument("--postgres", default=os.environ.get(
+        "TIMELINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"),
+        help="PostgreSQL server URL, or 'off'")
+    parser.add_argument("--postgres-max", type=int, default=100_000,
+                        help="largest size also run on PostgreSQL")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    directory = Path(tempfile.mkdtemp(prefix="timeline-bench-"))
+    print(f"Timeline benchmark: sizes {args.sizes}, {args.actors} actors, seed {args.seed},"
+          f" {os.cpu_count()} cores\n")
+    p50 = {}
+    try:
+        path = directory / "single.db"
+        rate = ingest_one_by_one(f"sqlite:///{path}", args.single, args.actors, args.seed)
+        raw = raw_sqlite_ingest(path, directory)
+        row("ingest one per transaction, developments/s", human(args.single), f"{rate:,.0f}",
+            f"{rate / raw:.3f}x raw executemany ({raw:,.0f} rows/s)")
+        last = None
+        for size in sizes:
+            path = directory / f"sqlite-{size}.db"
+            url = f"sqlite:///{path}"
+            _, synthesizer, timings = bench_store("sqlite", url, path, size, args, directory)
+            p50[size] = {name: statistics.median(values) for name, values in timings.items()}
+            last = (url, synthesizer, size)
+        if len(sizes) > 1:
+            first, biggest = sizes[0], sizes[-1]
+            for name, label in QUERY_NAMES.items():
+                row(f"growth {human(first)} -> {human(biggest)}: {label}", "",
+                    f"{p50[biggest][name] / p50[first][name]:.2f}x p50")
+        if args.http_seconds and last:
+            url, synthesizer, size = last
+            http_benchmark(url, synthesizer, args.http_seconds, human(size))
+        if args.postgres != "off":
+            postgres(args, sizes, directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(
+        {"sizes": sizes, "actors": args.actors, "cores": os.cpu_count(),
+         "rows": [dict(zip(("measure", "size", "figure", "against"), r)) for r in ROWS]},
+        indent=2))
+    print(f"\nWritten to {args.json}")
+
+
+def postgres(args, sizes: list[int], directory: Path) -> None:
+    try:
+        import psycopg
+
+        psycopg.connect(args.postgres, connect_timeout=3).close()
+    except Exception as error:  # noqa: BLE001 - any reason to skip is reported
+        print(f"\nPostgreSQL skipped: {error}")
+        return
+    for size in [s for s in sizes if s <= args.postgres_max]:
+        schema = f"bench_{uuid4().hex[:10]}"
+        url = f"{args.postgres}?schema={schema}"
+        try:
+            bench_store("postgres", url, None, size, args, directory)
+        finally:
+            with psycopg.connect(args.postgres, autocommit=True) as connection:
+                connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()
