@@ -362,7 +362,9 @@ class Timeline(Application):
     def rebuild(self) -> int:
         """Throw the read model away and project it again from the first event."""
         self.view.reset(self.name)
-        return self.catch_up()
+        applied = self.catch_up()
+        self.view.analyze()
+        return applied
 
     # --- the raw log, for auditors --------------------------------------------------------
 

@@ -385,6 +385,13 @@ class ViewQueries(Dialect):
             for table in self.TABLES:
                 c.execute(f"DELETE FROM {self.table(table)}")
 
+    def analyze(self) -> None:
+        """Refresh the planner's statistics after a bulk load, so that queries use the pair
+        indexes (PostgreSQL, without them, may scan instead)."""
+        with self.datastore.transaction(commit=True) as c:
+            for table in self.TABLES:
+                c.execute(f"ANALYZE {self.table(table)}")
+
     def count_versions(self) -> int:
         with self.datastore.transaction(commit=False) as c:
             c.execute(self.sql("SELECT COUNT(*) AS n FROM {development_versions}"))
