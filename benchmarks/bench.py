@@ -160,6 +160,7 @@ def query_latencies(app: Timeline, synthesizer: Synthesizer, count: int, seed: i
         return date(rng.randint(1970, 2024), rng.randint(1, 12), 28)
 
     timings: dict[str, list[float]] = {"pair": [], "actor": [], "known_at": []}
+    returned: dict[str, list[int]] = {"pair": [], "actor": [], "known_at": []}
     for _ in range(count):
         a, b = synthesizer.pair()
         actor = rng.choice(slugs)
@@ -170,9 +171,11 @@ def query_latencies(app: Timeline, synthesizer: Synthesizer, count: int, seed: i
             ("known_at", app.relationship, ((a, b), {"known_at": known_at})),
         ):
             started = time.perf_counter()
-            call(*arguments[0], **arguments[1])
+            answer = call(*arguments[0], **arguments[1])
             timings[name].append((time.perf_counter() - started) * 1000)
-    return timings
+            answers = answer if isinstance(answer, list) else [answer]
+            returned[name].append(sum(len(r["developments"]) for r in answers))
+    return timings, returned
 
 
 def middle_of_record_time(app: Timeline):
@@ -306,10 +309,13 @@ def bench_store(kind: str, url: str, path: Path | None, size: int, args, directo
     raw_read = raw_sqlite_read(path) if kind == "sqlite" else raw_postgres_read(app)
     row(f"projection rebuild, events/s ({kind})", human(size), f"{rebuild:,.0f}",
         f"{rebuild / raw_read:.3f}x raw read ({raw_read:,.0f}/s)")
-    timings = query_latencies(app, synthesizer, args.queries, args.seed)
+    timings, returned = query_latencies(app, synthesizer, args.queries, args.seed)
     for name, values in timings.items():
         row(f"query {QUERY_NAMES[name]} ({kind})", human(size),
-            f"p50 {statistics.median(values):.2f} ms", f"p99 {percentile(values, 0.99):.2f} ms")
+            f"p50 {statistics.median(values):.2f} ms",
+            f"p99 {percentile(values, 0.99):.2f} ms; returns a median"
+            f" {statistics.median(returned[name]):.0f}, at most {max(returned[name])}"
+            " developments")
     app.close()
     return label, synthesizer, timings
 

@@ -190,6 +190,7 @@ class Relationship:
         self.ties: dict[tuple[TieKind, str, str], Tie] = {}
         self.weights: list[tuple[float, float]] = []  # (weight, certainty factor)
         self.developments: list[Fact] = []
+        self.counted: set[str] = set()  # the ids in `developments`, for constant-time checks
         self.expected: list[Fact] = []
 
     # --- folding ---------------------------------------------------------------------------
@@ -197,8 +198,9 @@ class Relationship:
     def count(self, fact: Fact, source: str, target: str) -> None:
         """The development counts from now on (as of the last day of its date)."""
         spec = KINDS[fact.kind]
-        if all(known.id != fact.id for known in self.developments):
+        if fact.id not in self.counted:
             # A development linking the pair twice (both ways) still counts once.
+            self.counted.add(fact.id)
             self.developments.append(fact)
             if spec.weight:
                 self.weights.append((spec.weight, CERTAINTY_FACTORS[fact.certainty]))

@@ -136,7 +136,10 @@ class Synthesizer:
             if status is Status.PLANNED:
                 follow_ups[later].append(("occur" if roll < 0.7 else "cancel", number, None))
             elif roll < 0.05:
-                follow_ups[later].append(("correct", number, self.date()))
+                corrected = self.date()
+                while corrected == when:  # a correction must change something
+                    corrected = self.date()
+                follow_ups[later].append(("correct", number, corrected))
             elif roll < 0.06:
                 follow_ups[later].append(("retract", number, None))
             yield from follow_ups[position]
