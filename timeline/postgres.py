@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+import psycopg
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
@@ -29,6 +30,7 @@ SCHEMA_LOCK = 0x74696D656C696E65  # "timeline": the advisory lock held while cre
 
 class PostgresDialect(Dialect):
     placeholder = "%s"
+    integrity_errors = (IntegrityError, psycopg.IntegrityError)
     datastore: PostgresDatastore
 
     def table(self, name: str) -> str:

@@ -111,11 +111,14 @@ class ViewQueries(Dialect):
         with self.datastore.transaction(commit=True) as c:
             # First statement: takes the write lock at once, and checks the predecessor.
             if after == 0:
-                c.execute(
-                    self.sql("INSERT INTO {tracking} (application_name, notification_id)"
-                             " VALUES (?, ?) RETURNING notification_id", tracking=tracking),
-                    (application_name, last),
-                )
+                try:
+                    c.execute(
+                        self.sql("INSERT INTO {tracking} (application_name, notification_id)"
+                                 " VALUES (?, ?) RETURNING notification_id", tracking=tracking),
+                        (application_name, last),
+                    )
+                except self.integrity_errors:  # another process recorded its first run meanwhile
+                    raise AlreadyProjected(f"{application_name} was projected meanwhile") from None
             else:
                 c.execute(
                     self.sql("UPDATE {tracking} SET notification_id = ? WHERE"

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent, Transcoding
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from timeline.audit import GENESIS, LogFileError, LoggedEvent, chain_hash
@@ -166,6 +166,9 @@ class Dialect:
     TABLES: tuple[str, ...] = ()
     placeholder = "?"
     without_rowid = ""
+    # What a constraint violation raises inside a transaction (before the library's
+    # connection wrapper turns the driver's error into its own).
+    integrity_errors: tuple[type[Exception], ...] = (IntegrityError,)
 
     def table(self, name: str) -> str:
         return name
