@@ -116,6 +116,21 @@ def changed(development_id: UUID, status: int = 200) -> Response:
     return ok(found, status, headers)
 
 
+def change(path: str, schema: type) -> Any:
+    """A change to a recorded development: a write, guarded by If-Match, answering with the
+    development as it now stands."""
+
+    def decorate(view: Any) -> Any:
+        view = blueprint.doc(**IF_MATCH)(view)
+        view = documents(blueprint, 404, 409, 412, 422, 428, write=True)(view)
+        view = blueprint.response(200, DevelopmentDetailOut, headers={
+            "ETag": {"schema": {"type": "string"}}})(view)
+        view = blueprint.arguments(schema)(view)
+        return blueprint.post(path)(writer(view))
+
+    return decorate
+
+
 @blueprint.post("")
 @writer
 @blueprint.arguments(DevelopmentInputSchema)
@@ -128,12 +143,7 @@ def record_development(body: Any) -> Response:
     return changed(ident, 201)
 
 
-@blueprint.post("/<uuid:development_id>/corrections")
-@writer
-@blueprint.arguments(CorrectionSchema)
-@blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
-@documents(blueprint, 404, 409, 412, 422, 428, write=True)
-@blueprint.doc(**IF_MATCH)
+@change("/<uuid:development_id>/corrections", CorrectionSchema)
 def correct_development(body: dict[str, Any], development_id: UUID) -> Response:
     """Correct some fields, with a reason and a source. The earlier version stays in the
     history. Needs If-Match: the ETag of the version corrected."""
@@ -145,12 +155,7 @@ def correct_development(body: dict[str, Any], development_id: UUID) -> Response:
     return changed(development_id)
 
 
-@blueprint.post("/<uuid:development_id>/status")
-@writer
-@blueprint.arguments(StatusChangeSchema)
-@blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
-@documents(blueprint, 404, 409, 412, 422, 428, write=True)
-@blueprint.doc(**IF_MATCH)
+@change("/<uuid:development_id>/status", StatusChangeSchema)
 def change_status(body: dict[str, Any], development_id: UUID) -> Response:
     """Move a development along its lifecycle (planned → occurred, ongoing or cancelled;
     ongoing → occurred or cancelled, with the date it ended). Needs If-Match."""
@@ -162,12 +167,7 @@ def change_status(body: dict[str, Any], development_id: UUID) -> Response:
     return changed(development_id)
 
 
-@blueprint.post("/<uuid:development_id>/retraction")
-@writer
-@blueprint.arguments(RetractionSchema)
-@blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
-@documents(blueprint, 404, 409, 412, 422, 428, write=True)
-@blueprint.doc(**IF_MATCH)
+@change("/<uuid:development_id>/retraction", RetractionSchema)
 def retract_development(body: dict[str, Any], development_id: UUID) -> Response:
     """Retract a development: it stays in the log, but no longer counts. Needs If-Match."""
     version = expected_version()
