@@ -395,11 +395,14 @@ def postgres(args, sizes: list[int], directory: Path) -> None:
     except Exception as error:  # noqa: BLE001 - any reason to skip is reported
         print(f"\nPostgreSQL skipped: {error}")
         return
-    for size in [s for s in sizes if s <= args.postgres_max]:
+    measured = [s for s in sizes if s <= args.postgres_max]
+    for size in measured:
         schema = f"bench_{uuid4().hex[:10]}"
         url = f"{args.postgres}?schema={schema}"
         try:
-            bench_store("postgres", url, None, size, args, directory)
+            _, synthesizer, _ = bench_store("postgres", url, None, size, args, directory)
+            if args.http_seconds and size == measured[-1]:
+                http_benchmark(url, synthesizer, args.http_seconds, f"pg {human(size)}")
         finally:
             with psycopg.connect(args.postgres, autocommit=True) as connection:
                 connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
