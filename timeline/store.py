@@ -14,6 +14,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import fields
 from datetime import date
@@ -23,7 +24,14 @@ from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent, Transcoding
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+)
+from eventsourcing.sqlite import SQLiteFactory as LibrarySQLiteFactory
 
 from timeline.audit import GENESIS, LogFileError, LoggedEvent, chain_hash
 from timeline.domain import Content, PartialDate, Participation, Source
@@ -69,7 +77,7 @@ def persistence_env(url: str) -> dict[str, str]:
 
 
 SQLITE = {
-    "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+    "PERSISTENCE_MODULE": "timeline.store:SQLiteFactory",
     "APPLICATION_RECORDER_TOPIC": "timeline.store:TimelineRecorder",
 }
 
@@ -83,6 +91,45 @@ POSTGRES_OPTIONS = {
     "max_waiting": "POSTGRES_MAX_WAITING",
 }
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class SQLiteConnections(SQLiteConnectionPool):
+    """The library's SQLite connections, with a statement cache that holds our statements.
+
+    eventsourcing 9.5 opens connections with `cached_statements=True`, which sqlite3 reads as
+    a cache of one statement: every statement but the last one was prepared again each time,
+    which made each write to the read model cost 40-80 µs instead of 10-20.
+    """
+
+    STATEMENT_CACHE = 256
+
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()  # WAL mode, row factory, as the library sets
+        raw = connection._sqlite_conn
+        replacement = sqlite3.connect(
+            database=self.db_name,
+            uri=True,
+            check_same_thread=False,
+            isolation_level=None,
+            cached_statements=self.STATEMENT_CACHE,
+            timeout=self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT,
+        )
+        replacement.row_factory = raw.row_factory
+        raw.close()
+        return SQLiteConnection(sqlite_conn=replacement, max_age=self.max_age)
+
+
+class SQLiteFactory(LibrarySQLiteFactory):
+    """The library's SQLite persistence module, with SQLiteConnections."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        pool = self.datastore.pool
+        self.datastore.pool = SQLiteConnections(
+            db_name=pool.db_name, lock_timeout=pool.lock_timeout, pool_size=pool.pool_size,
+            max_overflow=pool.max_overflow, pool_timeout=pool.pool_timeout,
+            max_age=pool.max_age, pre_ping=pool.pre_ping,
+        )
 
 
 def postgres_env(parts: SplitResult) -> dict[str, str]:
@@ -173,6 +220,9 @@ class Dialect:
     def table(self, name: str) -> str:
         return name
 
+    def lock_schema(self, c: Any) -> None:
+        """Make processes that change tables at the same moment take turns (see postgres)."""
+
     def sql(self, statement: str, **names: str) -> str:
         key = (statement, *names.items())
         cache = self.__dict__.setdefault("_sql_cache", {})
@@ -184,6 +234,7 @@ class Dialect:
 
 class SQLiteDialect(Dialect):
     without_rowid = " WITHOUT ROWID"
+    integrity_errors = (IntegrityError, sqlite3.IntegrityError)
 
 
 class EventLog(Dialect):
