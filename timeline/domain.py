@@ -11,6 +11,7 @@ import calendar
 import re
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from functools import cached_property
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -117,12 +118,13 @@ class PartialDate:
     def precision(self) -> str:
         return "day" if self.day else "month" if self.month else "year"
 
-    @property
+    # Computed once per date: the relationship rules compare them many times per query.
+    @cached_property
     def earliest(self) -> date:
         """The first day the date can mean."""
         return date(self.year, self.month or 1, self.day or 1)
 
-    @property
+    @cached_property
     def latest(self) -> date:
         """The last day the date can mean: by then the development has certainly happened."""
         month = self.month or 12

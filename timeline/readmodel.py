@@ -31,6 +31,11 @@ from timeline.store import Dialect, SQLiteDialect
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# The shape of the view's tables. A store whose view was built in another shape has its view
+# dropped and rebuilt from the events when it is opened (the events are the truth; the view is
+# derived), so upgrading Timeline never needs a hand-written migration of the view.
+VIEW_SHAPE = 2  # 2: development_versions.fact, the compact fact that queries read
+
 
 # What one thread keeps while it applies a run of events in one transaction.
 RUN = threading.local()
@@ -64,9 +69,12 @@ class AlreadyProjected(IntegrityError):
 class ViewQueries(Dialect):
     """The read model's tables and queries, written once for both stores (see store.Dialect)."""
 
-    TABLES = ("actors", "development_versions", "development_links", "development_actors")
+    VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors")
+    TABLES = (*VIEW_TABLES, "view_shape")
     datastore: Any
     _insert_tracking: Any
+    table_migration_identifier: str
+    _actors_at: tuple[int, dict[str, Any]] | None = None  # (position, actors' documents)
 
     def view_statements(self) -> list[str]:
         statements = [
@@ -78,7 +86,7 @@ class ViewQueries(Dialect):
                 recorded_at BIGINT NOT NULL, superseded_at BIGINT,
                 kind TEXT NOT NULL, status TEXT NOT NULL, certainty TEXT NOT NULL,
                 retracted INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL,
-                document TEXT NOT NULL,
+                fact TEXT NOT NULL, document TEXT NOT NULL,
                 PRIMARY KEY (development_id, version))""",
             # The current versions in world-date order: the common listing.
             """CREATE INDEX IF NOT EXISTS development_versions_current
@@ -97,8 +105,35 @@ class ViewQueries(Dialect):
                 actor TEXT NOT NULL, development_id TEXT NOT NULL, version BIGINT NOT NULL,
                 role TEXT NOT NULL,
                 PRIMARY KEY (actor, development_id, version, role)){without_rowid}""",
+            "CREATE TABLE IF NOT EXISTS {view_shape} (version BIGINT NOT NULL)",
         ]
         return [self.sql(s, without_rowid=self.without_rowid) for s in statements]
+
+    def create_table(self) -> None:
+        """The library creates the tables; then a view of another shape (see VIEW_SHAPE) is
+        dropped and created anew, and the next catch-up rebuilds it from the events."""
+        super().create_table()  # type: ignore[misc]
+        with self.datastore.transaction(commit=True) as c:
+            self.lock_schema(c)
+            # A write first: on SQLite it takes the write lock at once (waiting its turn), so
+            # processes opening the store together check the shape one after the other.
+            c.execute(self.sql("UPDATE {view_shape} SET version = version"))
+            c.execute(self.sql("SELECT version FROM {view_shape}"))
+            row = c.fetchone()
+            if row is not None and row["version"] == VIEW_SHAPE:
+                return
+            for table in self.VIEW_TABLES:
+                c.execute(f"DROP TABLE IF EXISTS {self.table(table)}")
+            # Every application's position, but not the library's own migration marker.
+            c.execute(
+                self.sql("DELETE FROM {tracking} WHERE application_name <> ?",
+                         tracking=self.tracking_table()),
+                (self.table_migration_identifier,),
+            )
+            c.execute(self.sql("DELETE FROM {view_shape}"))
+            for statement in self.view_statements():
+                c.execute(statement)
+            c.execute(self.sql("INSERT INTO {view_shape} (version) VALUES (?)"), (VIEW_SHAPE,))
 
     def tracking_table(self) -> str:
         raise NotImplementedError
@@ -128,9 +163,13 @@ class ViewQueries(Dialect):
                 )
             if c.fetchone() is None:
                 raise AlreadyProjected(f"{application_name} was projected past {after} meanwhile")
-            RUN.actors = {}
+            # The actors' documents are a function of the log up to a position: those this
+            # process read while applying up to `after` still hold for the next run.
+            kept, self._actors_at = self._actors_at, None
+            RUN.actors = kept[1] if kept is not None and kept[0] == after else {}
             try:
                 write(c)
+                self._actors_at = (last, RUN.actors)
             finally:
                 RUN.actors = None
 
@@ -184,11 +223,12 @@ class ViewQueries(Dialect):
         )
         content = development.content
         document = dump_development(development, recorded_at)
+        fact = Fact.from_document(document)
         c.execute(
             self.sql(
                 "INSERT INTO {development_versions} (development_id, version, position,"
                 " recorded_at, superseded_at, kind, status, certainty, retracted, earliest,"
-                " latest, document) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)"
+                " latest, fact, document) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)"
             ),
             (
                 ident,
@@ -201,6 +241,7 @@ class ViewQueries(Dialect):
                 int(development.retracted),
                 content.date.earliest.isoformat(),
                 content.date.latest.isoformat(),
+                json.dumps(fact.row()),
                 json.dumps(document),
             ),
         )
@@ -211,7 +252,6 @@ class ViewQueries(Dialect):
             ),
             [(p.actor, ident, development.version, p.role.value) for p in content.actors],
         )
-        fact = Fact.from_document(document)
         states = self._states_of(c, content.actor_slugs())
         c.executemany(
             self.sql(
@@ -353,7 +393,7 @@ class ViewQueries(Dialect):
             where.append("v.latest <= ?")
             params.append(as_of.isoformat())
         select = (
-            "SELECT l.source, l.target, v.document FROM {development_links} l"
+            "SELECT l.source, l.target, v.fact FROM {development_links} l"
             " JOIN {development_versions} v"
             " ON v.development_id = l.development_id AND v.version = l.version WHERE "
         )
@@ -369,12 +409,28 @@ class ViewQueries(Dialect):
             for statement, keys in statements:
                 c.execute(self.sql(statement + " AND ".join(where)), keys + params)
                 for row in c.fetchall():
-                    document = row["document"]
-                    fact = facts.get(document)
+                    stored = row["fact"]
+                    fact = facts.get(stored)
                     if fact is None:
-                        fact = facts[document] = Fact.from_document(json.loads(document))
+                        fact = facts[stored] = Fact.from_row(json.loads(stored))
                     found.append(Linked(fact, row["source"], row["target"]))
         return found
+
+    def lag(self, application_name: str, events: str, position: str) -> int:
+        """How many positions of the events table lie beyond the view's tracking record: one
+        statement (one round trip on PostgreSQL), which every query pays to read its writes."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                self.sql(
+                    "SELECT (SELECT MAX({position}) FROM {events}) AS head,"
+                    " (SELECT MAX(notification_id) FROM {tracking}"
+                    " WHERE application_name = ?) AS tracked",
+                    events=events, position=position, tracking=self.tracking_table(),
+                ),
+                (application_name,),
+            )
+            row = c.fetchone()
+            return (row["head"] or 0) - (row["tracked"] or 0)
 
     def reset(self, application_name: str) -> None:
         """Forget everything, tracking included, in one transaction: the next catch-up rebuilds
@@ -385,14 +441,14 @@ class ViewQueries(Dialect):
                          tracking=self.tracking_table()),
                 (application_name,),
             )
-            for table in self.TABLES:
+            for table in self.VIEW_TABLES:
                 c.execute(f"DELETE FROM {self.table(table)}")
 
     def analyze(self) -> None:
         """Refresh the planner's statistics after a bulk load, so that queries use the pair
         indexes (PostgreSQL, without them, may scan instead)."""
         with self.datastore.transaction(commit=True) as c:
-            for table in self.TABLES:
+            for table in self.VIEW_TABLES:
                 c.execute(f"ANALYZE {self.table(table)}")
 
     def count_versions(self) -> int:

@@ -32,9 +32,10 @@ The rules, as the README documents them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from timeline.domain import PartialDate
@@ -49,6 +50,19 @@ from timeline.vocabulary import (
     Status,
     TieKind,
 )
+
+# Enum members by value: a dict lookup, several times cheaper than calling the enum.
+KIND_OF = {kind.value: kind for kind in Kind}
+STATUS_OF = {status.value: status for status in Status}
+CERTAINTY_OF = {certainty.value: certainty for certainty in Certainty}
+
+
+@lru_cache(maxsize=65536)
+def stored_date(value: str, approximate: bool) -> PartialDate:
+    """A date read back from the read model: the same few thousand days recur in every
+    answer, and a PartialDate is immutable, so each is parsed once."""
+    return PartialDate.parse(value, approximate=approximate)
+
 
 COUNTING = frozenset({Status.OCCURRED, Status.ONGOING})
 CERTAINTY_RANK = list(CERTAINTY_FACTORS)  # strongest first
@@ -103,6 +117,37 @@ class Fact:
             items=tuple(document["items"]),
             summary=document["summary"],
             reported_by=tuple((s["publication"], s["attribution"]) for s in document["sources"]),
+        )
+
+    def row(self) -> list[Any]:
+        """The fact as the compact JSON array the read model keeps beside each version: what
+        the rules and a reference need, and nothing else, so that a query decodes little."""
+        return [
+            self.id, self.kind.value, self.status.value, self.certainty.value,
+            *(None if d is None else [str(d), d.approximate]
+              for d in (self.date, self.ended, self.planned_for)),
+            self.sources, self.targets, self.participants, self.items, self.summary,
+            self.reported_by,
+        ]
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Fact:
+        (ident, kind, status, certainty, when, ended, planned_for, sources, targets,
+         participants, items, summary, reported_by) = row
+        return cls(
+            id=ident,
+            kind=KIND_OF[kind],
+            status=STATUS_OF[status],
+            certainty=CERTAINTY_OF[certainty],
+            date=stored_date(*when),
+            ended=None if ended is None else stored_date(*ended),
+            planned_for=None if planned_for is None else stored_date(*planned_for),
+            sources=tuple(sources),
+            targets=tuple(targets),
+            participants=tuple(participants),
+            items=tuple(items),
+            summary=summary,
+            reported_by=tuple(map(tuple, reported_by)),
         )
 
     def counts(self, as_of: date | None) -> bool:

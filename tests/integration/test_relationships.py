@@ -122,3 +122,30 @@ def test_a_fault_in_the_view_is_raised_not_taken_for_another_processes_work(seed
     monkeypatch.setattr(type(seeded.view), "write_version", broken)
     with pytest.raises(IntegrityError, match="a bug in the view"):
         seeded.catch_up()
+
+
+def test_a_view_of_an_older_shape_is_rebuilt_when_the_store_is_opened(durable_store):
+    from tests.conftest import SEEDS
+    from timeline.application import Timeline
+    from timeline.readmodel import VIEW_SHAPE
+    from timeline.seeding import seed
+
+    app = Timeline(durable_store)
+    seed(app, SEEDS)
+    expected = app.relationships(as_of=date(2024, 6, 30))
+    # A view as an older release left it: without the compact facts, and without the marker.
+    view = app.view
+    with view.datastore.transaction(commit=True) as c:
+        c.execute(f"ALTER TABLE {view.table('development_versions')} DROP COLUMN fact")
+        c.execute(f"DROP TABLE {view.table('view_shape')}")
+    events = app.event_count()
+    app.close()
+
+    reopened = Timeline(durable_store)
+    assert reopened.view.max_tracking_id(reopened.name) is None  # dropped, to be rebuilt
+    assert reopened.relationships(as_of=date(2024, 6, 30)) == expected
+    assert reopened.event_count() == events  # the events are untouched
+    with reopened.view.datastore.transaction(commit=False) as c:
+        c.execute(f"SELECT version FROM {reopened.view.table('view_shape')}")
+        assert c.fetchone()["version"] == VIEW_SHAPE
+    reopened.close()
