@@ -67,6 +67,7 @@ class Timeline(Application):
 
     name = "Timeline"
     catch_up_batch = 500  # events applied per read-model transaction when catching up
+    rebuild_batch = 5000  # larger when rebuilding: fewer commits, and no reader is waiting
 
     def __init__(self, store_url: str | None = None, env: dict[str, str] | None = None):
         self.store_url = store.store_url(store_url)
@@ -362,7 +363,7 @@ class Timeline(Application):
     def rebuild(self) -> int:
         """Throw the read model away and project it again from the first event."""
         self.view.reset(self.name)
-        applied = self.catch_up()
+        applied = self.catch_up(self.rebuild_batch)
         self.view.analyze()
         return applied
 
@@ -415,7 +416,7 @@ class Timeline(Application):
 
     # --- the read model ---------------------------------------------------------------------
 
-    def catch_up(self) -> int:
+    def catch_up(self, batch: int | None = None) -> int:
         """Apply to the view every event it has not seen yet; returns how many it applied.
 
         Queries call this first, so whoever just wrote reads what they wrote. Several
@@ -423,10 +424,12 @@ class Timeline(Application):
         and the other moves on to what is left.
         """
         applied = 0
+        if not self.lag():  # the common case, in one statement
+            return applied
         while True:
             after = self.view.max_tracking_id(self.name) or 0
             notifications = self.recorder.select_notifications(
-                start=after, limit=self.catch_up_batch, inclusive_of_start=False
+                start=after, limit=batch or self.catch_up_batch, inclusive_of_start=False
             )
             if not notifications:
                 return applied
@@ -437,7 +440,10 @@ class Timeline(Application):
 
     def lag(self) -> int:
         """How many events the view has not applied yet."""
-        return self.event_count() - (self.view.max_tracking_id(self.name) or 0)
+        return self.view.lag(
+            self.name, self.recorder.table(self.recorder.events_table_name),
+            self.recorder.position,
+        )
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -465,9 +471,8 @@ class Timeline(Application):
                 raise UnknownActor(f"unknown actor {slug!r}", field)
 
     def _require_actors(self, slugs: Sequence[str]) -> None:
-        known = {actor["id"] for actor in self.view.select_actors(slugs)}
         for slug in slugs:
-            if slug not in known:
+            if not self.has_actor(slug):  # remembered once seen: no statement per query
                 raise NotFound(f"no actor {slug!r}", "actor")
 
     def _actor(self, slug: str) -> Actor:

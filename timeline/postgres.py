@@ -40,10 +40,13 @@ class PostgresDialect(Dialect):
         """Append DDL to the library's list, which its create_table() runs in order."""
         self.sql_create_statements.extend(SQL(s) for s in statements)  # type: ignore[attr-defined]
 
-    def _create_table(self, curs: Any) -> None:
+    def lock_schema(self, c: Any) -> None:
         # Processes that start together (gunicorn workers, a worker beside them) would
         # otherwise deadlock replacing the same triggers: one creates, the others wait.
-        curs.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+        c.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+
+    def _create_table(self, curs: Any) -> None:
+        self.lock_schema(curs)
         super()._create_table(curs)  # type: ignore[misc]
 
 
