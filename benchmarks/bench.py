@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from timeline.application import Timeline
+from timeline.seeding import seed
 from timeline.synth import Synthesizer, run
 
 ROWS: list[tuple[str, str, str, str]] = []  # (measure, size, figure, baseline/ratio)
@@ -148,10 +149,16 @@ def raw_postgres_ingest(app: Timeline) -> float:
 # --- queries -------------------------------------------------------------------------------
 
 
-def query_latencies(app: Timeline, synthesizer: Synthesizer, count: int, seed: int):
+# The article's pair and actor, seeded beside the synthetic history (whose actors are others):
+# their answers are the same at every size, so their growth is the cost of history alone.
+ARTICLE_PAIR, ARTICLE_DATE = ("china", "russia"), date(2024, 6, 30)
+
+
+def query_latencies(app: Timeline, synthesizer: Synthesizer, count: int, seed_: int):
     """Milliseconds per query: a pair (drawn by activity) as of a date, an actor's
-    relationships (a typical actor) as of a date, and the pair as known at mid-history."""
-    rng = random.Random(seed)
+    relationships (a typical actor) as of a date, the pair as known at mid-history, and the
+    article's pair and actor (the same answer at every size)."""
+    rng = random.Random(seed_)
     app.catch_up()
     known_at = middle_of_record_time(app)
     slugs = [actor["slug"] for actor in synthesizer.actors]
@@ -159,8 +166,8 @@ def query_latencies(app: Timeline, synthesizer: Synthesizer, count: int, seed: i
     def as_of() -> date:
         return date(rng.randint(1970, 2024), rng.randint(1, 12), 28)
 
-    timings: dict[str, list[float]] = {"pair": [], "actor": [], "known_at": []}
-    returned: dict[str, list[int]] = {"pair": [], "actor": [], "known_at": []}
+    timings: dict[str, list[float]] = {name: [] for name in QUERY_NAMES}
+    returned: dict[str, list[int]] = {name: [] for name in QUERY_NAMES}
     for _ in range(count):
         a, b = synthesizer.pair()
         actor = rng.choice(slugs)
@@ -169,6 +176,9 @@ def query_latencies(app: Timeline, synthesizer: Synthesizer, count: int, seed: i
             ("pair", app.relationship, ((a, b), {"as_of": when})),
             ("actor", app.relationships, ((), {"actor": actor, "as_of": when})),
             ("known_at", app.relationship, ((a, b), {"known_at": known_at})),
+            ("article_pair", app.relationship, (ARTICLE_PAIR, {"as_of": ARTICLE_DATE})),
+            ("article_actor", app.relationships,
+             ((), {"actor": ARTICLE_PAIR[0], "as_of": ARTICLE_DATE})),
         ):
             started = time.perf_counter()
             answer = call(*arguments[0], **arguments[1])
@@ -308,6 +318,7 @@ def bench_store(kind: str, url: str, path: Path | None, size: int, args, directo
         raw = raw_postgres_ingest(app)
     row(f"ingest in batches of 1000, events/s ({kind})", human(size), f"{batch_rate:,.0f}",
         f"{batch_rate / raw:.2f}x raw executemany ({raw:,.0f}/s)")
+    seed(app, ROOT / "seeds")  # the article, beside the synthetic history (not timed)
     started = time.perf_counter()
     events = app.rebuild()
     rebuild = events / (time.perf_counter() - started)
@@ -329,6 +340,8 @@ QUERY_NAMES = {
     "pair": "one pair as of a date",
     "actor": "one actor's relationships as of a date",
     "known_at": "one pair as known at mid-history",
+    "article_pair": "the article's pair (same answer at every size)",
+    "article_actor": "the article's actor (same answer at every size)",
 }
 
 

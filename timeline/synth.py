@@ -3,7 +3,7 @@
 Actors of every kind; a heavy-tailed choice of pairs (a few very active, most quiet); dates over
 six decades at every precision; about 10% of developments recorded late (out of date order),
 5% corrected, 1% retracted; planned developments that later occur or are cancelled. Everything
-goes through the application's commands, in batches of one transaction each.
+goes through the aggregates' own commands, saved by the application a batch per transaction.
 """
 
 from __future__ import annotations
@@ -14,9 +14,17 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from timeline.application import Timeline
-from timeline.domain import Content, PartialDate, Participation, Source, development_id
+from timeline.domain import (
+    Content,
+    Development,
+    PartialDate,
+    Participation,
+    Source,
+    development_id,
+)
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
 
 # How many actors of each kind, out of every 20.
@@ -146,7 +154,12 @@ class Synthesizer:
 
 
 def run(app: Timeline, synthesizer: Synthesizer, batch: int = 1000) -> SynthReport:
-    """Record the planned history through the application, `batch` developments a transaction."""
+    """Record the planned history through the application, `batch` developments a transaction.
+
+    The corrections, status changes and retractions due meanwhile go into the same transaction:
+    each is the aggregate's own command, and the application saves the batch's aggregates
+    together (one commit, and one disk flush, per batch).
+    """
     report = SynthReport()
     # States first: the others belong to them.
     for actor in sorted(synthesizer.actors, key=lambda a: a["kind"] is not ActorKind.STATE):
@@ -154,39 +167,46 @@ def run(app: Timeline, synthesizer: Synthesizer, batch: int = 1000) -> SynthRepo
             app.register_actor(actor["slug"], actor["name"], actor["kind"],
                                belongs_to=actor["belongs_to"], recorded_by="synth")
             report.actors += 1
-    pending: list[Any] = []
+    unsaved: dict[UUID, Development] = {}  # the batch's aggregates, with their new events
+    recorded = 0  # developments in the batch
 
     def flush() -> None:
-        if pending:
-            app.record_developments(pending, recorded_by="synth")
-            report.developments += len(pending)
-            pending.clear()
+        nonlocal recorded
+        if unsaved:
+            app.save(*unsaved.values())
+            unsaved.clear()
+            recorded = 0
 
     source = Source("Synthetic Wire", "generated", PartialDate.parse("2025"), "A later report.")
     for operation, number, payload in synthesizer.plan():
         key = f"synth-{synthesizer.seed}-{number}"
+        ident = development_id(key)
         if operation == "record":
             content, status, late = payload
-            pending.append((content, status, key))
+            unsaved[ident] = Development(
+                id=ident, content=content, status=status, key=key, recorded_by="synth"
+            )
+            report.developments += 1
             report.late += late
-            if len(pending) >= batch:
+            recorded += 1
+            if recorded >= batch:
                 flush()
             continue
-        if any(pending_key == key for _, _, pending_key in pending):
-            flush()  # a follow-up needs its development recorded first
-        ident = development_id(key)
+        development = unsaved.get(ident) or app.repository.get(ident)
         if operation == "correct":
-            app.correct_development(ident, {"date": payload}, "a better date", source,
-                                    recorded_by="synth")
+            development.correct({"date": payload}, "a better date", source, "synth")
             report.corrections += 1
         elif operation == "retract":
-            app.retract_development(ident, "not confirmed", recorded_by="synth")
+            development.retract("not confirmed", "synth", None)
             report.retractions += 1
         else:
             status = Status.OCCURRED if operation == "occur" else Status.CANCELLED
-            app.change_status(ident, status, "as planned" if operation == "occur" else "called off",
-                              recorded_by="synth")
+            development.change_status(
+                status, "as planned" if operation == "occur" else "called off", None, "synth",
+                None,
+            )
             report.status_changes += 1
+        unsaved[ident] = development
     flush()
     report.events = app.event_count()
     return report
