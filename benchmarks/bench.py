@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from timeline.application import Timeline
-from timeline.seeding import seed
+from timeline.seeding import seed as load_seeds
 from timeline.synth import Synthesizer, run
 
 ROWS: list[tuple[str, str, str, str]] = []  # (measure, size, figure, baseline/ratio)
@@ -63,11 +63,15 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def ingest(url: str, size: int, actors: int, seed: int) -> tuple[Timeline, Synthesizer, float]:
     app = Timeline(url)
+    # The article first (not timed; 48 events): seeding projects what the store holds, and
+    # projecting is measured by the rebuild, once.
+    load_seeds(app, ROOT / "seeds")
     synthesizer = Synthesizer(size, actors, seed)
+    seeded = app.event_count()
     started = time.perf_counter()
     report = run(app, synthesizer, batch=1000)
     elapsed = time.perf_counter() - started
-    rate = report.events / elapsed
+    rate = (report.events - seeded) / elapsed
     return app, synthesizer, rate
 
 
@@ -318,7 +322,6 @@ def bench_store(kind: str, url: str, path: Path | None, size: int, args, directo
         raw = raw_postgres_ingest(app)
     row(f"ingest in batches of 1000, events/s ({kind})", human(size), f"{batch_rate:,.0f}",
         f"{batch_rate / raw:.2f}x raw executemany ({raw:,.0f}/s)")
-    seed(app, ROOT / "seeds")  # the article, beside the synthetic history (not timed)
     started = time.perf_counter()
     events = app.rebuild()
     rebuild = events / (time.perf_counter() - started)
