@@ -363,34 +363,17 @@ def main() -> None:
         help="PostgreSQL server URL, or 'off'")
     parser.add_argument("--postgres-max", type=int, default=100_000,
                         help="largest size also run on PostgreSQL")
+    parser.add_argument("--no-sqlite", action="store_true",
+                        help="skip the SQLite part (to measure PostgreSQL alone)")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     directory = Path(tempfile.mkdtemp(prefix="timeline-bench-"))
     print(f"Timeline benchmark: sizes {args.sizes}, {args.actors} actors, seed {args.seed},"
           f" {os.cpu_count()} cores\n")
-    p50 = {}
     try:
-        path = directory / "single.db"
-        rate = ingest_one_by_one(f"sqlite:///{path}", args.single, args.actors, args.seed)
-        raw = raw_sqlite_ingest(path, directory)
-        row("ingest one per transaction, developments/s", human(args.single), f"{rate:,.0f}",
-            f"{rate / raw:.3f}x raw executemany ({raw:,.0f} rows/s)")
-        last = None
-        for size in sizes:
-            path = directory / f"sqlite-{size}.db"
-            url = f"sqlite:///{path}"
-            _, synthesizer, timings = bench_store("sqlite", url, path, size, args, directory)
-            p50[size] = {name: statistics.median(values) for name, values in timings.items()}
-            last = (url, synthesizer, size)
-        if len(sizes) > 1:
-            first, biggest = sizes[0], sizes[-1]
-            for name, label in QUERY_NAMES.items():
-                row(f"growth {human(first)} -> {human(biggest)}: {label}", "",
-                    f"{p50[biggest][name] / p50[first][name]:.2f}x p50")
-        if args.http_seconds and last:
-            url, synthesizer, size = last
-            http_benchmark(url, synthesizer, args.http_seconds, human(size))
+        if not args.no_sqlite:
+            sqlite(args, sizes, directory)
         if args.postgres != "off":
             postgres(args, sizes, directory)
     finally:
@@ -401,6 +384,27 @@ def main() -> None:
          "rows": [dict(zip(("measure", "size", "figure", "against"), r)) for r in ROWS]},
         indent=2))
     print(f"\nWritten to {args.json}")
+
+
+def sqlite(args, sizes: list[int], directory: Path) -> None:
+    path = directory / "single.db"
+    rate = ingest_one_by_one(f"sqlite:///{path}", args.single, args.actors, args.seed)
+    raw = raw_sqlite_ingest(path, directory)
+    row("ingest one per transaction, developments/s", human(args.single), f"{rate:,.0f}",
+        f"{rate / raw:.3f}x raw executemany ({raw:,.0f} rows/s)")
+    p50 = {}
+    for size in sizes:
+        path = directory / f"sqlite-{size}.db"
+        url = f"sqlite:///{path}"
+        _, synthesizer, timings = bench_store("sqlite", url, path, size, args, directory)
+        p50[size] = {name: statistics.median(values) for name, values in timings.items()}
+    if len(sizes) > 1:
+        first, biggest = sizes[0], sizes[-1]
+        for name, label in QUERY_NAMES.items():
+            row(f"growth {human(first)} -> {human(biggest)}: {label}", "",
+                f"{p50[biggest][name] / p50[first][name]:.2f}x p50")
+    if args.http_seconds:
+        http_benchmark(url, synthesizer, args.http_seconds, human(sizes[-1]))
 
 
 def postgres(args, sizes: list[int], directory: Path) -> None:

@@ -209,60 +209,79 @@ class ViewQueries(Dialect):
             (actor.slug, json.dumps(document), actor.version),
         )
 
-    def write_version(
-        self, c: Any, development: Development, position: int, recorded_at: datetime
+    def write_versions(
+        self, c: Any, versions: Sequence[tuple[Development, int, datetime]]
     ) -> None:
-        at = micros(recorded_at)
-        ident = str(development.id)
-        c.execute(
-            self.sql(
-                "UPDATE {development_versions} SET superseded_at = ?"
-                " WHERE development_id = ? AND superseded_at IS NULL"
-            ),
-            (at, ident),
-        )
-        content = development.content
-        document = dump_development(development, recorded_at)
-        fact = Fact.from_document(document)
-        c.execute(
-            self.sql(
-                "INSERT INTO {development_versions} (development_id, version, position,"
-                " recorded_at, superseded_at, kind, status, certainty, retracted, earliest,"
-                " latest, fact, document) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)"
-            ),
-            (
-                ident,
-                development.version,
-                position,
-                at,
-                content.kind.value,
-                development.status.value,
-                content.certainty.value,
-                int(development.retracted),
-                content.date.earliest.isoformat(),
-                content.date.latest.isoformat(),
-                json.dumps(fact.row()),
-                json.dumps(document),
-            ),
-        )
-        c.executemany(
-            self.sql(
-                "INSERT INTO {development_actors} (actor, development_id, version, role)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-            ),
-            [(p.actor, ident, development.version, p.role.value) for p in content.actors],
-        )
-        states = self._states_of(c, content.actor_slugs())
-        c.executemany(
-            self.sql(
-                "INSERT INTO {development_links} (a, b, source, target, development_id,"
-                " version) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-            ),
-            [
+        """Write development versions (aggregate, log position, recorded at), in log order.
+
+        Each statement runs once for the whole run (executemany: one pipeline of round trips
+        on PostgreSQL). A version superseded within the run gets its `superseded_at` as it is
+        written; only versions from earlier runs are updated.
+        """
+        rows: list[list[Any]] = []
+        latest: dict[str, list[Any]] = {}  # the run's newest row of each development
+        supersede: list[tuple[int, str]] = []
+        participants: list[tuple[str, str, int, str]] = []
+        linked: list[tuple[str, str, str, str, str, int]] = []
+        for development, position, recorded_at in versions:
+            at = micros(recorded_at)
+            ident = str(development.id)
+            if ident in latest:
+                latest[ident][4] = at  # superseded_at
+            elif development.version > 1:
+                supersede.append((at, ident))
+            content = development.content
+            document = dump_development(development, recorded_at)
+            fact = Fact.from_document(document)
+            row = [
+                ident, development.version, position, at, None, content.kind.value,
+                development.status.value, content.certainty.value, int(development.retracted),
+                content.date.earliest.isoformat(), content.date.latest.isoformat(),
+                json.dumps(fact.row()), json.dumps(document),
+            ]
+            rows.append(row)
+            latest[ident] = row
+            participants += [
+                (p.actor, ident, development.version, p.role.value) for p in content.actors
+            ]
+            states = self._states_of(c, content.actor_slugs())
+            linked += [
                 (*pair_of(source, target), source, target, ident, development.version)
                 for source, target in links(fact, states)
-            ],
-        )
+            ]
+        if supersede:
+            c.executemany(
+                self.sql(
+                    "UPDATE {development_versions} SET superseded_at = ?"
+                    " WHERE development_id = ? AND superseded_at IS NULL"
+                ),
+                supersede,
+            )
+        if rows:
+            c.executemany(
+                self.sql(
+                    "INSERT INTO {development_versions} (development_id, version, position,"
+                    " recorded_at, superseded_at, kind, status, certainty, retracted, earliest,"
+                    " latest, fact, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                rows,
+            )
+        if participants:
+            c.executemany(
+                self.sql(
+                    "INSERT INTO {development_actors} (actor, development_id, version, role)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                participants,
+            )
+        if linked:
+            c.executemany(
+                self.sql(
+                    "INSERT INTO {development_links} (a, b, source, target, development_id,"
+                    " version) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                linked,
+            )
 
     def _states_of(self, c: Any, slugs: Iterable[str]) -> dict[str, set[str]]:
         """For each actor, the states it belongs to, following belongs_to through
@@ -487,8 +506,8 @@ class TimelineProjection(Projection[ViewQueries]):
             elif isinstance(aggregate, Development):
                 self.view.apply(
                     tracking,
-                    lambda c: self.view.write_version(
-                        c, aggregate, tracking.notification_id, domain_event.timestamp
+                    lambda c: self.view.write_versions(
+                        c, [(aggregate, tracking.notification_id, domain_event.timestamp)]
                     ),
                 )
             else:  # an event this view does not show: track it so it is not read again
@@ -511,11 +530,18 @@ class TimelineProjection(Projection[ViewQueries]):
             versions.append((aggregate, position, domain_event.timestamp))
 
         def write(c: Any) -> None:
+            pending: list[tuple[Development, int, datetime]] = []
             for aggregate, position, timestamp in versions:
-                if isinstance(aggregate, Actor):
+                if isinstance(aggregate, Development):
+                    pending.append((aggregate, position, timestamp))
+                elif isinstance(aggregate, Actor):
+                    # Later links follow the actor's memberships as of this event.
+                    if pending:
+                        self.view.write_versions(c, pending)
+                        pending = []
                     self.view.write_actor(c, aggregate)
-                elif isinstance(aggregate, Development):
-                    self.view.write_version(c, aggregate, position, timestamp)
+            if pending:
+                self.view.write_versions(c, pending)
 
         try:
             self.view.apply_batch(application_name, after, events[-1][1], write)

@@ -87,21 +87,21 @@ def test_an_interrupted_projection_resumes_without_applying_any_event_twice(
     seeded.view.reset(seeded.name)
     seeded.catch_up_batch = 10  # runs of ten events, each its own transaction
     view_class = type(seeded.view)
-    original = view_class.write_version
+    original = view_class.write_versions
     calls = {"n": 0}
 
-    def crash_on_the_fifth(self, c, *args):
+    def crash_on_the_second_run(self, c, *args):
         original(self, c, *args)  # the rows are written, then the process dies before commit
         calls["n"] += 1
-        if calls["n"] == 5:
+        if calls["n"] == 2:
             raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(view_class, "write_version", crash_on_the_fifth)
+    monkeypatch.setattr(view_class, "write_versions", crash_on_the_second_run)
     with pytest.raises(KeyboardInterrupt):
         seeded.catch_up()
     applied = seeded.view.max_tracking_id(seeded.name)
     assert 0 < applied < seeded.event_count()
-    monkeypatch.setattr(view_class, "write_version", original)
+    monkeypatch.setattr(view_class, "write_versions", original)
 
     assert seeded.catch_up() == seeded.event_count() - applied
     development_events = sum(
@@ -119,7 +119,7 @@ def test_a_fault_in_the_view_is_raised_not_taken_for_another_processes_work(seed
     def broken(self, c, *args):
         raise IntegrityError("a bug in the view")
 
-    monkeypatch.setattr(type(seeded.view), "write_version", broken)
+    monkeypatch.setattr(type(seeded.view), "write_versions", broken)
     with pytest.raises(IntegrityError, match="a bug in the view"):
         seeded.catch_up()
 
