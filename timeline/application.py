@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -42,8 +43,8 @@ from timeline.domain import (
     check_actor,
     development_id,
 )
-from timeline.readmodel import TimelineProjection, TimelineView, ViewQueries
-from timeline.relationships import Relationship, fold, pair_of, replay
+from timeline.readmodel import LogHead, TimelineProjection, TimelineView, ViewQueries
+from timeline.relationships import Linked, Relationship, fold, pair_of, replay
 from timeline.schemas import dump_content, dump_development, dump_source
 from timeline.vocabulary import ActorKind, Certainty, Kind, Stance, Status
 
@@ -312,11 +313,10 @@ class Timeline(Application):
 
         Cost: O(developments of the pair), through the (a, b) index.
         """
-        self.catch_up()
         self._require_actors([a, b])
         if a == b:
             raise InvalidInput("a relationship needs two different actors", "pair")
-        linked = self.view.select_links(pair=(a, b), known_at=known_at, as_of=as_of)
+        linked = self._links(pair=(a, b), known_at=known_at, as_of=as_of)
         pair = pair_of(a, b)
         return fold(linked, as_of).get(pair, Relationship(pair)).as_dict()
 
@@ -332,10 +332,9 @@ class Timeline(Application):
 
         Cost: O(developments of the actor's pairs) with `actor`; O(all developments) without.
         """
-        self.catch_up()
         if actor is not None:
             self._require_actors([actor])
-        linked = self.view.select_links(actor=actor, known_at=known_at, as_of=as_of)
+        linked = self._links(actor=actor, known_at=known_at, as_of=as_of)
         states = [
             relationship.as_dict()
             for pair, relationship in sorted(fold(linked, as_of).items())
@@ -352,10 +351,9 @@ class Timeline(Application):
         known_at: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """The ordered steps that built the relationships (of one pair, or all) up to `until`."""
-        self.catch_up()
         if pair is not None:
             self._require_actors(list(pair))
-        linked = self.view.select_links(pair=pair, known_at=known_at, as_of=until)
+        linked = self._links(pair=pair, known_at=known_at, as_of=until)
         if pair is not None:
             linked = [link for link in linked if link.pair == pair_of(*pair)]
         return replay(linked, until=until, since=since)
@@ -440,10 +438,23 @@ class Timeline(Application):
 
     def lag(self) -> int:
         """How many events the view has not applied yet."""
-        return self.view.lag(
+        return self.view.lag(self.log_head)
+
+    @cached_property
+    def log_head(self) -> LogHead:
+        return LogHead(
             self.name, self.recorder.table(self.recorder.events_table_name),
             self.recorder.position,
         )
+
+    def _links(self, **query: Any) -> list[Linked]:
+        """The view's links (see ViewQueries.select_links), once the view holds the whole log:
+        checked in the query's own transaction, caught up first only when something waits."""
+        found = self.view.select_links(**query, unless_behind=self.log_head)
+        if found is None:
+            self.catch_up()
+            found = self.view.select_links(**query)
+        return found  # type: ignore[return-value]
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import copy
 import json
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -57,6 +58,16 @@ def known_versions(known_at: datetime | None) -> tuple[list[str], list[Any]]:
         "v.retracted = 0",
         "v.recorded_at <= ? AND (v.superseded_at IS NULL OR v.superseded_at > ?)",
     ], [at, at]
+
+
+@dataclass(frozen=True)
+class LogHead:
+    """Where to find the end of an application's log: its name (the view's tracking key),
+    its events table and that table's position column."""
+
+    application_name: str
+    events: str
+    position: str
 
 
 class AlreadyProjected(IntegrityError):
@@ -400,9 +411,14 @@ class ViewQueries(Dialect):
         actor: str | None = None,
         known_at: datetime | None = None,
         as_of: date | None = None,
-    ) -> list[Linked]:
+        unless_behind: LogHead | None = None,
+    ) -> list[Linked] | None:
         """The links of one pair, of one actor's pairs, or of all pairs, as known at
         `known_at` (default: now), of developments dated on or before `as_of`.
+
+        With `unless_behind`, the same read transaction first checks that the view has
+        applied the whole log, and returns None if it has not (the caller catches up and asks
+        again): read-your-writes at the price of one more statement, not one more transaction.
 
         Cost: an index range scan on (a, b) or (b, a): O(links returned), whatever the length
         of the rest of the history. With neither pair nor actor, O(all links).
@@ -425,6 +441,8 @@ class ViewQueries(Dialect):
         found: list[Linked] = []
         facts: dict[str, Fact] = {}  # one Fact per development version, shared by its links
         with self.datastore.transaction(commit=False) as c:
+            if unless_behind is not None and self._lag(c, unless_behind):
+                return None
             for statement, keys in statements:
                 c.execute(self.sql(statement + " AND ".join(where)), keys + params)
                 for row in c.fetchall():
@@ -435,21 +453,24 @@ class ViewQueries(Dialect):
                     found.append(Linked(fact, row["source"], row["target"]))
         return found
 
-    def lag(self, application_name: str, events: str, position: str) -> int:
-        """How many positions of the events table lie beyond the view's tracking record: one
-        statement (one round trip on PostgreSQL), which every query pays to read its writes."""
+    def lag(self, head: LogHead) -> int:
+        """How many positions of the events table lie beyond the view's tracking record."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                self.sql(
-                    "SELECT (SELECT MAX({position}) FROM {events}) AS head,"
-                    " (SELECT MAX(notification_id) FROM {tracking}"
-                    " WHERE application_name = ?) AS tracked",
-                    events=events, position=position, tracking=self.tracking_table(),
-                ),
-                (application_name,),
-            )
-            row = c.fetchone()
-            return (row["head"] or 0) - (row["tracked"] or 0)
+            return self._lag(c, head)
+
+    def _lag(self, c: Any, head: LogHead) -> int:
+        # One statement (one round trip on PostgreSQL): every query pays it to read its writes.
+        c.execute(
+            self.sql(
+                "SELECT (SELECT MAX({position}) FROM {events}) AS head,"
+                " (SELECT MAX(notification_id) FROM {tracking}"
+                " WHERE application_name = ?) AS tracked",
+                events=head.events, position=head.position, tracking=self.tracking_table(),
+            ),
+            (head.application_name,),
+        )
+        row = c.fetchone()
+        return (row["head"] or 0) - (row["tracked"] or 0)
 
     def reset(self, application_name: str) -> None:
         """Forget everything, tracking included, in one transaction: the next catch-up rebuilds
