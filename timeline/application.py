@@ -169,29 +169,6 @@ class Timeline(Application):
         self._save(development)
         return development.id
 
-    def record_developments(
-        self,
-        items: Sequence[tuple[Content, Status, str | None]],
-        *,
-        recorded_by: str = "timeline",
-    ) -> list[UUID]:
-        """Record many developments (content, status, key) in one transaction: all or none."""
-        self._check_actors(
-            sorted({slug for content, _, _ in items for slug in content.actor_slugs()}), "actors"
-        )
-        developments = [
-            Development(
-                id=development_id(key) if key else uuid4(), content=content, status=status,
-                key=key, recorded_by=recorded_by,
-            )
-            for content, status, key in items
-        ]
-        try:
-            self.save(*developments)
-        except IntegrityError:
-            raise AlreadyExists("one of the developments is already recorded", "key") from None
-        return [development.id for development in developments]
-
     def correct_development(
         self,
         ident: UUID,

@@ -12,7 +12,7 @@ import bisect
 import itertools
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -44,7 +44,6 @@ class SynthReport:
     status_changes: int = 0
     late: int = 0
     events: int = 0
-    pairs: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return (
