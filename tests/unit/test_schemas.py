@@ -1,0 +1,44 @@
+"""The hand-written dumps give exactly what the marshmallow schemas give."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from timeline.domain import PartialDate, Source
+from timeline.schemas import SourceSchema, content_schema, dump_content, dump_source
+from timeline.seeding import load
+from timeline.synth import Synthesizer
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+def contents():
+    """Every content of the seed article (quotes, places, items, urls, derived and
+    approximate dates, planned developments) and a sample of synthetic ones."""
+    _, developments = load(SEEDS)
+    found = [development.content for _, development in developments]
+    found += [
+        payload[0]
+        for op, _, payload in Synthesizer(300, 50, 7).plan()
+        if op == "record"
+    ]
+    with_url = replace(found[0].sources[0], url="https://example.org/report")
+    return [*found, replace(found[0], sources=(with_url,))]
+
+
+def test_a_content_dumps_as_its_schema_dumps_it():
+    found = contents()
+    assert any(c.quote for c in found) and any(c.planned_for for c in found)
+    assert any(c.place for c in found) and any(c.items for c in found)
+    assert any(s.url for c in found for s in c.sources)
+    assert any(c.date.derivation for c in found) and any(c.date.approximate for c in found)
+    for content in found:
+        assert dump_content(content) == content_schema().dump(content)
+
+
+def test_a_source_dumps_as_its_schema_dumps_it():
+    source = Source("Reuters", "officials", PartialDate.parse("2024-04"), "A passage.")
+    for each in (source, replace(source, url="https://example.org/a")):
+        assert dump_source(each) == SourceSchema().dump(each)
+    assert dump_source(None) is None
