@@ -11,7 +11,7 @@ import calendar
 import re
 from dataclasses import dataclass, fields, replace
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -137,6 +137,16 @@ class PartialDate:
         if self.day:
             text += f"-{self.day:02d}"
         return text
+
+
+@lru_cache(maxsize=65536)
+def stored_date(
+    value: str, approximate: bool = False, derivation: str | None = None
+) -> PartialDate:
+    """A date read back from the store, which was checked when it was recorded: the same few
+    thousand dates recur through the whole log, and a PartialDate is immutable, so each is
+    parsed once."""
+    return PartialDate.parse(value, approximate=approximate, derivation=derivation)
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,12 @@ Development versions are kept bitemporally: each row holds the record-time inter
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.application import Repository
@@ -68,6 +67,43 @@ class LogHead:
     application_name: str
     events: str
     position: str
+
+
+class Version(NamedTuple):
+    """A version of a development as the view writes it: its development_versions row and
+    its fact (from which its participants and links follow)."""
+
+    row: tuple[Any, ...]
+    fact: Fact
+
+
+def actor_document(actor: Actor) -> dict[str, Any]:
+    """An actor as the view keeps and serves it."""
+    return {
+        "id": actor.slug,
+        "name": actor.name,
+        "kind": actor.kind.value,
+        "aliases": list(actor.aliases),
+        "belongs_to": list(actor.belongs_to),
+        "version": actor.version,
+    }
+
+
+def prepare_version(development: Development, position: int, recorded_at: datetime) -> Version:
+    """The view's row for a development as it stands now: taken at once, so the aggregate
+    may go on to its next version in place (no copy per event)."""
+    content = development.content
+    fact = Fact.of(development)
+    return Version(
+        (
+            str(development.id), development.version, position, micros(recorded_at), None,
+            content.kind.value, development.status.value, content.certainty.value,
+            int(development.retracted), content.date.earliest.isoformat(),
+            content.date.latest.isoformat(), json.dumps(fact.row()),
+            json.dumps(dump_development(development, recorded_at)),
+        ),
+        fact,
+    )
 
 
 class AlreadyProjected(IntegrityError):
@@ -200,30 +236,21 @@ class ViewQueries(Dialect):
                 raise AlreadyProjected(str(error)) from None
             write(c)
 
-    def write_actor(self, c: Any, actor: Actor) -> None:
+    def write_actor(self, c: Any, document: dict[str, Any]) -> None:
+        """Write an actor's document (see actor_document)."""
         if getattr(RUN, "actors", None) is not None:
             RUN.actors = {}  # memberships may have changed
-        document = {
-            "id": actor.slug,
-            "name": actor.name,
-            "kind": actor.kind.value,
-            "aliases": list(actor.aliases),
-            "belongs_to": list(actor.belongs_to),
-            "version": actor.version,
-        }
         c.execute(
             self.sql(
                 "INSERT INTO {actors} (slug, document, version) VALUES (?, ?, ?)"
                 " ON CONFLICT (slug) DO UPDATE SET document = excluded.document,"
                 " version = excluded.version"
             ),
-            (actor.slug, json.dumps(document), actor.version),
+            (document["id"], json.dumps(document), document["version"]),
         )
 
-    def write_versions(
-        self, c: Any, versions: Sequence[tuple[Development, int, datetime]]
-    ) -> None:
-        """Write development versions (aggregate, log position, recorded at), in log order.
+    def write_versions(self, c: Any, versions: Sequence[Version]) -> None:
+        """Write prepared development versions (see prepare_version), in log order.
 
         Each statement runs once for the whole run (executemany: one pipeline of round trips
         on PostgreSQL). A version superseded within the run gets its `superseded_at` as it is
@@ -234,30 +261,23 @@ class ViewQueries(Dialect):
         supersede: list[tuple[int, str]] = []
         participants: list[tuple[str, str, int, str]] = []
         linked: list[tuple[str, str, str, str, str, int]] = []
-        for development, position, recorded_at in versions:
-            at = micros(recorded_at)
-            ident = str(development.id)
+        for version in versions:
+            row, fact = list(version.row), version.fact
+            ident, number, at = row[0], row[1], row[3]
             if ident in latest:
                 latest[ident][4] = at  # superseded_at
-            elif development.version > 1:
+            elif number > 1:
                 supersede.append((at, ident))
-            content = development.content
-            document = dump_development(development, recorded_at)
-            fact = Fact.from_document(document)
-            row = [
-                ident, development.version, position, at, None, content.kind.value,
-                development.status.value, content.certainty.value, int(development.retracted),
-                content.date.earliest.isoformat(), content.date.latest.isoformat(),
-                json.dumps(fact.row()), json.dumps(document),
-            ]
             rows.append(row)
             latest[ident] = row
-            participants += [
-                (p.actor, ident, development.version, p.role.value) for p in content.actors
-            ]
-            states = self._states_of(c, content.actor_slugs())
+            for role, slugs in (("source", fact.sources), ("target", fact.targets),
+                                ("participant", fact.participants)):
+                participants += [(slug, ident, number, role) for slug in slugs]
+            states = self._states_of(
+                c, {*fact.sources, *fact.targets, *fact.participants}
+            )
             linked += [
-                (*pair_of(source, target), source, target, ident, development.version)
+                (*pair_of(source, target), source, target, ident, number)
                 for source, target in links(fact, states)
             ]
         if supersede:
@@ -520,17 +540,16 @@ class TimelineProjection(Projection[ViewQueries]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> bool:  # type: ignore[override]
         """Apply one event; False when another process (an API process catching up, or the
         worker) had already applied it, which its tracking record proves."""
-        aggregate = self._aggregate_at(domain_event)
+        aggregate = self._aggregate_at(domain_event, {})
         try:
             if isinstance(aggregate, Actor):
-                self.view.apply(tracking, lambda c: self.view.write_actor(c, aggregate))
+                document = actor_document(aggregate)
+                self.view.apply(tracking, lambda c: self.view.write_actor(c, document))
             elif isinstance(aggregate, Development):
-                self.view.apply(
-                    tracking,
-                    lambda c: self.view.write_versions(
-                        c, [(aggregate, tracking.notification_id, domain_event.timestamp)]
-                    ),
+                version = prepare_version(
+                    aggregate, tracking.notification_id, domain_event.timestamp
                 )
+                self.view.apply(tracking, lambda c: self.view.write_versions(c, [version]))
             else:  # an event this view does not show: track it so it is not read again
                 self.view.apply(tracking, lambda c: None)
         except AlreadyProjected:
@@ -541,26 +560,30 @@ class TimelineProjection(Projection[ViewQueries]):
                       after: int) -> bool:
         """Apply a run of (event, position) in one transaction, the view's tracking moving
         from `after` to the last position; False when another process got there first."""
-        # Rebuild each aggregate first, outside the view's transaction: reading the event
-        # store while holding the view's write lock would wait on ourselves in memory stores.
+        # Rebuild each aggregate and prepare its rows first, outside the view's transaction:
+        # reading the event store while holding the view's write lock would wait on ourselves
+        # in memory stores.
         latest: dict[Any, Any] = {}  # the latest aggregate of each stream within the run
-        versions = []
+        prepared: list[Version | dict[str, Any]] = []
         for domain_event, position in events:
             aggregate = self._aggregate_at(domain_event, latest)
             latest[domain_event.originator_id] = aggregate
-            versions.append((aggregate, position, domain_event.timestamp))
+            if isinstance(aggregate, Development):
+                prepared.append(prepare_version(aggregate, position, domain_event.timestamp))
+            elif isinstance(aggregate, Actor):
+                prepared.append(actor_document(aggregate))
 
         def write(c: Any) -> None:
-            pending: list[tuple[Development, int, datetime]] = []
-            for aggregate, position, timestamp in versions:
-                if isinstance(aggregate, Development):
-                    pending.append((aggregate, position, timestamp))
-                elif isinstance(aggregate, Actor):
+            pending: list[Version] = []
+            for item in prepared:
+                if isinstance(item, Version):
+                    pending.append(item)
+                else:
                     # Later links follow the actor's memberships as of this event.
                     if pending:
                         self.view.write_versions(c, pending)
                         pending = []
-                    self.view.write_actor(c, aggregate)
+                    self.view.write_actor(c, item)
             if pending:
                 self.view.write_versions(c, pending)
 
@@ -570,12 +593,13 @@ class TimelineProjection(Projection[ViewQueries]):
             return False
         return True
 
-    def _aggregate_at(self, domain_event: Any, cache: dict[Any, Any] | None = None) -> Any:
+    def _aggregate_at(self, domain_event: Any, latest: dict[Any, Any]) -> Any:
+        """The aggregate as of this event: the stream's latest aggregate of the run moved on
+        in place when it is the one before, else read from the store."""
         if domain_event.originator_version == 1:
             return domain_event.mutate(None)
-        previous = (cache or {}).get(domain_event.originator_id)
+        previous = latest.get(domain_event.originator_id)
         if previous is not None and previous.version == domain_event.originator_version - 1:
-            # mutate() changes the aggregate in place; the earlier version is still to write.
-            return domain_event.mutate(copy.deepcopy(previous))
+            return domain_event.mutate(previous)
         originator_id: UUID = domain_event.originator_id
         return self.repository.get(originator_id, version=domain_event.originator_version)

@@ -35,10 +35,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
-from timeline.domain import PartialDate
+from timeline.domain import PartialDate, stored_date
 from timeline.vocabulary import (
     CERTAINTY_FACTORS,
     KINDS,
@@ -55,13 +54,6 @@ from timeline.vocabulary import (
 KIND_OF = {kind.value: kind for kind in Kind}
 STATUS_OF = {status.value: status for status in Status}
 CERTAINTY_OF = {certainty.value: certainty for certainty in Certainty}
-
-
-@lru_cache(maxsize=65536)
-def stored_date(value: str, approximate: bool) -> PartialDate:
-    """A date read back from the read model: the same few thousand days recur in every
-    answer, and a PartialDate is immutable, so each is parsed once."""
-    return PartialDate.parse(value, approximate=approximate)
 
 
 COUNTING = frozenset({Status.OCCURRED, Status.ONGOING})
@@ -92,31 +84,23 @@ class Fact:
     reported_by: tuple[tuple[str, str], ...] = ()  # (publication, attribution) of its sources
 
     @classmethod
-    def from_document(cls, document: Mapping[str, Any]) -> Fact:
-        """From the plain values the read model stores for a development version."""
-
-        def partial(value: Mapping[str, Any] | None) -> PartialDate | None:
-            return None if value is None else PartialDate.parse(
-                value["value"], approximate=value["approximate"]
-            )
-
-        def role(name: str) -> tuple[str, ...]:
-            return tuple(p["actor"] for p in document["actors"] if p["role"] == name)
-
+    def of(cls, development: Any) -> Fact:
+        """From a version of a development aggregate (what the read model writes)."""
+        content = development.content
         return cls(
-            id=document["id"],
-            kind=Kind(document["kind"]),
-            status=Status(document["status"]),
-            certainty=Certainty(document["certainty"]),
-            date=partial(document["date"]),  # type: ignore[arg-type]
-            ended=partial(document.get("ended")),
-            planned_for=partial(document.get("planned_for")),
-            sources=role(Role.SOURCE.value),
-            targets=role(Role.TARGET.value),
-            participants=role(Role.PARTICIPANT.value),
-            items=tuple(document["items"]),
-            summary=document["summary"],
-            reported_by=tuple((s["publication"], s["attribution"]) for s in document["sources"]),
+            id=str(development.id),
+            kind=content.kind,
+            status=development.status,
+            certainty=content.certainty,
+            date=content.date,
+            ended=development.ended,
+            planned_for=content.planned_for,
+            sources=content.actor_slugs(Role.SOURCE),
+            targets=content.actor_slugs(Role.TARGET),
+            participants=content.actor_slugs(Role.PARTICIPANT),
+            items=tuple(content.items),
+            summary=content.summary,
+            reported_by=tuple((s.publication, s.attribution) for s in content.sources),
         )
 
     def row(self) -> list[Any]:

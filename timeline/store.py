@@ -34,7 +34,7 @@ from eventsourcing.sqlite import (
 from eventsourcing.sqlite import SQLiteFactory as LibrarySQLiteFactory
 
 from timeline.audit import GENESIS, LogFileError, LoggedEvent, chain_hash
-from timeline.domain import Content, PartialDate, Participation, Source
+from timeline.domain import Content, PartialDate, Participation, Source, stored_date
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
 
 DEFAULT_STORE = "sqlite:///timeline.db"
@@ -417,9 +417,7 @@ class PartialDateAsDict(Transcoding):
         return {"value": str(obj), "approximate": obj.approximate, "derivation": obj.derivation}
 
     def decode(self, data: dict[str, Any]) -> PartialDate:
-        return PartialDate.parse(
-            data["value"], approximate=data["approximate"], derivation=data["derivation"]
-        )
+        return stored_date(data["value"], data["approximate"], data["derivation"])
 
 
 class DataclassAsDict(Transcoding):
@@ -440,12 +438,13 @@ class EnumAsValue(Transcoding):
     def __init__(self, cls: type[Enum], name: str) -> None:
         self.type = cls
         self.name = name
+        self.members = {member.value: member for member in cls}  # a lookup, not a call
 
     def encode(self, obj: Enum) -> Any:
         return obj.value
 
     def decode(self, data: Any) -> Enum:
-        return self.type(data)
+        return self.members[data]
 
 
 def register_transcodings(transcoder: JSONTranscoder) -> None:

@@ -14,7 +14,6 @@ from tests.conftest import STORES, fresh_store, source
 from timeline.application import Timeline
 from timeline.domain import Content, PartialDate, Participation, TimelineError
 from timeline.relationships import Fact, Linked, fold, links
-from timeline.schemas import dump_development
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
 
 # Each example builds a store from scratch; a PostgreSQL schema costs more, hence the count.
@@ -91,13 +90,11 @@ def pure_answer(app: Timeline, as_of: date | None, known_at: datetime | None) ->
             continue
         if known_at is not None and event.timestamp > known_at:
             continue
-        developments[event.originator_id] = (
-            event.mutate(developments.get(event.originator_id, (None,))[0]), event.timestamp
-        )
-    for development, recorded_at in developments.values():
+        developments[event.originator_id] = event.mutate(developments.get(event.originator_id))
+    for development in developments.values():
         if development.retracted:
             continue
-        fact = Fact.from_document(dump_development(development, recorded_at))
+        fact = Fact.of(development)
         if as_of is not None and fact.date.latest > as_of:
             continue
         linked += [Linked(fact, a, b) for a, b in links(fact, STATES)]
