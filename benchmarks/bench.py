@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from timeline.application import Timeline
 from timeline.seeding import seed as load_seeds
-from timeline.synth import Synthesizer, run
+from timeline.synth import Synthesizer, SynthReport, record_history, register_actors, run
 
 ROWS: list[tuple[str, str, str, str]] = []  # (measure, size, figure, baseline/ratio)
 
@@ -62,17 +62,34 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def ingest(url: str, size: int, actors: int, seed: int) -> tuple[Timeline, Synthesizer, float]:
+    """Events per second of the synthetic history recorded in batches of 1000 developments."""
     app = Timeline(url)
-    # The article first (not timed; 48 events): seeding projects what the store holds, and
-    # projecting is measured by the rebuild, once.
+    # Not timed: the article (48 events; seeding projects what the store holds, and projecting
+    # is measured by the rebuild, once) and the actors, registered one by one.
     load_seeds(app, ROOT / "seeds")
     synthesizer = Synthesizer(size, actors, seed)
-    seeded = app.event_count()
+    report = SynthReport()
+    register_actors(app, synthesizer, report)
+    before = app.event_count()
     started = time.perf_counter()
-    report = run(app, synthesizer, batch=1000)
+    record_history(app, synthesizer, 1000, report)
     elapsed = time.perf_counter() - started
-    rate = (report.events - seeded) / elapsed
-    return app, synthesizer, rate
+    return app, synthesizer, (report.events - before) / elapsed
+
+
+def mapper_rates(app: Timeline, limit: int = 50_000) -> tuple[float, float]:
+    """Events per second through the library's mapper alone, with no store and no view: to
+    stored events (what every write pays before its insert) and back to domain events (what
+    every projection pays before it applies one). The ceilings of ingest and rebuild."""
+    notifications = app.recorder.select_notifications(start=0, limit=limit)
+    started = time.perf_counter()
+    events = [app.mapper.to_domain_event(n) for n in notifications]
+    decode = len(events) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for event in events:
+        app.mapper.to_stored_event(event)
+    encode = len(events) / (time.perf_counter() - started)
+    return encode, decode
 
 
 def ingest_one_by_one(url: str, count: int, actors: int, seed: int) -> float:
@@ -320,14 +337,19 @@ def bench_store(kind: str, url: str, path: Path | None, size: int, args, directo
         raw = raw_sqlite_ingest(path, directory)
     else:
         raw = raw_postgres_ingest(app)
+    encode, decode = mapper_rates(app)
     row(f"ingest in batches of 1000, events/s ({kind})", human(size), f"{batch_rate:,.0f}",
         f"{batch_rate / raw:.2f}x raw executemany ({raw:,.0f}/s)")
+    row("  ceiling: the mapper alone (no store), to stored events/s", human(size),
+        f"{encode:,.0f}", f"{encode / raw:.2f}x raw executemany")
     started = time.perf_counter()
     events = app.rebuild()
     rebuild = events / (time.perf_counter() - started)
     raw_read = raw_sqlite_read(path) if kind == "sqlite" else raw_postgres_read(app)
     row(f"projection rebuild, events/s ({kind})", human(size), f"{rebuild:,.0f}",
         f"{rebuild / raw_read:.3f}x raw read ({raw_read:,.0f}/s)")
+    row("  ceiling: the mapper alone (no store), to domain events/s", human(size),
+        f"{decode:,.0f}", f"{decode / raw_read:.3f}x raw read; rebuild {rebuild / decode:.2f}x it")
     timings, returned = query_latencies(app, synthesizer, args.queries, args.seed)
     for name, values in timings.items():
         row(f"query {QUERY_NAMES[name]} ({kind})", human(size),

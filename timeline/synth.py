@@ -153,19 +153,32 @@ class Synthesizer:
 
 
 def run(app: Timeline, synthesizer: Synthesizer, batch: int = 1000) -> SynthReport:
-    """Record the planned history through the application, `batch` developments a transaction.
-
-    The corrections, status changes and retractions due meanwhile go into the same transaction:
-    each is the aggregate's own command, and the application saves the batch's aggregates
-    together (one commit, and one disk flush, per batch).
-    """
+    """Register the synthetic actors, then record their history (see record_history)."""
     report = SynthReport()
+    register_actors(app, synthesizer, report)
+    record_history(app, synthesizer, batch, report)
+    return report
+
+
+def register_actors(app: Timeline, synthesizer: Synthesizer, report: SynthReport) -> None:
+    """Register the actors not yet in the store, each through the application's command."""
     # States first: the others belong to them.
     for actor in sorted(synthesizer.actors, key=lambda a: a["kind"] is not ActorKind.STATE):
         if not app.has_actor(actor["slug"]):
             app.register_actor(actor["slug"], actor["name"], actor["kind"],
                                belongs_to=actor["belongs_to"], recorded_by="synth")
             report.actors += 1
+
+
+def record_history(
+    app: Timeline, synthesizer: Synthesizer, batch: int, report: SynthReport
+) -> None:
+    """Record the planned history, `batch` developments a transaction.
+
+    The corrections, status changes and retractions due meanwhile go into the same transaction:
+    each is the aggregate's own command, and the application saves the batch's aggregates
+    together (one commit, and one disk flush, per batch).
+    """
     unsaved: dict[UUID, Development] = {}  # the batch's aggregates, with their new events
     recorded = 0  # developments in the batch
 
@@ -208,4 +221,3 @@ def run(app: Timeline, synthesizer: Synthesizer, batch: int = 1000) -> SynthRepo
         unsaved[ident] = development
     flush()
     report.events = app.event_count()
-    return report
