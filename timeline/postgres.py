@@ -45,6 +45,11 @@ class PostgresDialect(Dialect):
         # otherwise deadlock replacing the same triggers: one creates, the others wait.
         c.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
 
+    def reading(self) -> Any:
+        # The library's connections are in autocommit mode, where a transaction costs a
+        # BEGIN and a ROLLBACK round trip; one statement alone already reads one snapshot.
+        return self.datastore.cursor()
+
     def _create_table(self, curs: Any) -> None:
         self.lock_schema(curs)
         super()._create_table(curs)  # type: ignore[misc]

@@ -223,6 +223,10 @@ class Dialect:
     def lock_schema(self, c: Any) -> None:
         """Make processes that change tables at the same moment take turns (see postgres)."""
 
+    def reading(self) -> Any:
+        """A cursor for a read of one statement (see postgres)."""
+        return self.datastore.transaction(commit=False)  # type: ignore[attr-defined]
+
     def sql(self, statement: str, **names: str) -> str:
         key = (statement, *names.items())
         cache = self.__dict__.setdefault("_sql_cache", {})
