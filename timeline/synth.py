@@ -173,25 +173,44 @@ def register_actors(app: Timeline, synthesizer: Synthesizer, report: SynthReport
 def record_history(
     app: Timeline, synthesizer: Synthesizer, batch: int, report: SynthReport
 ) -> None:
-    """Record the planned history, `batch` developments a transaction.
+    """Record the planned history, `batch` developments a transaction (see record_batch)."""
+    for operations in batches(synthesizer, batch):
+        record_batch(app, synthesizer.seed, operations, report)
+    report.events = app.event_count()
 
-    The corrections, status changes and retractions due meanwhile go into the same transaction:
-    each is the aggregate's own command, and the application saves the batch's aggregates
-    together (one commit, and one disk flush, per batch).
+
+Operation = tuple[str, int, Any]
+
+
+def batches(synthesizer: Synthesizer, batch: int) -> Iterator[list[Operation]]:
+    """The plan in runs of `batch` developments, each with the follow-ups due meanwhile."""
+    operations: list[Operation] = []
+    recorded = 0
+    for operation in synthesizer.plan():
+        operations.append(operation)
+        recorded += operation[0] == "record"
+        if recorded >= batch:
+            yield operations
+            operations, recorded = [], 0
+    if operations:
+        yield operations
+
+
+LATER_SOURCE = Source("Synthetic Wire", "generated", PartialDate.parse("2025"), "A later report.")
+
+
+def record_batch(
+    app: Timeline, seed: int, operations: list[Operation], report: SynthReport
+) -> None:
+    """Apply a run of operations and save them in one transaction.
+
+    The corrections, status changes and retractions go into the same transaction as the
+    developments: each is the aggregate's own command, and the application saves the run's
+    aggregates together (one commit, and one disk flush, per run).
     """
-    unsaved: dict[UUID, Development] = {}  # the batch's aggregates, with their new events
-    recorded = 0  # developments in the batch
-
-    def flush() -> None:
-        nonlocal recorded
-        if unsaved:
-            app.save(*unsaved.values())
-            unsaved.clear()
-            recorded = 0
-
-    source = Source("Synthetic Wire", "generated", PartialDate.parse("2025"), "A later report.")
-    for operation, number, payload in synthesizer.plan():
-        key = f"synth-{synthesizer.seed}-{number}"
+    unsaved: dict[UUID, Development] = {}  # the run's aggregates, with their new events
+    for operation, number, payload in operations:
+        key = f"synth-{seed}-{number}"
         ident = development_id(key)
         if operation == "record":
             content, status, late = payload
@@ -200,13 +219,10 @@ def record_history(
             )
             report.developments += 1
             report.late += late
-            recorded += 1
-            if recorded >= batch:
-                flush()
             continue
         development = unsaved.get(ident) or app.repository.get(ident)
         if operation == "correct":
-            development.correct({"date": payload}, "a better date", source, "synth")
+            development.correct({"date": payload}, "a better date", LATER_SOURCE, "synth")
             report.corrections += 1
         elif operation == "retract":
             development.retract("not confirmed", "synth", None)
@@ -219,5 +235,5 @@ def record_history(
             )
             report.status_changes += 1
         unsaved[ident] = development
-    flush()
-    report.events = app.event_count()
+    if unsaved:
+        app.save(*unsaved.values())
