@@ -71,8 +71,17 @@ class LoggedEvent:
         }
 
 
+# How eventsourcing's transcoder begins every payload it writes: the timestamp comes first.
+TIMESTAMP_PREFIX = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
+
+
 def recorded_at_of(payload: bytes) -> str:
     """The event's timestamp as its payload stores it ("" if it has none)."""
+    if payload.startswith(TIMESTAMP_PREFIX):
+        # An ISO timestamp holds no quote or escape, so it ends at the next quote: the same
+        # string as decoding the whole payload, at a fraction of the cost on every insert.
+        end = payload.index(b'"', len(TIMESTAMP_PREFIX))
+        return payload[len(TIMESTAMP_PREFIX):end].decode()
     timestamp = json.loads(payload).get("timestamp")
     return timestamp.get("_data_", "") if isinstance(timestamp, dict) else ""
 

@@ -430,9 +430,10 @@ class DataclassAsDict(Transcoding):
     def __init__(self, cls: type, name: str) -> None:
         self.type = cls
         self.name = name
+        self.names = tuple(f.name for f in fields(cls))  # fields() is dear on every event
 
     def encode(self, obj: Any) -> dict[str, Any]:
-        return {f.name: getattr(obj, f.name) for f in fields(obj)}
+        return {name: getattr(obj, name) for name in self.names}
 
     def decode(self, data: dict[str, Any]) -> Any:
         return self.type(**data)
