@@ -387,7 +387,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get(
         "TIMELINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"),
         help="PostgreSQL server URL, or 'off'")
-    parser.add_argument("--postgres-max", type=int, default=100_000,
+    parser.add_argument("--postgres-max", type=int, default=1_000_000,
                         help="largest size also run on PostgreSQL")
     parser.add_argument("--no-sqlite", action="store_true",
                         help="skip the SQLite part (to measure PostgreSQL alone)")
