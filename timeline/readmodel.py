@@ -258,7 +258,7 @@ class ViewQueries(Dialect):
         """
         rows: list[list[Any]] = []
         latest: dict[str, list[Any]] = {}  # the run's newest row of each development
-        supersede: list[tuple[int, str]] = []
+        supersede: list[tuple[int, str, int]] = []  # (superseded_at, id, previous version)
         participants: list[tuple[str, str, int, str]] = []
         linked: list[tuple[str, str, str, str, str, int]] = []
         for version in versions:
@@ -267,7 +267,7 @@ class ViewQueries(Dialect):
             if ident in latest:
                 latest[ident][4] = at  # superseded_at
             elif number > 1:
-                supersede.append((at, ident))
+                supersede.append((at, ident, number - 1))
             rows.append(row)
             latest[ident] = row
             for role, slugs in (("source", fact.sources), ("target", fact.targets),
@@ -283,8 +283,12 @@ class ViewQueries(Dialect):
         if supersede:
             c.executemany(
                 self.sql(
+                    # By the whole primary key: every event of a development wrote a row,
+                    # so the current one is the previous version. (By id and "superseded_at
+                    # IS NULL", PostgreSQL without statistics walked the partial index of
+                    # current versions instead: 10-20 ms per row at 1M.)
                     "UPDATE {development_versions} SET superseded_at = ?"
-                    " WHERE development_id = ? AND superseded_at IS NULL"
+                    " WHERE development_id = ? AND version = ?"
                 ),
                 supersede,
             )
