@@ -81,19 +81,22 @@ def ingest(url: str, size: int, actors: int, seed: int) -> tuple[Timeline, Synth
     return app, synthesizer, (app.event_count() - before) / elapsed
 
 
-def mapper_rates(app: Timeline, limit: int = 50_000) -> tuple[float, float]:
+def mapper_rates(app: Timeline, limit: int = 20_000) -> tuple[float, float]:
     """Events per second through the library's mapper alone, with no store and no view: to
     stored events (what every write pays before its insert) and back to domain events (what
-    every projection pays before it applies one). The ceilings of ingest and rebuild."""
+    every projection pays before it applies one). The ceilings of ingest and rebuild; the
+    median of three rounds, as one round swings with the machine."""
     notifications = app.recorder.select_notifications(start=0, limit=limit)
-    started = time.perf_counter()
-    events = [app.mapper.to_domain_event(n) for n in notifications]
-    decode = len(events) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    for event in events:
-        app.mapper.to_stored_event(event)
-    encode = len(events) / (time.perf_counter() - started)
-    return encode, decode
+    encode, decode = [], []
+    for _ in range(3):
+        started = time.perf_counter()
+        events = [app.mapper.to_domain_event(n) for n in notifications]
+        decode.append(len(events) / (time.perf_counter() - started))
+        started = time.perf_counter()
+        for event in events:
+            app.mapper.to_stored_event(event)
+        encode.append(len(events) / (time.perf_counter() - started))
+    return statistics.median(encode), statistics.median(decode)
 
 
 def ingest_one_by_one(url: str, count: int, actors: int, seed: int) -> float:
@@ -393,6 +396,8 @@ def main() -> None:
                         help="skip the SQLite part (to measure PostgreSQL alone)")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = parser.parse_args()
+    # Stopped with SIGTERM, still drop the PostgreSQL schemas and remove the temporary stores.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [int(s) for s in args.sizes.split(",")]
     directory = Path(tempfile.mkdtemp(prefix="timeline-bench-"))
     print(f"Timeline benchmark: sizes {args.sizes}, {args.actors} actors, seed {args.seed},"
