@@ -14,6 +14,7 @@ from tests.conftest import STORES, fresh_store, source
 from timeline.application import Timeline
 from timeline.domain import Content, PartialDate, Participation, TimelineError
 from timeline.relationships import Fact, Linked, fold, links
+from timeline.schemas import dump_development
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
 
 # Each example builds a store from scratch; a PostgreSQL schema costs more, hence the count.
@@ -80,6 +81,28 @@ def play(app: Timeline, history: list[tuple]) -> list[datetime]:
     return moments
 
 
+def fact_of_document(document: dict) -> Fact:
+    """The fact read from the document the API serves: a path that shares no code with the
+    projection's Fact.of."""
+
+    def partial(value: dict | None) -> PartialDate | None:
+        return None if value is None else PartialDate.parse(
+            value["value"], approximate=value["approximate"]
+        )
+
+    def role(name: str) -> tuple[str, ...]:
+        return tuple(p["actor"] for p in document["actors"] if p["role"] == name)
+
+    return Fact(
+        id=document["id"], kind=Kind(document["kind"]), status=Status(document["status"]),
+        certainty=Certainty(document["certainty"]), date=partial(document["date"]),
+        ended=partial(document["ended"]), planned_for=partial(document["planned_for"]),
+        sources=role("source"), targets=role("target"), participants=role("participant"),
+        items=tuple(document["items"]), summary=document["summary"],
+        reported_by=tuple((s["publication"], s["attribution"]) for s in document["sources"]),
+    )
+
+
 def pure_answer(app: Timeline, as_of: date | None, known_at: datetime | None) -> list[dict]:
     """Fold the raw events, filtered by record time, straight into relationships."""
     linked = []
@@ -90,11 +113,13 @@ def pure_answer(app: Timeline, as_of: date | None, known_at: datetime | None) ->
             continue
         if known_at is not None and event.timestamp > known_at:
             continue
-        developments[event.originator_id] = event.mutate(developments.get(event.originator_id))
-    for development in developments.values():
+        developments[event.originator_id] = (
+            event.mutate(developments.get(event.originator_id, (None,))[0]), event.timestamp
+        )
+    for development, recorded_at in developments.values():
         if development.retracted:
             continue
-        fact = Fact.of(development)
+        fact = fact_of_document(dump_development(development, recorded_at))
         if as_of is not None and fact.date.latest > as_of:
             continue
         linked += [Linked(fact, a, b) for a, b in links(fact, STATES)]
