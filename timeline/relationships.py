@@ -123,9 +123,10 @@ class Fact:
             kind=KIND_OF[kind],
             status=STATUS_OF[status],
             certainty=CERTAINTY_OF[certainty],
-            date=stored_date(*when),
-            ended=None if ended is None else stored_date(*ended),
-            planned_for=None if planned_for is None else stored_date(*planned_for),
+            # With the derivation too (None), to share the cache entries of the transcoding.
+            date=stored_date(*when, None),
+            ended=None if ended is None else stored_date(*ended, None),
+            planned_for=None if planned_for is None else stored_date(*planned_for, None),
             sources=tuple(sources),
             targets=tuple(targets),
             participants=tuple(participants),
