@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from timeline.application import Timeline
 from timeline.seeding import seed as load_seeds
-from timeline.synth import Synthesizer, SynthReport, batches, record_batch, register_actors, run
+from timeline.synth import Synthesizer, SynthReport, batches, record_batch, register_actors
 
 ROWS: list[tuple[str, str, str, str]] = []  # (measure, size, figure, baseline/ratio)
 
@@ -104,7 +104,7 @@ def ingest_one_by_one(url: str, count: int, actors: int, seed: int) -> float:
     """Developments per second, each recorded in its own transaction."""
     app = Timeline(url)
     synthesizer = Synthesizer(count, actors, seed)
-    run(app, Synthesizer(1, actors, seed), batch=1)  # the actors
+    register_actors(app, synthesizer, SynthReport())
     contents = [payload for op, _, payload in synthesizer.plan() if op == "record"]
     started = time.perf_counter()
     for content, status, _ in contents:

@@ -139,13 +139,17 @@ class PartialDate:
         return text
 
 
-@lru_cache(maxsize=65536)
 def stored_date(
     value: str, approximate: bool = False, derivation: str | None = None
 ) -> PartialDate:
     """A date read back from the store, which was checked when it was recorded: the same few
     thousand dates recur through the whole log, and a PartialDate is immutable, so each is
-    parsed once."""
+    parsed once (one cache entry however the caller passes the arguments)."""
+    return _parsed_date(value, approximate, derivation)
+
+
+@lru_cache(maxsize=65536)
+def _parsed_date(value: str, approximate: bool, derivation: str | None) -> PartialDate:
     return PartialDate.parse(value, approximate=approximate, derivation=derivation)
 
 

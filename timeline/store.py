@@ -35,7 +35,7 @@ from eventsourcing.sqlite import SQLiteFactory as LibrarySQLiteFactory
 
 from timeline.audit import GENESIS, LogFileError, LoggedEvent, chain_hash
 from timeline.domain import Content, PartialDate, Participation, Source, stored_date
-from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
+from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status, by_value
 
 DEFAULT_STORE = "sqlite:///timeline.db"
 
@@ -443,7 +443,7 @@ class EnumAsValue(Transcoding):
     def __init__(self, cls: type[Enum], name: str) -> None:
         self.type = cls
         self.name = name
-        self.members = {member.value: member for member in cls}  # a lookup, not a call
+        self.members = by_value(cls)
 
     def encode(self, obj: Enum) -> Any:
         return obj.value

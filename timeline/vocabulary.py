@@ -10,6 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound=Enum)
+
+
+def by_value(enum: type[E]) -> dict[Any, E]:
+    """An enum's members by value. Values read back from the store are trusted, and a dict
+    lookup is several times cheaper than calling the enum, on every event and every query."""
+    return {member.value: member for member in enum}
 
 
 class ActorKind(Enum):
