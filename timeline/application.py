@@ -89,7 +89,7 @@ class Timeline(Application):
 
     @property
     def postgres(self) -> bool:
-        return self.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
+        return self.env.get("PERSISTENCE_MODULE") == store.POSTGRES_MODULE
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -7,6 +7,7 @@ what differs: triggers, the moment the chain is sealed, and importing explicit p
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -16,6 +17,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
+    PostgresFactory,
     PostgresRecorder,
     PostgresTrackingRecorder,
 )
@@ -26,6 +28,24 @@ from timeline.readmodel import ViewQueries
 from timeline.store import Dialect, EventLog
 
 SCHEMA_LOCK = 0x74696D656C696E65  # "timeline": the advisory lock held while creating tables
+
+# Settings of every session the service opens. Its reads are index range scans over a few
+# hundred rows; a parallel plan's worker start-up alone costs 6-7 ms, yet at 1M developments,
+# with wide link rows, the planner chose one for an actor whose plain plan takes 0.05 ms (see
+# the README's benchmarks). A table's parallel_workers = 0 did not stop it; the session's
+# setting does.
+SESSION_OPTIONS = "-c max_parallel_workers_per_gather=0"
+
+
+class TimelinePostgresFactory(PostgresFactory):
+    """The library's PostgreSQL persistence module, with the service's session settings."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # The pool is not open yet: every connection it makes starts with these options,
+        # after any the operator gave in PGOPTIONS (which an explicit `options` replaces).
+        kwargs = self.datastore.pool.kwargs
+        kwargs["options"] = " ".join(filter(None, [os.environ.get("PGOPTIONS"), SESSION_OPTIONS]))
 
 
 class PostgresDialect(Dialect):

@@ -81,6 +81,10 @@ SQLITE = {
     "APPLICATION_RECORDER_TOPIC": "timeline.store:TimelineRecorder",
 }
 
+# The library's PostgreSQL module, as timeline.postgres configures it (imported only when used:
+# psycopg is an optional dependency).
+POSTGRES_MODULE = "timeline.postgres:TimelinePostgresFactory"
+
 # Query parameters of a postgresql:// URL, and the eventsourcing settings they become.
 POSTGRES_OPTIONS = {
     "schema": "POSTGRES_SCHEMA",
@@ -149,7 +153,7 @@ def postgres_env(parts: SplitResult) -> dict[str, str]:
             f" known: {', '.join(POSTGRES_OPTIONS)}"
         )
     env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": POSTGRES_MODULE,
         "APPLICATION_RECORDER_TOPIC": "timeline.postgres:PostgresTimelineRecorder",
         "POSTGRES_DBNAME": unquote(dbname),
         "POSTGRES_HOST": parts.hostname,
@@ -176,7 +180,7 @@ def postgres_env(parts: SplitResult) -> dict[str, str]:
 def prepare(env: dict[str, str]) -> None:
     """Create what the persistence module expects to exist already: on PostgreSQL, the
     schema (the library creates tables, not schemas)."""
-    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+    if env["PERSISTENCE_MODULE"] != POSTGRES_MODULE:
         return
     try:
         import psycopg

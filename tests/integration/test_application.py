@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.conftest import content, source
+from tests.conftest import content, fresh_store, source
 from timeline.application import Timeline, VersionMismatch
 from timeline.domain import (
     AlreadyExists,
@@ -186,3 +186,20 @@ def test_an_actor_correction_is_an_event_and_refuses_unknown_fields(app):
     assert app.correct_actor("china", {"aliases": ("PRC",)}, "again") == 2  # nothing changed
     with pytest.raises(InvalidInput):
         app.correct_actor("china", {"slug": "prc"}, "rename")
+
+
+def test_postgres_sessions_plan_no_parallel_query_and_keep_the_operators_options(monkeypatch):
+    # A parallel plan's worker start-up costs more than the service's whole reads (README,
+    # benchmarks); options the operator gives in PGOPTIONS still apply.
+    monkeypatch.setenv("PGOPTIONS", "-c application_name=timeline-test")
+    with fresh_store("postgres") as url:
+        timeline = Timeline(url)
+        try:
+            with timeline.view.datastore.get_connection() as connection:
+                settings = connection.execute(
+                    "SELECT current_setting('max_parallel_workers_per_gather') AS workers,"
+                    " current_setting('application_name') AS name"
+                ).fetchone()
+        finally:
+            timeline.close()
+    assert settings == {"workers": "0", "name": "timeline-test"}
