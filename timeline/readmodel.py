@@ -35,7 +35,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The shape of the view's tables. A store whose view was built in another shape has its view
 # dropped and rebuilt from the events when it is opened (the events are the truth; the view is
 # derived), so upgrading Timeline never needs a hand-written migration of the view.
-VIEW_SHAPE = 2  # 2: development_versions.fact, the compact fact that queries read
+VIEW_SHAPE = 3  # 3: each link carries its version's fact and record-time interval
 
 
 # What one thread keeps while it applies a run of events in one transaction.
@@ -48,16 +48,15 @@ def micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-def known_versions(known_at: datetime | None) -> tuple[list[str], list[Any]]:
-    """SQL conditions (and their parameters) on `development_versions v` for the versions
-    current at `known_at` (default: now), retracted ones left out."""
+def known_versions(known_at: datetime | None, alias: str = "v") -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their parameters) on the rows of `alias` (development versions, or
+    their links) for the versions current at `known_at` (default: now), retracted ones left
+    out."""
     if known_at is None:
-        return ["v.retracted = 0", "v.superseded_at IS NULL"], []
+        return [f"{alias}.retracted = 0", f"{alias}.superseded_at IS NULL"], []
     at = micros(known_at)
-    return [
-        "v.retracted = 0",
-        "v.recorded_at <= ? AND (v.superseded_at IS NULL OR v.superseded_at > ?)",
-    ], [at, at]
+    current = f"({alias}.superseded_at IS NULL OR {alias}.superseded_at > ?)"
+    return [f"{alias}.retracted = 0", f"{alias}.recorded_at <= ? AND {current}"], [at, at]
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,12 @@ class LogHead:
 
 
 class Version(NamedTuple):
-    """A version of a development as the view writes it: its development_versions row and
-    its fact (from which its participants and links follow)."""
+    """A version of a development as the view writes it: its development_versions row, its
+    fact (from which its participants and links follow) and the fact as its links store it."""
 
     row: tuple[Any, ...]
     fact: Fact
+    stored_fact: str
 
 
 def actor_document(actor: Actor) -> dict[str, Any]:
@@ -100,10 +100,11 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
             str(development.id), development.version, position, micros(recorded_at), None,
             content.kind.value, development.status.value, content.certainty.value,
             int(development.retracted), content.date.earliest.isoformat(),
-            content.date.latest.isoformat(), json.dumps(fact.row()),
+            content.date.latest.isoformat(),
             json.dumps(dump_development(development, recorded_at)),
         ),
         fact,
+        json.dumps(fact.row()),
     )
 
 
@@ -134,7 +135,7 @@ class ViewQueries(Dialect):
                 recorded_at BIGINT NOT NULL, superseded_at BIGINT,
                 kind TEXT NOT NULL, status TEXT NOT NULL, certainty TEXT NOT NULL,
                 retracted INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL,
-                fact TEXT NOT NULL, document TEXT NOT NULL,
+                document TEXT NOT NULL,
                 PRIMARY KEY (development_id, version))""",
             # The current versions in world-date order: the common listing.
             """CREATE INDEX IF NOT EXISTS development_versions_current
@@ -142,13 +143,21 @@ class ViewQueries(Dialect):
                 WHERE superseded_at IS NULL""",
             """CREATE INDEX IF NOT EXISTS development_versions_recorded
                 ON {development_versions} (recorded_at)""",
-            # The directed links each version makes (see relationships.links), keyed by pair.
+            # The directed links each version makes (see relationships.links), keyed by pair,
+            # each with what a relationship query filters on and reads (its version's
+            # record-time interval, retraction, world date and compact fact): one index range
+            # scan answers the query, with no lookup of the version per link.
             """CREATE TABLE IF NOT EXISTS {development_links} (
                 a TEXT NOT NULL, b TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL,
                 development_id TEXT NOT NULL, version BIGINT NOT NULL,
+                recorded_at BIGINT NOT NULL, superseded_at BIGINT,
+                retracted INTEGER NOT NULL, latest TEXT NOT NULL, fact TEXT NOT NULL,
                 PRIMARY KEY (a, b, development_id, version, source, target)){without_rowid}""",
             """CREATE INDEX IF NOT EXISTS development_links_by_b
                 ON {development_links} (b, a)""",
+            # To mark a superseded version's links.
+            """CREATE INDEX IF NOT EXISTS development_links_by_version
+                ON {development_links} (development_id, version)""",
             """CREATE TABLE IF NOT EXISTS {development_actors} (
                 actor TEXT NOT NULL, development_id TEXT NOT NULL, version BIGINT NOT NULL,
                 role TEXT NOT NULL,
@@ -251,46 +260,59 @@ class ViewQueries(Dialect):
         )
 
     def write_versions(self, c: Any, versions: Sequence[Version]) -> None:
-        """Write prepared development versions (see prepare_version), in log order.
+        """Write prepared development versions (see prepare_version) and their links, in log
+        order.
 
         Each statement runs once for all of them (executemany: one pipeline of round trips
-        on PostgreSQL). A version superseded by another of them gets its `superseded_at` as it
-        is written; only versions written before are updated, by their primary key: the
-        projection writes a row for every event of a development, so the current row is
-        always the previous version.
+        on PostgreSQL). A version superseded by another of them gets its `superseded_at` (and
+        its links theirs) as it is written; only versions written before are updated, by their
+        primary key: the projection writes a row for every event of a development, so the
+        current row is always the previous version.
         """
         rows: list[list[Any]] = []
-        latest: dict[str, list[Any]] = {}  # the run's newest row of each development
+        latest: dict[str, tuple[list[Any], list[list[Any]]]] = {}  # newest row and links
         supersede: list[tuple[int, str, int]] = []  # (superseded_at, id, previous version)
         participants: list[tuple[str, str, int, str]] = []
-        linked: list[tuple[str, str, str, str, str, int]] = []
+        linked: list[list[Any]] = []
         for version in versions:
             row, fact = list(version.row), version.fact
             ident, number, at = row[0], row[1], row[3]
             if ident in latest:
-                latest[ident][4] = at  # superseded_at
+                previous, previous_links = latest[ident]
+                previous[4] = at  # superseded_at
+                for link in previous_links:
+                    link[7] = at  # superseded_at
             elif number > 1:
                 supersede.append((at, ident, number - 1))
             rows.append(row)
-            latest[ident] = row
             for role, slugs in ((Role.SOURCE, fact.sources), (Role.TARGET, fact.targets),
                                 (Role.PARTICIPANT, fact.participants)):
                 participants += [(slug, ident, number, role.value) for slug in slugs]
             states = self._states_of(
                 c, {*fact.sources, *fact.targets, *fact.participants}
             )
-            linked += [
-                (*pair_of(source, target), source, target, ident, number)
+            made = [
+                [*pair_of(source, target), source, target, ident, number, at, None, row[8],
+                 row[10], version.stored_fact]
                 for source, target in links(fact, states)
             ]
+            linked += made
+            latest[ident] = (row, made)
         if supersede:
+            # By the whole primary key: every event of a development wrote a row, so the
+            # current one is the previous version. (By id and "superseded_at IS NULL",
+            # PostgreSQL without statistics walked the partial index of current versions
+            # instead: 10-20 ms per row at 1M.)
             c.executemany(
                 self.sql(
-                    # By the whole primary key: every event of a development wrote a row,
-                    # so the current one is the previous version. (By id and "superseded_at
-                    # IS NULL", PostgreSQL without statistics walked the partial index of
-                    # current versions instead: 10-20 ms per row at 1M.)
                     "UPDATE {development_versions} SET superseded_at = ?"
+                    " WHERE development_id = ? AND version = ?"
+                ),
+                supersede,
+            )
+            c.executemany(
+                self.sql(
+                    "UPDATE {development_links} SET superseded_at = ?"
                     " WHERE development_id = ? AND version = ?"
                 ),
                 supersede,
@@ -300,7 +322,7 @@ class ViewQueries(Dialect):
                 self.sql(
                     "INSERT INTO {development_versions} (development_id, version, position,"
                     " recorded_at, superseded_at, kind, status, certainty, retracted, earliest,"
-                    " latest, fact, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " latest, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 ),
                 rows,
             )
@@ -316,7 +338,8 @@ class ViewQueries(Dialect):
             c.executemany(
                 self.sql(
                     "INSERT INTO {development_links} (a, b, source, target, development_id,"
-                    " version) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                    " version, recorded_at, superseded_at, retracted, latest, fact)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
                 ),
                 linked,
             )
@@ -447,36 +470,31 @@ class ViewQueries(Dialect):
         whole log, and None is returned if it has not (the caller catches up and asks again):
         read-your-writes in one round trip to the store.
 
-        Cost: an index range scan on (a, b) or (b, a), then one primary-key lookup per link:
-        O(links of the pair, or of the actor's pairs, over all their versions), whatever the
-        length of the rest of the history. With neither pair nor actor, O(all links).
+        Cost: an index range scan on (a, b), or on (a, b) and (b, a): O(links of the pair, or
+        of the actor's pairs, over all their versions), whatever the length of the rest of the
+        history. With neither pair nor actor, O(all links).
         """
-        where, params = known_versions(known_at)
+        where, wanted = known_versions(known_at, "l")
         if as_of is not None:
-            where.append("v.latest <= ?")
-            params.append(as_of.isoformat())
-        columns = "SELECT source, target, development_id, version FROM {development_links}"
-        if pair is not None:
-            chosen, keys = f"{columns} WHERE a = ? AND b = ?", list(pair_of(*pair))
-        elif actor is not None:
-            chosen = f"{columns} WHERE a = ? UNION ALL {columns} WHERE b = ?"
-            keys = [actor, actor]
-        else:
-            chosen, keys = columns, []
-        # The chosen links first, then each one's version by its primary key, in a correlated
-        # subquery (NULL when the version is not wanted): the cost is the links of the pair,
-        # whatever the planner's statistics say. (As a join, PostgreSQL without statistics,
-        # before its first ANALYZE, scanned the versions first: 470 ms for one actor at 10k.)
-        # Links with a NULL fact are skipped here: dropping them in the database, through a
-        # materialised CTE, measured no faster on either store.
-        statement = (
-            f"WITH l AS ({chosen}) SELECT l.source, l.target,"
-            " (SELECT v.fact FROM {development_versions} v"
-            " WHERE v.development_id = l.development_id AND v.version = l.version AND "
-            + " AND ".join(where)
-            + ") AS fact, NULL AS lag FROM l"
+            where.append("l.latest <= ?")
+            wanted.append(as_of.isoformat())
+        # Each link carries what the filters need and the fact the answer needs: one range
+        # scan of the pair index (or of both, for an actor), whatever the planner's statistics
+        # say, and no lookup of the version per link.
+        select = (
+            "SELECT l.source, l.target, l.fact, CAST(NULL AS BIGINT) AS lag"
+            " FROM {development_links} l"
         )
-        params = keys + params
+        if pair is not None:
+            branches = [("l.a = ? AND l.b = ?", list(pair_of(*pair)))]
+        elif actor is not None:
+            branches = [("l.a = ?", [actor]), ("l.b = ?", [actor])]
+        else:
+            branches = [("1 = 1", [])]
+        statement = " UNION ALL ".join(
+            f"{select} WHERE {chosen} AND " + " AND ".join(where) for chosen, _ in branches
+        )
+        params = [value for _, keys in branches for value in (*keys, *wanted)]
         if unless_behind is not None:
             # The view's lag in the same statement: read-your-writes in one round trip.
             statement += " UNION ALL SELECT NULL, NULL, NULL, " + self._lag_sql(unless_behind)
@@ -488,7 +506,7 @@ class ViewQueries(Dialect):
             rows = c.fetchall()
         for row in rows:
             stored = row["fact"]
-            if stored is None:  # a version not wanted, or the lag row
+            if stored is None:  # the lag row
                 if row["lag"]:
                     return None
                 continue

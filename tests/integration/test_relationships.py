@@ -133,10 +133,10 @@ def test_a_view_of_an_older_shape_is_rebuilt_when_the_store_is_opened(durable_st
     app = Timeline(durable_store)
     seed(app, SEEDS)
     expected = app.relationships(as_of=date(2024, 6, 30))
-    # A view as an older release left it: without the compact facts, and without the marker.
+    # A view as an older release left it: links without their facts, and without the marker.
     view = app.view
     with view.datastore.transaction(commit=True) as c:
-        c.execute(f"ALTER TABLE {view.table('development_versions')} DROP COLUMN fact")
+        c.execute(f"ALTER TABLE {view.table('development_links')} DROP COLUMN fact")
         c.execute(f"DROP TABLE {view.table('view_shape')}")
     events = app.event_count()
     app.close()
