@@ -387,9 +387,11 @@ def stop(*_: object) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10000", help="comma-separated numbers of developments")
-    parser.add_argument("--actors", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sizes", default="10000", help="comma-separated numbers of developments (default: a quick run)")
+    parser.add_argument("--actors", type=int, default=1000,
+                        help="actors of the synthetic history (as timeline synth --actors)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="seed of the synthetic history and of the drawn queries")
     parser.add_argument("--queries", type=int, default=200, help="queries of each kind per size")
     parser.add_argument("--single", type=int, default=2000,
                         help="developments recorded one per transaction")
@@ -402,7 +404,8 @@ def main() -> None:
                         help="largest size also run on PostgreSQL")
     parser.add_argument("--no-sqlite", action="store_true",
                         help="skip the SQLite part (to measure PostgreSQL alone)")
-    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json",
+                        help="where the results are also written, as JSON")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, stop)
     sizes = [int(s) for s in args.sizes.split(",")]
