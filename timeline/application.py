@@ -6,7 +6,9 @@ types) that the CLI and the API print or serve as they are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
@@ -59,6 +61,25 @@ EVENT_TYPES = {
 }
 
 
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run a bulk load with the cyclic garbage collector running less often.
+
+    A rebuild holds a run of thousands of decoded events and aggregates (no cycles among them)
+    while it applies them; at the default threshold the collector went over them again and
+    again, about a fifth of a rebuild's time at 300k developments. What lived before is set
+    aside (frozen) so that it is not traversed either; all is as it was afterwards.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 class VersionMismatch(Conflict):
     """The development changed since the version the caller last saw."""
 
@@ -68,7 +89,10 @@ class Timeline(Application):
 
     name = "Timeline"
     catch_up_batch = 500  # events applied per read-model transaction when catching up
-    rebuild_batch = 5000  # larger when rebuilding: fewer commits, and no reader is waiting
+    # Larger when rebuilding: no reader is waiting, and each run rewrites fewer pages (see
+    # SQLiteDialect.BULK_CACHE_KIB). With the larger cache, a rebuild of 300k developments
+    # peaked at 347 MB, against 98 MB in runs of 5000 with the usual cache.
+    rebuild_batch = 20_000
 
     def __init__(self, store_url: str | None = None, env: dict[str, str] | None = None):
         self.store_url = store.store_url(store_url)
@@ -338,7 +362,8 @@ class Timeline(Application):
     def rebuild(self) -> int:
         """Throw the read model away and project it again from the first event."""
         self.view.reset(self.name)
-        applied = self.catch_up(self.rebuild_batch)
+        with fewer_collections():
+            applied = self.catch_up(self.rebuild_batch, bulk=True)
         self.view.analyze()
         return applied
 
@@ -391,12 +416,13 @@ class Timeline(Application):
 
     # --- the read model ---------------------------------------------------------------------
 
-    def catch_up(self, batch: int | None = None) -> int:
+    def catch_up(self, batch: int | None = None, bulk: bool = False) -> int:
         """Apply to the view every event it has not seen yet; returns how many it applied.
 
         Queries call this first, so whoever just wrote reads what they wrote. Several
         processes may catch up at once: the tracking record makes one of them win each event,
-        and the other moves on to what is left.
+        and the other moves on to what is left. `batch` events are applied per transaction;
+        `bulk` for a rebuild's (see Dialect.writing).
         """
         applied = 0
         if not self.lag():  # the common case, in one statement
@@ -410,7 +436,7 @@ class Timeline(Application):
                 return applied
             events = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
             # One transaction for the run; if another process moved on meanwhile, read again.
-            if self.projection.process_batch(events, self.name, after):
+            if self.projection.process_batch(events, self.name, after, bulk):
                 applied += len(events)
 
     def lag(self) -> int:

@@ -195,12 +195,14 @@ class ViewQueries(Dialect):
     def tracking_table(self) -> str:
         raise NotImplementedError
 
-    def apply_batch(self, application_name: str, after: int, last: int, write: Any) -> None:
+    def apply_batch(self, application_name: str, after: int, last: int, write: Any,
+                    bulk: bool = False) -> None:
         """Run `write(cursor)` for a run of events and move the tracking record from `after`
         to `last`, atomically. If any other process moved it meanwhile, nothing is written
-        (IntegrityError): this run, or part of it, was applied already."""
+        (IntegrityError): this run, or part of it, was applied already. `bulk` for a rebuild's
+        long runs (see Dialect.writing)."""
         tracking = self.tracking_table()
-        with self.datastore.transaction(commit=True) as c:
+        with self.writing(bulk) as c:
             # First statement: takes the write lock at once, and checks the predecessor.
             if after == 0:
                 try:
@@ -597,9 +599,10 @@ class TimelineProjection(Projection[ViewQueries]):
         return True
 
     def process_batch(self, events: list[tuple[Any, int]], application_name: str,
-                      after: int) -> bool:
+                      after: int, bulk: bool = False) -> bool:
         """Apply a run of (event, position) in one transaction, the view's tracking moving
-        from `after` to the last position; False when another process got there first."""
+        from `after` to the last position; False when another process got there first.
+        `bulk` for a rebuild's long runs."""
         # Rebuild each aggregate and prepare its rows first, outside the view's transaction:
         # reading the event store while holding the view's write lock would wait on ourselves
         # in memory stores.
@@ -628,7 +631,7 @@ class TimelineProjection(Projection[ViewQueries]):
                 self.view.write_versions(c, pending)
 
         try:
-            self.view.apply_batch(application_name, after, events[-1][1], write)
+            self.view.apply_batch(application_name, after, events[-1][1], write, bulk)
         except AlreadyProjected:
             return False
         return True

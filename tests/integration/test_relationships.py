@@ -80,6 +80,47 @@ def test_a_rebuild_reproduces_the_same_state(seeded):
     assert everything(seeded) == before
 
 
+def test_a_rebuild_runs_in_bulk_and_leaves_the_process_as_it_was(durable_store, monkeypatch):
+    import gc
+
+    from tests.conftest import SEEDS
+    from timeline.application import Timeline
+    from timeline.seeding import seed
+    from timeline.store import SQLiteDialect
+
+    app = Timeline(durable_store)
+    seed(app, SEEDS)
+    expected = everything(app)
+    sqlite = isinstance(app.view, SQLiteDialect)
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    app.rebuild_batch = 10  # several runs, each its own transaction
+    seen = []
+    original = type(app.view).write_versions
+
+    def observed(self, c, versions):
+        if sqlite:
+            c.execute("PRAGMA cache_size")
+            seen.append((c.fetchone()[0], gc.get_threshold()[0]))
+        else:
+            seen.append((None, gc.get_threshold()[0]))
+        original(self, c, versions)
+
+    monkeypatch.setattr(type(app.view), "write_versions", observed)
+    assert app.rebuild() == app.event_count()
+    monkeypatch.setattr(type(app.view), "write_versions", original)
+    assert len(seen) >= 2  # runs that wrote developments
+    bulk_cache = -SQLiteDialect.BULK_CACHE_KIB if sqlite else None
+    assert set(seen) == {(bulk_cache, 50_000)}
+    # Afterwards: the collector as it was, and the connections back to their usual cache.
+    assert gc.get_threshold() == threshold and gc.get_freeze_count() == frozen
+    if sqlite:
+        with app.view.datastore.transaction(commit=False) as c:
+            c.execute("PRAGMA cache_size")
+            assert c.fetchone()[0] != bulk_cache
+    assert everything(app) == expected
+    app.close()
+
+
 def test_an_interrupted_projection_resumes_without_applying_any_event_twice(
     seeded, monkeypatch
 ):
