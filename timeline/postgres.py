@@ -29,11 +29,13 @@ from timeline.store import Dialect, EventLog
 
 SCHEMA_LOCK = 0x74696D656C696E65  # "timeline": the advisory lock held while creating tables
 
-# Settings of every session the service opens. Its reads are index range scans over a few
-# hundred rows; a parallel plan's worker start-up alone costs 6-7 ms, yet at 1M developments,
-# with wide link rows, the planner chose one for an actor whose plain plan takes 0.05 ms (see
-# the README's benchmarks). A table's parallel_workers = 0 did not stop it; the session's
-# setting does.
+# Settings of every session the service opens, unless the store URL says parallel_query=on.
+# Its reads are index range scans over a few hundred rows; a parallel plan's worker start-up
+# alone costs 6-7 ms, yet at 1M developments, with wide link rows, the planner chose one for an
+# actor whose plain plan takes 0.05 ms (see the README's benchmarks). A table's
+# parallel_workers = 0 did not stop it; the session's setting does. They are sent when the
+# connection starts, so they cost no round trip; a pooler that refuses such options (PgBouncer
+# before 1.20, or later without ignore_startup_parameters) needs parallel_query=on.
 SESSION_OPTIONS = "-c max_parallel_workers_per_gather=0"
 
 
@@ -42,10 +44,13 @@ class TimelinePostgresFactory(PostgresFactory):
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
-        # The pool is not open yet: every connection it makes starts with these options,
-        # after any the operator gave in PGOPTIONS (which an explicit `options` replaces).
-        kwargs = self.datastore.pool.kwargs
-        kwargs["options"] = " ".join(filter(None, [os.environ.get("PGOPTIONS"), SESSION_OPTIONS]))
+        if self.env.get("TIMELINE_PARALLEL_QUERY", "off") == "on":
+            return
+        # The pool is not open yet: every connection it makes starts with these options, then
+        # any the operator gave in PGOPTIONS (which an explicit `options` would replace, and
+        # which come last so that they win).
+        options = [SESSION_OPTIONS, os.environ.get("PGOPTIONS", "")]
+        self.datastore.pool.kwargs["options"] = " ".join(filter(None, options))
 
 
 class PostgresDialect(Dialect):

@@ -94,7 +94,9 @@ POSTGRES_OPTIONS = {
     "connect_timeout": "POSTGRES_CONNECT_TIMEOUT",
     "lock_timeout": "POSTGRES_LOCK_TIMEOUT",
     "max_waiting": "POSTGRES_MAX_WAITING",
+    "parallel_query": "TIMELINE_PARALLEL_QUERY",  # see timeline/postgres.py
 }
+SWITCHES = {"parallel_query": ("off", "on")}  # options that take a word; the first is the default
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -139,7 +141,7 @@ class SQLiteFactory(LibrarySQLiteFactory):
 
 def postgres_env(parts: SplitResult) -> dict[str, str]:
     """postgresql://user:password@host:port/dbname?schema=NAME&pool_size=N&max_overflow=N
-    &connect_timeout=SECONDS&lock_timeout=SECONDS&max_waiting=N"""
+    &connect_timeout=SECONDS&lock_timeout=SECONDS&max_waiting=N&parallel_query=off|on"""
     dbname = parts.path.lstrip("/")
     if not dbname or not parts.hostname:
         raise StoreError(
@@ -167,12 +169,15 @@ def postgres_env(parts: SplitResult) -> dict[str, str]:
         "POSTGRES_CONNECT_TIMEOUT": "10",
         # Kept off: in 9.5.6 its insert function is shared by the applications of one schema.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "TIMELINE_PARALLEL_QUERY": SWITCHES["parallel_query"][0],
     }
     for option, values in options.items():
         value = values[-1]
         if option == "schema" and not IDENTIFIER.match(value):
             raise StoreError(f"schema {value!r}: use letters, digits and underscores")
-        if option != "schema" and not value.replace(".", "", 1).isdigit():
+        if option in SWITCHES and value not in SWITCHES[option]:
+            raise StoreError(f"{option}={value!r}: give {' or '.join(SWITCHES[option])}")
+        if option not in ("schema", *SWITCHES) and not value.replace(".", "", 1).isdigit():
             raise StoreError(f"{option}={value!r}: give a number")
         env[POSTGRES_OPTIONS[option]] = value
     return env

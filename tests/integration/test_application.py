@@ -188,18 +188,35 @@ def test_an_actor_correction_is_an_event_and_refuses_unknown_fields(app):
         app.correct_actor("china", {"slug": "prc"}, "rename")
 
 
+def session_settings(url: str) -> dict[str, str]:
+    timeline = Timeline(url)
+    try:
+        with timeline.view.datastore.get_connection() as connection:
+            return connection.execute(
+                "SELECT current_setting('max_parallel_workers_per_gather') AS workers,"
+                " current_setting('application_name') AS name"
+            ).fetchone()
+    finally:
+        timeline.close()
+
+
 def test_postgres_sessions_plan_no_parallel_query_and_keep_the_operators_options(monkeypatch):
     # A parallel plan's worker start-up costs more than the service's whole reads (README,
-    # benchmarks); options the operator gives in PGOPTIONS still apply.
+    # benchmarks); options the operator gives in PGOPTIONS still apply, and win.
     monkeypatch.setenv("PGOPTIONS", "-c application_name=timeline-test")
     with fresh_store("postgres") as url:
-        timeline = Timeline(url)
-        try:
-            with timeline.view.datastore.get_connection() as connection:
-                settings = connection.execute(
-                    "SELECT current_setting('max_parallel_workers_per_gather') AS workers,"
-                    " current_setting('application_name') AS name"
-                ).fetchone()
-        finally:
-            timeline.close()
-    assert settings == {"workers": "0", "name": "timeline-test"}
+        assert session_settings(url) == {"workers": "0", "name": "timeline-test"}
+        monkeypatch.setenv("PGOPTIONS", "-c max_parallel_workers_per_gather=3")
+        assert session_settings(url)["workers"] == "3"
+        # parallel_query=on sends no options (for poolers that refuse them).
+        monkeypatch.delenv("PGOPTIONS")
+        server_default = psycopg_setting(url.split("?")[0], "max_parallel_workers_per_gather")
+        assert session_settings(f"{url}&parallel_query=on")["workers"] == server_default
+        assert server_default != "0"
+
+
+def psycopg_setting(url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        return connection.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]

@@ -80,6 +80,7 @@ def test_errors_are_one_clear_line(run, args, message):
         ("postgresql://127.0.0.1:1/test", "cannot reach the PostgreSQL store"),
         ("postgresql://127.0.0.1/test?schema=no-dashes", "schema 'no-dashes'"),
         ("postgresql://127.0.0.1/test?colour=blue", "unknown PostgreSQL store options colour"),
+        ("postgresql://127.0.0.1/test?parallel_query=maybe", "parallel_query='maybe': give off or on"),
         ("mysql://localhost/x", "is not a store URL"),
         ("sqlite:///no/such/dir/t.db", "does not exist"),
     ],
