@@ -7,6 +7,7 @@ types) that the CLI and the API print or serve as they are.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -69,19 +70,39 @@ def fewer_collections() -> Iterator[None]:
     while it applies them; at the default threshold the collector went over them again and
     again, about a fifth of a rebuild's time at 300k developments. What lived before is set
     aside (frozen) so that it is not traversed either, unless the process froze objects of its
-    own (a server that forks workers may): those stay as they are. All is as it was afterwards.
+    own (a server that forks workers may): those stay as they are. The collector is the
+    process's, so overlapping bulk loads share one setting, and the last to end restores it.
     """
-    threshold = gc.get_threshold()
-    freeze = gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
-    gc.set_threshold(50_000, *threshold[1:])
+    with _collections.lock:
+        if _collections.depth == 0:
+            _collections.threshold = gc.get_threshold()
+            _collections.freeze = gc.get_freeze_count() == 0
+            if _collections.freeze:
+                gc.freeze()
+            gc.set_threshold(50_000, *_collections.threshold[1:])
+        _collections.depth += 1
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        if freeze:
-            gc.unfreeze()
+        with _collections.lock:
+            _collections.depth -= 1
+            if _collections.depth == 0:
+                gc.set_threshold(*_collections.threshold)
+                if _collections.freeze:
+                    gc.unfreeze()
+
+
+class _Collections:
+    """The collector's settings as fewer_collections found them, and how many loads run."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.threshold: tuple[int, ...] = ()
+        self.freeze = False
+
+
+_collections = _Collections()
 
 
 class VersionMismatch(Conflict):

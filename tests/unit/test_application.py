@@ -26,3 +26,14 @@ def test_fewer_collections_sets_aside_what_lived_before_and_gives_it_back():
     with fewer_collections():
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
+
+
+def test_overlapping_bulk_loads_restore_the_collector_when_the_last_one_ends():
+    threshold = gc.get_threshold()
+    first, second = fewer_collections(), fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first ends while the second still runs
+    assert gc.get_threshold()[0] == 50_000 and gc.get_freeze_count() > 0
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == threshold and gc.get_freeze_count() == 0
