@@ -80,6 +80,26 @@ def test_a_rebuild_reproduces_the_same_state(seeded):
     assert everything(seeded) == before
 
 
+def test_a_correction_read_after_the_first_version_was_projected_moves_the_development(app):
+    # Projected in two catch-ups: the first version's links are marked superseded in the
+    # second, so the old pair loses the development now, and keeps it as known before.
+    from timeline.domain import Participation
+    from timeline.vocabulary import Role
+
+    ident = str(app.record_development(content()))
+    as_of = date(2024, 12, 31)
+    assert [d["id"] for d in app.relationship("china", "russia", as_of=as_of)["developments"]] \
+        == [ident]
+    between = datetime.now(UTC)
+    moved = (Participation("china", Role.SOURCE), Participation("ukraine", Role.TARGET))
+    app.correct_development(ident, {"actors": moved}, "the recipient was misreported", source())
+    assert app.relationship("china", "russia", as_of=as_of)["developments"] == []
+    assert [d["id"] for d in app.relationship("china", "ukraine", as_of=as_of)["developments"]] \
+        == [ident]
+    then = app.relationship("china", "russia", as_of=as_of, known_at=between)
+    assert [d["id"] for d in then["developments"]] == [ident]
+
+
 def test_a_rebuild_runs_in_bulk_and_leaves_the_process_as_it_was(durable_store, monkeypatch):
     import gc
 
