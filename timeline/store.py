@@ -16,7 +16,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import fields
 from datetime import date
 from enum import Enum
@@ -267,8 +267,10 @@ class SQLiteDialect(Dialect):
             with self.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
                 yield c
             return
-        with self.datastore.get_connection(commit=True) as connection:  # type: ignore[attr-defined]
-            settings = connection.cursor().sqlite_cursor
+        with (
+            self.datastore.get_connection(commit=True) as connection,  # type: ignore[attr-defined]
+            closing(connection.cursor().sqlite_cursor) as settings,
+        ):
             usual = settings.execute("PRAGMA cache_size").fetchone()[0]
             settings.execute(f"PRAGMA cache_size = -{self.BULK_CACHE_KIB}")
             try:
@@ -276,7 +278,6 @@ class SQLiteDialect(Dialect):
                     yield c
             finally:  # the connection goes back to the pool as it was
                 settings.execute(f"PRAGMA cache_size = {int(usual)}")
-                settings.close()
 
 
 class EventLog(Dialect):
