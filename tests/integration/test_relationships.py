@@ -185,7 +185,8 @@ def test_a_fault_in_the_view_is_raised_not_taken_for_another_processes_work(seed
         seeded.catch_up()
 
 
-def test_a_view_of_an_older_shape_is_rebuilt_when_the_store_is_opened(durable_store):
+@pytest.mark.parametrize("marker", ["missing", "previous"])
+def test_a_view_of_an_older_shape_is_rebuilt_when_the_store_is_opened(durable_store, marker):
     from tests.conftest import SEEDS
     from timeline.application import Timeline
     from timeline.readmodel import VIEW_SHAPE
@@ -194,11 +195,15 @@ def test_a_view_of_an_older_shape_is_rebuilt_when_the_store_is_opened(durable_st
     app = Timeline(durable_store)
     seed(app, SEEDS)
     expected = app.relationships(as_of=date(2024, 6, 30))
-    # A view as an older release left it: links without their facts, and without the marker.
+    # A view as an older release left it: links without their facts, and a marker of the
+    # previous shape, or none (from before the marker existed).
     view = app.view
     with view.datastore.transaction(commit=True) as c:
         c.execute(f"ALTER TABLE {view.table('development_links')} DROP COLUMN fact")
-        c.execute(f"DROP TABLE {view.table('view_shape')}")
+        if marker == "missing":
+            c.execute(f"DROP TABLE {view.table('view_shape')}")
+        else:
+            c.execute(f"UPDATE {view.table('view_shape')} SET version = {VIEW_SHAPE - 1}")
     events = app.event_count()
     app.close()
 
