@@ -278,7 +278,7 @@ class ViewQueries(Dialect):
         linked: list[list[Any]] = []
         for version in versions:
             row, fact = list(version.row), version.fact
-            ident, number, at = row[0], row[1], row[3]
+            ident, number, at, retracted, latest_date = row[0], row[1], row[3], row[8], row[10]
             if ident in latest:
                 previous, previous_links = latest[ident]
                 previous[4] = at  # superseded_at
@@ -294,8 +294,8 @@ class ViewQueries(Dialect):
                 c, {*fact.sources, *fact.targets, *fact.participants}
             )
             made = [
-                [*pair_of(source, target), source, target, ident, number, at, None, row[8],
-                 row[10], version.stored_fact]
+                [*pair_of(source, target), source, target, ident, number, at, None, retracted,
+                 latest_date, version.stored_fact]
                 for source, target in links(fact, states)
             ]
             linked += made

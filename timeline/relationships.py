@@ -102,7 +102,7 @@ class Fact:
         )
 
     def row(self) -> list[Any]:
-        """The fact as the compact JSON array the read model keeps beside each version: what
+        """The fact as the compact JSON array the read model keeps on each link: what
         the rules and a reference need, and nothing else, so that a query decodes little."""
         return [
             self.id, self.kind.value, self.status.value, self.certainty.value,

@@ -264,7 +264,7 @@ class SQLiteDialect(Dialect):
     @contextmanager
     def writing(self, bulk: bool = False) -> Iterator[Any]:
         if not bulk:
-            with self.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
+            with super().writing() as c:
                 yield c
             return
         with (
