@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, send_from_directory
 
 from api import actors, audit, developments, errors, events, health, http, relationships
+from api.idempotency import IdempotencyRecords
 from timeline import __version__
 from timeline.application import Timeline
 
@@ -34,7 +35,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    app.extensions["timeline"] = Timeline(app.config["STORE"] or os.environ.get("TIMELINE_STORE"))
+    timeline = Timeline(app.config["STORE"] or os.environ.get("TIMELINE_STORE"))
+    app.extensions["timeline"] = timeline
+    app.extensions["idempotency"] = timeline.factory.access_recorder(IdempotencyRecords)
 
     api = errors.TimelineApi(app, spec_kwargs={"info": {"description": "An event-sourced "
         "timeline of how relationships between states, leaders and institutions develop."}})

@@ -13,7 +13,7 @@ from flask_smorest.spec import prepare_response
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import HTTPException
 
-from timeline.access import IdempotencyMismatch, RequestInProgress
+from api.idempotency import IdempotencyMismatch, RequestInProgress
 from timeline.application import VersionMismatch
 from timeline.domain import (
     AlreadyExists,

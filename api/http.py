@@ -18,6 +18,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from werkzeug.exceptions import HTTPException
 
 from api.errors import problem
+from api.idempotency import IdempotencyRecords
 from timeline.application import Timeline
 
 DEFAULT_LIMIT = 50
@@ -28,6 +29,11 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 def timeline() -> Timeline:
     """The Timeline application of the running Flask app."""
     return current_app.extensions["timeline"]
+
+
+def idempotency() -> IdempotencyRecords:
+    """The running Flask app's idempotency records."""
+    return current_app.extensions["idempotency"]
 
 
 def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -154,7 +160,7 @@ def writer(view: Callable[..., Response]) -> Callable[..., Response]:
         fingerprint = hashlib.sha256(
             request.method.encode() + b" " + request.path.encode() + b"\n" + request.get_data()
         ).hexdigest()
-        access = timeline().access
+        access = idempotency()
         earlier = access.reserve(g.recorded_by, key, fingerprint)
         if earlier is not None:
             replayed = Response(earlier["body"], status=earlier["status"],

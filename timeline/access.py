@@ -1,56 +1,38 @@
-"""Write access kept beside the events: bearer tokens (stored hashed) and idempotency records.
+"""Bearer tokens for writing, kept (hashed) beside the events.
 
-Neither is part of the history, so neither is an event: a token is a secret, and an idempotency
-record only remembers the response to a request so that a retry gets it again.
+A token is not part of the history, so it is not an event: it is a secret, and only its hash is
+kept. The events a token causes record its name.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-from eventsourcing.sqlite import SQLiteRecorder
-
-from timeline.domain import AlreadyExists, Conflict, InvalidInput, NotFound
-from timeline.store import Dialect, SQLiteDialect
+from timeline.domain import AlreadyExists, InvalidInput, NotFound
+from timeline.store import Tables
 
 TOKEN_PREFIX = "tl_"
-
-
-class IdempotencyMismatch(InvalidInput):
-    """The idempotency key was used before with a different request."""
-
-
-class RequestInProgress(Conflict):
-    """A request with this idempotency key is still being processed."""
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class Access(Dialect):
-    """Tokens and idempotency records, in the store's own database (SQL for both stores)."""
+class Tokens(Tables):
+    """Tokens in the store's own database (SQL for both stores)."""
 
-    TABLES = ("tokens", "idempotency_keys")
+    TABLES = ("tokens",)
     datastore: Any
 
-    def access_statements(self) -> list[str]:
+    def table_statements(self) -> list[str]:
         return [
             self.sql("""CREATE TABLE IF NOT EXISTS {tokens} (
                 name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE,
                 created_at TEXT NOT NULL, revoked_at TEXT)"""),
-            self.sql("""CREATE TABLE IF NOT EXISTS {idempotency_keys} (
-                token TEXT NOT NULL, key TEXT NOT NULL, request TEXT NOT NULL,
-                status INTEGER, response TEXT, created_at TEXT NOT NULL,
-                PRIMARY KEY (token, key))"""),
         ]
-
-    # --- tokens -----------------------------------------------------------------------------
 
     def create_token(self, name: str) -> str:
         """A new token for `name`; the secret is returned once and only its hash is kept."""
@@ -99,67 +81,3 @@ class Access(Dialect):
             )
             row = c.fetchone()
             return None if row is None else row["name"]
-
-    # --- idempotency ------------------------------------------------------------------------
-
-    def reserve(self, token: str, key: str, request: str) -> dict[str, Any] | None:
-        """Claim an idempotency key for a request; returns the stored response of an earlier
-        identical request, or None when this request is the first and should proceed."""
-        now = datetime.now(UTC).isoformat()
-        try:
-            with self.datastore.transaction(commit=True) as c:
-                c.execute(
-                    self.sql(
-                        "INSERT INTO {idempotency_keys} (token, key, request, created_at)"
-                        " VALUES (?, ?, ?, ?)"
-                    ),
-                    (token, key, request, now),
-                )
-            return None
-        except IntegrityError:
-            pass
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                self.sql(
-                    "SELECT request, status, response FROM {idempotency_keys}"
-                    " WHERE token = ? AND key = ?"
-                ),
-                (token, key),
-            )
-            row = c.fetchone()
-        if row is None:  # released in the meantime: try again
-            return self.reserve(token, key, request)
-        if row["request"] != request:
-            raise IdempotencyMismatch(
-                "this Idempotency-Key was used with a different request", "Idempotency-Key"
-            )
-        if row["status"] is None:
-            raise RequestInProgress("a request with this Idempotency-Key is in progress")
-        return {"status": row["status"], **json.loads(row["response"])}
-
-    def complete(self, token: str, key: str, status: int, response: dict[str, Any]) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                self.sql(
-                    "UPDATE {idempotency_keys} SET status = ?, response = ?"
-                    " WHERE token = ? AND key = ?"
-                ),
-                (status, json.dumps(response), token, key),
-            )
-
-    def release(self, token: str, key: str) -> None:
-        """Forget a reservation whose request failed, so that a retry runs it again."""
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                self.sql(
-                    "DELETE FROM {idempotency_keys} WHERE token = ? AND key = ? AND status IS NULL"
-                ),
-                (token, key),
-            )
-
-
-class AccessRecorder(Access, SQLiteDialect, SQLiteRecorder):
-    """Tokens and idempotency records on SQLite."""
-
-    def construct_create_table_statements(self) -> list[str]:
-        return self.access_statements()

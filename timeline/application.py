@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from timeline import store
-from timeline.access import AccessRecorder
+from timeline.access import Tokens
 from timeline.audit import (
     GENESIS,
     Head,
@@ -46,7 +46,7 @@ from timeline.domain import (
     check_actor,
     development_id,
 )
-from timeline.readmodel import LogHead, TimelineProjection, TimelineView, ViewQueries
+from timeline.readmodel import LogHead, TimelineProjection, ViewQueries
 from timeline.relationships import Linked, Relationship, fold, pair_of, replay
 from timeline.schemas import dump_content, dump_development, dump_source
 from timeline.vocabulary import ActorKind, Certainty, Kind, Stance, Status
@@ -124,16 +124,11 @@ class Timeline(Application):
         settings = {**store.persistence_env(self.store_url), **(env or {})}
         store.prepare(settings)
         super().__init__(settings)
-        if self.postgres:
-            from timeline.postgres import PostgresAccessRecorder, PostgresTimelineView
-
-            view_class, access_class = PostgresTimelineView, PostgresAccessRecorder
-        else:
-            view_class, access_class = TimelineView, AccessRecorder
-        self.view: ViewQueries = self.factory.tracking_recorder(view_class)
+        # The store's factory chooses the view's recorder (TRACKING_RECORDER_TOPIC) and gives
+        # the tokens' table its dialect.
+        self.view: ViewQueries = self.factory.tracking_recorder()  # type: ignore[assignment]
         self.projection = TimelineProjection(self.view, self.repository)
-        self.access = access_class(self.factory.datastore)
-        self.access.create_table()
+        self.access = self.factory.access_recorder(Tokens)  # type: ignore[attr-defined]
         self._known_actors: set[str] = set()
 
     @property

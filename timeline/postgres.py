@@ -1,8 +1,9 @@
 """The PostgreSQL store: the library's PostgreSQL recorders, with the same additions as on SQLite.
 
-The SQL lives in store.EventLog, readmodel.ViewQueries and access.Access; this module gives each
-a PostgreSQL dialect (schema-qualified tables, %s placeholders) and the PostgreSQL forms of
-what differs: triggers, the moment the chain is sealed, and importing explicit positions.
+The SQL lives in store.EventLog, readmodel.ViewQueries and the store.Tables classes; this module
+gives each a PostgreSQL dialect (schema-qualified tables, %s placeholders) and the PostgreSQL
+forms of what differs: triggers, the moment the chain is sealed, and importing explicit
+positions.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ from eventsourcing.postgres import (
 )
 from psycopg.sql import SQL
 
-from timeline.access import Access
 from timeline.readmodel import ViewQueries
-from timeline.store import Dialect, EventLog
+from timeline.store import Dialect, EventLog, T, create_tables
 
 SCHEMA_LOCK = 0x74696D656C696E65  # "timeline": the advisory lock held while creating tables
 
@@ -51,6 +51,10 @@ class TimelinePostgresFactory(PostgresFactory):
         # which come last so that they win).
         options = [SESSION_OPTIONS, os.environ.get("PGOPTIONS", "")]
         self.datastore.pool.kwargs["options"] = " ".join(filter(None, options))
+
+    def access_recorder(self, tables: type[T]) -> T:
+        """A recorder of `tables` (tokens, idempotency records) in this store's schema."""
+        return create_tables(tables, PostgresTables, self)
 
 
 class PostgresDialect(Dialect):
@@ -152,9 +156,9 @@ class PostgresTimelineView(ViewQueries, PostgresDialect, PostgresTrackingRecorde
         return self.table(self.tracking_table_name)
 
 
-class PostgresAccessRecorder(Access, PostgresDialect, PostgresRecorder):
-    """Tokens and idempotency records on PostgreSQL."""
+class PostgresTables(PostgresDialect, PostgresRecorder):
+    """The PostgreSQL side of a store.Tables class."""
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         super().__init__(datastore)
-        self.add_statements(self.access_statements())
+        self.add_statements(self.table_statements())  # type: ignore[attr-defined]

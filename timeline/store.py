@@ -20,7 +20,8 @@ from contextlib import closing, contextmanager
 from dataclasses import fields
 from datetime import date
 from enum import Enum
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 from uuid import UUID, uuid4
 
@@ -31,6 +32,7 @@ from eventsourcing.sqlite import (
     SQLiteConnection,
     SQLiteConnectionPool,
     SQLiteCursor,
+    SQLiteRecorder,
 )
 from eventsourcing.sqlite import SQLiteFactory as LibrarySQLiteFactory
 
@@ -80,6 +82,7 @@ def persistence_env(url: str) -> dict[str, str]:
 SQLITE = {
     "PERSISTENCE_MODULE": "timeline.store:SQLiteFactory",
     "APPLICATION_RECORDER_TOPIC": "timeline.store:TimelineRecorder",
+    "TRACKING_RECORDER_TOPIC": "timeline.readmodel:TimelineView",
 }
 
 # The library's PostgreSQL module, as timeline.postgres configures it (imported only when used:
@@ -127,7 +130,8 @@ class SQLiteConnections(SQLiteConnectionPool):
 
 
 class SQLiteFactory(LibrarySQLiteFactory):
-    """The library's SQLite persistence module, with SQLiteConnections."""
+    """The library's SQLite persistence module, with SQLiteConnections, and the tables kept
+    beside the events (see access_recorder)."""
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
@@ -137,6 +141,10 @@ class SQLiteFactory(LibrarySQLiteFactory):
             max_overflow=pool.max_overflow, pool_timeout=pool.pool_timeout,
             max_age=pool.max_age, pre_ping=pool.pre_ping,
         )
+
+    def access_recorder(self, tables: type[T]) -> T:
+        """A recorder of `tables` (tokens, idempotency records) in this store's database."""
+        return create_tables(tables, SQLiteTables, self)
 
 
 def postgres_env(parts: SplitResult) -> dict[str, str]:
@@ -158,6 +166,7 @@ def postgres_env(parts: SplitResult) -> dict[str, str]:
     env = {
         "PERSISTENCE_MODULE": POSTGRES_MODULE,
         "APPLICATION_RECORDER_TOPIC": "timeline.postgres:PostgresTimelineRecorder",
+        "TRACKING_RECORDER_TOPIC": "timeline.postgres:PostgresTimelineView",
         "POSTGRES_DBNAME": unquote(dbname),
         "POSTGRES_HOST": parts.hostname,
         "POSTGRES_PORT": str(parts.port or 5432),
@@ -278,6 +287,40 @@ class SQLiteDialect(Dialect):
                     yield c
             finally:  # the connection goes back to the pool as it was
                 settings.execute(f"PRAGMA cache_size = {int(usual)}")
+
+
+class Tables(Dialect):
+    """Tables kept beside the events but not part of the history (tokens, idempotency
+    records): their SQL is written once here, and each store's factory gives it its dialect
+    and datastore (`factory.access_recorder(cls)`)."""
+
+    def table_statements(self) -> list[str]:
+        raise NotImplementedError
+
+
+T = TypeVar("T", bound=Tables)
+
+
+class SQLiteTables(SQLiteDialect, SQLiteRecorder):
+    """The SQLite side of a Tables class."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return self.table_statements()  # type: ignore[attr-defined]
+
+
+@cache
+def on_store(tables: type[T], store: type) -> type[T]:
+    """`tables` with a store's side mixed in: the SQL of one, the dialect of the other."""
+    return type(tables.__name__, (tables, store), {"__module__": tables.__module__})
+
+
+def create_tables(tables: type[T], store: type, factory: Any) -> T:
+    """A recorder of `tables` in a factory's datastore, its tables created when the factory
+    creates tables."""
+    recorder = on_store(tables, store)(factory.datastore)
+    if factory.env_create_table():
+        recorder.create_table()
+    return recorder
 
 
 class EventLog(Dialect):
