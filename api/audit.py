@@ -45,7 +45,7 @@ class KeptHeadQuery(Schema):
 @blueprint.response(200, HeadOut)
 def head() -> Response:
     """The last event's position and chain hash: keep it to check the log later."""
-    return ok(timeline().head())
+    return ok(timeline().audit.head())
 
 
 @blueprint.get("/verify")
@@ -55,4 +55,4 @@ def verify(query: dict[str, Any]) -> Response:
     """Recompute the whole hash chain; with a kept head (`position` and `hash`), also prove
     that the log still extends it. `ok` is false, naming the first bad position, otherwise."""
     kept = Head(query["position"], query["hash"].lower()) if "position" in query else None
-    return ok(timeline().verify(kept).as_dict())
+    return ok(timeline().audit.verify(kept).as_dict())

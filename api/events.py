@@ -54,7 +54,7 @@ class LogQuery(Schema):
 @blueprint.response(200, EventListOut)
 def list_events(query: dict[str, Any]) -> Response:
     """Stored events in record order, a page at a time."""
-    found = timeline().log(after=query["after"], limit=query["limit"] + 1)
+    found = timeline().audit.events(after=query["after"], limit=query["limit"] + 1)
     return page("events", found, query["limit"], lambda e: str(e["position"]))
 
 
@@ -63,7 +63,7 @@ def list_events(query: dict[str, Any]) -> Response:
 @documents(blueprint, 404)
 def get_event(position: int) -> Response:
     """One stored event."""
-    return ok(timeline().logged_event(position))
+    return ok(timeline().audit.event(position))
 
 
 @blueprint.get("/streams/<uuid:stream_id>")
@@ -71,4 +71,4 @@ def get_event(position: int) -> Response:
 @documents(blueprint, 404)
 def get_stream(stream_id: UUID) -> Response:
     """One aggregate's events (an actor's or a development's), in version order."""
-    return ok({"events": timeline().stream(stream_id)})
+    return ok({"events": timeline().audit.stream(stream_id)})

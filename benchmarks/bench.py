@@ -72,13 +72,13 @@ def ingest(url: str, size: int, actors: int, seed: int) -> tuple[Timeline, Synth
     synthesizer = Synthesizer(size, actors, seed)
     report = SynthReport()
     register_actors(app, synthesizer, report)
-    before = app.event_count()
+    before = app.audit.count()
     elapsed = 0.0
     for operations in batches(synthesizer, 1000):
         started = time.perf_counter()
         record_batch(app, seed, operations, report)
         elapsed += time.perf_counter() - started
-    return app, synthesizer, (app.event_count() - before) / elapsed
+    return app, synthesizer, (app.audit.count() - before) / elapsed
 
 
 def mapper_rates(app: Timeline, limit: int = 20_000) -> tuple[float, float]:
@@ -188,7 +188,7 @@ def query_latencies(app: Timeline, synthesizer: Synthesizer, count: int, seed_: 
     relationships (a typical actor) as of a date, the pair as known at mid-history, and the
     article's pair and actor (the same answer at every size)."""
     rng = random.Random(seed_)
-    app.catch_up()
+    app.read_model.catch_up()
     known_at = middle_of_record_time(app)
     slugs = [actor["slug"] for actor in synthesizer.actors]
 
@@ -220,7 +220,7 @@ def query_latencies(app: Timeline, synthesizer: Synthesizer, count: int, seed_: 
 def middle_of_record_time(app: Timeline):
     from datetime import datetime
 
-    middle = app.log(after=app.event_count() // 2, limit=1)[0]["recorded_at"]
+    middle = app.audit.events(after=app.audit.count() // 2, limit=1)[0]["recorded_at"]
     return datetime.fromisoformat(middle)
 
 
@@ -351,7 +351,7 @@ def bench_store(kind: str, url: str, path: Path | None, size: int, args, directo
     row("  ceiling: the mapper alone (no store), to stored events/s", human(size),
         f"{encode:,.0f}", f"{encode / raw:.2f}x raw executemany")
     started = time.perf_counter()
-    events = app.rebuild()
+    events = app.read_model.rebuild()
     rebuild = events / (time.perf_counter() - started)
     raw_read = raw_sqlite_read(path) if kind == "sqlite" else raw_postgres_read(app)
     row(f"projection rebuild, events/s ({kind})", human(size), f"{rebuild:,.0f}",

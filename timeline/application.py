@@ -6,12 +6,8 @@ types) that the CLI and the API print or serve as they are.
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date, datetime
-from functools import cached_property
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,16 +16,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from timeline import store
 from timeline.access import Tokens
-from timeline.audit import (
-    GENESIS,
-    Head,
-    Verification,
-    head_of,
-    read_rows,
-    verify,
-    write_csv,
-    write_ndjson,
-)
+from timeline.audit import AuditLog
 from timeline.domain import (
     ACTOR_FIELDS,
     Actor,
@@ -43,11 +30,12 @@ from timeline.domain import (
     Source,
     UnknownActor,
     actor_id,
+    as_uuid,
     check_actor,
     development_id,
 )
-from timeline.readmodel import LogHead, TimelineProjection, ViewQueries
-from timeline.relationships import Linked, Relationship, fold, pair_of, replay
+from timeline.readmodel import ReadModel
+from timeline.relationships import Relationship, fold, pair_of, replay
 from timeline.schemas import dump_content, dump_development, dump_source
 from timeline.vocabulary import ActorKind, Certainty, Kind, Stance, Status
 
@@ -62,49 +50,6 @@ EVENT_TYPES = {
 }
 
 
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run a bulk load with the cyclic garbage collector running less often.
-
-    A rebuild holds a run of thousands of decoded events and aggregates (no cycles among them)
-    while it applies them; at the default threshold the collector went over them again and
-    again, about a fifth of a rebuild's time at 300k developments. What lived before is set
-    aside (frozen) so that it is not traversed either, unless the process froze objects of its
-    own (a server that forks workers may): those stay as they are. The collector is the
-    process's, so overlapping bulk loads share one setting, and the last to end restores it.
-    """
-    with _collections.lock:
-        if _collections.depth == 0:
-            _collections.threshold = gc.get_threshold()
-            _collections.freeze = gc.get_freeze_count() == 0
-            if _collections.freeze:
-                gc.freeze()
-            gc.set_threshold(50_000, *_collections.threshold[1:])
-        _collections.depth += 1
-    try:
-        yield
-    finally:
-        with _collections.lock:
-            _collections.depth -= 1
-            if _collections.depth == 0:
-                gc.set_threshold(*_collections.threshold)
-                if _collections.freeze:
-                    gc.unfreeze()
-
-
-class _Collections:
-    """The collector's settings as fewer_collections found them, and how many loads run."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.depth = 0
-        self.threshold: tuple[int, ...] = ()
-        self.freeze = False
-
-
-_collections = _Collections()
-
-
 class VersionMismatch(Conflict):
     """The development changed since the version the caller last saw."""
 
@@ -113,27 +58,16 @@ class Timeline(Application):
     """Records developments and actors, and answers questions about them."""
 
     name = "Timeline"
-    catch_up_batch = 500  # events applied per read-model transaction when catching up
-    # Larger when rebuilding: no reader is waiting, and each run rewrites fewer pages (see
-    # SQLiteDialect.BULK_CACHE_KIB). With the larger cache, a rebuild of 300k developments
-    # peaked at 347 MB, against 98 MB in runs of 5000 with the usual cache.
-    rebuild_batch = 20_000
 
     def __init__(self, store_url: str | None = None, env: dict[str, str] | None = None):
         self.store_url = store.store_url(store_url)
         settings = {**store.persistence_env(self.store_url), **(env or {})}
         store.prepare(settings)
         super().__init__(settings)
-        # The store's factory chooses the view's recorder (TRACKING_RECORDER_TOPIC) and gives
-        # the tokens' table its dialect.
-        self.view: ViewQueries = self.factory.tracking_recorder()  # type: ignore[assignment]
-        self.projection = TimelineProjection(self.view, self.repository)
+        self.read_model = ReadModel(self)
+        self.audit = AuditLog(self.recorder)  # type: ignore[arg-type]
         self.access = self.factory.access_recorder(Tokens)  # type: ignore[attr-defined]
         self._known_actors: set[str] = set()
-
-    @property
-    def postgres(self) -> bool:
-        return self.env.get("PERSISTENCE_MODULE") == store.POSTGRES_MODULE
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -263,15 +197,13 @@ class Timeline(Application):
     # --- queries ----------------------------------------------------------------------------
 
     def get_actor(self, slug: str) -> dict[str, Any]:
-        self.catch_up()
-        found = self.view.select_actors([slug])
+        found = self.read_model.current().select_actors([slug])
         if not found:
             raise NotFound(f"no actor {slug!r}", "id")
         return found[0]
 
     def list_actors(self) -> list[dict[str, Any]]:
-        self.catch_up()
-        return self.view.select_actors()
+        return self.read_model.current().select_actors()
 
     def get_development(
         self, ident: UUID | str, known_at: datetime | None = None
@@ -309,9 +241,9 @@ class Timeline(Application):
         `actors` matches developments involving any of them or any actor that belongs to them
         (China's developments include those of Wang Yi and of Hong Kong).
         """
-        self.catch_up()
-        return self.view.select_developments(
-            actors=sorted(self.view.select_members(actors)) if actors else (),
+        view = self.read_model.current()
+        return view.select_developments(
+            actors=sorted(view.select_members(actors)) if actors else (),
             kind=kind and kind.value,
             status=status and status.value,
             certainty=certainty and certainty.value,
@@ -337,7 +269,7 @@ class Timeline(Application):
         self._require_actors([a, b])
         if a == b:
             raise InvalidInput("a relationship needs two different actors", "pair")
-        linked = self._links(pair=(a, b), known_at=known_at, as_of=as_of)
+        linked = self.read_model.links(pair=(a, b), known_at=known_at, as_of=as_of)
         pair = pair_of(a, b)
         return fold(linked, as_of).get(pair, Relationship(pair)).as_dict()
 
@@ -355,7 +287,7 @@ class Timeline(Application):
         """
         if actor is not None:
             self._require_actors([actor])
-        linked = self._links(actor=actor, known_at=known_at, as_of=as_of)
+        linked = self.read_model.links(actor=actor, known_at=known_at, as_of=as_of)
         states = [
             relationship.as_dict()
             for pair, relationship in sorted(fold(linked, as_of).items())
@@ -374,110 +306,10 @@ class Timeline(Application):
         """The ordered steps that built the relationships (of one pair, or all) up to `until`."""
         if pair is not None:
             self._require_actors(list(pair))
-        linked = self._links(pair=pair, known_at=known_at, as_of=until)
+        linked = self.read_model.links(pair=pair, known_at=known_at, as_of=until)
         if pair is not None:
             linked = [link for link in linked if link.pair == pair_of(*pair)]
         return replay(linked, until=until, since=since)
-
-    def rebuild(self) -> int:
-        """Throw the read model away and project it again from the first event."""
-        self.view.reset(self.name)
-        with fewer_collections():
-            applied = self.catch_up(self.rebuild_batch, bulk=True)
-        self.view.analyze()
-        return applied
-
-    # --- the raw log, for auditors --------------------------------------------------------
-
-    def log(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-        """Stored events after a position, in record order, with their hashes. O(limit)."""
-        return [event.record() for event in self.recorder.select_log(after, limit)]
-
-    def logged_event(self, position: int) -> dict[str, Any]:
-        if not 0 < position < 2**63:  # positions are 64-bit: nothing lies beyond
-            raise NotFound(f"no event at position {position}", "position")
-        found = self.recorder.select_log(position - 1, 1)
-        if not found or found[0].position != position:
-            raise NotFound(f"no event at position {position}", "position")
-        return found[0].record()
-
-    def stream(self, ident: UUID | str) -> list[dict[str, Any]]:
-        """One aggregate's stored events, in version order, with their log positions.
-        O(events of the stream), through the events table's primary key."""
-        found = self.recorder.select_stream(as_uuid(ident))
-        if not found:
-            raise NotFound(f"no stream {ident}", "id")
-        return [event.record() for event in found]
-
-    def head(self) -> dict[str, Any]:
-        """The last event's position and chain hash: what an auditor keeps."""
-        events = self.recorder.select_log(max(self.event_count() - 1, 0), 1)
-        if not events:
-            return {"position": 0, "hash": GENESIS, "recorded_at": None}
-        return head_of(events[-1])  # type: ignore[return-value]
-
-    def verify(self, kept: Head | None = None) -> Verification:
-        """Recompute the whole chain (and check it still extends a kept head). O(events)."""
-        return verify(self.recorder.iter_log(), kept)
-
-    def export(self, out: Any, fmt: str = "ndjson", after: int = 0) -> int:
-        """Write the raw log with its hashes to `out`, streaming; returns how many events."""
-        write = write_csv if fmt == "csv" else write_ndjson
-        return write(self.recorder.iter_log(after), out)
-
-    def import_log(self, lines: Any, fmt: str = "ndjson") -> int:
-        """Load an exported log into this empty store, identical positions and hashes."""
-        count = self.recorder.import_log(read_rows(lines, fmt))
-        self.catch_up()
-        return count
-
-    def event_count(self) -> int:
-        return self.recorder.max_notification_id() or 0
-
-    # --- the read model ---------------------------------------------------------------------
-
-    def catch_up(self, batch: int | None = None, bulk: bool = False) -> int:
-        """Apply to the view every event it has not seen yet; returns how many it applied.
-
-        Queries call this first, so whoever just wrote reads what they wrote. Several
-        processes may catch up at once: the tracking record makes one of them win each event,
-        and the other moves on to what is left. `batch` events are applied per transaction;
-        `bulk` for a rebuild's (see Dialect.writing).
-        """
-        applied = 0
-        if not self.lag():  # the common case, in one statement
-            return applied
-        while True:
-            after = self.view.max_tracking_id(self.name) or 0
-            notifications = self.recorder.select_notifications(
-                start=after, limit=batch or self.catch_up_batch, inclusive_of_start=False
-            )
-            if not notifications:
-                return applied
-            events = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
-            # One transaction for the run; if another process moved on meanwhile, read again.
-            if self.projection.process_batch(events, self.name, after, bulk):
-                applied += len(events)
-
-    def lag(self) -> int:
-        """How many events the view has not applied yet."""
-        return self.view.lag(self.log_head)
-
-    @cached_property
-    def log_head(self) -> LogHead:
-        return LogHead(
-            self.name, self.recorder.table(self.recorder.events_table_name),
-            self.recorder.position,
-        )
-
-    def _links(self, **query: Any) -> list[Linked]:
-        """The view's links (see ViewQueries.select_links), once the view holds the whole log:
-        checked in the query's own transaction, caught up first only when something waits."""
-        found = self.view.select_links(**query, unless_behind=self.log_head)
-        if found is None:
-            self.catch_up()
-            found = self.view.select_links(**query)
-        return found  # type: ignore[return-value]
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -537,16 +369,6 @@ class Timeline(Application):
         if not events or not isinstance(events[0], Development.Recorded):
             raise NotFound(f"no development {ident}", "id")
         return events
-
-
-def as_uuid(ident: UUID | str) -> UUID:
-    """A development id given as a UUID or its text; anything else names no development."""
-    if isinstance(ident, UUID):
-        return ident
-    try:
-        return UUID(ident)
-    except (TypeError, ValueError):
-        raise NotFound(f"{ident!r} is not a development id", "id") from None
 
 
 def history_entry(event: Any) -> dict[str, Any]:

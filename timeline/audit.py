@@ -22,9 +22,13 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+from uuid import UUID
+
+from timeline.domain import NotFound, as_uuid
 
 GENESIS = "0" * 64
+MAX_POSITION = 2**63 - 1  # positions are 64-bit integers: nothing lies beyond
 EXPORT_FIELDS = (
     "position", "stream_id", "stream_version", "topic", "recorded_at", "payload", "hash",
     "previous_hash",
@@ -234,3 +238,69 @@ def read_rows(lines: Iterable[str], fmt: str) -> Iterator[LoggedEvent]:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise LogFileError(f"record {number}: not an exported event ({error})") from None
+
+
+# --- the log as the application offers it ------------------------------------------------------
+
+
+class LogRecorder(Protocol):
+    """What the audit log reads from the store's recorder (see store.EventLog)."""
+
+    def select_log(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]: ...
+    def iter_log(self, after: int = 0) -> Iterator[LoggedEvent]: ...
+    def select_stream(self, originator_id: UUID) -> list[LoggedEvent]: ...
+    def import_log(self, events: Iterable[LoggedEvent]) -> int: ...
+    def max_notification_id(self) -> int | None: ...
+
+
+class AuditLog:
+    """The raw log as auditors see it: stored events with their hashes, verification,
+    export and import. Reads go straight to the events table, never through the read model."""
+
+    def __init__(self, recorder: LogRecorder) -> None:
+        self.recorder = recorder
+
+    def events(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """Stored events after a position, in record order, with their hashes. O(limit)."""
+        return [event.record() for event in self.recorder.select_log(after, limit)]
+
+    def event(self, position: int) -> dict[str, Any]:
+        """The stored event at a position."""
+        if 0 < position <= MAX_POSITION:
+            found = self.recorder.select_log(position - 1, 1)
+            if found and found[0].position == position:
+                return found[0].record()
+        raise NotFound(f"no event at position {position}", "position")
+
+    def stream(self, ident: UUID | str) -> list[dict[str, Any]]:
+        """One aggregate's stored events, in version order, with their log positions.
+        O(events of the stream), through the events table's primary key."""
+        found = self.recorder.select_stream(as_uuid(ident))
+        if not found:
+            raise NotFound(f"no stream {ident}", "id")
+        return [event.record() for event in found]
+
+    def count(self) -> int:
+        """How many events the log holds (its last position)."""
+        return self.recorder.max_notification_id() or 0
+
+    def head(self) -> dict[str, Any]:
+        """The last event's position and chain hash: what an auditor keeps."""
+        events = self.recorder.select_log(max(self.count() - 1, 0), 1)
+        if not events:
+            return {"position": 0, "hash": GENESIS, "recorded_at": None}
+        return head_of(events[-1])  # type: ignore[return-value]
+
+    def verify(self, kept: Head | None = None) -> Verification:
+        """Recompute the whole chain (and check it still extends a kept head). O(events)."""
+        return verify(self.recorder.iter_log(), kept)
+
+    def export(self, out: Any, fmt: str = "ndjson", after: int = 0) -> int:
+        """Write the raw log with its hashes to `out`, streaming; returns how many events."""
+        write = write_csv if fmt == "csv" else write_ndjson
+        return write(self.recorder.iter_log(after), out)
+
+    def import_log(self, lines: Any, fmt: str = "ndjson") -> int:
+        """Load an exported log into this empty store, identical positions and hashes (the
+        read model catches up with it at its next read)."""
+        return self.recorder.import_log(read_rows(lines, fmt))

@@ -115,7 +115,7 @@ def seed_command(ctx: click.Context, path: Path) -> None:
     with opened(ctx) as app:
         report = seed(app, path)
         click.echo(f"Seeded from {path}: {report}.")
-        click.echo(f"The store holds {app.event_count()} events.")
+        click.echo(f"The store holds {app.audit.count()} events.")
 
 
 @main.command()
@@ -144,7 +144,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, seeds: Path) -
     An empty store is seeded first, so a fresh machine serves the seed data at once.
     """
     with opened(ctx) as app:
-        if app.event_count() == 0 and seeds.exists():
+        if app.audit.count() == 0 and seeds.exists():
             click.echo(f"Empty store: seeded from {seeds}: {seed(app, seeds)}.")
     if workers > 1:
         if importlib.util.find_spec("gunicorn") is None:
@@ -274,9 +274,9 @@ def replay(
 def project(ctx: click.Context, rebuild: bool) -> None:
     """Bring the read model up to date with the event log (queries also do this themselves)."""
     with opened(ctx) as app:
-        applied = app.rebuild() if rebuild else app.catch_up()
+        applied = app.read_model.rebuild() if rebuild else app.read_model.catch_up()
         verb = "Rebuilt the read model from" if rebuild else "Applied"
-        click.echo(f"{verb} {applied} events; lag now {app.lag()}.")
+        click.echo(f"{verb} {applied} events; lag now {app.read_model.lag()}.")
 
 
 @main.group()
@@ -334,7 +334,7 @@ def verify_command(ctx: click.Context, kept: str | None) -> None:
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--head") from None
     with opened(ctx) as app:
-        result = app.verify(head)
+        result = app.audit.verify(head)
     if result.ok:
         last = result.head
         click.echo(f"Intact: {result.checked} events verified.")
@@ -363,7 +363,7 @@ def verify_command(ctx: click.Context, kept: str | None) -> None:
 def export_command(ctx: click.Context, fmt: str, after: int, output: Any) -> None:
     """Write the raw log with its hashes, streaming (constant memory at any size)."""
     with opened(ctx) as app:
-        count = app.export(output, fmt, after)
+        count = app.audit.export(output, fmt, after)
     click.echo(f"Exported {count} events.", err=True)
 
 
@@ -378,8 +378,10 @@ def import_command(ctx: click.Context, file: Any, fmt: str | None) -> None:
     A file whose chain does not verify is refused, and nothing is written."""
     fmt = fmt or ("csv" if file.name.endswith(".csv") else "ndjson")
     with opened(ctx) as app:
-        count = app.import_log(file, fmt)
-        click.echo(f"Imported {count} events; head {app.head()['position']}:{app.head()['hash']}.")
+        count = app.audit.import_log(file, fmt)
+        app.read_model.catch_up()
+        head = app.audit.head()
+        click.echo(f"Imported {count} events; head {head['position']}:{head['hash']}.")
 
 
 @main.command()
@@ -412,7 +414,10 @@ def migrate(ctx: click.Context) -> None:
     several processes together, so that they do not race to create the same tables.
     """
     with opened(ctx) as app:
-        click.echo(f"The store is ready: {app.event_count()} events, read-model lag {app.lag()}.")
+        click.echo(
+            f"The store is ready: {app.audit.count()} events,"
+            f" read-model lag {app.read_model.lag()}."
+        )
 
 
 @main.command()

@@ -187,6 +187,16 @@ def development_id(key: str) -> UUID:
     return uuid5(TIMELINE_NAMESPACE, f"development:{key}")
 
 
+def as_uuid(ident: UUID | str) -> UUID:
+    """A development or stream id given as a UUID or its text; anything else names none."""
+    if isinstance(ident, UUID):
+        return ident
+    try:
+        return UUID(ident)
+    except (TypeError, ValueError):
+        raise NotFound(f"{ident!r} is not a development id", "id") from None
+
+
 # --- actors --------------------------------------------------------------------------------
 
 

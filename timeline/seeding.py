@@ -145,7 +145,7 @@ def seed(app: Timeline, path: Path) -> SeedReport:
             _seed_development(app, file, development, report)
     except TimelineError as error:
         raise SeedError(f"{path}: {error.message}") from None
-    app.catch_up()  # so the read model is current when seeding ends, not at the first query
+    app.read_model.catch_up()  # so the read model is current when seeding ends, not at the first query
     return report
 
 

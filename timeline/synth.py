@@ -176,7 +176,7 @@ def record_history(
     """Record the planned history, `batch` developments a transaction (see record_batch)."""
     for operations in batches(synthesizer, batch):
         record_batch(app, synthesizer.seed, operations, report)
-    report.events = app.event_count()
+    report.events = app.audit.count()
 
 
 Operation = tuple[str, int, Any]

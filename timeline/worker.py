@@ -14,8 +14,7 @@ from typing import Any
 from eventsourcing.projection import BaseProjectionRunner
 
 from timeline.application import Timeline
-from timeline.readmodel import TimelineProjection
-from timeline.store import StoreError
+from timeline.store import POSTGRES_MODULE, StoreError
 
 
 class FollowedTimeline(Timeline):
@@ -31,17 +30,16 @@ def run(store_url: str, on_ready: Callable[[int], Any] = lambda lag: None) -> No
     """Follow the log until SIGTERM or SIGINT; then stop cleanly (the event being applied
     either commits with its tracking record or not at all)."""
     app = Timeline(store_url)
-    if not app.postgres:
+    if app.env.get("PERSISTENCE_MODULE") != POSTGRES_MODULE:
         app.close()
         raise StoreError(
             "the worker follows a PostgreSQL store; on SQLite every API process projects "
             "what it reads, so no worker is needed"
         )
-    projection = TimelineProjection(app.view, app.repository)
     runner = BaseProjectionRunner(
-        projection=projection,
+        projection=app.read_model.projection,
         application_class=FollowedTimeline,
-        tracking_recorder=app.view,
+        tracking_recorder=app.read_model.view,
         topics=(),
         env={"TIMELINE_STORE": store_url},
     )
@@ -49,7 +47,7 @@ def run(store_url: str, on_ready: Callable[[int], Any] = lambda lag: None) -> No
                 for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with runner:
-            on_ready(app.lag())
+            on_ready(app.read_model.lag())
             runner.run_forever()
     finally:
         for sig, handler in previous.items():

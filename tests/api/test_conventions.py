@@ -74,9 +74,9 @@ def test_every_rejected_request_is_a_problem_and_changes_nothing(
         headers["Authorization"] = "Bearer tl_nonsense"
     if kwargs.pop("json_type", False):
         kwargs["content_type"] = "application/json"
-    before = timeline.event_count()
+    before = timeline.audit.count()
     body = is_problem(getattr(client, method)(path, headers=headers, **kwargs), status)
-    assert timeline.event_count() == before
+    assert timeline.audit.count() == before
     if field:
         assert field in str(body["errors"]), body
 
@@ -131,14 +131,14 @@ def test_conditional_get_answers_304(client):
 def test_changes_need_if_match_and_refuse_a_stale_one(client, auth, timeline):
     location = record(client, auth).headers["Location"]
     correction = {"changes": {"place": "Beijing"}, "reason": "place reported", "source": SOURCE}
-    before = timeline.event_count()
+    before = timeline.audit.count()
     is_problem(client.post(f"{location}/corrections", json=correction, headers=auth), 428)
     is_problem(client.post(f"{location}/corrections", json=correction,
                            headers={**auth, "If-Match": '"7"'}), 412)
     malformed = client.post(f"{location}/corrections", json=correction,
                             headers={**auth, "If-Match": "v1"})
     assert "If-Match" in is_problem(malformed, 400)["errors"]
-    assert timeline.event_count() == before
+    assert timeline.audit.count() == before
     done = client.post(f"{location}/corrections", json=correction,
                        headers={**auth, "If-Match": '"1"'})
     assert done.status_code == 200 and done.headers["ETag"] == '"2"'
@@ -206,16 +206,16 @@ def test_an_idempotent_retry_returns_the_first_response_and_records_nothing(
 ):
     headers = {**auth, "Idempotency-Key": "retry-1"}
     first = client.post("/api/v1/developments", json=DEVELOPMENT, headers=headers)
-    count = timeline.event_count()
+    count = timeline.audit.count()
     again = client.post("/api/v1/developments", json=DEVELOPMENT, headers=headers)
     assert again.status_code == 201 and again.get_json() == first.get_json()
     assert again.headers["Location"] == first.headers["Location"]
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert timeline.event_count() == count
+    assert timeline.audit.count() == count
     different = client.post("/api/v1/developments", json={**DEVELOPMENT, "summary": "other"},
                             headers=headers)
     assert "Idempotency-Key" in is_problem(different, 422)["errors"]
-    assert timeline.event_count() == count
+    assert timeline.audit.count() == count
 
 
 def test_cors_on_reads(client, app):

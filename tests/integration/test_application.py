@@ -19,13 +19,13 @@ from timeline.vocabulary import ActorKind, Kind, Role, Status
 
 
 def test_an_unknown_actor_is_refused_and_nothing_is_recorded(app):
-    before = app.event_count()
+    before = app.audit.count()
     with pytest.raises(UnknownActor) as error:
         app.record_development(
             content(actors=(Participation("atlantis", Role.SOURCE),))
         )
     assert error.value.field == "actors"
-    assert app.event_count() == before
+    assert app.audit.count() == before
 
 
 def test_an_actor_must_belong_to_a_known_actor(app):
@@ -135,9 +135,9 @@ def test_two_processes_on_one_store_apply_each_event_exactly_once(durable_store)
     # The reader catches up on its first query: read-your-writes across processes.
     assert [d["id"] for d in reader.list_developments()] == [str(ident)]
     writer.correct_development(ident, {"place": "Beijing"}, "r", source())
-    assert reader.catch_up() == 1
-    assert writer.catch_up() == 0  # the reader already applied it; the writer moves on
-    assert reader.view.count_versions() == 2
+    assert reader.read_model.catch_up() == 1
+    assert writer.read_model.catch_up() == 0  # the reader already applied it; the writer moves on
+    assert reader.read_model.view.count_versions() == 2
     writer.close()
     reader.close()
 
@@ -171,10 +171,10 @@ def test_several_processes_write_and_project_one_store_without_loss_or_duplicate
     ]
     assert [writer.wait(timeout=120) for writer in writers] == [0, 0, 0]
     assert len(setup.list_developments()) == 120
-    assert setup.view.count_versions() == 120
-    assert setup.lag() == 0
-    verification = setup.verify()  # the chain was written in each writer's own transaction
-    assert verification.ok and verification.checked == setup.event_count()
+    assert setup.read_model.view.count_versions() == 120
+    assert setup.read_model.lag() == 0
+    verification = setup.audit.verify()  # the chain was written in each writer's own transaction
+    assert verification.ok and verification.checked == setup.audit.count()
     setup.close()
 
 
@@ -191,7 +191,7 @@ def test_an_actor_correction_is_an_event_and_refuses_unknown_fields(app):
 def session_settings(url: str) -> dict[str, str]:
     timeline = Timeline(url)
     try:
-        with timeline.view.datastore.get_connection() as connection:
+        with timeline.read_model.view.datastore.get_connection() as connection:
             return connection.execute(
                 "SELECT current_setting('max_parallel_workers_per_gather') AS workers,"
                 " current_setting('application_name') AS name"

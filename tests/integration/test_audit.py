@@ -72,7 +72,7 @@ def store(durable_store):
 def verify(url, kept=None):
     app = Timeline(url)
     try:
-        return app.verify(kept)
+        return app.audit.verify(kept)
     finally:
         app.close()
 
@@ -80,7 +80,7 @@ def verify(url, kept=None):
 def head(url):
     app = Timeline(url)
     try:
-        found = app.head()
+        found = app.audit.head()
         return Head(found["position"], found["hash"])
     finally:
         app.close()
@@ -174,22 +174,22 @@ def test_a_truncated_log_is_found_against_a_kept_head(store):
 def test_export_then_import_gives_the_identical_log(store, tmp_path, fmt, target_kind):
     source = Timeline(store)
     out = io.StringIO()
-    assert source.export(out, fmt) == source.event_count()
+    assert source.audit.export(out, fmt) == source.audit.count()
     with fresh_store(target_kind, tmp_path) as copy:
         target = Timeline(copy)
         check_the_copy(source, target, out, fmt)
 
 
 def check_the_copy(source, target, out, fmt):
-    assert target.import_log(io.StringIO(out.getvalue()), fmt) == source.event_count()
-    assert target.log(limit=1000) == source.log(limit=1000)
-    assert target.head() == source.head()
-    assert target.verify().ok
+    assert target.audit.import_log(io.StringIO(out.getvalue()), fmt) == source.audit.count()
+    assert target.audit.events(limit=1000) == source.audit.events(limit=1000)
+    assert target.audit.head() == source.audit.head()
+    assert target.audit.verify().ok
     assert target.relationships() == source.relationships()
     with pytest.raises(LogFileError, match="already holds events"):
-        target.import_log(io.StringIO(out.getvalue()), fmt)
+        target.audit.import_log(io.StringIO(out.getvalue()), fmt)
     target.register_actor("nato", "NATO", ActorKind.BLOC)  # new events follow the imported
-    assert target.verify().ok and target.event_count() == source.event_count() + 1
+    assert target.audit.verify().ok and target.audit.count() == source.audit.count() + 1
     source.close()
     target.close()
 
@@ -197,14 +197,14 @@ def check_the_copy(source, target, out, fmt):
 def test_import_refuses_a_file_whose_chain_does_not_verify(store, tmp_path):
     source = Timeline(store)
     out = io.StringIO()
-    source.export(out)
+    source.audit.export(out)
     lines = out.getvalue().splitlines(keepends=True)
     lines[4] = lines[4].replace('\\"seed\\"', '\\"forger\\"')
     with fresh_store("sqlite", tmp_path) as copy:
         target = Timeline(copy)
         with pytest.raises(LogFileError, match="position 5"):
-            target.import_log(io.StringIO("".join(lines)))
-        assert target.event_count() == 0
+            target.audit.import_log(io.StringIO("".join(lines)))
+        assert target.audit.count() == 0
         target.close()
     source.close()
 

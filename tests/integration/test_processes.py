@@ -36,7 +36,7 @@ def state(app: Timeline):
         app.relationships(),
         app.relationships(as_of=date(2024, 4, 30)),
         app.list_developments(limit=1000),
-        app.view.count_versions(),
+        app.read_model.view.count_versions(),
     )
 
 
@@ -48,24 +48,24 @@ def test_a_worker_killed_while_catching_up_resumes_and_equals_a_rebuild():
         for _ in range(400):  # commands do not project: this is a backlog for the worker
             ident = app.record_development(content())
         app.correct_development(ident, {"place": "Beijing"}, "place", source())
-        backlog = app.lag()
+        backlog = app.read_model.lag()
         assert backlog > 400
 
         worker = spawn("-m", "timeline.cli", "--store", url, "worker")
-        wait_for(lambda: (app.view.max_tracking_id(app.name) or 0) >= 50)
+        wait_for(lambda: (app.read_model.view.max_tracking_id(app.name) or 0) >= 50)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
-        assert 0 < app.lag() < backlog, "killed in the middle of catching up"
+        assert 0 < app.read_model.lag() < backlog, "killed in the middle of catching up"
 
         worker = spawn("-m", "timeline.cli", "--store", url, "worker")
-        wait_for(lambda: app.lag() == 0)
+        wait_for(lambda: app.read_model.lag() == 0)
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0, worker.stderr.read()
         assert "stopped" in worker.stderr.read()
 
         resumed = state(app)
         assert resumed[3] == 401  # each development event applied once, none twice
-        app.rebuild()
+        app.read_model.rebuild()
         assert state(app) == resumed
         app.close()
 
@@ -112,5 +112,5 @@ def test_a_correction_raced_from_two_processes_with_one_version_records_exactly_
     assert outcomes == ["recorded", "refused"], [err for _, err in results]
     history = app.get_development(ident)["history"]
     assert [entry["type"] for entry in history] == ["recorded", "corrected"]
-    assert app.verify().ok
+    assert app.audit.verify().ok
     app.close()

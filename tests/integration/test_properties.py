@@ -153,7 +153,7 @@ def check_against_a_pure_fold(url, history, as_of, data):
     assert answer == pure_answer(app, as_of, known_at)
 
     incremental = (answer, app.replay(until=as_of, known_at=known_at))
-    app.rebuild()
+    app.read_model.rebuild()
     assert (app.relationships(as_of=as_of, known_at=known_at),
             app.replay(until=as_of, known_at=known_at)) == incremental
     app.close()

@@ -76,7 +76,7 @@ def everything(app):
 
 def test_a_rebuild_reproduces_the_same_state(seeded):
     before = everything(seeded)
-    assert seeded.rebuild() == seeded.event_count()
+    assert seeded.read_model.rebuild() == seeded.audit.count()
     assert everything(seeded) == before
 
 
@@ -111,11 +111,11 @@ def test_a_rebuild_runs_in_bulk_and_leaves_the_process_as_it_was(durable_store, 
     app = Timeline(durable_store)
     seed(app, SEEDS)
     expected = everything(app)
-    sqlite = isinstance(app.view, SQLiteDialect)
+    sqlite = isinstance(app.read_model.view, SQLiteDialect)
     threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
-    app.rebuild_batch = 10  # several runs, each its own transaction
+    app.read_model.rebuild_batch = 10  # several runs, each its own transaction
     seen = []
-    original = type(app.view).write_versions
+    original = type(app.read_model.view).write_versions
 
     def observed(self, c, versions):
         if sqlite:
@@ -125,16 +125,16 @@ def test_a_rebuild_runs_in_bulk_and_leaves_the_process_as_it_was(durable_store, 
             seen.append((None, gc.get_threshold()[0]))
         original(self, c, versions)
 
-    monkeypatch.setattr(type(app.view), "write_versions", observed)
-    assert app.rebuild() == app.event_count()
-    monkeypatch.setattr(type(app.view), "write_versions", original)
+    monkeypatch.setattr(type(app.read_model.view), "write_versions", observed)
+    assert app.read_model.rebuild() == app.audit.count()
+    monkeypatch.setattr(type(app.read_model.view), "write_versions", original)
     assert len(seen) >= 2  # runs that wrote developments
     bulk_cache = -SQLiteDialect.BULK_CACHE_KIB if sqlite else None
     assert set(seen) == {(bulk_cache, 50_000)}
     # Afterwards: the collector as it was, and the connections back to their usual cache.
     assert gc.get_threshold() == threshold and gc.get_freeze_count() == frozen
     if sqlite:
-        with app.view.datastore.transaction(commit=False) as c:
+        with app.read_model.view.datastore.transaction(commit=False) as c:
             c.execute("PRAGMA cache_size")
             assert c.fetchone()[0] != bulk_cache
     assert everything(app) == expected
@@ -145,9 +145,9 @@ def test_an_interrupted_projection_resumes_without_applying_any_event_twice(
     seeded, monkeypatch
 ):
     expected = everything(seeded)
-    seeded.view.reset(seeded.name)
-    seeded.catch_up_batch = 10  # runs of ten events, each its own transaction
-    view_class = type(seeded.view)
+    seeded.read_model.view.reset(seeded.name)
+    seeded.read_model.catch_up_batch = 10  # runs of ten events, each its own transaction
+    view_class = type(seeded.read_model.view)
     original = view_class.write_versions
     calls = {"n": 0}
 
@@ -159,30 +159,30 @@ def test_an_interrupted_projection_resumes_without_applying_any_event_twice(
 
     monkeypatch.setattr(view_class, "write_versions", crash_on_the_second_run)
     with pytest.raises(KeyboardInterrupt):
-        seeded.catch_up()
-    applied = seeded.view.max_tracking_id(seeded.name)
-    assert 0 < applied < seeded.event_count()
+        seeded.read_model.catch_up()
+    applied = seeded.read_model.view.max_tracking_id(seeded.name)
+    assert 0 < applied < seeded.audit.count()
     monkeypatch.setattr(view_class, "write_versions", original)
 
-    assert seeded.catch_up() == seeded.event_count() - applied
+    assert seeded.read_model.catch_up() == seeded.audit.count() - applied
     development_events = sum(
         1 for n in seeded.recorder.select_notifications(1, 10_000) if "Development" in n.topic
     )
-    assert seeded.view.count_versions() == development_events
+    assert seeded.read_model.view.count_versions() == development_events
     assert everything(seeded) == expected
 
 
 def test_a_fault_in_the_view_is_raised_not_taken_for_another_processes_work(seeded, monkeypatch):
     from eventsourcing.persistence import IntegrityError
 
-    seeded.view.reset(seeded.name)
+    seeded.read_model.view.reset(seeded.name)
 
     def broken(self, c, *args):
         raise IntegrityError("a bug in the view")
 
-    monkeypatch.setattr(type(seeded.view), "write_versions", broken)
+    monkeypatch.setattr(type(seeded.read_model.view), "write_versions", broken)
     with pytest.raises(IntegrityError, match="a bug in the view"):
-        seeded.catch_up()
+        seeded.read_model.catch_up()
 
 
 @pytest.mark.parametrize("marker", ["missing", "previous"])
@@ -197,21 +197,21 @@ def test_a_view_of_an_older_shape_is_rebuilt_when_the_store_is_opened(durable_st
     expected = app.relationships(as_of=date(2024, 6, 30))
     # A view as an older release left it: links without their facts, and a marker of the
     # previous shape, or none (from before the marker existed).
-    view = app.view
+    view = app.read_model.view
     with view.datastore.transaction(commit=True) as c:
         c.execute(f"ALTER TABLE {view.table('development_links')} DROP COLUMN fact")
         if marker == "missing":
             c.execute(f"DROP TABLE {view.table('view_shape')}")
         else:
             c.execute(f"UPDATE {view.table('view_shape')} SET version = {VIEW_SHAPE - 1}")
-    events = app.event_count()
+    events = app.audit.count()
     app.close()
 
     reopened = Timeline(durable_store)
-    assert reopened.view.max_tracking_id(reopened.name) is None  # dropped, to be rebuilt
+    assert reopened.read_model.view.max_tracking_id(reopened.name) is None  # dropped, to be rebuilt
     assert reopened.relationships(as_of=date(2024, 6, 30)) == expected
-    assert reopened.event_count() == events  # the events are untouched
-    with reopened.view.datastore.transaction(commit=False) as c:
-        c.execute(f"SELECT version FROM {reopened.view.table('view_shape')}")
+    assert reopened.audit.count() == events  # the events are untouched
+    with reopened.read_model.view.datastore.transaction(commit=False) as c:
+        c.execute(f"SELECT version FROM {reopened.read_model.view.table('view_shape')}")
         assert c.fetchone()["version"] == VIEW_SHAPE
     reopened.close()

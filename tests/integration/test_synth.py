@@ -27,7 +27,7 @@ def test_a_synthetic_history_has_the_promised_mix(store):
     pairs = Counter(tuple(sorted(p["actor"] for p in d["actors"])) for d in listed)
     busiest = pairs.most_common(1)[0][1]
     assert busiest >= 10 * sorted(pairs.values())[len(pairs) // 2]  # heavy-tailed
-    assert app.verify().ok
+    assert app.audit.verify().ok
     app.close()
 
 

@@ -37,11 +37,11 @@ def test_the_readme_audit_script_verifies_an_export(tmp_path):
     app = Timeline("memory://")
     seed(app, SEEDS)
     out = io.StringIO()
-    app.export(out)
+    app.audit.export(out)
     (tmp_path / "log.ndjson").write_text(out.getvalue(), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, str(tmp_path / "check.py"), str(tmp_path / "log.ndjson")],
         capture_output=True, text=True, check=True,
     )
-    head = app.head()
+    head = app.audit.head()
     assert result.stdout.strip() == f"intact; head {head['position']} {head['hash']}"

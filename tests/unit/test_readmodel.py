@@ -1,10 +1,10 @@
-"""The application's process-wide settings for bulk work leave the process as they found it."""
+"""The read model's process-wide settings for bulk work leave the process as they found it."""
 
 from __future__ import annotations
 
 import gc
 
-from timeline.application import fewer_collections
+from timeline.readmodel import fewer_collections
 
 
 def test_fewer_collections_restores_the_collector_and_keeps_what_the_process_froze():
