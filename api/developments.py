@@ -25,9 +25,9 @@ from api.http import (
     writer,
 )
 from timeline.domain import PartialDate
+from timeline.history import DevelopmentDetailOut
 from timeline.schemas import (
     CorrectionSchema,
-    DevelopmentDetailOut,
     DevelopmentInputSchema,
     DevelopmentListOut,
     RetractionSchema,

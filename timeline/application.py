@@ -34,20 +34,11 @@ from timeline.domain import (
     check_actor,
     development_id,
 )
+from timeline.history import history_entry
 from timeline.readmodel import ReadModel
 from timeline.relationships import Relationship, fold, pair_of, replay
-from timeline.schemas import dump_content, dump_development, dump_source
+from timeline.schemas import dump_development
 from timeline.vocabulary import ActorKind, Certainty, Kind, Stance, Status
-
-# The event classes' names as the log shows them to people.
-EVENT_TYPES = {
-    Actor.Registered: "registered",
-    Actor.Corrected: "corrected",
-    Development.Recorded: "recorded",
-    Development.Corrected: "corrected",
-    Development.StatusChanged: "status_changed",
-    Development.Retracted: "retracted",
-}
 
 
 class VersionMismatch(Conflict):
@@ -135,17 +126,17 @@ class Timeline(Application):
         self._save(development)
         return development.id
 
-    def record_prepared(self, development: Development) -> UUID:
-        """Record a development built with its later history in memory (a seed entry)."""
-        for event in development.pending_events:
-            if isinstance(event, Development.Recorded):
-                self._check_actors(event.content.actor_slugs(), "actors")
-            elif isinstance(event, Development.Corrected) and "actors" in event.changes:
-                self._check_actors([p.actor for p in event.changes["actors"]], "actors")
-        if development.id in self.repository:
-            raise AlreadyExists(f"development {development.key or development.id} exists", "key")
-        self._save(development)
-        return development.id
+    def save_prepared(self, *developments: Development) -> None:
+        """Save developments built or moved on in memory through their own commands (a seed
+        entry with its later history, a synthetic run), all in one transaction. The rules
+        that need the store are checked here: every actor named must be registered."""
+        for development in developments:
+            for event in development.pending_events:
+                if isinstance(event, Development.Recorded):
+                    self._check_actors(event.content.actor_slugs(), "actors")
+                elif isinstance(event, Development.Corrected) and "actors" in event.changes:
+                    self._check_actors([p.actor for p in event.changes["actors"]], "actors")
+        self._save(*developments)
 
     def correct_development(
         self,
@@ -157,7 +148,7 @@ class Timeline(Application):
         recorded_by: str = "timeline",
         expected_version: int | None = None,
     ) -> int:
-        development = self._development(ident, expected_version)
+        development = self.development(ident, expected_version)
         if "actors" in changes:
             self._check_actors([p.actor for p in changes["actors"]], "changes.actors")
         development.correct(changes, reason, source, recorded_by)
@@ -175,7 +166,7 @@ class Timeline(Application):
         recorded_by: str = "timeline",
         expected_version: int | None = None,
     ) -> int:
-        development = self._development(ident, expected_version)
+        development = self.development(ident, expected_version)
         development.change_status(status, reason, source, recorded_by, date)
         self._save(development)
         return development.version
@@ -189,7 +180,7 @@ class Timeline(Application):
         recorded_by: str = "timeline",
         expected_version: int | None = None,
     ) -> int:
-        development = self._development(ident, expected_version)
+        development = self.development(ident, expected_version)
         development.retract(reason, recorded_by, source)
         self._save(development)
         return development.version
@@ -347,9 +338,12 @@ class Timeline(Application):
         except AggregateNotFoundError:
             raise NotFound(f"no actor {slug!r}", "id") from None
 
-    def _development(
+    def development(
         self, ident: UUID | str, expected_version: int | None = None
     ) -> Development:
+        """The development's aggregate (at the version the caller expects): for the commands,
+        and for in-process writers (seeding, synth) that move it on through its own commands
+        and hand it to save_prepared."""
         try:
             development = self.repository.get(as_uuid(ident))
         except AggregateNotFoundError:
@@ -369,30 +363,3 @@ class Timeline(Application):
         if not events or not isinstance(events[0], Development.Recorded):
             raise NotFound(f"no development {ident}", "id")
         return events
-
-
-def history_entry(event: Any) -> dict[str, Any]:
-    """One version of a development: what changed, when it was recorded, by whom and why."""
-    entry: dict[str, Any] = {
-        "version": event.originator_version,
-        "type": EVENT_TYPES[type(event)],
-        "recorded_at": event.timestamp.isoformat(),
-        "recorded_by": event.recorded_by,
-    }
-    if isinstance(event, Development.Recorded):
-        entry["status"] = event.status.value
-        entry["changes"] = dump_content(event.content)
-    elif isinstance(event, Development.Corrected):
-        entry["changes"] = dump_content(event.changes)
-        entry["reason"] = event.reason
-        entry["source"] = dump_source(event.source)
-    elif isinstance(event, Development.StatusChanged):
-        entry["status"] = event.status.value
-        entry["reason"] = event.reason
-        entry["source"] = dump_source(event.source)
-        if event.date is not None:
-            entry["date"] = dump_content({"date": event.date})["date"]
-    elif isinstance(event, Development.Retracted):
-        entry["reason"] = event.reason
-        entry["source"] = dump_source(event.source)
-    return entry

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, singledispatch
+from itertools import groupby
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -109,6 +110,32 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
         fact,
         json.dumps(fact.row()),
     )
+
+
+class ActorRow(NamedTuple):
+    """An actor as the view writes it (see actor_document)."""
+
+    document: dict[str, Any]
+
+
+Rows = Version | ActorRow
+
+
+@singledispatch
+def rows_of(aggregate: Any, position: int, recorded_at: datetime) -> Rows | None:
+    """What the view writes for an aggregate as one of its events left it, whatever the event
+    (the view shows the aggregate, not the event); None for an aggregate it does not show."""
+    return None
+
+
+@rows_of.register
+def _(actor: Actor, position: int, recorded_at: datetime) -> Rows | None:
+    return ActorRow(actor_document(actor))
+
+
+@rows_of.register
+def _(development: Development, position: int, recorded_at: datetime) -> Rows | None:
+    return prepare_version(development, position, recorded_at)
 
 
 class AlreadyProjected(IntegrityError):
@@ -250,6 +277,16 @@ class ViewQueries(Dialect):
             except IntegrityError as error:
                 raise AlreadyProjected(str(error)) from None
             write(c)
+
+    def write_rows(self, c: Any, rows: Sequence[Rows]) -> None:
+        """Write prepared rows (see rows_of) in log order: each run of versions together, an
+        actor between them (later links follow the actor's memberships as of its event)."""
+        for kind, run in groupby(rows, type):
+            if kind is ActorRow:
+                for actor in run:
+                    self.write_actor(c, actor.document)  # type: ignore[union-attr]
+            else:
+                self.write_versions(c, list(run))  # type: ignore[arg-type]
 
     def write_actor(self, c: Any, document: dict[str, Any]) -> None:
         """Write an actor's document (see actor_document)."""
@@ -585,18 +622,13 @@ class TimelineProjection(Projection[ViewQueries]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> bool:  # type: ignore[override]
         """Apply one event; False when another process (an API process catching up, or the
         worker) had already applied it, which its tracking record proves."""
-        aggregate = self._aggregate_at(domain_event, {})
+        rows = rows_of(
+            self._aggregate_at(domain_event, {}), tracking.notification_id,
+            domain_event.timestamp,
+        )
         try:
-            if isinstance(aggregate, Actor):
-                document = actor_document(aggregate)
-                self.view.apply(tracking, lambda c: self.view.write_actor(c, document))
-            elif isinstance(aggregate, Development):
-                version = prepare_version(
-                    aggregate, tracking.notification_id, domain_event.timestamp
-                )
-                self.view.apply(tracking, lambda c: self.view.write_versions(c, [version]))
-            else:  # an event this view does not show: track it so it is not read again
-                self.view.apply(tracking, lambda c: None)
+            # An event of an aggregate the view does not show is still tracked: not read again.
+            self.view.apply(tracking, lambda c: self.view.write_rows(c, [rows] if rows else []))
         except AlreadyProjected:
             return False
         return True
@@ -610,31 +642,18 @@ class TimelineProjection(Projection[ViewQueries]):
         # reading the event store while holding the view's write lock would wait on ourselves
         # in memory stores.
         latest: dict[Any, Any] = {}  # the latest aggregate of each stream within the run
-        prepared: list[Version | dict[str, Any]] = []
+        prepared: list[Rows] = []
         for domain_event, position in events:
             aggregate = self._aggregate_at(domain_event, latest)
             latest[domain_event.originator_id] = aggregate
-            if isinstance(aggregate, Development):
-                prepared.append(prepare_version(aggregate, position, domain_event.timestamp))
-            elif isinstance(aggregate, Actor):
-                prepared.append(actor_document(aggregate))
-
-        def write(c: Any) -> None:
-            pending: list[Version] = []
-            for item in prepared:
-                if isinstance(item, Version):
-                    pending.append(item)
-                else:
-                    # Later links follow the actor's memberships as of this event.
-                    if pending:
-                        self.view.write_versions(c, pending)
-                        pending = []
-                    self.view.write_actor(c, item)
-            if pending:
-                self.view.write_versions(c, pending)
-
+            rows = rows_of(aggregate, position, domain_event.timestamp)
+            if rows is not None:
+                prepared.append(rows)
         try:
-            self.view.apply_batch(application_name, after, events[-1][1], write, bulk)
+            self.view.apply_batch(
+                application_name, after, events[-1][1],
+                lambda c: self.view.write_rows(c, prepared), bulk,
+            )
         except AlreadyProjected:
             return False
         return True

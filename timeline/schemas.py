@@ -251,27 +251,6 @@ class DevelopmentOut(Schema):
     quote = fields.String(required=True, allow_none=True)
 
 
-class VersionOut(Schema):
-    """One event in a development's history: what changed, when, by whom and why."""
-
-    version = fields.Integer(required=True)
-    type = fields.String(
-        required=True,
-        validate=validate.OneOf(["recorded", "corrected", "status_changed", "retracted"]),
-    )
-    recorded_at = fields.String(required=True, metadata={"format": "date-time"})
-    recorded_by = fields.String(required=True)
-    status = fields.Enum(Status, by_value=True)
-    changes = fields.Dict(keys=fields.String())
-    reason = fields.String()
-    source = fields.Nested(SourceOut, allow_none=True)
-    date = fields.Nested(PartialDateOut)
-
-
-class DevelopmentDetailOut(DevelopmentOut):
-    history = fields.List(fields.Nested(VersionOut), required=True)
-
-
 class SourceRefOut(Schema):
     publication = fields.String(required=True)
     attribution = fields.String(required=True)

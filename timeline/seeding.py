@@ -12,7 +12,8 @@ status or retraction changed, as a status change or retraction), never as a new 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,21 +22,17 @@ from marshmallow import ValidationError, post_load, validate
 from marshmallow import fields as ma_fields
 
 from timeline.application import Timeline
-from timeline.domain import CONTENT_FIELDS, Development, TimelineError, development_id
-from timeline.schemas import (
-    ActorSchema,
-    CorrectionSchema,
-    DevelopmentInputSchema,
-    RetractionSchema,
-    StatusChangeSchema,
+from timeline.domain import (
+    CONTENT_FIELDS,
+    Development,
+    NotFound,
+    TimelineError,
+    development_id,
 )
+from timeline.history import later_event_types
+from timeline.schemas import ActorSchema, DevelopmentInputSchema
 
 RECORDED_BY = "seed"
-HISTORY_SCHEMAS = {
-    "corrected": CorrectionSchema,
-    "status_changed": StatusChangeSchema,
-    "retracted": RetractionSchema,
-}
 
 
 class SeedError(Exception):
@@ -46,10 +43,11 @@ class HistoryEntry(ma_fields.Field):
     """One later event of a seeded development, validated by the API's schema for its type."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
-        if not isinstance(value, dict) or value.get("type") not in HISTORY_SCHEMAS:
-            raise ValidationError(f"type must be one of {', '.join(HISTORY_SCHEMAS)}")
+        types = later_event_types()
+        if not isinstance(value, dict) or value.get("type") not in types:
+            raise ValidationError(f"type must be one of {', '.join(types)}")
         body = {k: v for k, v in value.items() if k != "type"}
-        return {"type": value["type"], **HISTORY_SCHEMAS[value["type"]]().load(body)}
+        return {"type": value["type"], **types[value["type"]].schema().load(body)}
 
 
 class SeedDevelopmentSchema(DevelopmentInputSchema):
@@ -64,22 +62,35 @@ class SeedDevelopmentSchema(DevelopmentInputSchema):
 
 @dataclass
 class SeedReport:
+    """What a seed run recorded: actors, developments, and later events by type."""
+
     actors_registered: int = 0
     actors_corrected: int = 0
     developments_recorded: int = 0
-    corrections: int = 0
-    status_changes: int = 0
-    retractions: int = 0
+    later: Counter[str] = field(default_factory=Counter)  # by event type name
     unchanged: int = 0
+
+    def count(self, event_type: str) -> int:
+        """How many later events of this type (see timeline.history) were recorded."""
+        return self.later[event_type]
 
     @property
     def events(self) -> int:
-        return sum(getattr(self, f.name) for f in fields(self) if f.name != "unchanged")
+        return (
+            self.actors_registered + self.actors_corrected + self.developments_recorded
+            + self.later.total()
+        )
 
     def __str__(self) -> str:
-        return ", ".join(
-            f"{getattr(self, f.name)} {f.name.replace('_', ' ')}" for f in fields(self)
-        )
+        counts = [
+            (self.actors_registered, "actors registered"),
+            (self.actors_corrected, "actors corrected"),
+            (self.developments_recorded, "developments recorded"),
+            *((self.later[name], t.counter.replace("_", " "))  # type: ignore[union-attr]
+              for name, t in later_event_types().items()),
+            (self.unchanged, "unchanged"),
+        ]
+        return ", ".join(f"{number} {label}" for number, label in counts)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -180,16 +191,14 @@ def _seed_actor(app: Timeline, entry: dict[str, Any], report: SeedReport) -> Non
 def _seed_development(app: Timeline, file: Path, entry: Any, report: SeedReport) -> None:
     ident = development_id(entry.key)
     wanted = _final_form(ident, entry)
-    if ident not in app.repository:
+    try:
+        stored = app.development(ident)
+    except NotFound:
         # Recorded with its whole history in one transaction: no half-seeded entry.
-        app.record_prepared(wanted)
+        app.save_prepared(wanted)
         report.developments_recorded += 1
-        for event in entry.history:
-            counter = {"corrected": "corrections", "status_changed": "status_changes",
-                       "retracted": "retractions"}[event["type"]]
-            setattr(report, counter, getattr(report, counter) + 1)
+        report.later.update(event["type"] for event in entry.history)
         return
-    stored: Development = app.repository.get(ident)
     if stored.retracted:
         if not wanted.retracted:
             raise SeedError(f"{file}: {entry.key}: retracted in the store; it cannot come back")
@@ -201,9 +210,9 @@ def _seed_development(app: Timeline, file: Path, entry: Any, report: SeedReport)
         app.change_status(
             ident, wanted.status, reason, date=wanted.content.date, recorded_by=RECORDED_BY
         )
-        report.status_changes += 1
+        report.later["status_changed"] += 1
         changed = True
-        stored = app.repository.get(ident)
+        stored = app.development(ident)
     changes = {
         name: getattr(wanted.content, name)
         for name in CONTENT_FIELDS
@@ -213,11 +222,11 @@ def _seed_development(app: Timeline, file: Path, entry: Any, report: SeedReport)
         app.correct_development(
             ident, changes, reason, wanted.content.sources[-1], recorded_by=RECORDED_BY
         )
-        report.corrections += 1
+        report.later["corrected"] += 1
         changed = True
     if wanted.retracted:
         app.retract_development(ident, reason, recorded_by=RECORDED_BY)
-        report.retractions += 1
+        report.later["retracted"] += 1
         changed = True
     if not changed:
         report.unchanged += 1
@@ -229,14 +238,7 @@ def _final_form(ident: Any, entry: Any) -> Development:
         id=ident, content=entry.content, status=entry.status, key=entry.key,
         recorded_by=RECORDED_BY,
     )
+    types = later_event_types()
     for event in entry.history:
-        kind = event["type"]
-        if kind == "corrected":
-            development.correct(event["changes"], event["reason"], event["source"], RECORDED_BY)
-        elif kind == "status_changed":
-            development.change_status(
-                event["status"], event["reason"], event["source"], RECORDED_BY, event["date"]
-            )
-        else:
-            development.retract(event["reason"], RECORDED_BY, event["source"])
+        types[event["type"]].make(development, event, RECORDED_BY)  # type: ignore[misc]
     return development

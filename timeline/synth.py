@@ -220,7 +220,7 @@ def record_batch(
             report.developments += 1
             report.late += late
             continue
-        development = unsaved.get(ident) or app.repository.get(ident)
+        development = unsaved.get(ident) or app.development(ident)
         if operation == "correct":
             development.correct({"date": payload}, "a better date", LATER_SOURCE, "synth")
             report.corrections += 1
@@ -236,4 +236,4 @@ def record_batch(
             report.status_changes += 1
         unsaved[ident] = development
     if unsaved:
-        app.save(*unsaved.values())
+        app.save_prepared(*unsaved.values())

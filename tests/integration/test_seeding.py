@@ -65,7 +65,7 @@ def test_an_edited_seed_entry_becomes_a_correction_not_a_new_development(tmp_pat
 
     report = seed(app, seeds)
 
-    assert (report.corrections, report.developments_recorded) == (1, 0)
+    assert (report.count("corrected"), report.developments_recorded) == (1, 0)
     assert len(app.list_developments()) == before
     found = app.get_development(development_id(key))
     assert found["summary"] == original + " (edited)"
