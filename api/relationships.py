@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, redirect, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -33,7 +33,7 @@ class RelationshipQuery(StateQuery, PageArgs):
 
 class ReplayQuery(Schema):
     until = fields.Date(metadata={"description": "Replay up to this world date"})
-    since = fields.Date(data_key="from", metadata={"description": "Show steps from this date"})
+    start = fields.Date(data_key="from", metadata={"description": "Show steps from this date"})
     known_at = KNOWN_AT
 
 
@@ -43,7 +43,7 @@ class ReplayQuery(Schema):
 @documents(blueprint, 404)
 def list_relationships(query: dict[str, Any]) -> Response:
     """Every pair (or every pair of one actor), in pair order."""
-    found = timeline().relationships(
+    found = timeline().list_relationships(
         actor=query.get("actor"), as_of=query.get("as_of"), known_at=query.get("known_at"),
         stance=query.get("stance"),
     )
@@ -61,18 +61,18 @@ def list_relationships(query: dict[str, Any]) -> Response:
 def get_relationship(query: dict[str, Any], a: str, b: str) -> Response:
     """The state of one pair, in either order: stance, score, ties and the developments
     behind them."""
-    return ok(timeline().relationship(a, b, as_of=query.get("as_of"),
+    return ok(timeline().get_relationship(a, b, as_of=query.get("as_of"),
                                       known_at=query.get("known_at")))
 
 
-@blueprint.get("/relationships/<a>/<b>/history")
+@blueprint.get("/relationships/<a>/<b>/replay")
 @blueprint.arguments(ReplayQuery, location="query")
 @blueprint.response(200, StepListOut)
 @documents(blueprint, 404, 422)
-def relationship_history(query: dict[str, Any], a: str, b: str) -> Response:
+def replay_pair(query: dict[str, Any], a: str, b: str) -> Response:
     """The steps that built this pair's state, in world-date order."""
     return ok({"steps": timeline().replay(
-        pair=(a, b), until=query.get("until"), since=query.get("since"),
+        pair=(a, b), until=query.get("until"), start=query.get("start"),
         known_at=query.get("known_at"),
     )})
 
@@ -83,5 +83,17 @@ def relationship_history(query: dict[str, Any], a: str, b: str) -> Response:
 def replay(query: dict[str, Any]) -> Response:
     """The steps that built every pair's state, in world-date order."""
     return ok({"steps": timeline().replay(
-        until=query.get("until"), since=query.get("since"), known_at=query.get("known_at"),
+        until=query.get("until"), start=query.get("start"), known_at=query.get("known_at"),
     )})
+
+
+@blueprint.get("/relationships/<a>/<b>/history")
+@blueprint.doc(deprecated=True, responses={
+    "308": {"description": "Moved to /relationships/{a}/{b}/replay (the query string kept)"},
+})
+def replay_pair_moved(a: str, b: str) -> Response:
+    """The old name of `/relationships/{a}/{b}/replay`: "history" is a development's versions,
+    and these are the replay's steps."""
+    target = url_for("relationships.replay_pair", a=a, b=b)
+    query = request.query_string.decode()
+    return redirect(f"{target}?{query}" if query else target, 308)

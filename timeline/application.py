@@ -29,7 +29,7 @@ from timeline.domain import (
     PartialDate,
     Source,
     UnknownActor,
-    actor_id,
+    actor_stream_id,
     as_uuid,
     check_actor,
     development_id,
@@ -68,19 +68,19 @@ class Timeline(Application):
 
     def register_actor(
         self,
-        slug: str,
+        actor_id: str,
         name: str,
         kind: ActorKind,
         aliases: Sequence[str] = (),
         belongs_to: Sequence[str] = (),
         recorded_by: str = "timeline",
     ) -> str:
-        check_actor(slug, name, kind, tuple(belongs_to))
-        if actor_id(slug) in self.repository:
-            raise AlreadyExists(f"actor {slug!r} is already registered", "id")
+        check_actor(actor_id, name, kind, tuple(belongs_to))
+        if actor_stream_id(actor_id) in self.repository:
+            raise AlreadyExists(f"actor {actor_id!r} is already registered", "id")
         self._check_actors(belongs_to, "belongs_to")
         actor = Actor(
-            slug=slug,
+            actor_id=actor_id,
             name=name,
             kind=kind,
             aliases=tuple(aliases),
@@ -88,12 +88,12 @@ class Timeline(Application):
             recorded_by=recorded_by,
         )
         self._save(actor)
-        return slug
+        return actor_id
 
     def correct_actor(
-        self, slug: str, changes: dict[str, Any], reason: str, recorded_by: str = "timeline"
+        self, actor_id: str, changes: dict[str, Any], reason: str, recorded_by: str = "timeline"
     ) -> int:
-        actor = self._actor(slug)
+        actor = self._actor(actor_id)
         unknown = set(changes) - set(ACTOR_FIELDS)
         if unknown:
             raise InvalidInput(f"cannot correct {', '.join(sorted(unknown))}", "changes")
@@ -101,7 +101,7 @@ class Timeline(Application):
         if not effective:
             return actor.version
         merged = {name: getattr(actor, name) for name in ACTOR_FIELDS} | effective
-        check_actor(slug, merged["name"], merged["kind"], tuple(merged["belongs_to"]))
+        check_actor(actor_id, merged["name"], merged["kind"], tuple(merged["belongs_to"]))
         self._check_actors(merged["belongs_to"], "belongs_to")
         actor.correct(changes=effective, reason=reason, recorded_by=recorded_by)
         self._save(actor)
@@ -116,7 +116,7 @@ class Timeline(Application):
         recorded_by: str = "timeline",
     ) -> UUID:
         """Record a new development; a `key` gives it a deterministic id (seeds use one)."""
-        self._check_actors(content.actor_slugs(), "actors")
+        self._check_actors(content.actor_ids(), "actors")
         ident = development_id(key) if key else uuid4()
         if key and ident in self.repository:
             raise AlreadyExists(f"a development with key {key!r} is already recorded", "key")
@@ -133,7 +133,7 @@ class Timeline(Application):
         for development in developments:
             for event in development.pending_events:
                 if isinstance(event, Development.Recorded):
-                    self._check_actors(event.content.actor_slugs(), "actors")
+                    self._check_actors(event.content.actor_ids(), "actors")
                 elif isinstance(event, Development.Corrected) and "actors" in event.changes:
                     self._check_actors([p.actor for p in event.changes["actors"]], "actors")
         self._save(*developments)
@@ -187,10 +187,10 @@ class Timeline(Application):
 
     # --- queries ----------------------------------------------------------------------------
 
-    def get_actor(self, slug: str) -> dict[str, Any]:
-        found = self.read_model.current().select_actors([slug])
+    def get_actor(self, actor_id: str) -> dict[str, Any]:
+        found = self.read_model.current().select_actors([actor_id])
         if not found:
-            raise NotFound(f"no actor {slug!r}", "id")
+            raise NotFound(f"no actor {actor_id!r}", "id")
         return found[0]
 
     def list_actors(self) -> list[dict[str, Any]]:
@@ -245,7 +245,7 @@ class Timeline(Application):
             limit=limit,
         )
 
-    def relationship(
+    def get_relationship(
         self,
         a: str,
         b: str,
@@ -264,7 +264,7 @@ class Timeline(Application):
         pair = pair_of(a, b)
         return fold(linked, as_of).get(pair, Relationship(pair)).as_dict()
 
-    def relationships(
+    def list_relationships(
         self,
         *,
         actor: str | None = None,
@@ -290,7 +290,7 @@ class Timeline(Application):
         self,
         *,
         until: date | None = None,
-        since: date | None = None,
+        start: date | None = None,
         pair: tuple[str, str] | None = None,
         known_at: datetime | None = None,
     ) -> list[dict[str, Any]]:
@@ -300,7 +300,7 @@ class Timeline(Application):
         linked = self.read_model.links(pair=pair, known_at=known_at, as_of=until)
         if pair is not None:
             linked = [link for link in linked if link.pair == pair_of(*pair)]
-        return replay(linked, until=until, since=since)
+        return replay(linked, until=until, start=start)
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -313,30 +313,30 @@ class Timeline(Application):
                 "the development was changed by another request; read it again and retry"
             ) from None
 
-    def has_actor(self, slug: str) -> bool:
+    def has_actor(self, actor_id: str) -> bool:
         # Actors are never removed, so one that exists is remembered for good.
-        if slug in self._known_actors:
+        if actor_id in self._known_actors:
             return True
-        if actor_id(slug) in self.repository:
-            self._known_actors.add(slug)
+        if actor_stream_id(actor_id) in self.repository:
+            self._known_actors.add(actor_id)
             return True
         return False
 
-    def _check_actors(self, slugs: Sequence[str], field: str) -> None:
-        for slug in slugs:
-            if not self.has_actor(slug):
-                raise UnknownActor(f"unknown actor {slug!r}", field)
+    def _check_actors(self, actor_ids: Sequence[str], field: str) -> None:
+        for actor_id in actor_ids:
+            if not self.has_actor(actor_id):
+                raise UnknownActor(f"unknown actor {actor_id!r}", field)
 
-    def _require_actors(self, slugs: Sequence[str]) -> None:
-        for slug in slugs:
-            if not self.has_actor(slug):  # remembered once seen: no statement per query
-                raise NotFound(f"no actor {slug!r}", "actor")
+    def _require_actors(self, actor_ids: Sequence[str]) -> None:
+        for actor_id in actor_ids:
+            if not self.has_actor(actor_id):  # remembered once seen: no statement per query
+                raise NotFound(f"no actor {actor_id!r}", "actor")
 
-    def _actor(self, slug: str) -> Actor:
+    def _actor(self, actor_id: str) -> Actor:
         try:
-            return self.repository.get(actor_id(slug))
+            return self.repository.get(actor_stream_id(actor_id))
         except AggregateNotFoundError:
-            raise NotFound(f"no actor {slug!r}", "id") from None
+            raise NotFound(f"no actor {actor_id!r}", "id") from None
 
     def development(
         self, ident: UUID | str, expected_version: int | None = None

@@ -190,8 +190,8 @@ def developments(
 ) -> None:
     """The timeline of developments in world-date order, with their sources."""
     with opened(ctx) as app:
-        for slug in actors:
-            app.get_actor(slug)  # an unknown actor is an error, not an empty timeline
+        for actor_id in actors:
+            app.get_actor(actor_id)  # an unknown actor is an error, not an empty timeline
         found = app.list_developments(
             actors=actors,
             kind=kind and Kind(kind),
@@ -233,7 +233,7 @@ def relationships(
 ) -> None:
     """The state of each relationship: stance, score, ties and the developments behind them."""
     with opened(ctx) as app:
-        found = app.relationships(
+        found = app.list_relationships(
             actor=actor, as_of=as_of, known_at=known_at, stance=stance and Stance(stance)
         )
     echo_all(found, as_json, format_relationship, "No relationships match.")
@@ -241,7 +241,7 @@ def relationships(
 
 @main.command()
 @click.option("--until", type=WorldDate(), required=True, help="World date: replay up to it.")
-@click.option("--from", "since", type=WorldDate(), help="World date: show steps from it on.")
+@click.option("--from", "start", type=WorldDate(), help="World date: show steps from it on.")
 @click.option("--pair", help="Only this pair: two actor ids, comma-separated (china,russia).")
 @click.option("--known-at", type=UTCDateTime(), help="Only what the store had recorded by this moment (UTC).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -250,7 +250,7 @@ def relationships(
 def replay(
     ctx: click.Context,
     until: date,
-    since: date | None,
+    start: date | None,
     pair: str | None,
     known_at: datetime | None,
     as_json: bool,
@@ -263,7 +263,7 @@ def replay(
         if len(pair_ids) != 2 or not all(pair_ids):
             raise click.BadParameter("give two actor ids separated by a comma", param_hint="--pair")
     with opened(ctx) as app:
-        steps = app.replay(until=until, since=since, pair=pair_ids, known_at=known_at)
+        steps = app.replay(until=until, start=start, pair=pair_ids, known_at=known_at)
     echo_all(steps, as_json, format_step, "Nothing happened in that period.")
 
 

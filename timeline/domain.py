@@ -177,9 +177,9 @@ class Participation:
     role: Role
 
 
-def actor_id(slug: str) -> UUID:
-    """The aggregate id of the actor with this slug."""
-    return uuid5(TIMELINE_NAMESPACE, f"actor:{slug}")
+def actor_stream_id(actor_id: str) -> UUID:
+    """The aggregate id (of the event stream) of the actor with this actor id."""
+    return uuid5(TIMELINE_NAMESPACE, f"actor:{actor_id}")
 
 
 def development_id(key: str) -> UUID:
@@ -201,23 +201,45 @@ def as_uuid(ident: UUID | str) -> UUID:
 
 
 class Actor(Aggregate):
-    """A state, person, organisation, region or bloc; identified by a stable slug."""
+    """A state, person, organisation, region or bloc.
+
+    Its `actor_id` is a slug that never changes (`china`, `vladimir-putin`): the `id` of the
+    wire, the seed files and the routes. Its `id`, as of every aggregate, is the UUID of its
+    event stream, derived from the actor id (actor_stream_id).
+    """
+
+    class Registered(Aggregate.Created):
+        """The actor's first event. Version 1 (before the actor id had one name in code and
+        on the wire) stored the actor id as `slug`."""
+
+        actor_id: str
+        name: str
+        kind: ActorKind
+        aliases: tuple[str, ...]
+        belongs_to: tuple[str, ...]
+        recorded_by: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["actor_id"] = state.pop("slug")
 
     @staticmethod
-    def create_id(slug: str, **_: Any) -> UUID:  # type: ignore[override]
-        return actor_id(slug)
+    def create_id(actor_id: str, **_: Any) -> UUID:  # type: ignore[override]
+        return actor_stream_id(actor_id)
 
-    @event("Registered")
+    @event(Registered)
     def __init__(
         self,
-        slug: str,
+        actor_id: str,
         name: str,
         kind: ActorKind,
         aliases: tuple[str, ...] = (),
         belongs_to: tuple[str, ...] = (),
         recorded_by: str = "timeline",
     ) -> None:
-        self.slug = slug
+        self.actor_id = actor_id
         self.name = name
         self.kind = kind
         self.aliases = tuple(aliases)
@@ -232,15 +254,18 @@ class Actor(Aggregate):
 ACTOR_FIELDS = ("name", "kind", "aliases", "belongs_to")
 
 
-def check_actor(slug: str, name: str, kind: ActorKind, belongs_to: tuple[str, ...]) -> None:
+def check_actor(
+    actor_id: str, name: str, kind: ActorKind, belongs_to: tuple[str, ...]
+) -> None:
     """Invariants of an actor that need no store."""
-    if not SLUG.match(slug or ""):
+    if not SLUG.match(actor_id or ""):
         raise InvalidInput(
-            f"{slug!r} is not a slug: lower-case letters, digits and single hyphens", "id"
+            f"{actor_id!r} is not an actor id: lower-case letters, digits and single hyphens",
+            "id",
         )
     if not name.strip():
         raise InvalidInput("an actor needs a name", "name")
-    if slug in belongs_to:
+    if actor_id in belongs_to:
         raise InvalidInput("an actor cannot belong to itself", "belongs_to")
     if kind is ActorKind.STATE and belongs_to:
         raise InvalidInput("a state belongs to no other actor", "belongs_to")
@@ -289,7 +314,7 @@ class Content:
         if any(not item.strip() for item in self.items):
             raise InvalidInput("an item cannot be empty", "items")
 
-    def actor_slugs(self, role: Role | None = None) -> tuple[str, ...]:
+    def actor_ids(self, role: Role | None = None) -> tuple[str, ...]:
         return tuple(
             p.actor for p in self.actors if role is None or p.role is role
         )

@@ -85,7 +85,7 @@ class Version(NamedTuple):
 def actor_document(actor: Actor) -> dict[str, Any]:
     """An actor as the view keeps and serves it."""
     return {
-        "id": actor.slug,
+        "id": actor.actor_id,
         "name": actor.name,
         "kind": actor.kind.value,
         "aliases": list(actor.aliases),

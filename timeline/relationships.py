@@ -93,9 +93,9 @@ class Fact:
             date=content.date,
             ended=development.ended,
             planned_for=content.planned_for,
-            sources=content.actor_slugs(Role.SOURCE),
-            targets=content.actor_slugs(Role.TARGET),
-            participants=content.actor_slugs(Role.PARTICIPANT),
+            sources=content.actor_ids(Role.SOURCE),
+            targets=content.actor_ids(Role.TARGET),
+            participants=content.actor_ids(Role.PARTICIPANT),
             items=tuple(content.items),
             summary=content.summary,
             reported_by=tuple((s.publication, s.attribution) for s in content.sources),
@@ -368,18 +368,18 @@ def fold(linked: Iterable[Linked], as_of: date | None = None) -> dict[tuple[str,
 
 
 def replay(
-    linked: Iterable[Linked], until: date | None = None, since: date | None = None
+    linked: Iterable[Linked], until: date | None = None, start: date | None = None
 ) -> list[dict[str, Any]]:
     """The steps that built the state up to `until`: which development changed which pair, and
-    what changed. Steps before `since` are applied silently, so the first step shown starts
-    from the state as of the day before `since`."""
+    what changed. Steps before `start` are applied silently, so the first step shown starts
+    from the state as of the day before `start`."""
     relationships: dict[tuple[str, str], Relationship] = {}
     steps = []
     for day, step, link in timeline_of(linked, until):
         relationship = relationships.setdefault(link.pair, Relationship(link.pair))
         before = relationship.summary()
         apply(relationship, step, link)
-        if since is not None and day < since:
+        if start is not None and day < start:
             continue
         after = relationship.summary()
         change: dict[str, Any] = {

@@ -161,12 +161,12 @@ def seed(app: Timeline, path: Path) -> SeedReport:
 
 
 def _seed_actor(app: Timeline, entry: dict[str, Any], report: SeedReport) -> None:
-    slug = entry["id"]
+    actor_id = entry["id"]
     try:
-        current = app.get_actor(slug)
+        current = app.get_actor(actor_id)
     except TimelineError:
         app.register_actor(
-            slug, entry["name"], entry["kind"], entry["aliases"], entry["belongs_to"],
+            actor_id, entry["name"], entry["kind"], entry["aliases"], entry["belongs_to"],
             recorded_by=RECORDED_BY,
         )
         report.actors_registered += 1
@@ -184,7 +184,7 @@ def _seed_actor(app: Timeline, entry: dict[str, Any], report: SeedReport) -> Non
             else value) != current[name]
     }
     if changes:
-        app.correct_actor(slug, changes, "seed file changed", recorded_by=RECORDED_BY)
+        app.correct_actor(actor_id, changes, "seed file changed", recorded_by=RECORDED_BY)
         report.actors_corrected += 1
 
 

@@ -30,7 +30,7 @@ from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
 # How many actors of each kind, out of every 20.
 KIND_MIX = [ActorKind.STATE] * 8 + [ActorKind.PERSON] * 6 + [ActorKind.ORGANISATION] * 3 + [
     ActorKind.REGION] * 2 + [ActorKind.BLOC]
-KINDS = list(Kind)
+DEVELOPMENT_KINDS = list(Kind)
 CERTAINTIES = list(Certainty)
 FIRST_YEAR, LAST_YEAR = 1965, 2024
 
@@ -100,7 +100,7 @@ class Synthesizer:
         return PartialDate.parse(text, approximate=self.random.random() < 0.1)
 
     def content(self, number: int, pair: tuple[str, str], when: PartialDate) -> Content:
-        kind = self.random.choice(KINDS)
+        kind = self.random.choice(DEVELOPMENT_KINDS)
         return Content(
             kind=kind,
             summary=f"Synthetic development {number}: {pair[0]} {kind.value} {pair[1]}.",

@@ -77,13 +77,25 @@ def test_relationships(client):
     assert [r["pair"] for r in wars] == [["russia", "ukraine"]]
     paged, _ = follow(client, "/api/v1/relationships?limit=3")
     assert paged == client.get("/api/v1/relationships?limit=500").get_json()["relationships"]
-    history = client.get("/api/v1/relationships/china/russia/history?until=2024-04-30")
-    steps = history.get_json()["steps"]
+    steps = client.get("/api/v1/relationships/china/russia/replay?until=2024-04-30")
+    steps = steps.get_json()["steps"]
     assert steps[0]["ties_opened"] == [["partnership", "china", "russia"]]
     replay = client.get("/api/v1/replay?from=2024-01-01&until=2024-04-30").get_json()["steps"]
     assert replay and all(s["date"] >= "2024-01-01" for s in replay)
     assert client.get("/api/v1/relationships/china/china").status_code == 422
     assert client.get("/api/v1/relationships/china/atlantis").status_code == 404
+
+
+def test_the_old_name_of_a_pair_replay_redirects_with_its_query(client):
+    moved = client.get("/api/v1/relationships/china/russia/history?until=2024-04-30")
+    assert moved.status_code == 308
+    assert moved.headers["Location"].endswith(
+        "/api/v1/relationships/china/russia/replay?until=2024-04-30"
+    )
+    followed = client.get("/api/v1/relationships/china/russia/history?until=2024-04-30",
+                          follow_redirects=True)
+    assert followed.get_json() == client.get(
+        "/api/v1/relationships/china/russia/replay?until=2024-04-30").get_json()
 
 
 def test_client_journey_reads_current_state(client):

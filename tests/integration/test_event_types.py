@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 from eventsourcing.domain import Aggregate
@@ -9,7 +11,7 @@ from marshmallow import Schema, fields
 
 from tests.conftest import SEEDS
 from timeline.application import Timeline
-from timeline.domain import Development, development_id
+from timeline.domain import Development, actor_stream_id, development_id
 from timeline.history import EVENT_TYPES, EventType
 from timeline.seeding import seed
 
@@ -95,3 +97,15 @@ def test_a_registered_event_type_flows_through_seeding_history_and_the_view(
         assert seed(app, tmp_path).count("annotated") == 0  # idempotent
     finally:
         app.close()
+
+
+def test_an_actor_registered_before_the_rename_still_decodes(app):
+    """Actor.Registered version 1 stored the actor id as `slug`: it is upcast on reading."""
+    stored = app.recorder.select_events(actor_stream_id("china"))[0]
+    state = json.loads(stored.state)
+    assert state.pop("class_version") == 2
+    state["slug"] = state.pop("actor_id")
+    old = replace(stored, state=json.dumps(state).encode())
+    registered = app.mapper.to_domain_event(old)
+    assert registered.actor_id == "china"
+    assert registered.mutate(None).actor_id == "china"

@@ -33,8 +33,8 @@ def wait_for(condition, timeout: float = 60.0, every: float = 0.005) -> None:
 
 def state(app: Timeline):
     return (
-        app.relationships(),
-        app.relationships(as_of=date(2024, 4, 30)),
+        app.list_relationships(),
+        app.list_relationships(as_of=date(2024, 4, 30)),
         app.list_developments(limit=1000),
         app.read_model.view.count_versions(),
     )

@@ -149,11 +149,11 @@ def check_against_a_pure_fold(url, history, as_of, data):
     moments = play(app, history)
     known_at = data.draw(st.sampled_from([None, *moments]))
 
-    answer = app.relationships(as_of=as_of, known_at=known_at)
+    answer = app.list_relationships(as_of=as_of, known_at=known_at)
     assert answer == pure_answer(app, as_of, known_at)
 
     incremental = (answer, app.replay(until=as_of, known_at=known_at))
     app.read_model.rebuild()
-    assert (app.relationships(as_of=as_of, known_at=known_at),
+    assert (app.list_relationships(as_of=as_of, known_at=known_at),
             app.replay(until=as_of, known_at=known_at)) == incremental
     app.close()

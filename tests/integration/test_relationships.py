@@ -12,13 +12,13 @@ from timeline.vocabulary import Kind
 
 
 def test_russia_and_ukraine_are_at_war_from_the_invasion(seeded):
-    assert seeded.relationship("russia", "ukraine", as_of=date(2022, 3, 1))["stance"] == "war"
-    before = seeded.relationship("ukraine", "russia", as_of=date(2022, 1, 1))
+    assert seeded.get_relationship("russia", "ukraine", as_of=date(2022, 3, 1))["stance"] == "war"
+    before = seeded.get_relationship("ukraine", "russia", as_of=date(2022, 1, 1))
     assert before["stance"] == "neutral" and before["ties"] == []
 
 
 def test_china_russia_ties_in_mid_2024_name_the_items_each_traceable(seeded):
-    found = seeded.relationship("china", "russia", as_of=date(2024, 6, 30))
+    found = seeded.get_relationship("china", "russia", as_of=date(2024, 6, 30))
     assert found["stance"] == "partnership"
     supply = next(t for t in found["ties"] if t["kind"] == "material_supply")
     assert (supply["from"], supply["to"]) == ("china", "russia")
@@ -32,14 +32,14 @@ def test_china_russia_ties_in_mid_2024_name_the_items_each_traceable(seeded):
 
 def test_lavrov_meeting_wang_yi_shapes_both_pairs(seeded):
     meeting = str(development_id("2023-10-16-lavrov-meets-wang-yi-beijing"))
-    people = seeded.relationship("sergei-lavrov", "wang-yi")
-    states = seeded.relationship("russia", "china", as_of=date(2023, 10, 16))
+    people = seeded.get_relationship("sergei-lavrov", "wang-yi")
+    states = seeded.get_relationship("russia", "china", as_of=date(2023, 10, 16))
     assert meeting in [d["id"] for d in people["developments"]]
     assert meeting in [d["id"] for d in states["developments"]]
 
 
 def test_a_planned_visit_is_expected_not_a_tie(seeded):
-    found = seeded.relationship("china", "vladimir-putin", as_of=date(2024, 4, 30))
+    found = seeded.get_relationship("china", "vladimir-putin", as_of=date(2024, 4, 30))
     assert [e["planned_for"] for e in found["expected"]] == ["2024-05"]
 
 
@@ -50,8 +50,8 @@ def test_a_later_correction_changes_as_of_answers_but_not_what_was_known_before(
         ident, {"date": PartialDate.parse("2021-06-01")}, "an earlier visit", source()
     )
     as_of = date(2022, 1, 1)
-    now = app.relationship("china", "russia", as_of=as_of)
-    then = app.relationship("china", "russia", as_of=as_of, known_at=before_correction)
+    now = app.get_relationship("china", "russia", as_of=as_of)
+    then = app.get_relationship("china", "russia", as_of=as_of, known_at=before_correction)
     assert [d["id"] for d in now["developments"]] == [str(ident)]
     assert now["stance"] == "cooperation"
     assert then["developments"] == [] and then["stance"] == "neutral"
@@ -61,14 +61,14 @@ def test_a_retraction_is_not_seen_by_questions_about_earlier_knowledge(app):
     ident = app.record_development(content(kind=Kind.SANCTIONS))
     before = datetime.now(UTC)
     app.retract_development(ident, "the report was wrong")
-    assert app.relationship("china", "russia")["stance"] == "neutral"
-    assert app.relationship("china", "russia", known_at=before)["stance"] == "hostility"
+    assert app.get_relationship("china", "russia")["stance"] == "neutral"
+    assert app.get_relationship("china", "russia", known_at=before)["stance"] == "hostility"
 
 
 def everything(app):
     return (
-        app.relationships(),
-        app.relationships(as_of=date(2023, 12, 31)),
+        app.list_relationships(),
+        app.list_relationships(as_of=date(2023, 12, 31)),
         app.replay(until=date(2024, 12, 31)),
         app.list_developments(),
     )
@@ -88,15 +88,15 @@ def test_a_correction_read_after_the_first_version_was_projected_moves_the_devel
 
     ident = str(app.record_development(content()))
     as_of = date(2024, 12, 31)
-    assert [d["id"] for d in app.relationship("china", "russia", as_of=as_of)["developments"]] \
+    assert [d["id"] for d in app.get_relationship("china", "russia", as_of=as_of)["developments"]] \
         == [ident]
     between = datetime.now(UTC)
     moved = (Participation("china", Role.SOURCE), Participation("ukraine", Role.TARGET))
     app.correct_development(ident, {"actors": moved}, "the recipient was misreported", source())
-    assert app.relationship("china", "russia", as_of=as_of)["developments"] == []
-    assert [d["id"] for d in app.relationship("china", "ukraine", as_of=as_of)["developments"]] \
+    assert app.get_relationship("china", "russia", as_of=as_of)["developments"] == []
+    assert [d["id"] for d in app.get_relationship("china", "ukraine", as_of=as_of)["developments"]] \
         == [ident]
-    then = app.relationship("china", "russia", as_of=as_of, known_at=between)
+    then = app.get_relationship("china", "russia", as_of=as_of, known_at=between)
     assert [d["id"] for d in then["developments"]] == [ident]
 
 
@@ -194,7 +194,7 @@ def test_a_view_of_an_older_shape_is_rebuilt_when_the_store_is_opened(durable_st
 
     app = Timeline(durable_store)
     seed(app, SEEDS)
-    expected = app.relationships(as_of=date(2024, 6, 30))
+    expected = app.list_relationships(as_of=date(2024, 6, 30))
     # A view as an older release left it: links without their facts, and a marker of the
     # previous shape, or none (from before the marker existed).
     view = app.read_model.view
@@ -209,7 +209,7 @@ def test_a_view_of_an_older_shape_is_rebuilt_when_the_store_is_opened(durable_st
 
     reopened = Timeline(durable_store)
     assert reopened.read_model.view.max_tracking_id(reopened.name) is None  # dropped, to be rebuilt
-    assert reopened.relationships(as_of=date(2024, 6, 30)) == expected
+    assert reopened.list_relationships(as_of=date(2024, 6, 30)) == expected
     assert reopened.audit.count() == events  # the events are untouched
     with reopened.read_model.view.datastore.transaction(commit=False) as c:
         c.execute(f"SELECT version FROM {reopened.read_model.view.table('view_shape')}")

@@ -19,7 +19,7 @@ def test_every_seed_file_is_valid():
     assert len(developments) >= 20
     slugs = {actor["id"] for actor in actors}
     for _, development in developments:
-        assert set(development.content.actor_slugs()) <= slugs
+        assert set(development.content.actor_ids()) <= slugs
 
 
 def test_seeding_twice_records_nothing_the_second_time(store):

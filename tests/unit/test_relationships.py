@@ -135,5 +135,5 @@ def test_the_last_replay_step_agrees_with_the_state():
     assert china_russia[-1]["score"]["to"] == final["score"]
     assert china_russia[0]["ties_opened"] == [["partnership", "china", "russia"]]
     assert china_russia[0]["stance"] == {"from": "neutral", "to": "partnership"}
-    shown = replay(linked(*facts), until=date(2024, 6, 30), since=date(2024, 1, 1))
+    shown = replay(linked(*facts), until=date(2024, 6, 30), start=date(2024, 1, 1))
     assert [s["development"]["kind"] for s in shown] == ["material_support"]
