@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, g, url_for
 from flask_smorest import Blueprint
 
-from api.http import documents, ok, timeline, writer
+from api.http import documents, etag_of, ok, timeline, writer
 from timeline.schemas import ActorListOut, ActorOut, ActorSchema
 
 blueprint = Blueprint("actors", __name__, url_prefix="/api/v1/actors", description=__doc__)
@@ -26,7 +26,7 @@ def list_actors() -> Response:
 def get_actor(actor_id: str) -> Response:
     """One actor."""
     actor = timeline().get_actor(actor_id)
-    return ok(actor, headers={"ETag": f'"{actor["version"]}"'})
+    return ok(actor, headers={"ETag": etag_of(actor["version"])})
 
 
 @blueprint.post("")

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.http import ok, timeline
-from timeline.audit import Head
+from timeline.audit import MAX_POSITION, Head
 
 blueprint = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description=__doc__)
 
@@ -31,7 +31,7 @@ class VerificationOut(Schema):
 
 
 class KeptHeadQuery(Schema):
-    position = fields.Integer(validate=validate.Range(0, 2**63 - 1))
+    position = fields.Integer(validate=validate.Range(0, MAX_POSITION))
     hash = fields.String(validate=HASH)
 
     @validates_schema

@@ -10,8 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.http import DEFAULT_LIMIT, MAX_LIMIT, documents, ok, page, timeline
-
-MAX_POSITION = 2**63 - 1  # positions are 64-bit integers in every store
+from timeline.audit import MAX_POSITION
 
 blueprint = Blueprint("events", __name__, url_prefix="/api/v1", description=__doc__)
 

@@ -243,6 +243,11 @@ def install(app: Flask) -> None:
     app.after_request(add_cors)
 
 
+KNOWN_AT = fields.AwareDateTime(
+    metadata={"description": "Only what was recorded by this moment (ISO 8601 with a zone)"}
+)
+
+
 class DateRangeArgs(Schema):
     @validates_schema
     def ordered(self, data: dict[str, Any], **_: Any) -> None:

@@ -9,16 +9,22 @@ from flask import Response, redirect, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from api.http import PageArgs, decode_cursor, documents, encode_cursor, ok, page, timeline
+from api.http import (
+    KNOWN_AT,
+    PageArgs,
+    decode_cursor,
+    documents,
+    encode_cursor,
+    ok,
+    page,
+    timeline,
+)
 from timeline.schemas import RelationshipListOut, RelationshipOut, StepListOut
 from timeline.vocabulary import Stance
 
 blueprint = Blueprint("relationships", __name__, url_prefix="/api/v1", description=__doc__)
 
 AS_OF = fields.Date(metadata={"description": "World date (YYYY-MM-DD); default: everything"})
-KNOWN_AT = fields.AwareDateTime(
-    metadata={"description": "Only what was recorded by this moment (ISO 8601 with a zone)"}
-)
 
 
 class StateQuery(Schema):

@@ -202,11 +202,11 @@ def query_latencies(app: Timeline, synthesizer: Synthesizer, count: int, seed_: 
         actor = rng.choice(slugs)
         when = as_of()
         for name, call, arguments in (
-            ("pair", app.relationship, ((a, b), {"as_of": when})),
-            ("actor", app.relationships, ((), {"actor": actor, "as_of": when})),
-            ("known_at", app.relationship, ((a, b), {"known_at": known_at})),
-            ("article_pair", app.relationship, (ARTICLE_PAIR, {"as_of": ARTICLE_DATE})),
-            ("article_actor", app.relationships,
+            ("pair", app.get_relationship, ((a, b), {"as_of": when})),
+            ("actor", app.list_relationships, ((), {"actor": actor, "as_of": when})),
+            ("known_at", app.get_relationship, ((a, b), {"known_at": known_at})),
+            ("article_pair", app.get_relationship, (ARTICLE_PAIR, {"as_of": ARTICLE_DATE})),
+            ("article_actor", app.list_relationships,
              ((), {"actor": ARTICLE_PAIR[0], "as_of": ARTICLE_DATE})),
         ):
             started = time.perf_counter()

@@ -230,8 +230,10 @@ class Timeline(Application):
         """Developments in world-date order (earliest day, then latest day, then id).
 
         `actors` matches developments involving any of them or any actor that belongs to them
-        (China's developments include those of Wang Yi and of Hong Kong).
+        (China's developments include those of Wang Yi and of Hong Kong); an unknown actor is
+        NotFound, not an empty timeline.
         """
+        self._require_actors(actors)
         view = self.read_model.current()
         return view.select_developments(
             actors=sorted(view.select_members(actors)) if actors else (),

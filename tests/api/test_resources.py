@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.api.test_conventions import SOURCE, record
+from tests.helpers import SOURCE, record
 from timeline.domain import development_id
 
 NO_LIMITS = str(development_id("putin-xi-no-limits-partnership"))
