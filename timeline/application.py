@@ -30,6 +30,7 @@ from timeline.domain import (
     Source,
     UnknownActor,
     actor_stream_id,
+    actors_named,
     as_uuid,
     check_actor,
     development_id,
@@ -79,15 +80,7 @@ class Timeline(Application):
         if actor_stream_id(actor_id) in self.repository:
             raise AlreadyExists(f"actor {actor_id!r} is already registered", "id")
         self._check_actors(belongs_to, "belongs_to")
-        actor = Actor(
-            actor_id=actor_id,
-            name=name,
-            kind=kind,
-            aliases=tuple(aliases),
-            belongs_to=tuple(belongs_to),
-            recorded_by=recorded_by,
-        )
-        self._save(actor)
+        self._save(Actor(actor_id, name, kind, tuple(aliases), tuple(belongs_to), recorded_by))
         return actor_id
 
     def correct_actor(
@@ -132,10 +125,7 @@ class Timeline(Application):
         that need the store are checked here: every actor named must be registered."""
         for development in developments:
             for event in development.pending_events:
-                if isinstance(event, Development.Recorded):
-                    self._check_actors(event.content.actor_ids(), "actors")
-                elif isinstance(event, Development.Corrected) and "actors" in event.changes:
-                    self._check_actors([p.actor for p in event.changes["actors"]], "actors")
+                self._check_actors(actors_named(event), "actors")
         self._save(*developments)
 
     def correct_development(
@@ -148,12 +138,10 @@ class Timeline(Application):
         recorded_by: str = "timeline",
         expected_version: int | None = None,
     ) -> int:
-        development = self.development(ident, expected_version)
-        if "actors" in changes:
-            self._check_actors([p.actor for p in changes["actors"]], "changes.actors")
-        development.correct(changes, reason, source, recorded_by)
-        self._save(development)
-        return development.version
+        self._check_actors([p.actor for p in changes.get("actors", ())], "changes.actors")
+        return self._change(
+            ident, expected_version, lambda d: d.correct(changes, reason, source, recorded_by)
+        )
 
     def change_status(
         self,
@@ -166,10 +154,10 @@ class Timeline(Application):
         recorded_by: str = "timeline",
         expected_version: int | None = None,
     ) -> int:
-        development = self.development(ident, expected_version)
-        development.change_status(status, reason, source, recorded_by, date)
-        self._save(development)
-        return development.version
+        return self._change(
+            ident, expected_version,
+            lambda d: d.change_status(status, reason, source, recorded_by, date),
+        )
 
     def retract_development(
         self,
@@ -180,10 +168,9 @@ class Timeline(Application):
         recorded_by: str = "timeline",
         expected_version: int | None = None,
     ) -> int:
-        development = self.development(ident, expected_version)
-        development.retract(reason, recorded_by, source)
-        self._save(development)
-        return development.version
+        return self._change(
+            ident, expected_version, lambda d: d.retract(reason, recorded_by, source)
+        )
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -201,11 +188,7 @@ class Timeline(Application):
     ) -> dict[str, Any]:
         """The development (as known at `known_at`) with the history of its versions."""
         ident = as_uuid(ident)
-        events = [
-            e
-            for e in self._events(ident)
-            if known_at is None or e.timestamp <= known_at
-        ]
+        events = [e for e in self._events(ident) if known_at is None or e.timestamp <= known_at]
         if not events:
             raise NotFound(f"development {ident} was not recorded by {known_at.isoformat()}")
         development = self.repository.get(ident, version=events[-1].originator_version)
@@ -248,12 +231,7 @@ class Timeline(Application):
         )
 
     def get_relationship(
-        self,
-        a: str,
-        b: str,
-        *,
-        as_of: date | None = None,
-        known_at: datetime | None = None,
+        self, a: str, b: str, *, as_of: date | None = None, known_at: datetime | None = None
     ) -> dict[str, Any]:
         """The state of the pair (either order) as of a world date, as known at a moment.
 
@@ -306,6 +284,15 @@ class Timeline(Application):
 
     # --- helpers ----------------------------------------------------------------------------
 
+    def _change(
+        self, ident: UUID | str, expected_version: int | None, command: Any
+    ) -> int:
+        """Run one of a development's commands on it and save what it recorded."""
+        development = self.development(ident, expected_version)
+        command(development)
+        self._save(development)
+        return development.version
+
     def _save(self, *aggregates: Any) -> None:
         try:
             self.save(*aggregates)
@@ -325,11 +312,13 @@ class Timeline(Application):
         return False
 
     def _check_actors(self, actor_ids: Sequence[str], field: str) -> None:
+        """Actors named in a write: an unknown one is invalid input."""
         for actor_id in actor_ids:
             if not self.has_actor(actor_id):
                 raise UnknownActor(f"unknown actor {actor_id!r}", field)
 
     def _require_actors(self, actor_ids: Sequence[str]) -> None:
+        """Actors a query is about: an unknown one is not found."""
         for actor_id in actor_ids:
             if not self.has_actor(actor_id):  # remembered once seen: no statement per query
                 raise NotFound(f"no actor {actor_id!r}", "actor")
@@ -340,9 +329,7 @@ class Timeline(Application):
         except AggregateNotFoundError:
             raise NotFound(f"no actor {actor_id!r}", "id") from None
 
-    def development(
-        self, ident: UUID | str, expected_version: int | None = None
-    ) -> Development:
+    def development(self, ident: UUID | str, expected_version: int | None = None) -> Development:
         """The development's aggregate (at the version the caller expects): for the commands,
         and for in-process writers (seeding, synth) that move it on through its own commands
         and hand it to save_prepared."""
@@ -354,8 +341,7 @@ class Timeline(Application):
             raise NotFound(f"no development {ident}", "id")
         if expected_version is not None and development.version != expected_version:
             raise VersionMismatch(
-                f"the development is at version {development.version},"
-                f" not {expected_version}",
+                f"the development is at version {development.version}, not {expected_version}",
                 "version",
             )
         return development

@@ -448,3 +448,12 @@ class Development(Aggregate):
         self.retracted = True
         self.retraction_reason = reason
 
+
+
+def actors_named(event: Any) -> tuple[str, ...]:
+    """The actors an event of a development names, each of which must be registered."""
+    if isinstance(event, Development.Recorded):
+        return event.content.actor_ids()
+    if isinstance(event, Development.Corrected):
+        return tuple(p.actor for p in event.changes.get("actors", ()))
+    return ()
