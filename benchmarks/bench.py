@@ -259,11 +259,6 @@ print(done[0] / (time.monotonic() - started), errors[0])
 
 
 def http_benchmark(url: str, synthesizer: Synthesizer, seconds: float, size: str) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("gunicorn") is None:
-        raise SystemExit("the HTTP part needs gunicorn: pip install -e '.[production]'"
-                         " (or --http-seconds 0 to skip it)")
     port = free_port()
     env = {**os.environ, "TIMELINE_STORE": url}
     server = subprocess.Popen(

@@ -9,6 +9,11 @@ fail instead. The server is TIMELINE_TEST_POSTGRES (default: this machine's, dat
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -128,3 +133,34 @@ def content(**changes) -> Content:
     }
     fields.update(changes)
     return Content(**fields)
+
+
+@contextmanager
+def serving(directory: Path, *args: str) -> Iterator[int]:
+    """`timeline serve` started in `directory` on a free port, as a user starts it: with the
+    `timeline` script of this environment and no TIMELINE_STORE, so the store is the default
+    one in that directory. Yields the port once /healthz answers; stops the server after."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "TIMELINE_STORE"}
+    script = Path(sys.executable).parent / "timeline"
+    server = subprocess.Popen(
+        [str(script), "serve", "--port", str(port), *args],
+        cwd=directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.kill()
+                    pytest.fail(f"timeline serve did not start:\n{server.communicate()[0]}")
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()  # gunicorn stops its workers on SIGTERM
+        server.communicate(timeout=30)

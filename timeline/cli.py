@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from functools import wraps
 from pathlib import Path
@@ -19,11 +16,9 @@ from eventsourcing.persistence import PersistenceError
 from timeline.application import Timeline
 from timeline.audit import Head, LogFileError
 from timeline.domain import TimelineError
-from timeline.seeding import SeedError, seed
+from timeline.seeding import SeedError, bundled, existing, seed
 from timeline.store import DEFAULT_STORE, StoreError
 from timeline.vocabulary import Certainty, Kind, Stance, Status
-
-DEFAULT_SEEDS = "seeds"
 
 
 def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -102,68 +97,66 @@ def main(ctx: click.Context, store: str) -> None:
     ctx.obj["store"] = store
 
 
+def seed_data(path: Path | None) -> AbstractContextManager[Path]:
+    """The seed path given, which must exist, or the seed data shipped with Timeline."""
+    return bundled() if path is None else nullcontext(existing(path))
+
+
 @main.command("seed")
-@click.argument("path", type=click.Path(path_type=Path), default=DEFAULT_SEEDS, required=False)
+@click.argument("path", type=click.Path(path_type=Path), required=False)
 @click.pass_context
 @fail_cleanly
-def seed_command(ctx: click.Context, path: Path) -> None:
-    """Load the seed files in PATH (default: ./seeds) into the store.
+def seed_command(ctx: click.Context, path: Path | None) -> None:
+    """Load the seed files in PATH (default: the seed data shipped with Timeline) into the store.
 
     Idempotent: entries already loaded record nothing; an entry edited since it was loaded is
     recorded as a correction.
     """
-    with opened(ctx) as app:
-        report = seed(app, path)
-        click.echo(f"Seeded from {path}: {report}.")
+    with seed_data(path) as directory, opened(ctx) as app:
+        report = seed(app, directory)
+        click.echo(f"Seeded from {directory}: {report}.")
         click.echo(f"The store holds {app.audit.count()} events.")
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option(
-    "--workers",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Processes: 1 runs Flask's own server; more run gunicorn (pip install "
-    "'timeline[production]').",
-)
-@click.option(
-    "--seeds",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_SEEDS,
-    show_default=True,
-    help="Seed files loaded first when the store is empty.",
-)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn worker processes, each with its own application.")
+@click.option("--seeds", type=click.Path(path_type=Path),
+              help="Seed files loaded first when the store is empty (default: the seed data "
+                   "shipped with Timeline).")
+@click.option("--debug", is_flag=True,
+              help="Run Flask's development server instead, with its debugger and reloader: "
+                   "for development on this machine only.")
 @click.pass_context
 @fail_cleanly
-def serve(ctx: click.Context, host: str, port: int, workers: int, seeds: Path) -> None:
-    """Serve the HTTP API.
+def serve(
+    ctx: click.Context, host: str, port: int, workers: int, seeds: Path | None, debug: bool
+) -> None:
+    """Serve the HTTP API with gunicorn.
 
     An empty store is seeded first, so a fresh machine serves the seed data at once.
     """
-    with opened(ctx) as app:
-        if app.audit.count() == 0 and seeds.exists():
-            click.echo(f"Empty store: seeded from {seeds}: {seed(app, seeds)}.")
-    if workers > 1:
-        if importlib.util.find_spec("gunicorn") is None:
-            raise click.ClickException(
-                "--workers needs gunicorn: pip install 'timeline[production]'"
-            )
-        # Each gunicorn worker builds its own application after the fork (no --preload).
-        os.environ["TIMELINE_STORE"] = ctx.obj["store"]
-        os.execv(sys.executable, [
-            sys.executable, "-m", "gunicorn", "--workers", str(workers),
-            "--bind", f"{host}:{port}", "--no-control-socket", "api:create_app()",
-        ])
-    from api import create_app  # Flask is needed only here
+    if debug and workers > 1:
+        raise click.BadOptionUsage("--debug", "--debug runs one process: leave out --workers")
+    with seed_data(seeds) as directory, opened(ctx) as app:
+        if app.audit.count() == 0:
+            click.echo(f"Empty store: seeded from {directory}: {seed(app, directory)}.")
+    # Flask and gunicorn are needed only here.
+    from api.server import AddressUnavailable, Server, check_address
 
-    flask_app = create_app({"STORE": ctx.obj["store"]})
     try:
-        flask_app.run(host=host, port=port)
-    except OSError as error:  # the port is taken, or the host is not ours
-        raise click.ClickException(f"cannot serve on {host}:{port}: {error.strerror}") from None
+        check_address(host, port)
+    except AddressUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    if debug:
+        from api import create_app
+
+        create_app({"STORE": ctx.obj["store"]}).run(host=host, port=port, debug=True)
+    else:
+        Server(ctx.obj["store"], host, port, workers).run()
 
 
 @main.command()

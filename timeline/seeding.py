@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import tomllib
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -103,10 +106,24 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise SeedError(f"{path}: not valid TOML: {error}") from None
 
 
-def load(path: Path) -> tuple[list[dict[str, Any]], list[tuple[Path, Any]]]:
-    """Read and validate a seed directory (or one development file): (actors, developments)."""
+def existing(path: Path) -> Path:
+    """The path, which must exist: a seed path that is not there is an error, never no data."""
     if not path.exists():
         raise SeedError(f"{path}: no such seed file or directory")
+    return path
+
+
+@contextmanager
+def bundled() -> Iterator[Path]:
+    """The seed data shipped in the package (`timeline/seeds`, a link to the repository's
+    `seeds/` that a build copies), so it is there wherever the service starts."""
+    with resources.as_file(resources.files("timeline") / "seeds") as path:
+        yield existing(path)
+
+
+def load(path: Path) -> tuple[list[dict[str, Any]], list[tuple[Path, Any]]]:
+    """Read and validate a seed directory (or one development file): (actors, developments)."""
+    existing(path)
     files = sorted(path.glob("*.toml")) if path.is_dir() else [path]
     actors: list[dict[str, Any]] = []
     developments: list[tuple[Path, Any]] = []
@@ -156,7 +173,7 @@ def seed(app: Timeline, path: Path) -> SeedReport:
             _seed_development(app, file, development, report)
     except TimelineError as error:
         raise SeedError(f"{path}: {error.message}") from None
-    app.read_model.catch_up()  # so the read model is current when seeding ends, not at the first query
+    app.read_model.catch_up()  # the read model is current when seeding ends, not at a query
     return report
 
 

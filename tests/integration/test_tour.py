@@ -1,0 +1,84 @@
+"""The README's five-minute tour runs as printed, against `timeline serve` started elsewhere."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import serving
+
+ROOT = Path(__file__).resolve().parents[2]
+VISIT = "9f32700c-7396-52e5-8c15-76b3bc817155"  # the planned state visit the tour records
+
+
+def tour() -> dict[str, str]:
+    """Each user's part of the README's tour: its shell blocks, in order, as one script."""
+    readme = (ROOT / "README.md").read_text()
+    section = re.search(r"\n## A five-minute tour\n(.*?)\n## ", readme, re.DOTALL).group(1)
+    parts = re.findall(r"\n### (\w+)[^\n]*\n(.*?)(?=\n### |\Z)", section, re.DOTALL)
+    return {
+        user: "\n".join(re.findall(r"```sh\n(.*?)```", body, re.DOTALL)) for user, body in parts
+    }
+
+
+def test_the_readme_has_a_tour_for_each_kind_of_user():
+    assert set(tour()) == {"Clients", "Analysts", "Auditors"}
+    assert all(tour().values())
+
+
+@pytest.fixture
+def service(tmp_path):
+    """The service as the tour expects it, but in a directory of its own on a free port; its
+    `.venv` is this environment, so `.venv/bin/timeline` there is the command under test."""
+    with serving(tmp_path) as port:
+        (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
+        yield tmp_path, port
+
+
+def run(script: str, directory: Path, port: int) -> str:
+    # The commands run unchanged: the only addition is a curl that goes to the test's port and
+    # fails on an HTTP error status (curl -s alone would exit 0 with a problem document).
+    prelude = (
+        "set -euo pipefail\n"
+        f'curl() {{ command curl --fail-with-body "${{@//localhost:8000/127.0.0.1:{port}}}"; }}\n'
+    )
+    result = subprocess.run(
+        ["bash", "-c", prelude + script], cwd=directory, capture_output=True, text=True,
+        timeout=120, check=False,  # the assertion below shows the output on failure
+    )
+    assert result.returncode == 0, f"{script}\nfailed with:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def documents(output: str) -> list[dict]:
+    """The JSON objects in a run's output, which curl prints with no newline between them."""
+    decoder, found, at = json.JSONDecoder(), [], output.find("{")
+    while at != -1:
+        document, end = decoder.raw_decode(output, at)
+        found.append(document)
+        at = output.find("{", end)
+    return found
+
+
+def test_the_tour_runs_as_printed(service):
+    directory, port = service
+    steps = tour()
+    time.sleep(1)  # the analyst's "before" is to the second: let the seeding lie before it
+    clients = run(steps["Clients"], directory, port)
+    assert clients.rstrip().endswith("304")
+    analysts = run(steps["Analysts"], directory, port)
+    assert "opens material_supply china→russia" in analysts
+    *_, now, before = documents(analysts)
+    assert VISIT in [d["id"] for d in now["developments"]]
+    assert VISIT in [e["id"] for e in before["expected"]]
+    auditors = run(steps["Auditors"], directory, port)
+    assert "The log still extends the kept head" in auditors
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/developments/{VISIT}") as got:
+        assert json.load(got)["status"] == "occurred"
