@@ -7,11 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from flask import Response, g, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.http import (
     IF_MATCH_PATTERN,
+    Blueprint,
     DateRangeArgs,
     PageArgs,
     decode_cursor,

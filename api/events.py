@@ -6,10 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.http import DEFAULT_LIMIT, MAX_LIMIT, documents, ok, page, timeline
+from api.http import DEFAULT_LIMIT, MAX_LIMIT, Blueprint, documents, ok, page, timeline
 
 MAX_POSITION = 2**63 - 1  # positions are 64-bit integers in every store
 

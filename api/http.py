@@ -13,8 +13,10 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+import flask_smorest
 from flask import Flask, Response, current_app, g, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from api.errors import problem
@@ -43,6 +45,26 @@ def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> R
     return response
 
 
+# --- parsing requests ------------------------------------------------------------------------
+
+
+class Parser(FlaskParser):
+    """webargs' parser, with a JSON body nested beyond Python's recursion limit refused as a
+    400 like any other unreadable body, not left to become a 500."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            raise Abort(problem(400, "the JSON body is nested too deeply to read")) from None
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, reading requests with the Parser above."""
+
+    ARGUMENTS_PARSER = Parser()
+
+
 # --- cursors ---------------------------------------------------------------------------------
 
 
@@ -54,7 +76,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     """The parts of a cursor made by encode_cursor; a malformed one is a 422 naming `after`."""
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         parts = None
     if not isinstance(parts, list) or len(parts) != size:
         raise ValidationError({"after": ["not a cursor this service gave out"]})

@@ -6,10 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from api.http import PageArgs, decode_cursor, documents, encode_cursor, ok, page, timeline
+from api.http import (
+    Blueprint,
+    PageArgs,
+    decode_cursor,
+    documents,
+    encode_cursor,
+    ok,
+    page,
+    timeline,
+)
 from timeline.schemas import RelationshipListOut, RelationshipOut, StepListOut
 from timeline.vocabulary import Stance
 

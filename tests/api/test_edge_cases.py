@@ -1,0 +1,24 @@
+"""HTTP edge cases: hostile bodies, headers and query strings get a clear 4xx problem that
+names what is wrong, and the log stays as it was."""
+
+from __future__ import annotations
+
+import base64
+
+from tests.api.test_conventions import is_problem
+
+DEEP = "[" * 100_000
+
+
+def test_a_deeply_nested_json_body_is_a_400_and_records_nothing(client, timeline, auth):
+    before = timeline.event_count()
+    for path in ("/api/v1/developments", "/api/v1/actors"):
+        response = client.post(path, data=DEEP, content_type="application/json", headers=auth)
+        assert "nested" in is_problem(response, 400)["detail"]
+    assert timeline.event_count() == before
+
+
+def test_a_deeply_nested_cursor_is_a_422_naming_after(client):
+    cursor = base64.urlsafe_b64encode(DEEP[:50_000].encode()).decode()
+    body = is_problem(client.get(f"/api/v1/developments?after={cursor}"), 422)
+    assert "after" in body["errors"]
