@@ -42,6 +42,9 @@ def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> R
         if "ETag" not in response.headers:
             response.add_etag()
         response.make_conditional(request)
+        # make_conditional adds a Date, and every server (Werkzeug's, gunicorn) adds its own:
+        # a response must carry one (RFC 9110 §6.6.1), so the server's is the one sent.
+        del response.headers["Date"]
     return response
 
 

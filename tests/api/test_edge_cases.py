@@ -22,3 +22,11 @@ def test_a_deeply_nested_cursor_is_a_422_naming_after(client):
     cursor = base64.urlsafe_b64encode(DEEP[:50_000].encode()).decode()
     body = is_problem(client.get(f"/api/v1/developments?after={cursor}"), 422)
     assert "after" in body["errors"]
+
+
+def test_the_app_leaves_the_date_header_to_the_server(client):
+    # Werkzeug's server and gunicorn each add a Date (tests/integration/test_serving.py).
+    first = client.get("/api/v1/actors/china")
+    assert first.status_code == 200 and "Date" not in first.headers
+    again = client.get("/api/v1/actors/china", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and "Date" not in again.headers
