@@ -46,7 +46,8 @@ IF_MATCH = {
     "parameters": [{
         "in": "header", "name": "If-Match", "required": True,
         "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
-        "description": "The ETag of the version you read (or * for any version)",
+        "description": "The strong ETag of the version you read (or * for any version); "
+                       "a weak one (W/\"3\") never matches: 412",
     }],
 }
 

@@ -124,7 +124,8 @@ IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]+")$'
 
 
 def expected_version() -> int | None:
-    """The version named by If-Match: required (428), well-formed (400); `*` means any."""
+    """The version named by If-Match: required (428), well-formed (400), strong (412);
+    `*` means any."""
     header = request.headers.get("If-Match")
     if header is None:
         raise Abort(problem(428, "send If-Match with the ETag of the version you read"))
@@ -135,6 +136,10 @@ def expected_version() -> int | None:
     if not (len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()):
         raise Abort(problem(400, f"If-Match {header!r} is not an ETag this service gives out",
                             errors={"If-Match": ['an ETag such as "3", or *']}))
+    if tag != header:
+        # RFC 9110 §13.1.1: If-Match compares strongly, and a weak tag never matches.
+        raise Abort(problem(412, f"If-Match {header!r} is weak, and a weak ETag never matches",
+                            errors={"If-Match": [f"send the strong ETag {tag}"]}))
     return int(tag[1:-1])
 
 

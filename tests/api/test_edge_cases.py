@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from tests.api.test_conventions import is_problem
+from tests.api.test_conventions import SOURCE, is_problem, record
 
 DEEP = "[" * 100_000
 
@@ -30,3 +30,18 @@ def test_the_app_leaves_the_date_header_to_the_server(client):
     assert first.status_code == 200 and "Date" not in first.headers
     again = client.get("/api/v1/actors/china", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and "Date" not in again.headers
+
+
+def test_a_weak_if_match_never_matches_and_records_nothing(client, timeline, auth):
+    location = record(client, auth).headers["Location"]
+    before = timeline.event_count()
+    for path, body in [
+        ("corrections", {"changes": {"place": "Beijing"}, "reason": "place", "source": SOURCE}),
+        ("status", {"status": "cancelled", "reason": "called off"}),
+        ("retraction", {"reason": "wrong"}),
+    ]:
+        response = client.post(f"{location}/{path}", json=body,
+                               headers={**auth, "If-Match": 'W/"1"'})
+        assert "If-Match" in is_problem(response, 412)["errors"]
+    assert timeline.event_count() == before
+    assert client.get(location).headers["ETag"] == '"1"'
