@@ -4,8 +4,12 @@ names what is wrong, and the log stays as it was."""
 from __future__ import annotations
 
 import base64
+import json
 
-from tests.api.test_conventions import SOURCE, is_problem, record
+import pytest
+
+from tests.api.test_conventions import DEVELOPMENT, SOURCE, is_problem, record
+from timeline.schemas import MAX_ITEMS, MAX_LENGTH
 
 DEEP = "[" * 100_000
 
@@ -45,3 +49,104 @@ def test_a_weak_if_match_never_matches_and_records_nothing(client, timeline, aut
         assert "If-Match" in is_problem(response, 412)["errors"]
     assert timeline.event_count() == before
     assert client.get(location).headers["ETag"] == '"1"'
+
+
+def too_long(name: str) -> str:
+    return "x" * (MAX_LENGTH[name] + 1)
+
+
+def too_many(name: str, entry):
+    return [entry] * (MAX_ITEMS[name] + 1)
+
+
+PARTICIPANT = {"actor": "china", "role": "participant"}
+LONG_SLUG = "x" * (MAX_LENGTH["slug"] + 1)
+OVER_THE_LIMIT = [
+    # (path, body, the field named in errors, the limit its message gives)
+    *[("/api/v1/developments", {**DEVELOPMENT, name: too_long(name)}, name, MAX_LENGTH[name])
+      for name in ("summary", "place", "quote")],
+    ("/api/v1/developments", {**DEVELOPMENT, "items": [too_long("item")]}, "items",
+     MAX_LENGTH["item"]),
+    ("/api/v1/developments", {**DEVELOPMENT, "items": too_many("items", "rifles")}, "items",
+     MAX_ITEMS["items"]),
+    ("/api/v1/developments", {**DEVELOPMENT, "actors": too_many("actors", PARTICIPANT)},
+     "actors", MAX_ITEMS["actors"]),
+    ("/api/v1/developments", {**DEVELOPMENT, "sources": too_many("sources", SOURCE)},
+     "sources", MAX_ITEMS["sources"]),
+    ("/api/v1/developments",
+     {**DEVELOPMENT, "actors": [{"actor": LONG_SLUG, "role": "source"}]}, "actor",
+     MAX_LENGTH["slug"]),
+    ("/api/v1/developments",
+     {**DEVELOPMENT, "date": {"value": "2024", "derivation": too_long("derivation")}}, "date",
+     MAX_LENGTH["derivation"]),
+    *[("/api/v1/developments", {**DEVELOPMENT, "sources": [{**SOURCE, name: too_long(name)}]},
+       name, MAX_LENGTH[name]) for name in ("publication", "attribution", "passage")],
+    ("/api/v1/developments",
+     {**DEVELOPMENT, "sources": [{**SOURCE, "url": "https://example.org/" + too_long("url")}]},
+     "url", MAX_LENGTH["url"]),
+    ("/api/v1/actors", {"id": LONG_SLUG, "name": "X", "kind": "state"}, "id",
+     MAX_LENGTH["slug"]),
+    ("/api/v1/actors", {"id": "x", "name": too_long("name"), "kind": "state"}, "name",
+     MAX_LENGTH["name"]),
+    ("/api/v1/actors", {"id": "x", "name": "X", "kind": "state", "aliases": [too_long("alias")]},
+     "aliases", MAX_LENGTH["alias"]),
+    ("/api/v1/actors",
+     {"id": "x", "name": "X", "kind": "state", "aliases": too_many("aliases", "X")},
+     "aliases", MAX_ITEMS["aliases"]),
+    ("/api/v1/actors",
+     {"id": "x", "name": "X", "kind": "state", "belongs_to": too_many("belongs_to", "china")},
+     "belongs_to", MAX_ITEMS["belongs_to"]),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field", "limit"), OVER_THE_LIMIT)
+def test_text_and_lists_over_their_limit_are_422_naming_the_field_and_limit(
+    client, timeline, auth, path, body, field, limit
+):
+    before = timeline.event_count()
+    errors = json.dumps(is_problem(client.post(path, json=body, headers=auth), 422)["errors"])
+    assert f'"{field}"' in errors and f" to {limit} " in errors, errors
+    assert timeline.event_count() == before
+
+
+@pytest.mark.parametrize("change", ["corrections", "status", "retraction"])
+def test_a_reason_over_its_limit_is_422_naming_it(client, timeline, auth, change):
+    location = record(client, auth).headers["Location"]
+    body = {"reason": too_long("reason"), "status": "cancelled", "changes": {"place": "Minsk"},
+            "source": SOURCE}
+    if change == "retraction":
+        del body["status"], body["changes"]
+    elif change == "status":
+        del body["changes"]
+    before = timeline.event_count()
+    response = client.post(f"{location}/{change}", json=body,
+                           headers={**auth, "If-Match": '"1"'})
+    errors = is_problem(response, 422)["errors"]
+    assert errors["reason"] == [f"1 to {MAX_LENGTH['reason']} characters"]
+    assert timeline.event_count() == before
+
+
+def test_text_at_its_limit_is_accepted(client, auth):
+    body = record(client, auth, summary="x" * MAX_LENGTH["summary"],
+                  items=["y" * MAX_LENGTH["item"]] * MAX_ITEMS["items"]).get_json()
+    assert len(body["summary"]) == MAX_LENGTH["summary"]
+
+
+def test_openapi_shows_every_limit(client):
+    schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+    development, source = schemas["DevelopmentInput"], schemas["Source"]
+    actor = schemas["Actor"]["properties"]
+    properties = development["properties"]
+    for name in ("summary", "place", "quote"):
+        assert properties[name]["maxLength"] == MAX_LENGTH[name]
+    for name in ("actors", "sources", "items"):
+        assert properties[name]["maxItems"] == MAX_ITEMS[name]
+    assert properties["items"]["items"]["maxLength"] == MAX_LENGTH["item"]
+    for name in ("publication", "attribution", "passage", "url"):
+        assert source["properties"][name]["maxLength"] == MAX_LENGTH[name]
+    assert schemas["Participation"]["properties"]["actor"]["maxLength"] == MAX_LENGTH["slug"]
+    assert actor["name"]["maxLength"] == MAX_LENGTH["name"]
+    assert actor["aliases"]["maxItems"] == MAX_ITEMS["aliases"]
+    assert actor["aliases"]["items"]["maxLength"] == MAX_LENGTH["alias"]
+    assert actor["belongs_to"]["maxItems"] == MAX_ITEMS["belongs_to"]
+    assert schemas["Retraction"]["properties"]["reason"]["maxLength"] == MAX_LENGTH["reason"]
