@@ -63,9 +63,48 @@ class Parser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint, reading requests with the Parser above."""
+    """flask-smorest's Blueprint, reading requests with the Parser above; each of its views
+    takes only the query parameters it documents."""
 
     ARGUMENTS_PARSER = Parser()
+
+    def add_url_rule(  # type: ignore[override]
+        self, rule: str, endpoint: str | None = None, view_func: Any = None,
+        provide_automatic_options: bool | None = None, **options: Any,
+    ) -> None:
+        if callable(view_func) and not isinstance(view_func, type):
+            view_func = only_documented_query(view_func)
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
+
+
+def only_documented_query(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse a query parameter the view does not document, with a 422 naming it: ignored, a
+    misspelt `?asof=` would answer for today as if it had been understood."""
+    takes = query_names(view)
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        unknown = sorted(set(request.args) - takes)
+        if unknown:
+            hint = (f"this endpoint takes {', '.join(sorted(takes))}" if takes
+                    else "this endpoint takes no query parameters")
+            raise ValidationError({name: [f"unknown query parameter; {hint}"]
+                                   for name in unknown})
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def query_names(view: Callable[..., Any]) -> frozenset[str]:
+    """The query parameters of a view: the fields of its `arguments(..., location="query")`
+    schemas, as flask-smorest records them for the OpenAPI document."""
+    names: set[str] = set()
+    for parameter in getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+        if parameter["in"] == "query":
+            schema = parameter["schema"]
+            schema = schema() if isinstance(schema, type) else schema
+            names |= {field.data_key or name for name, field in schema.fields.items()}
+    return frozenset(names)
 
 
 # --- cursors ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 
@@ -150,3 +151,49 @@ def test_openapi_shows_every_limit(client):
     assert actor["aliases"]["items"]["maxLength"] == MAX_LENGTH["alias"]
     assert actor["belongs_to"]["maxItems"] == MAX_ITEMS["belongs_to"]
     assert schemas["Retraction"]["properties"]["reason"]["maxLength"] == MAX_LENGTH["reason"]
+
+
+def every_operation(client, development_id: str):
+    """Each (method, concrete path) of the OpenAPI document, with real path parameters."""
+    values = {"a": "china", "b": "russia", "actor_id": "china", "position": "1",
+              "development_id": development_id, "stream_id": development_id}
+    for path, operations in client.get("/openapi.json").get_json()["paths"].items():
+        for method in [m for m in operations if m in ("get", "post", "put", "patch", "delete")]:
+            yield method, re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
+
+
+def test_an_unknown_query_parameter_is_a_422_naming_it_on_every_endpoint(
+    client, timeline, auth
+):
+    development_id = client.get("/api/v1/developments?limit=1").get_json()["developments"][0]["id"]
+    before = timeline.event_count()
+    operations = list(every_operation(client, development_id))
+    assert len(operations) >= 15
+    for method, path in operations:
+        response = client.open(f"{path}?asof=2020-01-01", method=method.upper(), json={},
+                               headers={**auth, "If-Match": '"1"'})
+        errors = is_problem(response, 422)["errors"]
+        assert list(errors) == ["asof"], (method, path, errors)
+    assert timeline.event_count() == before
+
+
+def test_documented_query_parameters_and_pagination_still_work(client):
+    assert client.get("/api/v1/relationships?as_of=2024-01-01&stance=cooperation").status_code \
+        == 200
+    assert client.get("/api/v1/developments?actor=china&actor=russia&from=2024-01-01"
+                      "&to=2024-12-31&kind=visit&known_at=2030-01-01T00:00:00Z").status_code == 200
+    seen, url = [], "/api/v1/developments?limit=10"
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.get_json()
+        seen += response.get_json()["developments"]
+        link = response.headers.get("Link")
+        url = link[1:link.index(">")].removeprefix("http://localhost") if link else None
+    assert len(seen) == len({d["id"] for d in seen}) > 10
+    events = client.get("/api/v1/events?limit=5").get_json()
+    assert client.get(f"/api/v1/events?after={events['next']}&limit=5").status_code == 200
+    head = client.get("/api/v1/audit/head").get_json()
+    verified = client.get(f"/api/v1/audit/verify?position={head['position']}&hash={head['hash']}")
+    assert verified.get_json()["ok"] is True
+    assert client.get("/api/v1/relationships/china/russia/history?from=2024-01-01&until=2024-12-31"
+                      ).status_code == 200
