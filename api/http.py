@@ -281,22 +281,34 @@ def check_request() -> Response | None:
     return None
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_HEADERS = "Authorization, If-None-Match"
+WRITE_HEADERS = "Authorization, Content-Type, If-Match, Idempotency-Key, If-None-Match"
+
+
 def add_cors(response: Response) -> Response:
-    """Reads may be made from any configured origin (TIMELINE_CORS_ORIGINS, default *)."""
+    """Any configured origin may read (TIMELINE_CORS_ORIGINS, default *); an origin named
+    there may also write. A wildcard alone opens reads only: writing from another site is
+    something an operator chooses, site by site."""
     origins = current_app.config.get("CORS_ORIGINS", "*")
     if not origins or not request.path.startswith("/api/"):
         return response
     origin = request.headers.get("Origin")
     allowed = [o.strip() for o in origins.split(",")]
-    if "*" in allowed:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-    elif origin in allowed:
-        response.headers["Access-Control-Allow-Origin"] = origin
+    if allowed != ["*"]:
         response.headers.add("Vary", "Origin")
+    if origin in allowed and origin != "*":
+        response.headers["Access-Control-Allow-Origin"] = origin
+        # The methods this URL answers: a preflight asks about one URL.
+        methods = request.url_rule.methods if request.url_rule else READ_METHODS
+        headers = WRITE_HEADERS
+    elif "*" in allowed:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        methods, headers = READ_METHODS, READ_HEADERS
     else:
         return response
-    response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-    response.headers["Access-Control-Allow-Headers"] = "If-None-Match, Authorization"
+    response.headers["Access-Control-Allow-Methods"] = ", ".join(sorted(methods or ()))
+    response.headers["Access-Control-Allow-Headers"] = headers
     response.headers["Access-Control-Expose-Headers"] = "ETag, Link, Location"
     return response
 

@@ -197,3 +197,44 @@ def test_documented_query_parameters_and_pagination_still_work(client):
     assert verified.get_json()["ok"] is True
     assert client.get("/api/v1/relationships/china/russia/history?from=2024-01-01&until=2024-12-31"
                       ).status_code == 200
+
+
+WRITE_PREFLIGHT = {
+    "Origin": "https://dash.example",
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization, content-type, if-match, idempotency-key",
+}
+
+
+def allowed(response, header: str) -> set[str]:
+    return {part.strip().lower() for part in response.headers.get(header, "").split(",")}
+
+
+def test_a_named_origin_may_write_across_origins(client, app, timeline, auth):
+    app.config["CORS_ORIGINS"] = "https://dash.example"
+    location = record(client, auth).headers["Location"]
+    preflight = client.options(f"{location}/corrections", headers=WRITE_PREFLIGHT)
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://dash.example"
+    assert "post" in allowed(preflight, "Access-Control-Allow-Methods")
+    assert allowed(preflight, "Access-Control-Allow-Headers") >= {
+        "authorization", "content-type", "if-match", "idempotency-key", "if-none-match"}
+    before = timeline.event_count()
+    written = client.post("/api/v1/developments", json=DEVELOPMENT, headers={
+        **auth, "Origin": "https://dash.example", "Idempotency-Key": "from-the-dashboard"})
+    assert written.status_code == 201 and timeline.event_count() > before
+    assert written.headers["Access-Control-Allow-Origin"] == "https://dash.example"
+    assert allowed(written, "Access-Control-Expose-Headers") >= {"etag", "link", "location"}
+    assert "Origin" in written.headers.getlist("Vary")
+
+
+def test_a_wildcard_or_unnamed_origin_may_only_read(client, app):
+    preflight = client.options("/api/v1/developments", headers=WRITE_PREFLIGHT)
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "post" not in allowed(preflight, "Access-Control-Allow-Methods")
+    assert "if-match" not in allowed(preflight, "Access-Control-Allow-Headers")
+    assert allowed(preflight, "Access-Control-Expose-Headers") >= {"etag", "link", "location"}
+    app.config["CORS_ORIGINS"] = "https://dash.example"
+    other = client.options("/api/v1/developments",
+                           headers={**WRITE_PREFLIGHT, "Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
