@@ -7,6 +7,7 @@ the field, so every entry point reports bad input the same way.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cache
 from types import SimpleNamespace
@@ -89,7 +90,12 @@ class PartialDateField(fields.Field):
     Dumps always as the object, with its `precision` spelled out.
     """
 
-    PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+    # What is accepted, as far as a pattern can say: years 0001-9999, months 01-12, days
+    # 01-31, in ASCII digits. Whether the day exists in that month is checked on loading.
+    PATTERN = (
+        r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+        r"(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         metadata = {
@@ -144,7 +150,9 @@ class PartialDateField(fields.Field):
             parsed = PartialDate.parse(text, approximate=approximate, derivation=derivation)
         except InvalidInput as error:
             raise ValidationError(error.message) from None
-        if isinstance(value, dict) and value.get("precision") not in (None, parsed.precision):
+        if not re.match(self.PATTERN, text):  # what the domain reads more leniently
+            raise ValidationError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD")
+        if isinstance(value, dict) and value.get("precision", parsed.precision) != parsed.precision:
             raise ValidationError(f"precision {value['precision']!r} does not match {text!r}")
         return parsed
 

@@ -238,3 +238,32 @@ def test_a_wildcard_or_unnamed_origin_may_only_read(client, app):
     other = client.options("/api/v1/developments",
                            headers={**WRITE_PREFLIGHT, "Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+DATES = [  # (value, whether it is a date this service accepts)
+    ("0001", True), ("0999-01", True), ("2024-02-29", True), ("9999-12-31", True),
+    ("2024-01-31", True), ("0000", False), ("0000-01-01", False), ("2024-00", False),
+    ("2024-13", False), ("2024-01-00", False), ("2024-01-32", False), ("10000", False),
+    ("٢٠٢٤", False), (" 2024", False),
+]
+
+
+def test_the_openapi_date_pattern_says_what_is_accepted(client, timeline, auth):
+    properties = client.get("/openapi.json").get_json()["components"]["schemas"][
+        "DevelopmentInput"]["properties"]
+    string, as_object = properties["date"]["oneOf"][:2]
+    assert string["pattern"] == as_object["properties"]["value"]["pattern"]
+    for value, accepted in DATES:
+        assert bool(re.match(string["pattern"], value)) is accepted, value
+        before = timeline.event_count()
+        response = client.post("/api/v1/developments", json={**DEVELOPMENT, "date": value},
+                               headers=auth)
+        if accepted:
+            assert response.status_code == 201, (value, response.get_json())
+        else:
+            assert "date" in is_problem(response, 422)["errors"], value
+            assert timeline.event_count() == before
+    # The documented object's precision is a string: null is refused like any other mismatch.
+    response = client.post("/api/v1/developments", headers=auth, json={
+        **DEVELOPMENT, "date": {"value": "2024", "precision": None}})
+    assert "date" in is_problem(response, 422)["errors"]
