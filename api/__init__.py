@@ -15,7 +15,7 @@ from timeline.application import Timeline
 DEFAULTS: dict[str, Any] = {
     "STORE": None,  # TIMELINE_STORE, else sqlite:///timeline.db
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # 413 beyond one MiB
-    "CORS_ORIGINS": "*",  # origins allowed to read; empty for none
+    "CORS_ORIGINS": "*",  # origins that may read (* for any); those named may also write
     "READS_REQUIRE_TOKEN": False,
 }
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, g, url_for
-from flask_smorest import Blueprint
 
-from api.http import documents, etag_of, ok, timeline, writer
+from api.http import Blueprint, documents, etag_of, ok, timeline, writer
 from timeline.schemas import ActorListOut, ActorOut, ActorSchema
 
 blueprint = Blueprint("actors", __name__, url_prefix="/api/v1/actors", description=__doc__)

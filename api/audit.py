@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.http import ok, timeline
+from api.http import Blueprint, ok, timeline
 from timeline.audit import MAX_POSITION, Head
 
 blueprint = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description=__doc__)

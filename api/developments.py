@@ -7,12 +7,12 @@ from typing import Any
 from uuid import UUID
 
 from flask import Response, g, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.http import (
     IF_MATCH_PATTERN,
     KNOWN_AT,
+    Blueprint,
     DateRangeArgs,
     PageArgs,
     decode_cursor,
@@ -44,7 +44,8 @@ IF_MATCH = {
     "parameters": [{
         "in": "header", "name": "If-Match", "required": True,
         "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
-        "description": "The ETag of the version you read (or * for any version)",
+        "description": "The strong ETag of the version you read (or * for any version); "
+                       "a weak one (W/\"3\") never matches: 412",
     }],
 }
 

@@ -6,10 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.http import DEFAULT_LIMIT, MAX_LIMIT, documents, ok, page, timeline
+from api.http import DEFAULT_LIMIT, MAX_LIMIT, Blueprint, documents, ok, page, timeline
 from timeline.audit import MAX_POSITION
 
 blueprint = Blueprint("events", __name__, url_prefix="/api/v1", description=__doc__)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from eventsourcing.persistence import PersistenceError
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from api.http import ok, timeline
+from api.http import Blueprint, ok, timeline
 
 blueprint = Blueprint("health", __name__, description=__doc__)
 

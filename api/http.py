@@ -13,8 +13,10 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+import flask_smorest
 from flask import Flask, Response, current_app, g, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from api.errors import problem
@@ -46,7 +48,69 @@ def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> R
         if "ETag" not in response.headers:
             response.add_etag()
         response.make_conditional(request)
+        # make_conditional adds a Date, and every server (Werkzeug's, gunicorn) adds its own:
+        # a response must carry one (RFC 9110 §6.6.1), so the server's is the one sent.
+        del response.headers["Date"]
     return response
+
+
+# --- parsing requests ------------------------------------------------------------------------
+
+
+class Parser(FlaskParser):
+    """webargs' parser, with a JSON body nested beyond Python's recursion limit refused as a
+    400 like any other unreadable body, not left to become a 500."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            raise Abort(problem(400, "the JSON body is nested too deeply to read")) from None
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, reading requests with the Parser above; each of its views
+    takes only the query parameters it documents."""
+
+    ARGUMENTS_PARSER = Parser()
+
+    def add_url_rule(  # type: ignore[override]
+        self, rule: str, endpoint: str | None = None, view_func: Any = None,
+        provide_automatic_options: bool | None = None, **options: Any,
+    ) -> None:
+        if callable(view_func) and not isinstance(view_func, type):
+            view_func = only_documented_query(view_func)
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
+
+
+def only_documented_query(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse a query parameter the view does not document, with a 422 naming it: ignored, a
+    misspelt `?asof=` would answer for today as if it had been understood."""
+    takes = query_names(view)
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        unknown = sorted(set(request.args) - takes)
+        if unknown:
+            hint = (f"this endpoint takes {', '.join(sorted(takes))}" if takes
+                    else "this endpoint takes no query parameters")
+            raise ValidationError({name: [f"unknown query parameter; {hint}"]
+                                   for name in unknown})
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def query_names(view: Callable[..., Any]) -> frozenset[str]:
+    """The query parameters of a view: the fields of its `arguments(..., location="query")`
+    schemas, as flask-smorest records them for the OpenAPI document."""
+    names: set[str] = set()
+    for parameter in getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+        if parameter["in"] == "query":
+            schema = parameter["schema"]
+            schema = schema() if isinstance(schema, type) else schema
+            names |= {field.data_key or name for name, field in schema.fields.items()}
+    return frozenset(names)
 
 
 # --- cursors ---------------------------------------------------------------------------------
@@ -60,7 +124,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     """The parts of a cursor made by encode_cursor; a malformed one is a 422 naming `after`."""
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         parts = None
     if not isinstance(parts, list) or len(parts) != size:
         raise ValidationError({"after": ["not a cursor this service gave out"]})
@@ -105,7 +169,8 @@ IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]+")$'
 
 
 def expected_version() -> int | None:
-    """The version named by If-Match: required (428), well-formed (400); `*` means any."""
+    """The version named by If-Match: required (428), well-formed (400), strong (412);
+    `*` means any."""
     header = request.headers.get("If-Match")
     if header is None:
         raise Abort(problem(428, "send If-Match with the ETag of the version you read"))
@@ -116,6 +181,10 @@ def expected_version() -> int | None:
     if not (len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()):
         raise Abort(problem(400, f"If-Match {header!r} is not an ETag this service gives out",
                             errors={"If-Match": ['an ETag such as "3", or *']}))
+    if tag != header:
+        # RFC 9110 §13.1.1: If-Match compares strongly, and a weak tag never matches.
+        raise Abort(problem(412, f"If-Match {header!r} is weak, and a weak ETag never matches",
+                            errors={"If-Match": [f"send the strong ETag {tag}"]}))
     return int(tag[1:-1])
 
 
@@ -218,22 +287,34 @@ def check_request() -> Response | None:
     return None
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_HEADERS = "Authorization, If-None-Match"
+WRITE_HEADERS = "Authorization, Content-Type, If-Match, Idempotency-Key, If-None-Match"
+
+
 def add_cors(response: Response) -> Response:
-    """Reads may be made from any configured origin (TIMELINE_CORS_ORIGINS, default *)."""
+    """Any configured origin may read (TIMELINE_CORS_ORIGINS, default *); an origin named
+    there may also write. A wildcard alone opens reads only: writing from another site is
+    something an operator chooses, site by site."""
     origins = current_app.config.get("CORS_ORIGINS", "*")
     if not origins or not request.path.startswith("/api/"):
         return response
     origin = request.headers.get("Origin")
     allowed = [o.strip() for o in origins.split(",")]
-    if "*" in allowed:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-    elif origin in allowed:
-        response.headers["Access-Control-Allow-Origin"] = origin
+    if allowed != ["*"]:
         response.headers.add("Vary", "Origin")
+    if origin in allowed and origin != "*":
+        response.headers["Access-Control-Allow-Origin"] = origin
+        # The methods this URL answers: a preflight asks about one URL.
+        methods = request.url_rule.methods if request.url_rule else READ_METHODS
+        headers = WRITE_HEADERS
+    elif "*" in allowed:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        methods, headers = READ_METHODS, READ_HEADERS
     else:
         return response
-    response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-    response.headers["Access-Control-Allow-Headers"] = "If-None-Match, Authorization"
+    response.headers["Access-Control-Allow-Methods"] = ", ".join(sorted(methods or ()))
+    response.headers["Access-Control-Allow-Headers"] = headers
     response.headers["Access-Control-Expose-Headers"] = "ETag, Link, Location"
     return response
 

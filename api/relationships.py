@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, redirect, request, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.http import (
     KNOWN_AT,
+    Blueprint,
     PageArgs,
     decode_cursor,
     documents,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime
@@ -80,7 +82,32 @@ def choice_of(enum: Any) -> click.Choice:
     return click.Choice([member.value for member in enum])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@contextmanager
+def closed_pipe_is_done() -> Iterator[None]:
+    """Output cut short by its reader (`timeline relationships | head -1`) ends quietly with
+    status 0: the reader had what it wanted, and click alone would exit 1."""
+    try:
+        yield
+    except BrokenPipeError:
+        # The interpreter flushes stdout on exit, and would hit the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise click.exceptions.Exit(0) from None
+
+
+class TimelineGroup(click.Group):
+    """The root command: a closed pipe ends any command quietly, whether it was printing its
+    results or its --help and --version (printed while the arguments are parsed)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with closed_pipe_is_done():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with closed_pipe_is_done():
+            return super().invoke(ctx)
+
+
+@click.group(cls=TimelineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--store",
     envvar="TIMELINE_STORE",

@@ -7,6 +7,7 @@ the field, so every entry point reports bad input the same way.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cache
 from types import SimpleNamespace
@@ -33,7 +34,46 @@ from timeline.domain import (
 )
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Stance, Status, TieKind
 
-NonEmpty = validate.Length(min=1)
+# The longest each text may be, in characters, and the most entries each list may hold: a
+# summary is a sentence, a passage or a quote a paragraph, a name a few words. Written only here:
+# the schemas below enforce them (a 422 naming the field), OpenAPI shows them (maxLength,
+# maxItems), and seed files pass through the same schemas. The list limits also bound the work
+# a single development makes: its pairs grow with the square of its actors.
+MAX_LENGTH: dict[str, int] = {
+    "summary": 500,
+    "passage": 4000,
+    "quote": 2000,
+    "reason": 1000,
+    "derivation": 1000,
+    "attribution": 500,
+    "publication": 200,
+    "place": 200,
+    "item": 200,
+    "name": 200,
+    "alias": 200,
+    "slug": 100,  # an actor's id, wherever one is named
+    "url": 2000,
+}
+MAX_ITEMS: dict[str, int] = {
+    "actors": 50,
+    "sources": 20,
+    "items": 50,
+    "aliases": 50,
+    "belongs_to": 20,
+}
+
+
+def length(name: str) -> validate.Length:
+    """Non-empty, and at most the limit for `name` in MAX_LENGTH."""
+    return validate.Length(min=1, max=MAX_LENGTH[name], error="1 to {max} characters")
+
+
+def count(name: str, at_least: int = 0) -> validate.Length:
+    """At least `at_least` entries, and at most the limit for `name` in MAX_ITEMS."""
+    return validate.Length(min=at_least, max=MAX_ITEMS[name], error="{min} to {max} entries")
+
+
+SLUG_FIELD = [validate.Regexp(SLUG), length("slug")]
 
 
 class Strict(Schema):
@@ -50,7 +90,12 @@ class PartialDateField(fields.Field):
     Dumps always as the object, with its `precision` spelled out.
     """
 
-    PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+    # What is accepted, as far as a pattern can say: years 0001-9999, months 01-12, days
+    # 01-31, in ASCII digits. Whether the day exists in that month is checked on loading.
+    PATTERN = (
+        r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+        r"(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         metadata = {
@@ -62,7 +107,9 @@ class PartialDateField(fields.Field):
                     "properties": {
                         "value": {"type": "string", "pattern": self.PATTERN},
                         "approximate": {"type": "boolean"},
-                        "derivation": {"type": ["string", "null"]},
+                        "derivation": {
+                            "type": ["string", "null"], "maxLength": MAX_LENGTH["derivation"],
+                        },
                         "precision": {"type": "string", "enum": ["year", "month", "day"]},
                     },
                     "required": ["value"],
@@ -93,23 +140,29 @@ class PartialDateField(fields.Field):
                 raise ValidationError("approximate must be true or false")
             if derivation is not None and not isinstance(derivation, str):
                 raise ValidationError("derivation must be text")
+            if derivation is not None and len(derivation) > MAX_LENGTH["derivation"]:
+                raise ValidationError(
+                    f"derivation: 1 to {MAX_LENGTH['derivation']} characters"
+                )
         else:
             raise ValidationError("a date is YYYY, YYYY-MM, YYYY-MM-DD or an object")
         try:
             parsed = PartialDate.parse(text, approximate=approximate, derivation=derivation)
         except InvalidInput as error:
             raise ValidationError(error.message) from None
-        if isinstance(value, dict) and value.get("precision") not in (None, parsed.precision):
+        if not re.match(self.PATTERN, text):  # what the domain reads more leniently
+            raise ValidationError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD")
+        if isinstance(value, dict) and value.get("precision", parsed.precision) != parsed.precision:
             raise ValidationError(f"precision {value['precision']!r} does not match {text!r}")
         return parsed
 
 
 class SourceSchema(Strict):
-    publication = fields.String(required=True, validate=NonEmpty)
-    attribution = fields.String(required=True, validate=NonEmpty)
+    publication = fields.String(required=True, validate=length("publication"))
+    attribution = fields.String(required=True, validate=length("attribution"))
     reported_on = PartialDateField(required=True)
-    passage = fields.String(required=True, validate=NonEmpty)
-    url = fields.Url(load_default=None, allow_none=True)
+    passage = fields.String(required=True, validate=length("passage"))
+    url = fields.Url(load_default=None, allow_none=True, validate=length("url"))
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Source:
@@ -117,7 +170,7 @@ class SourceSchema(Strict):
 
 
 class ParticipationSchema(Strict):
-    actor = fields.String(required=True, validate=validate.Regexp(SLUG))
+    actor = fields.String(required=True, validate=SLUG_FIELD)
     role = fields.Enum(Role, by_value=True, required=True)
 
     @post_load
@@ -129,17 +182,21 @@ class ContentSchema(Strict):
     """Everything a development says; the fields a correction may change."""
 
     kind = fields.Enum(Kind, by_value=True, required=True)
-    summary = fields.String(required=True, validate=NonEmpty)
+    summary = fields.String(required=True, validate=length("summary"))
     actors = fields.List(
-        fields.Nested(ParticipationSchema), required=True, validate=NonEmpty
+        fields.Nested(ParticipationSchema), required=True, validate=count("actors", 1)
     )
     date = PartialDateField(required=True)
     certainty = fields.Enum(Certainty, by_value=True, required=True)
-    sources = fields.List(fields.Nested(SourceSchema), required=True, validate=NonEmpty)
+    sources = fields.List(
+        fields.Nested(SourceSchema), required=True, validate=count("sources", 1)
+    )
     planned_for = PartialDateField(load_default=None, allow_none=True)
-    place = fields.String(load_default=None, allow_none=True, validate=NonEmpty)
-    items = fields.List(fields.String(validate=NonEmpty), load_default=list)
-    quote = fields.String(load_default=None, allow_none=True, validate=NonEmpty)
+    place = fields.String(load_default=None, allow_none=True, validate=length("place"))
+    items = fields.List(
+        fields.String(validate=length("item")), load_default=list, validate=count("items")
+    )
+    quote = fields.String(load_default=None, allow_none=True, validate=length("quote"))
 
     @post_load
     def make(self, data: dict[str, Any], *, partial: Any = None, **_: Any) -> Any:
@@ -166,7 +223,7 @@ class CorrectionSchema(Strict):
     # Partial by field name, not `partial=True`: that would also excuse the required fields
     # of each source or actor inside the changes.
     changes = fields.Nested(ContentSchema(partial=CONTENT_FIELDS), required=True)
-    reason = fields.String(required=True, validate=NonEmpty)
+    reason = fields.String(required=True, validate=length("reason"))
     source = fields.Nested(SourceSchema, required=True)
 
     @validates_schema
@@ -177,23 +234,25 @@ class CorrectionSchema(Strict):
 
 class StatusChangeSchema(Strict):
     status = fields.Enum(Status, by_value=True, required=True)
-    reason = fields.String(required=True, validate=NonEmpty)
+    reason = fields.String(required=True, validate=length("reason"))
     source = fields.Nested(SourceSchema, load_default=None, allow_none=True)
     date = PartialDateField(load_default=None, allow_none=True)
 
 
 class RetractionSchema(Strict):
-    reason = fields.String(required=True, validate=NonEmpty)
+    reason = fields.String(required=True, validate=length("reason"))
     source = fields.Nested(SourceSchema, load_default=None, allow_none=True)
 
 
 class ActorSchema(Strict):
-    id = fields.String(required=True, validate=validate.Regexp(SLUG))
-    name = fields.String(required=True, validate=NonEmpty)
+    id = fields.String(required=True, validate=SLUG_FIELD)
+    name = fields.String(required=True, validate=length("name"))
     kind = fields.Enum(ActorKind, by_value=True, required=True)
-    aliases = fields.List(fields.String(validate=NonEmpty), load_default=list)
+    aliases = fields.List(
+        fields.String(validate=length("alias")), load_default=list, validate=count("aliases")
+    )
     belongs_to = fields.List(
-        fields.String(validate=validate.Regexp(SLUG)), load_default=list
+        fields.String(validate=SLUG_FIELD), load_default=list, validate=count("belongs_to")
     )
 
 

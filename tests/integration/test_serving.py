@@ -1,0 +1,69 @@
+"""The API under the servers `timeline serve` runs (gunicorn, and Werkzeug's with --debug):
+what reaches the client on the wire."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SEEDS
+from timeline.application import Timeline
+from timeline.seeding import seed
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get(port: int, path: str) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+def answering(port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"the server exited: {server.stderr.read()}")
+        try:
+            get(port, "/healthz")
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("the server did not answer")
+
+
+@pytest.mark.parametrize("options", [["--debug"], ["--workers", "1"], ["--workers", "2"]],
+                         ids=["werkzeug", "gunicorn", "gunicorn-2"])
+def test_every_response_carries_exactly_one_date_header(durable_store, options):
+    app = Timeline(durable_store)
+    seed(app, SEEDS)
+    app.close()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "timeline.cli", "--store", durable_store, "serve",
+         "--port", str(port), *options],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        answering(port, server)
+        for path in ("/healthz", "/api/v1/actors/china", "/api/v1/relationships",
+                     "/api/v1/actors/atlantis", "/openapi.json"):
+            assert len(get(port, path).msg.get_all("Date") or []) == 1, path
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
