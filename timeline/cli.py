@@ -175,7 +175,9 @@ def serve(
     from api.server import AddressUnavailable, Server, check_address
 
     try:
-        check_address(host, port)
+        # Not in the debug reloader's child process: its parent holds the port already.
+        if not os.environ.get("WERKZEUG_RUN_MAIN"):
+            check_address(host, port)
     except AddressUnavailable as error:
         raise click.ClickException(str(error)) from None
     if debug:
