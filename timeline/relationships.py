@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import IntEnum
 from typing import Any, NamedTuple
 
 from timeline.domain import PartialDate, stored_date
@@ -373,29 +374,51 @@ class Linked:
         return pair_of(self.source, self.target)
 
 
-def timeline_of(linked: Iterable[Linked], as_of: date | None) -> list[tuple[date, int, Linked]]:
+class Step(IntEnum):
+    """What a moment does to its pair; on the same day, in this order."""
+
+    COUNTS = 0  # the development counts from now on (Relationship.count)
+    ENDS = 1  # an ongoing development has ended (Relationship.end)
+    EXPECTED = 2  # a planned development is listed as expected (Relationship.expect)
+
+    @property
+    def event(self) -> str:
+        """The step as a replay names it."""
+        return self.name.lower()
+
+
+class Moment(NamedTuple):
+    """A day on which a development, through one of its links, changes its pair."""
+
+    day: date
+    step: Step
+    link: Linked
+
+
+def timeline_of(linked: Iterable[Linked], as_of: date | None) -> list[Moment]:
     """The moments at which developments start or stop counting, in the order they happen.
 
-    Each is (day, 0 to count / 1 to end / 2 expected, link); ties are broken by the
-    development's earliest day and id, so the order is total and the same on every run.
+    Ties are broken by the step, then the development's earliest day and id, so the order is
+    total and the same on every run.
     """
     moments = []
     for link in linked:
         fact = link.fact
         if fact.counts(as_of):
-            moments.append((fact.date.latest, 0, link))
+            moments.append(Moment(fact.date.latest, Step.COUNTS, link))
             if fact.has_ended(as_of):
-                moments.append((fact.ended.latest, 1, link))  # type: ignore[union-attr]
+                moments.append(Moment(fact.ended.latest, Step.ENDS, link))  # type: ignore[union-attr]
         elif fact.is_expected(as_of):
-            moments.append((fact.date.latest, 2, link))
-    moments.sort(key=lambda m: (m[0], m[1], m[2].fact.date.earliest, m[2].fact.id, m[2].pair))
+            moments.append(Moment(fact.date.latest, Step.EXPECTED, link))
+    moments.sort(key=lambda m: (m.day, m.step, m.link.fact.date.earliest, m.link.fact.id,
+                                m.link.pair))
     return moments
 
 
-def apply(relationship: Relationship, step: int, link: Linked) -> None:
-    if step == 0:
+def apply(relationship: Relationship, step: Step, link: Linked) -> None:
+    if step is Step.COUNTS:
         relationship.count(link.fact, link.source, link.target)
-    elif step == 1:
+    elif step is Step.ENDS:
         relationship.end(link.fact, link.source, link.target)
     else:
         relationship.expect(link.fact)
@@ -404,9 +427,10 @@ def apply(relationship: Relationship, step: int, link: Linked) -> None:
 def fold(linked: Iterable[Linked], as_of: date | None = None) -> dict[tuple[str, str], Relationship]:
     """The state of every pair the developments touch, as of a world date (None: all)."""
     relationships: dict[tuple[str, str], Relationship] = {}
-    for _, step, link in timeline_of(linked, as_of):
-        relationship = relationships.setdefault(link.pair, Relationship(link.pair))
-        apply(relationship, step, link)
+    for moment in timeline_of(linked, as_of):
+        pair = moment.link.pair
+        relationship = relationships.setdefault(pair, Relationship(pair))
+        apply(relationship, moment.step, moment.link)
     return relationships
 
 
@@ -428,7 +452,7 @@ def replay(
         change: dict[str, Any] = {
             "date": day.isoformat(),
             "pair": list(link.pair),
-            "event": ("counts", "ends", "expected")[step],
+            "event": step.event,
             "development": link.fact.reference(),
             "ties_opened": [list(t) for t in sorted(after["ties"] - before["ties"])],
             "ties_closed": [list(t) for t in sorted(before["ties"] - after["ties"])],

@@ -164,3 +164,20 @@ def test_a_fact_is_stored_on_its_links_as_the_same_compact_array_and_read_back_w
         ' [["Reuters", "reported"]]]'
     )
     assert Fact.from_row(json.loads(stored)) == supply
+
+
+def test_a_replay_names_its_steps_and_on_one_day_counts_before_it_ends():
+    facts = [
+        fact(Kind.MILITARY_AID, "2023-03-01", ident="aid", status=Status.ONGOING,
+             ended="2024-01-31"),
+        fact(Kind.AGREEMENT, "2024-01-31", ident="treaty"),
+        fact(Kind.VISIT, "2024-05", ident="visit", status=Status.PLANNED,
+             planned_for="2024-05"),
+    ]
+    steps = replay(linked(*facts))
+    assert [(s["date"], s["event"], s["development"]["id"]) for s in steps] == [
+        ("2023-03-01", "counts", "aid"),
+        ("2024-01-31", "counts", "treaty"),
+        ("2024-01-31", "ends", "aid"),
+        ("2024-05-31", "expected", "visit"),
+    ]
