@@ -246,6 +246,33 @@ def plan_writes(versions: Sequence[Version], states: Mapping[str, Iterable[str]]
     return VersionWrites(superseded_before_run(versions), rows, participants, linked)
 
 
+# What write_versions runs, each statement once per run with its rows (see VersionWrites).
+# A superseded version and its links are updated by the whole primary key: every event of a
+# development wrote a row, so the current one is the previous version. (By id and
+# "superseded_at IS NULL", PostgreSQL without statistics walked the partial index of current
+# versions instead: 10-20 ms per row at 1M.)
+SUPERSEDE_VERSIONS = (
+    "UPDATE {development_versions} SET superseded_at = ? WHERE development_id = ? AND version = ?"
+)
+SUPERSEDE_LINKS = (
+    "UPDATE {development_links} SET superseded_at = ? WHERE development_id = ? AND version = ?"
+)
+INSERT_VERSIONS = (
+    "INSERT INTO {development_versions} (development_id, version, position, recorded_at,"
+    " superseded_at, kind, status, certainty, retracted, earliest, latest, document)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_PARTICIPANTS = (
+    "INSERT INTO {development_actors} (actor, development_id, version, role)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+INSERT_LINKS = (
+    "INSERT INTO {development_links} (a, b, source, target, development_id, version,"
+    " recorded_at, superseded_at, retracted, latest, fact)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
 class AlreadyProjected(IntegrityError):
     """Another process applied these events first: its tracking record is ahead of ours.
 
@@ -408,51 +435,15 @@ class ViewQueries(Dialect):
         key; one superseded within the run is written with its `superseded_at` already set.
         """
         writes = plan_writes(versions, self._states_of(c, named_actors(versions)))
-        if writes.superseded:
-            # By the whole primary key: every event of a development wrote a row, so the
-            # current one is the previous version. (By id and "superseded_at IS NULL",
-            # PostgreSQL without statistics walked the partial index of current versions
-            # instead: 10-20 ms per row at 1M.)
-            c.executemany(
-                self.sql(
-                    "UPDATE {development_versions} SET superseded_at = ?"
-                    " WHERE development_id = ? AND version = ?"
-                ),
-                writes.superseded,
-            )
-            c.executemany(
-                self.sql(
-                    "UPDATE {development_links} SET superseded_at = ?"
-                    " WHERE development_id = ? AND version = ?"
-                ),
-                writes.superseded,
-            )
-        if writes.versions:
-            c.executemany(
-                self.sql(
-                    "INSERT INTO {development_versions} (development_id, version, position,"
-                    " recorded_at, superseded_at, kind, status, certainty, retracted, earliest,"
-                    " latest, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                ),
-                writes.versions,
-            )
-        if writes.participants:
-            c.executemany(
-                self.sql(
-                    "INSERT INTO {development_actors} (actor, development_id, version, role)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                ),
-                writes.participants,
-            )
-        if writes.links:
-            c.executemany(
-                self.sql(
-                    "INSERT INTO {development_links} (a, b, source, target, development_id,"
-                    " version, recorded_at, superseded_at, retracted, latest, fact)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                ),
-                writes.links,
-            )
+        for statement, rows in (
+            (SUPERSEDE_VERSIONS, writes.superseded),
+            (SUPERSEDE_LINKS, writes.superseded),
+            (INSERT_VERSIONS, writes.versions),
+            (INSERT_PARTICIPANTS, writes.participants),
+            (INSERT_LINKS, writes.links),
+        ):
+            if rows:
+                c.executemany(self.sql(statement), rows)
 
     def _states_of(self, c: Any, slugs: Iterable[str]) -> dict[str, set[str]]:
         """For each actor, the states it belongs to, following belongs_to through
