@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -73,13 +73,74 @@ class LogHead:
     position: str
 
 
+class VersionRow(NamedTuple):
+    """A row of development_versions, its fields in the table's column order."""
+
+    development_id: str
+    version: int
+    position: int
+    recorded_at: int  # micros
+    superseded_at: int | None  # micros; None while it is the current version
+    kind: str
+    status: str
+    certainty: str
+    retracted: int
+    earliest: str
+    latest: str
+    document: str
+
+
+class LinkRow(NamedTuple):
+    """A row of development_links: one directed link of a version (see relationships.links),
+    with what a relationship query filters on and reads, copied from its version."""
+
+    a: str
+    b: str
+    source: str
+    target: str
+    development_id: str
+    version: int
+    recorded_at: int
+    superseded_at: int | None
+    retracted: int
+    latest: str
+    fact: str  # the fact as its links store it (see Version.stored_fact)
+
+
+class ParticipantRow(NamedTuple):
+    """A row of development_actors: an actor a version names, in one role."""
+
+    actor: str
+    development_id: str
+    version: int
+    role: str
+
+
+class Superseded(NamedTuple):
+    """A version written by an earlier run that a version of this run supersedes: the
+    parameters of the UPDATE of its row and of its links, by primary key."""
+
+    superseded_at: int
+    development_id: str
+    version: int
+
+
 class Version(NamedTuple):
     """A version of a development as the view writes it: its development_versions row, its
     fact (from which its participants and links follow) and the fact as its links store it."""
 
-    row: tuple[Any, ...]
+    row: VersionRow
     fact: Fact
     stored_fact: str
+
+
+class VersionWrites(NamedTuple):
+    """Every row a run of versions writes (see plan_writes), each list in log order."""
+
+    superseded: list[Superseded]
+    versions: list[VersionRow]
+    participants: list[ParticipantRow]
+    links: list[LinkRow]
 
 
 def actor_document(actor: Actor) -> dict[str, Any]:
@@ -100,12 +161,19 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
     content = development.content
     fact = Fact.of(development)
     return Version(
-        (
-            str(development.id), development.version, position, micros(recorded_at), None,
-            content.kind.value, development.status.value, content.certainty.value,
-            int(development.retracted), content.date.earliest.isoformat(),
-            content.date.latest.isoformat(),
-            json.dumps(dump_development(development, recorded_at)),
+        VersionRow(
+            development_id=str(development.id),
+            version=development.version,
+            position=position,
+            recorded_at=micros(recorded_at),
+            superseded_at=None,
+            kind=content.kind.value,
+            status=development.status.value,
+            certainty=content.certainty.value,
+            retracted=int(development.retracted),
+            earliest=content.date.earliest.isoformat(),
+            latest=content.date.latest.isoformat(),
+            document=json.dumps(dump_development(development, recorded_at)),
         ),
         fact,
         json.dumps(fact.row()),
@@ -136,6 +204,103 @@ def _(actor: Actor, position: int, recorded_at: datetime) -> Rows | None:
 @rows_of.register
 def _(development: Development, position: int, recorded_at: datetime) -> Rows | None:
     return prepare_version(development, position, recorded_at)
+
+
+def superseded_in_run(versions: Sequence[Version]) -> list[VersionRow]:
+    """The versions' rows, each with its `superseded_at` already set when a later version of
+    the same development in the run supersedes it: a row is written once, never updated."""
+    next_at: dict[str, int] = {}  # development id -> recorded_at of its next version
+    rows: list[VersionRow] = []
+    for version in reversed(versions):
+        row = version.row
+        at = next_at.get(row.development_id)
+        rows.append(row if at is None else row._replace(superseded_at=at))
+        next_at[row.development_id] = row.recorded_at
+    rows.reverse()
+    return rows
+
+
+def superseded_before_run(versions: Sequence[Version]) -> list[Superseded]:
+    """The versions written by earlier runs that this run's versions supersede: the one
+    before each development's first version in the run. The projection writes a row for every
+    event of a development, so that is always the version numbered one less."""
+    seen: set[str] = set()
+    found: list[Superseded] = []
+    for version in versions:
+        row = version.row
+        if row.development_id not in seen:
+            seen.add(row.development_id)
+            if row.version > 1:
+                found.append(Superseded(row.recorded_at, row.development_id, row.version - 1))
+    return found
+
+
+def participant_rows(row: VersionRow, fact: Fact) -> list[ParticipantRow]:
+    """The actors a version names, each in its role."""
+    return [
+        ParticipantRow(slug, row.development_id, row.version, role.value)
+        for role, slugs in ((Role.SOURCE, fact.sources), (Role.TARGET, fact.targets),
+                            (Role.PARTICIPANT, fact.participants))
+        for slug in slugs
+    ]
+
+
+def link_rows(row: VersionRow, version: Version,
+              states: Mapping[str, Iterable[str]]) -> list[LinkRow]:
+    """The links a version makes (its actors lifted to their `states`), each carrying the
+    version's record-time interval, retraction, world date and stored fact."""
+    return [
+        LinkRow(*pair_of(source, target), source, target, row.development_id, row.version,
+                row.recorded_at, row.superseded_at, row.retracted, row.latest,
+                version.stored_fact)
+        for source, target in links(version.fact, states)
+    ]
+
+
+def named_actors(versions: Iterable[Version]) -> set[str]:
+    """Every actor the versions name, in any role."""
+    return {slug for version in versions
+            for slugs in (version.fact.sources, version.fact.targets, version.fact.participants)
+            for slug in slugs}
+
+
+def plan_writes(versions: Sequence[Version], states: Mapping[str, Iterable[str]]) -> VersionWrites:
+    """Every row a run of versions (in log order) writes, given the states each actor they
+    name belongs to (see ViewQueries._states_of)."""
+    rows = superseded_in_run(versions)
+    participants: list[ParticipantRow] = []
+    linked: list[LinkRow] = []
+    for row, version in zip(rows, versions, strict=True):
+        participants += participant_rows(row, version.fact)
+        linked += link_rows(row, version, states)
+    return VersionWrites(superseded_before_run(versions), rows, participants, linked)
+
+
+# What write_versions runs, each statement once per run with its rows (see VersionWrites).
+# A superseded version and its links are updated by the whole primary key: every event of a
+# development wrote a row, so the current one is the previous version. (By id and
+# "superseded_at IS NULL", PostgreSQL without statistics walked the partial index of current
+# versions instead: 10-20 ms per row at 1M.)
+SUPERSEDE_VERSIONS = (
+    "UPDATE {development_versions} SET superseded_at = ? WHERE development_id = ? AND version = ?"
+)
+SUPERSEDE_LINKS = (
+    "UPDATE {development_links} SET superseded_at = ? WHERE development_id = ? AND version = ?"
+)
+INSERT_VERSIONS = (
+    "INSERT INTO {development_versions} (development_id, version, position, recorded_at,"
+    " superseded_at, kind, status, certainty, retracted, earliest, latest, document)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_PARTICIPANTS = (
+    "INSERT INTO {development_actors} (actor, development_id, version, role)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+INSERT_LINKS = (
+    "INSERT INTO {development_links} (a, b, source, target, development_id, version,"
+    " recorded_at, superseded_at, retracted, latest, fact)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
 
 
 class AlreadyProjected(IntegrityError):
@@ -303,88 +468,22 @@ class ViewQueries(Dialect):
 
     def write_versions(self, c: Any, versions: Sequence[Version]) -> None:
         """Write prepared development versions (see prepare_version) and their links, in log
-        order.
+        order (see plan_writes for the rows).
 
         Each statement runs once for all of them (executemany: one pipeline of round trips
-        on PostgreSQL). A version superseded by another of them gets its `superseded_at` (and
-        its links theirs) as it is written; only versions written before are updated, by their
-        primary key: the projection writes a row for every event of a development, so the
-        current row is always the previous version.
+        on PostgreSQL). Only versions written by earlier runs are updated, by their primary
+        key; one superseded within the run is written with its `superseded_at` already set.
         """
-        rows: list[list[Any]] = []
-        latest: dict[str, tuple[list[Any], list[list[Any]]]] = {}  # newest row and links
-        supersede: list[tuple[int, str, int]] = []  # (superseded_at, id, previous version)
-        participants: list[tuple[str, str, int, str]] = []
-        linked: list[list[Any]] = []
-        for version in versions:
-            row, fact = list(version.row), version.fact
-            ident, number, at, retracted, latest_date = row[0], row[1], row[3], row[8], row[10]
-            if ident in latest:
-                previous, previous_links = latest[ident]
-                previous[4] = at  # superseded_at
-                for link in previous_links:
-                    link[7] = at  # superseded_at
-            elif number > 1:
-                supersede.append((at, ident, number - 1))
-            rows.append(row)
-            for role, slugs in ((Role.SOURCE, fact.sources), (Role.TARGET, fact.targets),
-                                (Role.PARTICIPANT, fact.participants)):
-                participants += [(slug, ident, number, role.value) for slug in slugs]
-            states = self._states_of(
-                c, {*fact.sources, *fact.targets, *fact.participants}
-            )
-            made = [
-                [*pair_of(source, target), source, target, ident, number, at, None, retracted,
-                 latest_date, version.stored_fact]
-                for source, target in links(fact, states)
-            ]
-            linked += made
-            latest[ident] = (row, made)
-        if supersede:
-            # By the whole primary key: every event of a development wrote a row, so the
-            # current one is the previous version. (By id and "superseded_at IS NULL",
-            # PostgreSQL without statistics walked the partial index of current versions
-            # instead: 10-20 ms per row at 1M.)
-            c.executemany(
-                self.sql(
-                    "UPDATE {development_versions} SET superseded_at = ?"
-                    " WHERE development_id = ? AND version = ?"
-                ),
-                supersede,
-            )
-            c.executemany(
-                self.sql(
-                    "UPDATE {development_links} SET superseded_at = ?"
-                    " WHERE development_id = ? AND version = ?"
-                ),
-                supersede,
-            )
-        if rows:
-            c.executemany(
-                self.sql(
-                    "INSERT INTO {development_versions} (development_id, version, position,"
-                    " recorded_at, superseded_at, kind, status, certainty, retracted, earliest,"
-                    " latest, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                ),
-                rows,
-            )
-        if participants:
-            c.executemany(
-                self.sql(
-                    "INSERT INTO {development_actors} (actor, development_id, version, role)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                ),
-                participants,
-            )
-        if linked:
-            c.executemany(
-                self.sql(
-                    "INSERT INTO {development_links} (a, b, source, target, development_id,"
-                    " version, recorded_at, superseded_at, retracted, latest, fact)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                ),
-                linked,
-            )
+        writes = plan_writes(versions, self._states_of(c, named_actors(versions)))
+        for statement, rows in (
+            (SUPERSEDE_VERSIONS, writes.superseded),
+            (SUPERSEDE_LINKS, writes.superseded),
+            (INSERT_VERSIONS, writes.versions),
+            (INSERT_PARTICIPANTS, writes.participants),
+            (INSERT_LINKS, writes.links),
+        ):
+            if rows:
+                c.executemany(self.sql(statement), rows)
 
     def _states_of(self, c: Any, slugs: Iterable[str]) -> dict[str, set[str]]:
         """For each actor, the states it belongs to, following belongs_to through

@@ -35,7 +35,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from enum import IntEnum
+from typing import Any, NamedTuple
 
 from timeline.domain import PartialDate, stored_date
 from timeline.vocabulary import (
@@ -61,6 +62,42 @@ CERTAINTY_RANK = list(CERTAINTY_FACTORS)  # strongest first
 def pair_of(a: str, b: str) -> tuple[str, str]:
     """The unordered pair, as the store keys it: the two ids in alphabetical order."""
     return (a, b) if a <= b else (b, a)
+
+
+class StoredDate(NamedTuple):
+    """A partial date as a stored fact keeps it."""
+
+    text: str
+    approximate: bool
+
+
+class FactRow(NamedTuple):
+    """A fact as the read model keeps it on each link: what the rules and a reference need,
+    and nothing else, so that a query decodes little. It is stored as a JSON array (a tuple
+    dumps as one), its fields in this order."""
+
+    id: str
+    kind: str
+    status: str
+    certainty: str
+    date: StoredDate
+    ended: StoredDate | None
+    planned_for: StoredDate | None
+    sources: Sequence[str]
+    targets: Sequence[str]
+    participants: Sequence[str]
+    items: Sequence[str]
+    summary: str
+    reported_by: Sequence[Sequence[str]]
+
+
+def stored(when: PartialDate) -> StoredDate:
+    return StoredDate(str(when), when.approximate)
+
+
+def read_back(when: Sequence[Any] | None) -> PartialDate | None:
+    """A stored date (a StoredDate, or the array it was stored as) as a PartialDate."""
+    return None if when is None else stored_date(*when)
 
 
 @dataclass(frozen=True)
@@ -101,35 +138,42 @@ class Fact:
             reported_by=tuple((s.publication, s.attribution) for s in content.sources),
         )
 
-    def row(self) -> list[Any]:
-        """The fact as the compact JSON array the read model keeps on each link: what
-        the rules and a reference need, and nothing else, so that a query decodes little."""
-        return [
-            self.id, self.kind.value, self.status.value, self.certainty.value,
-            *(None if d is None else [str(d), d.approximate]
-              for d in (self.date, self.ended, self.planned_for)),
-            self.sources, self.targets, self.participants, self.items, self.summary,
-            self.reported_by,
-        ]
+    def row(self) -> FactRow:
+        """The fact as the read model keeps it on each link (see FactRow)."""
+        return FactRow(
+            id=self.id,
+            kind=self.kind.value,
+            status=self.status.value,
+            certainty=self.certainty.value,
+            date=stored(self.date),
+            ended=None if self.ended is None else stored(self.ended),
+            planned_for=None if self.planned_for is None else stored(self.planned_for),
+            sources=self.sources,
+            targets=self.targets,
+            participants=self.participants,
+            items=self.items,
+            summary=self.summary,
+            reported_by=self.reported_by,
+        )
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Fact:
-        (ident, kind, status, certainty, when, ended, planned_for, sources, targets,
-         participants, items, summary, reported_by) = row
+        """A fact from its row (see row), or from the JSON array it was stored as."""
+        stored_row = FactRow._make(row)
         return cls(
-            id=ident,
-            kind=KIND_OF[kind],
-            status=STATUS_OF[status],
-            certainty=CERTAINTY_OF[certainty],
-            date=stored_date(*when),
-            ended=None if ended is None else stored_date(*ended),
-            planned_for=None if planned_for is None else stored_date(*planned_for),
-            sources=tuple(sources),
-            targets=tuple(targets),
-            participants=tuple(participants),
-            items=tuple(items),
-            summary=summary,
-            reported_by=tuple(map(tuple, reported_by)),
+            id=stored_row.id,
+            kind=KIND_OF[stored_row.kind],
+            status=STATUS_OF[stored_row.status],
+            certainty=CERTAINTY_OF[stored_row.certainty],
+            date=stored_date(*stored_row.date),
+            ended=read_back(stored_row.ended),
+            planned_for=read_back(stored_row.planned_for),
+            sources=tuple(stored_row.sources),
+            targets=tuple(stored_row.targets),
+            participants=tuple(stored_row.participants),
+            items=tuple(stored_row.items),
+            summary=stored_row.summary,
+            reported_by=tuple(map(tuple, stored_row.reported_by)),
         )
 
     def counts(self, as_of: date | None) -> bool:
@@ -330,29 +374,51 @@ class Linked:
         return pair_of(self.source, self.target)
 
 
-def timeline_of(linked: Iterable[Linked], as_of: date | None) -> list[tuple[date, int, Linked]]:
+class Step(IntEnum):
+    """What a moment does to its pair; on the same day, in this order."""
+
+    COUNTS = 0  # the development counts from now on (Relationship.count)
+    ENDS = 1  # an ongoing development has ended (Relationship.end)
+    EXPECTED = 2  # a planned development is listed as expected (Relationship.expect)
+
+    @property
+    def event(self) -> str:
+        """The step as a replay names it."""
+        return self.name.lower()
+
+
+class Moment(NamedTuple):
+    """A day on which a development, through one of its links, changes its pair."""
+
+    day: date
+    step: Step
+    link: Linked
+
+
+def timeline_of(linked: Iterable[Linked], as_of: date | None) -> list[Moment]:
     """The moments at which developments start or stop counting, in the order they happen.
 
-    Each is (day, 0 to count / 1 to end / 2 expected, link); ties are broken by the
-    development's earliest day and id, so the order is total and the same on every run.
+    Ties are broken by the step, then the development's earliest day and id, so the order is
+    total and the same on every run.
     """
     moments = []
     for link in linked:
         fact = link.fact
         if fact.counts(as_of):
-            moments.append((fact.date.latest, 0, link))
+            moments.append(Moment(fact.date.latest, Step.COUNTS, link))
             if fact.has_ended(as_of):
-                moments.append((fact.ended.latest, 1, link))  # type: ignore[union-attr]
+                moments.append(Moment(fact.ended.latest, Step.ENDS, link))  # type: ignore[union-attr]
         elif fact.is_expected(as_of):
-            moments.append((fact.date.latest, 2, link))
-    moments.sort(key=lambda m: (m[0], m[1], m[2].fact.date.earliest, m[2].fact.id, m[2].pair))
+            moments.append(Moment(fact.date.latest, Step.EXPECTED, link))
+    moments.sort(key=lambda m: (m.day, m.step, m.link.fact.date.earliest, m.link.fact.id,
+                                m.link.pair))
     return moments
 
 
-def apply(relationship: Relationship, step: int, link: Linked) -> None:
-    if step == 0:
+def apply(relationship: Relationship, step: Step, link: Linked) -> None:
+    if step is Step.COUNTS:
         relationship.count(link.fact, link.source, link.target)
-    elif step == 1:
+    elif step is Step.ENDS:
         relationship.end(link.fact, link.source, link.target)
     else:
         relationship.expect(link.fact)
@@ -361,9 +427,10 @@ def apply(relationship: Relationship, step: int, link: Linked) -> None:
 def fold(linked: Iterable[Linked], as_of: date | None = None) -> dict[tuple[str, str], Relationship]:
     """The state of every pair the developments touch, as of a world date (None: all)."""
     relationships: dict[tuple[str, str], Relationship] = {}
-    for _, step, link in timeline_of(linked, as_of):
-        relationship = relationships.setdefault(link.pair, Relationship(link.pair))
-        apply(relationship, step, link)
+    for moment in timeline_of(linked, as_of):
+        pair = moment.link.pair
+        relationship = relationships.setdefault(pair, Relationship(pair))
+        apply(relationship, moment.step, moment.link)
     return relationships
 
 
@@ -385,7 +452,7 @@ def replay(
         change: dict[str, Any] = {
             "date": day.isoformat(),
             "pair": list(link.pair),
-            "event": ("counts", "ends", "expected")[step],
+            "event": step.event,
             "development": link.fact.reference(),
             "ties_opened": [list(t) for t in sorted(after["ties"] - before["ties"])],
             "ties_closed": [list(t) for t in sorted(before["ties"] - after["ties"])],

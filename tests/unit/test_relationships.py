@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from timeline.domain import PartialDate
@@ -137,3 +138,46 @@ def test_the_last_replay_step_agrees_with_the_state():
     assert china_russia[0]["stance"] == {"from": "neutral", "to": "partnership"}
     shown = replay(linked(*facts), until=date(2024, 6, 30), start=date(2024, 1, 1))
     assert [s["development"]["kind"] for s in shown] == ["material_support"]
+
+
+def test_a_fact_is_stored_on_its_links_as_the_same_compact_array_and_read_back_whole():
+    supply = Fact(
+        id="d1",
+        kind=Kind.MILITARY_AID,
+        status=Status.ONGOING,
+        certainty=Certainty.REPORTED,
+        date=PartialDate.parse("2023-10", approximate=True),
+        ended=PartialDate.parse("2024"),
+        planned_for=None,
+        sources=("iran",),
+        targets=("russia",),
+        participants=(),
+        items=("drones", "shells"),
+        summary="Iran supplies drones",
+        reported_by=(("Reuters", "reported"),),
+    )
+    stored = json.dumps(supply.row())
+    # The bytes the view keeps (VIEW_SHAPE 3): changing them means a new shape.
+    assert stored == (
+        '["d1", "military_aid", "ongoing", "reported", ["2023-10", true], ["2024", false],'
+        ' null, ["iran"], ["russia"], [], ["drones", "shells"], "Iran supplies drones",'
+        ' [["Reuters", "reported"]]]'
+    )
+    assert Fact.from_row(json.loads(stored)) == supply
+
+
+def test_a_replay_names_its_steps_and_on_one_day_counts_before_it_ends():
+    facts = [
+        fact(Kind.MILITARY_AID, "2023-03-01", ident="aid", status=Status.ONGOING,
+             ended="2024-01-31"),
+        fact(Kind.AGREEMENT, "2024-01-31", ident="treaty"),
+        fact(Kind.VISIT, "2024-05", ident="visit", status=Status.PLANNED,
+             planned_for="2024-05"),
+    ]
+    steps = replay(linked(*facts))
+    assert [(s["date"], s["event"], s["development"]["id"]) for s in steps] == [
+        ("2023-03-01", "counts", "aid"),
+        ("2024-01-31", "counts", "treaty"),
+        ("2024-01-31", "ends", "aid"),
+        ("2024-05-31", "expected", "visit"),
+    ]
