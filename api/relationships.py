@@ -94,10 +94,11 @@ def replay(query: dict[str, Any]) -> Response:
 
 
 @blueprint.get("/relationships/<a>/<b>/history")
+@blueprint.arguments(ReplayQuery, location="query")
 @blueprint.doc(deprecated=True, responses={
     "308": {"description": "Moved to /relationships/{a}/{b}/replay (the query string kept)"},
 })
-def replay_pair_moved(a: str, b: str) -> Response:
+def replay_pair_moved(query: dict[str, Any], a: str, b: str) -> Response:
     """The old name of `/relationships/{a}/{b}/replay`: "history" is a development's versions,
     and these are the replay's steps."""
     target = url_for("relationships.replay_pair", a=a, b=b)

@@ -14,11 +14,11 @@ DEEP = "[" * 100_000
 
 
 def test_a_deeply_nested_json_body_is_a_400_and_records_nothing(client, timeline, auth):
-    before = timeline.event_count()
+    before = timeline.audit.count()
     for path in ("/api/v1/developments", "/api/v1/actors"):
         response = client.post(path, data=DEEP, content_type="application/json", headers=auth)
         assert "nested" in is_problem(response, 400)["detail"]
-    assert timeline.event_count() == before
+    assert timeline.audit.count() == before
 
 
 def test_a_deeply_nested_cursor_is_a_422_naming_after(client):
@@ -37,7 +37,7 @@ def test_the_app_leaves_the_date_header_to_the_server(client):
 
 def test_a_weak_if_match_never_matches_and_records_nothing(client, timeline, auth):
     location = record(client, auth).headers["Location"]
-    before = timeline.event_count()
+    before = timeline.audit.count()
     for path, body in [
         ("corrections", {"changes": {"place": "Beijing"}, "reason": "place", "source": SOURCE}),
         ("status", {"status": "cancelled", "reason": "called off"}),
@@ -46,7 +46,7 @@ def test_a_weak_if_match_never_matches_and_records_nothing(client, timeline, aut
         response = client.post(f"{location}/{path}", json=body,
                                headers={**auth, "If-Match": 'W/"1"'})
         assert "If-Match" in is_problem(response, 412)["errors"]
-    assert timeline.event_count() == before
+    assert timeline.audit.count() == before
     assert client.get(location).headers["ETag"] == '"1"'
 
 
@@ -101,18 +101,18 @@ OVER_THE_LIMIT = [
 def test_text_and_lists_over_their_limit_are_422_naming_the_field_and_limit(
     client, timeline, auth
 ):
-    before = timeline.event_count()
+    before = timeline.audit.count()
     for path, body, field, limit in OVER_THE_LIMIT:
         response = client.post(path, json=body, headers=auth)
         errors = json.dumps(is_problem(response, 422)["errors"])
         assert f'"{field}"' in errors and f" to {limit} " in errors, (field, errors)
-    assert timeline.event_count() == before
+    assert timeline.audit.count() == before
 
 
 def test_a_reason_over_its_limit_is_422_naming_it(client, timeline, auth):
     location = record(client, auth).headers["Location"]
     reason, source = too_long("reason"), SOURCE
-    before = timeline.event_count()
+    before = timeline.audit.count()
     for change, body in [
         ("corrections", {"changes": {"place": "Minsk"}, "reason": reason, "source": source}),
         ("status", {"status": "cancelled", "reason": reason}),
@@ -122,7 +122,7 @@ def test_a_reason_over_its_limit_is_422_naming_it(client, timeline, auth):
                                headers={**auth, "If-Match": '"1"'})
         errors = is_problem(response, 422)["errors"]
         assert errors["reason"] == [f"1 to {MAX_LENGTH['reason']} characters"], change
-    assert timeline.event_count() == before
+    assert timeline.audit.count() == before
 
 
 def test_text_at_its_limit_is_accepted(client, auth):
@@ -164,7 +164,7 @@ def test_an_unknown_query_parameter_is_a_422_naming_it_on_every_endpoint(
     client, timeline, auth
 ):
     development_id = client.get("/api/v1/developments?limit=1").get_json()["developments"][0]["id"]
-    before = timeline.event_count()
+    before = timeline.audit.count()
     operations = list(every_operation(client, development_id))
     assert len(operations) >= 15
     for method, path in operations:
@@ -172,7 +172,7 @@ def test_an_unknown_query_parameter_is_a_422_naming_it_on_every_endpoint(
                                headers={**auth, "If-Match": '"1"'})
         errors = is_problem(response, 422)["errors"]
         assert list(errors) == ["asof"], (method, path, errors)
-    assert timeline.event_count() == before
+    assert timeline.audit.count() == before
 
 
 def test_documented_query_parameters_and_pagination_still_work(client):
@@ -193,7 +193,7 @@ def test_documented_query_parameters_and_pagination_still_work(client):
     head = client.get("/api/v1/audit/head").get_json()
     verified = client.get(f"/api/v1/audit/verify?position={head['position']}&hash={head['hash']}")
     assert verified.get_json()["ok"] is True
-    assert client.get("/api/v1/relationships/china/russia/history?from=2024-01-01&until=2024-12-31"
+    assert client.get("/api/v1/relationships/china/russia/replay?from=2024-01-01&until=2024-12-31"
                       ).status_code == 200
 
 
@@ -217,10 +217,10 @@ def test_a_named_origin_may_write_across_origins(client, app, timeline, auth):
     assert "post" in allowed(preflight, "Access-Control-Allow-Methods")
     assert allowed(preflight, "Access-Control-Allow-Headers") >= {
         "authorization", "content-type", "if-match", "idempotency-key", "if-none-match"}
-    before = timeline.event_count()
+    before = timeline.audit.count()
     written = client.post("/api/v1/developments", json=DEVELOPMENT, headers={
         **auth, "Origin": "https://dash.example", "Idempotency-Key": "from-the-dashboard"})
-    assert written.status_code == 201 and timeline.event_count() > before
+    assert written.status_code == 201 and timeline.audit.count() > before
     assert written.headers["Access-Control-Allow-Origin"] == "https://dash.example"
     assert allowed(written, "Access-Control-Expose-Headers") >= {"etag", "link", "location"}
     assert "Origin" in written.headers.getlist("Vary")
@@ -253,14 +253,14 @@ def test_the_openapi_date_pattern_says_what_is_accepted(client, timeline, auth):
     assert string["pattern"] == as_object["properties"]["value"]["pattern"]
     for value, accepted in DATES:
         assert bool(re.match(string["pattern"], value)) is accepted, value
-        before = timeline.event_count()
+        before = timeline.audit.count()
         response = client.post("/api/v1/developments", json={**DEVELOPMENT, "date": value},
                                headers=auth)
         if accepted:
             assert response.status_code == 201, (value, response.get_json())
         else:
             assert "date" in is_problem(response, 422)["errors"], value
-            assert timeline.event_count() == before
+            assert timeline.audit.count() == before
     # The documented object's precision is a string: null is refused like any other mismatch.
     response = client.post("/api/v1/developments", headers=auth, json={
         **DEVELOPMENT, "date": {"value": "2024", "precision": None}})
