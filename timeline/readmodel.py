@@ -561,6 +561,9 @@ class ViewQueries(Dialect):
         A development is in [start, end] when its period overlaps it. Retracted ones are left
         out. `after` is the (earliest, latest, id) of the last row of the previous page.
         Cost: one index range scan, O(rows returned) on current knowledge.
+
+        One function, over 50 lines, because each filter adds its condition to one statement:
+        split up, the conditions and their parameters would have to travel between pieces.
         """
         where, params = known_versions(known_at)
         for column, value in (("kind", kind), ("status", status), ("certainty", certainty)):
@@ -614,6 +617,9 @@ class ViewQueries(Dialect):
         Cost: an index range scan on (a, b), or on (a, b) and (b, a): O(links of the pair, or
         of the actor's pairs, over all their versions), whatever the length of the rest of the
         history. With neither pair nor actor, O(all links).
+
+        Over 50 lines because the statement, its lag check and the decoding of its rows are
+        one round trip to the store, read together (see the benchmarks' query figures).
         """
         where, wanted = known_versions(known_at, "l")
         if as_of is not None:
