@@ -1,4 +1,4 @@
-"""Developments: record them, list and read them (as known at any moment), and correct, move
+"""Developments: record them, list and read them (on any of the three time axes), and correct, move
 along the lifecycle or retract them — each a new event, guarded by If-Match."""
 
 from __future__ import annotations
@@ -7,14 +7,15 @@ from typing import Any
 from uuid import UUID
 
 from flask import Response, g, url_for
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from api.http import (
     IF_MATCH_PATTERN,
-    KNOWN_AT,
+    AxesArgs,
     Blueprint,
     DateRangeArgs,
     PageArgs,
+    axes_of,
     decode_cursor,
     documents,
     encode_cursor,
@@ -50,7 +51,7 @@ IF_MATCH = {
 }
 
 
-class DevelopmentQuery(PageArgs, DateRangeArgs):
+class DevelopmentQuery(PageArgs, DateRangeArgs, AxesArgs):
     actor = fields.List(
         fields.String(),
         metadata={"description": "Involving this actor or an actor belonging to it (repeat)"},
@@ -60,11 +61,6 @@ class DevelopmentQuery(PageArgs, DateRangeArgs):
     certainty = fields.Enum(Certainty, by_value=True)
     start = fields.Date(data_key="from", metadata={"description": "Periods ending on or after"})
     end = fields.Date(data_key="to", metadata={"description": "Periods starting on or before"})
-    known_at = KNOWN_AT
-
-
-class KnownAtQuery(Schema):
-    known_at = KNOWN_AT
 
 
 def cursor_of(development: dict[str, Any]) -> str:
@@ -85,21 +81,23 @@ def list_developments(query: dict[str, Any]) -> Response:
         certainty=query.get("certainty"),
         start=query.get("start"),
         end=query.get("end"),
-        known_at=query.get("known_at"),
+        axes=axes_of(query),
         after=tuple(decode_cursor(after, 3)) if after else None,  # type: ignore[arg-type]
         limit=query["limit"] + 1,
     )
-    return page("developments", found, query["limit"], cursor_of)
+    return page("developments", found, query["limit"], cursor_of,
+                axes=axes_of(query).echo())
 
 
 @blueprint.get("/<uuid:development_id>")
-@blueprint.arguments(KnownAtQuery, location="query")
+@blueprint.arguments(AxesArgs, location="query")
 @blueprint.response(200, DevelopmentDetailOut, headers={"ETag": {"schema": {"type": "string"}}})
 @documents(blueprint, 404)
 def get_development(query: dict[str, Any], development_id: UUID) -> Response:
-    """A development: its current version (or the version known at `known_at`) and the
-    history of every version: what changed, when it was recorded, by whom and why."""
-    found = timeline().get_development(development_id, known_at=query.get("known_at"))
+    """A development in the version in force on the time axes (now, by default), with the
+    history of its versions: what changed, when it was recorded and reported, by whom and why.
+    As of a date, its status is the one in force then, and `standing` says where it stood."""
+    found = timeline().get_development(development_id, axes_of(query))
     return ok(found, headers={"ETag": etag_of(found["version"])})
 
 

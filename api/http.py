@@ -10,7 +10,7 @@ import http
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import flask_smorest
@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 from api.errors import problem
 from api.idempotency import IdempotencyRecords
 from timeline.application import Timeline
+from timeline.axes import AXES, Axes, moment
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -132,9 +133,10 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 
 
 def page(
-    name: str, items: list[Any], limit: int, cursor_of: Callable[[Any], str]
+    name: str, items: list[Any], limit: int, cursor_of: Callable[[Any], str], **extra: Any
 ) -> Response:
-    """A list response `{name: [...], "next": cursor}`, with an RFC 8288 Link to the next page.
+    """A list response `{name: [...], "next": cursor, **extra}`, with an RFC 8288 Link to the
+    next page.
 
     `items` holds up to limit + 1 entries: the extra one only tells that a next page exists.
     """
@@ -146,7 +148,7 @@ def page(
         query = request.args.to_dict(flat=False)
         query["after"] = [next_cursor]
         headers["Link"] = f'<{request.base_url}?{urlencode(query, doseq=True)}>; rel="next"'
-    return ok({name: items, "next": next_cursor}, headers=headers)
+    return ok({name: items, "next": next_cursor, **extra}, headers=headers)
 
 
 class PageArgs(Schema):
@@ -324,9 +326,41 @@ def install(app: Flask) -> None:
     app.after_request(add_cors)
 
 
-KNOWN_AT = fields.AwareDateTime(
-    metadata={"description": "Only what was recorded by this moment (ISO 8601 with a zone)"}
-)
+class Moment(fields.Field):
+    """A record-time moment: ISO 8601 with a zone, or a bare date for the whole of that day
+    (UTC), as on the command line (see timeline.axes.moment)."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "invalid": "Not a date (YYYY-MM-DD) or a moment with a zone."}
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        try:
+            return moment(value)
+        except (TypeError, ValueError):
+            raise self.make_error("invalid") from None
+
+
+KNOWN_AT = Moment(metadata={
+    "description": "Record time: only what this store had recorded by this moment (ISO 8601 "
+                   "with a zone; a bare date means the end of that day, UTC)",
+    "type": "string", "format": "date-time"})
+AS_OF = fields.Date(metadata={
+    "description": "World time: the world on this date, each development with the status in "
+                   "force then (YYYY-MM-DD); default: now"})
+REPORTED_BY = fields.Date(metadata={
+    "description": "Knowledge time: only what sources had reported by this date (YYYY-MM-DD)"})
+
+
+class AxesArgs(Schema):
+    """The three time axes of a query (see the user guide)."""
+
+    as_of = AS_OF
+    reported_by = REPORTED_BY
+    known_at = KNOWN_AT
+
+
+def axes_of(query: dict[str, Any]) -> Axes:
+    return Axes(**{name: query.get(name) for name in AXES})
 
 
 class DateRangeArgs(Schema):

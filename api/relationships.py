@@ -1,17 +1,20 @@
-"""Relationships: the state of each pair of actors as of a world date, as known at a moment,
-and the replayed steps that built it."""
+"""Relationships: the state of each pair of actors on the three time axes, and the replayed
+steps that built it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Response, redirect, request, url_for
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from api.http import (
     KNOWN_AT,
+    REPORTED_BY,
+    AxesArgs,
     Blueprint,
     PageArgs,
+    axes_of,
     decode_cursor,
     documents,
     encode_cursor,
@@ -24,23 +27,28 @@ from timeline.vocabulary import Stance
 
 blueprint = Blueprint("relationships", __name__, url_prefix="/api/v1", description=__doc__)
 
-AS_OF = fields.Date(metadata={"description": "World date (YYYY-MM-DD); default: everything"})
-
-
-class StateQuery(Schema):
-    as_of = AS_OF
-    known_at = KNOWN_AT
-
-
-class RelationshipQuery(StateQuery, PageArgs):
+class RelationshipQuery(AxesArgs, PageArgs):
     actor = fields.String(metadata={"description": "Only the pairs of this actor"})
     stance = fields.Enum(Stance, by_value=True)
 
 
 class ReplayQuery(Schema):
-    until = fields.Date(metadata={"description": "Replay up to this world date"})
+    until = fields.Date(metadata={
+        "description": "Replay up to this date: a world date, or with order=reported the day "
+                       "of the last report"})
     start = fields.Date(data_key="from", metadata={"description": "Show steps from this date"})
+    order = fields.String(load_default="happened", validate=validate.OneOf(
+        ["happened", "reported"]), metadata={
+        "description": "`happened`: in world-date order; `reported`: as the news arrived, "
+                       "one step per version in the order it was reported"})
+    reported_by = REPORTED_BY
     known_at = KNOWN_AT
+
+
+def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Response:
+    steps = timeline().replay(pair=pair, until=query.get("until"), start=query.get("start"),
+                              order=query["order"], axes=axes_of(query))
+    return ok({"steps": steps, "order": query["order"], "axes": axes_of(query).echo()})
 
 
 @blueprint.get("/relationships")
@@ -50,25 +58,22 @@ class ReplayQuery(Schema):
 def list_relationships(query: dict[str, Any]) -> Response:
     """Every pair (or every pair of one actor), in pair order."""
     found = timeline().list_relationships(
-        actor=query.get("actor"), as_of=query.get("as_of"), known_at=query.get("known_at"),
-        stance=query.get("stance"),
-    )
+        actor=query.get("actor"), stance=query.get("stance"), axes=axes_of(query))
     if query.get("after"):
         after = decode_cursor(query["after"], 2)
         found = [r for r in found if r["pair"] > after]
     return page("relationships", found[: query["limit"] + 1], query["limit"],
-                lambda r: encode_cursor(*r["pair"]))
+                lambda r: encode_cursor(*r["pair"]), axes=axes_of(query).echo())
 
 
 @blueprint.get("/relationships/<a>/<b>")
-@blueprint.arguments(StateQuery, location="query")
+@blueprint.arguments(AxesArgs, location="query")
 @blueprint.response(200, RelationshipOut)
 @documents(blueprint, 404, 422)
 def get_relationship(query: dict[str, Any], a: str, b: str) -> Response:
-    """The state of one pair, in either order: stance, score, ties and the developments
-    behind them."""
-    return ok(timeline().get_relationship(a, b, as_of=query.get("as_of"),
-                                      known_at=query.get("known_at")))
+    """The state of one pair, in either order, on the time axes: stance, score, ties, and the
+    developments behind them with what each contributes to the score."""
+    return ok(timeline().get_relationship(a, b, axes_of(query)))
 
 
 @blueprint.get("/relationships/<a>/<b>/replay")
@@ -76,21 +81,16 @@ def get_relationship(query: dict[str, Any], a: str, b: str) -> Response:
 @blueprint.response(200, StepListOut)
 @documents(blueprint, 404, 422)
 def replay_pair(query: dict[str, Any], a: str, b: str) -> Response:
-    """The steps that built this pair's state, in world-date order."""
-    return ok({"steps": timeline().replay(
-        pair=(a, b), until=query.get("until"), start=query.get("start"),
-        known_at=query.get("known_at"),
-    )})
+    """The steps that built this pair's state, in world-date order or as the news arrived."""
+    return replayed(query, (a, b))
 
 
 @blueprint.get("/replay")
 @blueprint.arguments(ReplayQuery, location="query")
 @blueprint.response(200, StepListOut)
 def replay(query: dict[str, Any]) -> Response:
-    """The steps that built every pair's state, in world-date order."""
-    return ok({"steps": timeline().replay(
-        until=query.get("until"), start=query.get("start"), known_at=query.get("known_at"),
-    )})
+    """The steps that built every pair's state, in world-date order or as the news arrived."""
+    return replayed(query)
 
 
 @blueprint.get("/relationships/<a>/<b>/history")

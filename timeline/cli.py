@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from eventsourcing.persistence import PersistenceError
 
 from timeline.application import Timeline
 from timeline.audit import Head, LogFileError
+from timeline.axes import AXES, Axes, moment
 from timeline.domain import TimelineError
 from timeline.seeding import SeedError, bundled, existing, seed
 from timeline.store import DEFAULT_STORE, StoreError
@@ -48,7 +49,8 @@ def opened(ctx: click.Context) -> Iterator[Timeline]:
 
 
 class UTCDateTime(click.ParamType):
-    """An ISO 8601 moment with a time zone (`2026-01-01T00:00:00Z`); a bare date is midnight UTC."""
+    """An ISO 8601 moment with a time zone (`2026-01-01T00:00:00Z`); a bare date is the whole of
+    that day, UTC, as over HTTP (see timeline.axes.moment)."""
 
     name = "timestamp"
 
@@ -56,14 +58,10 @@ class UTCDateTime(click.ParamType):
         if isinstance(value, datetime):
             return value
         try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 timestamp such as 2026-01-01T00:00:00Z")
-        if moment.tzinfo is None:
-            if "T" in value or " " in value:
-                self.fail(f"{value!r} has no time zone: add Z or +00:00")
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
+            return moment(value)
+        except ValueError as error:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 timestamp with a"
+                      f" zone such as 2026-01-01T00:00:00Z ({error})")
 
 
 class WorldDate(click.ParamType):
@@ -76,6 +74,31 @@ class WorldDate(click.ParamType):
             return date.fromisoformat(value)
         except ValueError:
             self.fail(f"{value!r} is not a date in the form YYYY-MM-DD")
+
+
+AXIS_OPTIONS = {
+    "as_of": click.option("--as-of", type=WorldDate(), help=(
+        "World time: the world on this date, each development with the status in force then.")),
+    "reported_by": click.option("--reported-by", type=WorldDate(), help=(
+        "Knowledge time: only what sources had reported by this date.")),
+    "known_at": click.option("--known-at", type=UTCDateTime(), help=(
+        "Record time: only what this store had recorded by this moment (a bare date: the"
+        " end of that day, UTC).")),
+}
+
+
+def time_axes(*names: str) -> Callable[[Any], Any]:
+    """The options of the time axes a command takes (see timeline.axes), given to it as one
+    `axes` argument."""
+    def decorate(command: Any) -> Any:
+        @wraps(command)
+        def with_axes(*args: Any, **kwargs: Any) -> Any:
+            kwargs["axes"] = Axes(**{name: kwargs.pop(name, None) for name in AXES})
+            return command(*args, **kwargs)
+        for name in reversed(names):
+            with_axes = AXIS_OPTIONS[name](with_axes)
+        return with_axes
+    return decorate
 
 
 def choice_of(enum: Any) -> click.Choice:
@@ -195,7 +218,7 @@ def serve(
 @click.option("--certainty", type=choice_of(Certainty), help="Only this certainty.")
 @click.option("--from", "start", type=WorldDate(), help="World date: periods ending on or after it.")
 @click.option("--to", "end", type=WorldDate(), help="World date: periods starting on or before it.")
-@click.option("--known-at", type=UTCDateTime(), help="Only what the store had recorded by this moment (UTC).")
+@time_axes("as_of", "reported_by", "known_at")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_context
 @fail_cleanly
@@ -207,10 +230,11 @@ def developments(
     certainty: str | None,
     start: date | None,
     end: date | None,
-    known_at: datetime | None,
+    axes: Axes,
     as_json: bool,
 ) -> None:
-    """The timeline of developments in world-date order, with their sources."""
+    """The timeline of developments in world-date order, with their sources, on the time axes
+    (as of a date, each with the status in force then)."""
     with opened(ctx) as app:
         found = app.list_developments(
             actors=actors,
@@ -219,7 +243,7 @@ def developments(
             certainty=certainty and Certainty(certainty),
             start=start,
             end=end,
-            known_at=known_at,
+            axes=axes,
         )
     echo_all(found, as_json, format_development, "No developments match.")
 
@@ -236,8 +260,7 @@ def actors(ctx: click.Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--as-of", type=WorldDate(), help="World date: the state built from developments up to it.")
-@click.option("--known-at", type=UTCDateTime(), help="Only what the store had recorded by this moment (UTC).")
+@time_axes("as_of", "reported_by", "known_at")
 @click.option("--actor", help="Only the pairs of this actor id.")
 @click.option("--stance", type=choice_of(Stance), help="Only pairs with this stance.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -245,25 +268,27 @@ def actors(ctx: click.Context, as_json: bool) -> None:
 @fail_cleanly
 def relationships(
     ctx: click.Context,
-    as_of: date | None,
-    known_at: datetime | None,
+    axes: Axes,
     actor: str | None,
     stance: str | None,
     as_json: bool,
 ) -> None:
-    """The state of each relationship: stance, score, ties and the developments behind them."""
+    """The state of each relationship on the time axes: stance, score, ties and the
+    developments behind them, each with its contribution to the score."""
     with opened(ctx) as app:
-        found = app.list_relationships(
-            actor=actor, as_of=as_of, known_at=known_at, stance=stance and Stance(stance)
-        )
+        found = app.list_relationships(actor=actor, stance=stance and Stance(stance), axes=axes)
     echo_all(found, as_json, format_relationship, "No relationships match.")
 
 
 @main.command()
-@click.option("--until", type=WorldDate(), required=True, help="World date: replay up to it.")
-@click.option("--from", "start", type=WorldDate(), help="World date: show steps from it on.")
+@click.option("--until", type=WorldDate(), required=True,
+              help="Replay up to this date (with --by reported: the day of the last report).")
+@click.option("--from", "start", type=WorldDate(), help="Show steps from this date on.")
 @click.option("--pair", help="Only this pair: two actor ids, comma-separated (china,russia).")
-@click.option("--known-at", type=UTCDateTime(), help="Only what the store had recorded by this moment (UTC).")
+@click.option("--by", "order", type=click.Choice(["happened", "reported"]), default="happened",
+              show_default=True,
+              help="happened: in world-date order; reported: as the news arrived.")
+@time_axes("reported_by", "known_at")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_context
 @fail_cleanly
@@ -272,18 +297,19 @@ def replay(
     until: date,
     start: date | None,
     pair: str | None,
-    known_at: datetime | None,
+    order: str,
+    axes: Axes,
     as_json: bool,
 ) -> None:
-    """The steps that built the relationships, in world-date order: which development changed
-    which pair, and what changed."""
+    """The steps that built the relationships, in world-date order or as the news arrived:
+    which development changed which pair, and what changed."""
     pair_ids = None
     if pair is not None:
         pair_ids = tuple(part.strip() for part in pair.split(","))
         if len(pair_ids) != 2 or not all(pair_ids):
             raise click.BadParameter("give two actor ids separated by a comma", param_hint="--pair")
     with opened(ctx) as app:
-        steps = app.replay(until=until, start=start, pair=pair_ids, known_at=known_at)
+        steps = app.replay(until=until, start=start, pair=pair_ids, order=order, axes=axes)
     echo_all(steps, as_json, format_step, "Nothing happened in that period.")
 
 
@@ -487,7 +513,7 @@ def format_relationship(r: dict[str, Any]) -> str:
     for development in r["developments"]:
         lines.append(
             f"  {development['date']:<11} {development['kind']:<17} {development['summary']}"
-            f" ({development['id'][:8]})"
+            f" ({development['id'][:8]}; {development['contribution']:+.2f})"
         )
         lines += [f"{'':<31}{format_source(s)}" for s in development["sources"]]
     for expected in r["expected"]:
@@ -495,6 +521,8 @@ def format_relationship(r: dict[str, Any]) -> str:
             f"  expected for {expected['planned_for']}: {expected['summary']}"
             f" ({expected['id'][:8]})"
         )
+    for possible in r["possible"]:
+        lines.append(f"  possible, not yet certain: {possible['summary']} ({possible['id'][:8]})")
     return "\n".join(lines) + "\n"
 
 
@@ -508,7 +536,13 @@ def format_step(step: dict[str, Any]) -> str:
     if step["score"]["from"] != step["score"]["to"]:
         changes.append(f"score {step['score']['from']:+.2f} → {step['score']['to']:+.2f}")
     what = "; ".join(changes) or "no change to ties, stance or score"
-    verb = {"counts": "", "ends": "ended: ", "expected": "expected: "}[step["event"]]
+    if step["event"] == "reported":
+        moved = step["standing"]
+        verb = f"reported (version {step['version']}, {moved['from'] or 'not listed'} → " \
+               f"{moved['to'] or 'not listed'}): "
+    else:
+        verb = {"counts": "", "ends": "ended: ", "expected": "expected: ",
+                "possible": "possible: ", "withdrawn": "withdrawn: "}[step["event"]]
     return "\n".join(
         [
             f"{step['date']}  {step['pair'][0]} – {step['pair'][1]}  {verb}{d['summary']}",
@@ -530,6 +564,8 @@ def format_date(value: dict[str, Any] | None) -> str:
 
 def format_development(d: dict[str, Any]) -> str:
     status = d["status"] + (f" for {format_date(d['planned_for'])}" if d["planned_for"] else "")
+    if d.get("standing"):
+        status += f" ({d['standing']})"
     lines = [
         f"{format_date(d['date']):<12} {d['summary']}",
         f"{'':<12} {d['kind']} · {status} · {d['certainty']}"

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -167,6 +167,30 @@ class Source:
         for name in ("publication", "attribution", "passage"):
             if not getattr(self, name).strip():
                 raise InvalidInput(f"a source needs a {name}", f"sources.{name}")
+
+
+def happened_by(when: PartialDate, reported: date | None) -> date:
+    """The first day by which something dated `when` had certainly happened: the last day of
+    its period, or, once its period had begun, the day a source reported it (a source of 7 April
+    on a development of April 2024 proves it had happened by 7 April)."""
+    if reported is None:
+        return when.latest
+    return min(when.latest, max(when.earliest, reported))
+
+
+def reported_day(sources: tuple[Source, ...] | list[Source]) -> date:
+    """The day by which the earliest of these sources had certainly been published."""
+    return min(source.reported_on.latest for source in sources)
+
+
+class StatusSpan(NamedTuple):
+    """A status a development had from a world day on (None: from its first version), with
+    the development's date while it had it (a trip's announcement while planned, the trip
+    once it occurred)."""
+
+    status: Status
+    since: date | None
+    date: PartialDate
 
 
 @dataclass(frozen=True)
@@ -349,6 +373,11 @@ class Development(Aggregate):
         self.status = status
         self.key = key
         self.ended: PartialDate | None = None  # when an ongoing development stopped
+        # The status in force on each world day (see StatusSpan), for "status as of a date".
+        self.statuses = [StatusSpan(status, None, content.date)]
+        # The day this version was reported: for the first, by the earliest of its sources; for
+        # a later one, by its own source (None: it had none, so the day it was recorded counts).
+        self.reported_on: date | None = reported_day(content.sources)
         self.retracted = False
         self.retraction_reason: str | None = None
 
@@ -386,6 +415,8 @@ class Development(Aggregate):
         if source not in content.sources:
             content = content.changed({"sources": (*content.sources, source)})
         self.content = content
+        self.statuses[-1] = self.statuses[-1]._replace(date=content.date)
+        self.reported_on = source.reported_on.latest
 
     def change_status(
         self,
@@ -410,31 +441,47 @@ class Development(Aggregate):
             raise InvalidInput("a status change needs a reason", "reason")
         if self.status is Status.ONGOING and date is None:
             raise InvalidInput("say when the ongoing development ended", "date")
-        self._status_changed(
-            status=status, reason=reason, source=source, date=date, recorded_by=recorded_by
+        self.trigger_event(
+            self.StatusChanged,
+            status=status, reason=reason, source=source, date=date, recorded_by=recorded_by,
         )
 
-    @event("StatusChanged")
+    class StatusChanged(Aggregate.Event):
+        """A move along the lifecycle. Declared (not made by @event) because applying it needs
+        the event's own timestamp: a change with no source counts from the day it was recorded."""
+
+        status: Status
+        reason: str
+        source: Source | None
+        date: PartialDate | None
+        recorded_by: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._status_changed(self.status, self.source, self.date,
+                                      self.timestamp.date())
+
     def _status_changed(
-        self,
-        status: Status,
-        reason: str,
-        source: Source | None,
-        date: PartialDate | None,
-        recorded_by: str,
+        self, status: Status, source: Source | None, date: PartialDate | None, recorded_on: Any
     ) -> None:
         changes: dict[str, Any] = {}
+        when = date  # when the change happened, if known
         if self.status is Status.ONGOING:
             self.ended = date  # it keeps the date it began
         elif date is not None:
             changes["date"] = date
         elif self.status is Status.PLANNED and status is not Status.CANCELLED:
             # It happened when it was planned to, unless told otherwise.
-            changes["date"] = self.content.planned_for
+            changes["date"] = when = self.content.planned_for
         if source is not None and source not in self.content.sources:
             changes["sources"] = (*self.content.sources, source)
         self.content = self.content.changed(changes)
         self.status = status
+        self.reported_on = None if source is None else source.reported_on.latest
+        # In force from the day the change had certainly happened: its date's, bounded by
+        # when it was reported (or recorded, without a source); with no date, from then.
+        reported = self.reported_on or recorded_on
+        since = reported if when is None else happened_by(when, reported)
+        self.statuses.append(StatusSpan(status, since, self.content.date))
 
     def retract(self, reason: str, recorded_by: str, source: Source | None = None) -> None:
         """Withdraw the development: it stays in the log but no longer counts."""
@@ -447,6 +494,7 @@ class Development(Aggregate):
     def _retracted(self, reason: str, source: Source | None, recorded_by: str) -> None:
         self.retracted = True
         self.retraction_reason = reason
+        self.reported_on = None if source is None else source.reported_on.latest
 
 
 

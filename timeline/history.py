@@ -10,22 +10,27 @@ one registration here, plus the schema that states it in a seed file or request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from timeline.domain import Actor, Development
+from timeline.axes import Axes
+from timeline.domain import Actor, Development, NotFound
+from timeline.relationships import Fact, label_of
 from timeline.schemas import (
+    AxesOut,
     CorrectionSchema,
-    DevelopmentOut,
+    DevelopmentAsOfOut,
     PartialDateOut,
     RetractionSchema,
     SourceOut,
     StatusChangeSchema,
     dump_content,
     dump_date,
+    dump_development,
     dump_source,
 )
 from timeline.vocabulary import Status
@@ -58,16 +63,51 @@ def later_event_types() -> dict[str, EventType]:
     return {t.name: t for t in EVENT_TYPES.values() if t.schema is not None}
 
 
-def history_entry(event: Any) -> dict[str, Any]:
-    """One version of a development: what changed, when it was recorded, by whom and why."""
+def history_entry(event: Any, reported_from: date | None = None) -> dict[str, Any]:
+    """One version of a development: what changed, when it was recorded, by whom and why, and
+    from when it counts in knowledge time (see timeline.axes): by its source, or, recorded
+    without one, by the day it was recorded here."""
     event_type = EVENT_TYPES[type(event)]
-    return {
+    entry = {
         "version": event.originator_version,
         "type": event_type.name,
         "recorded_at": event.timestamp.isoformat(),
         "recorded_by": event.recorded_by,
         **event_type.details(event),
     }
+    if reported_from is not None:
+        entry["reported_from"] = reported_from.isoformat()
+        entry["reported_basis"] = "source" if _has_source(event) else "recorded"
+    return entry
+
+
+def _has_source(event: Any) -> bool:
+    return getattr(event, "source", None) is not None or hasattr(event, "content")
+
+
+def development_on(events: Sequence[Any], axes: Axes) -> dict[str, Any]:
+    """A development (from its events, in order) in the version in force on the axes, with the
+    history of the versions reported and recorded by then; as of a date, with the status in
+    force then and where it stood. NotFound when no version was."""
+    development: Any = None
+    chosen: dict[str, Any] | None = None
+    history = []
+    for event in events:
+        development = event.mutate(development)
+        reported_from = development.reported_on or event.timestamp.date()
+        if ((axes.known_at is not None and event.timestamp > axes.known_at)
+                or (axes.reported_by is not None and reported_from > axes.reported_by)):
+            continue
+        history.append(history_entry(event, reported_from))
+        fact = Fact.of(development, reported_from)
+        chosen = dump_development(development, event.timestamp)
+        if axes.as_of is not None:
+            chosen |= {"status": fact.span_on(axes.as_of).status.value,
+                       "standing": label_of(fact.standing(axes.as_of))}
+    if chosen is None:
+        raise NotFound(f"development {development.id} was not recorded by "
+                       f"{axes.known_at or 'now'} and reported by {axes.reported_by or 'now'}")
+    return {**chosen, "history": history, "axes": axes.echo()}
 
 
 def _status(event: Any) -> dict[str, Any]:
@@ -124,7 +164,14 @@ class VersionOut(Schema):
     reason = fields.String()
     source = fields.Nested(SourceOut, allow_none=True)
     date = fields.Nested(PartialDateOut)
+    reported_from = fields.Date(required=True, metadata={
+        "description": "From this day the version counts in knowledge time (`reported_by`)"})
+    reported_basis = fields.String(required=True, validate=validate.OneOf(
+        ["source", "recorded"]), metadata={
+        "description": "`source`: its source's reported_on; `recorded`: it had no source, so "
+                       "the day it was recorded here"})
 
 
-class DevelopmentDetailOut(DevelopmentOut):
+class DevelopmentDetailOut(DevelopmentAsOfOut):
     history = fields.List(fields.Nested(VersionOut), required=True)
+    axes = fields.Nested(AxesOut, required=True)

@@ -4,9 +4,11 @@ The view is an eventsourcing tracking recorder: each event's rows are written in
 transaction as its tracking record, so each event is applied exactly once, even when several
 processes catch up at the same moment or one of them dies half-way.
 
-Development versions are kept bitemporally: each row holds the record-time interval
-[recorded_at, superseded_at) in which it was the current version, and its world-date period
-[earliest, latest]. "As known at T" is then an indexed range condition, not a replay.
+Development versions are kept on the three time axes (see timeline.axes): each row holds the
+record-time interval [recorded_at, superseded_at) in which it was the current version, the day
+from which it counts in knowledge time (`reported_from`), and the first day it can stand in
+world time (`begins`). Each axis is then a condition on the rows of one index range, not a
+replay.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
+from timeline.axes import NOW, Axes
 from timeline.domain import Actor, Development
-from timeline.relationships import Fact, Linked, links, pair_of
+from timeline.relationships import Fact, Linked, label_of, links, pair_of
 from timeline.schemas import dump_development
 from timeline.store import Dialect, SQLiteDialect
 from timeline.vocabulary import Role
@@ -39,7 +42,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The shape of the view's tables. A store whose view was built in another shape has its view
 # dropped and rebuilt from the events when it is opened (the events are the truth; the view is
 # derived), so upgrading Timeline never needs a hand-written migration of the view.
-VIEW_SHAPE = 3  # 3: each link carries its version's fact and record-time interval
+VIEW_SHAPE = 4  # 4: knowledge time (reported_from), world time from `begins`; actors keyed by id
 
 
 # What one thread keeps while it applies a run of events in one transaction.
@@ -52,15 +55,37 @@ def micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-def known_versions(known_at: datetime | None, alias: str = "v") -> tuple[list[str], list[Any]]:
+def in_force(axes: Axes, alias: str = "v", every_version: bool = False
+             ) -> tuple[list[str], list[Any]]:
     """SQL conditions (and their parameters) on the rows of `alias` (development versions, or
-    their links) for the versions current at `known_at` (default: now), retracted ones left
-    out."""
-    if known_at is None:
-        return [f"{alias}.retracted = 0", f"{alias}.superseded_at IS NULL"], []
-    at = micros(known_at)
-    current = f"({alias}.superseded_at IS NULL OR {alias}.superseded_at > ?)"
-    return [f"{alias}.retracted = 0", f"{alias}.recorded_at <= ? AND {current}"], [at, at]
+    their links) for the version of each development in force on the axes (see timeline.axes),
+    retracted ones left out; with `every_version`, every version reported and recorded by then,
+    retracted ones included (a replay as the news arrived).
+
+    Now, it is the current version; as known at T alone, the one whose record-time interval
+    holds T; otherwise the latest version reported by R and recorded by T, which a lookup of the
+    versions' primary key finds (O(versions of the development))."""
+    if not axes.versioned:
+        return ([] if every_version else [f"{alias}.retracted = 0",
+                                          f"{alias}.superseded_at IS NULL"]), []
+    axis_conditions, params = [], []
+    if axes.reported_by is not None:
+        axis_conditions.append("{w}.reported_from <= ?")
+        params.append(axes.reported_by.isoformat())
+    if axes.known_at is not None:
+        axis_conditions.append("{w}.recorded_at <= ?")
+        params.append(micros(axes.known_at))
+    where = [c.format(w=alias) for c in axis_conditions]
+    if every_version:
+        return where, params
+    if axes.reported_by is None:  # record time alone: its interval
+        return [f"{alias}.retracted = 0", *where,
+                f"({alias}.superseded_at IS NULL OR {alias}.superseded_at > ?)"], [*params, *params]
+    later = " AND ".join(c.format(w="w") for c in axis_conditions)
+    newer = (f"NOT EXISTS (SELECT 1 FROM {{development_versions}} w WHERE w.development_id ="
+             f" {alias}.development_id AND w.version > {alias}.version AND {later})")
+    where += [f"{alias}.retracted = 0", newer]
+    return where, [*params, *params]
 
 
 @dataclass(frozen=True)
@@ -87,7 +112,10 @@ class VersionRow(NamedTuple):
     retracted: int
     earliest: str
     latest: str
+    reported_from: str  # ISO day
+    begins: str  # ISO day
     document: str
+    fact: str  # the fact as its links store it (see Version.stored_fact)
 
 
 class LinkRow(NamedTuple):
@@ -103,7 +131,8 @@ class LinkRow(NamedTuple):
     recorded_at: int
     superseded_at: int | None
     retracted: int
-    latest: str
+    reported_from: str
+    begins: str
     fact: str  # the fact as its links store it (see Version.stored_fact)
 
 
@@ -159,7 +188,10 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
     """The view's row for a development as it stands now: taken at once, so the aggregate
     may go on to its next version in place (no copy per event)."""
     content = development.content
-    fact = Fact.of(development)
+    # A version recorded without a source counts in knowledge time from the day it was
+    # recorded here: nothing earlier proves it was known.
+    fact = Fact.of(development, development.reported_on or recorded_at.date())
+    stored_fact = json.dumps(fact.row())
     return Version(
         VersionRow(
             development_id=str(development.id),
@@ -173,10 +205,13 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
             retracted=int(development.retracted),
             earliest=content.date.earliest.isoformat(),
             latest=content.date.latest.isoformat(),
+            reported_from=fact.reported_from.isoformat(),  # type: ignore[union-attr]
+            begins=fact.begins.isoformat(),
             document=json.dumps(dump_development(development, recorded_at)),
+            fact=stored_fact,
         ),
         fact,
-        json.dumps(fact.row()),
+        stored_fact,
     )
 
 
@@ -238,10 +273,10 @@ def superseded_before_run(versions: Sequence[Version]) -> list[Superseded]:
 def participant_rows(row: VersionRow, fact: Fact) -> list[ParticipantRow]:
     """The actors a version names, each in its role."""
     return [
-        ParticipantRow(slug, row.development_id, row.version, role.value)
-        for role, slugs in ((Role.SOURCE, fact.sources), (Role.TARGET, fact.targets),
+        ParticipantRow(actor_id, row.development_id, row.version, role.value)
+        for role, actor_ids in ((Role.SOURCE, fact.sources), (Role.TARGET, fact.targets),
                             (Role.PARTICIPANT, fact.participants))
-        for slug in slugs
+        for actor_id in actor_ids
     ]
 
 
@@ -251,17 +286,17 @@ def link_rows(row: VersionRow, version: Version,
     version's record-time interval, retraction, world date and stored fact."""
     return [
         LinkRow(*pair_of(source, target), source, target, row.development_id, row.version,
-                row.recorded_at, row.superseded_at, row.retracted, row.latest,
-                version.stored_fact)
+                row.recorded_at, row.superseded_at, row.retracted, row.reported_from,
+                row.begins, version.stored_fact)
         for source, target in links(version.fact, states)
     ]
 
 
 def named_actors(versions: Iterable[Version]) -> set[str]:
     """Every actor the versions name, in any role."""
-    return {slug for version in versions
-            for slugs in (version.fact.sources, version.fact.targets, version.fact.participants)
-            for slug in slugs}
+    return {actor_id for version in versions
+            for actor_ids in (version.fact.sources, version.fact.targets, version.fact.participants)
+            for actor_id in actor_ids}
 
 
 def plan_writes(versions: Sequence[Version], states: Mapping[str, Iterable[str]]) -> VersionWrites:
@@ -289,8 +324,8 @@ SUPERSEDE_LINKS = (
 )
 INSERT_VERSIONS = (
     "INSERT INTO {development_versions} (development_id, version, position, recorded_at,"
-    " superseded_at, kind, status, certainty, retracted, earliest, latest, document)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " superseded_at, kind, status, certainty, retracted, earliest, latest, reported_from,"
+    " begins, document, fact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_PARTICIPANTS = (
     "INSERT INTO {development_actors} (actor, development_id, version, role)"
@@ -298,9 +333,20 @@ INSERT_PARTICIPANTS = (
 )
 INSERT_LINKS = (
     "INSERT INTO {development_links} (a, b, source, target, development_id, version,"
-    " recorded_at, superseded_at, retracted, latest, fact)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    " recorded_at, superseded_at, retracted, reported_from, begins, fact)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
+
+
+def as_of_date(document: dict[str, Any], stored_fact: str, as_of: date | None
+               ) -> dict[str, Any]:
+    """A development's document as it stood on a world date: the status in force then, and
+    where it stood (counts, expected, possible; None when cancelled). Unchanged without one."""
+    if as_of is None:
+        return document
+    fact = Fact.from_row(json.loads(stored_fact))
+    return {**document, "status": fact.span_on(as_of).status.value,
+            "standing": label_of(fact.standing(as_of))}
 
 
 class AlreadyProjected(IntegrityError):
@@ -323,14 +369,15 @@ class ViewQueries(Dialect):
     def view_statements(self) -> list[str]:
         statements = [
             """CREATE TABLE IF NOT EXISTS {actors} (
-                slug TEXT PRIMARY KEY, document TEXT NOT NULL, version BIGINT NOT NULL)""",
+                id TEXT PRIMARY KEY, document TEXT NOT NULL, version BIGINT NOT NULL)""",
             """CREATE TABLE IF NOT EXISTS {development_versions} (
                 development_id TEXT NOT NULL, version BIGINT NOT NULL,
                 position BIGINT NOT NULL,
                 recorded_at BIGINT NOT NULL, superseded_at BIGINT,
                 kind TEXT NOT NULL, status TEXT NOT NULL, certainty TEXT NOT NULL,
                 retracted INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL,
-                document TEXT NOT NULL,
+                reported_from TEXT NOT NULL, begins TEXT NOT NULL,
+                document TEXT NOT NULL, fact TEXT NOT NULL,
                 PRIMARY KEY (development_id, version))""",
             # The current versions in world-date order: the common listing.
             """CREATE INDEX IF NOT EXISTS development_versions_current
@@ -340,13 +387,15 @@ class ViewQueries(Dialect):
                 ON {development_versions} (recorded_at)""",
             # The directed links each version makes (see relationships.links), keyed by pair,
             # each with what a relationship query filters on and reads (its version's
-            # record-time interval, retraction, world date and compact fact): one index range
-            # scan answers the query, with no lookup of the version per link.
+            # record-time interval, knowledge-time day, retraction, first world day and compact
+            # fact): one index range scan answers the query, with no lookup of the version per
+            # link unless an earlier version must be picked (see in_force).
             """CREATE TABLE IF NOT EXISTS {development_links} (
                 a TEXT NOT NULL, b TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL,
                 development_id TEXT NOT NULL, version BIGINT NOT NULL,
                 recorded_at BIGINT NOT NULL, superseded_at BIGINT,
-                retracted INTEGER NOT NULL, latest TEXT NOT NULL, fact TEXT NOT NULL,
+                retracted INTEGER NOT NULL, reported_from TEXT NOT NULL, begins TEXT NOT NULL,
+                fact TEXT NOT NULL,
                 PRIMARY KEY (a, b, development_id, version, source, target)){without_rowid}""",
             """CREATE INDEX IF NOT EXISTS development_links_by_b
                 ON {development_links} (b, a)""",
@@ -459,8 +508,8 @@ class ViewQueries(Dialect):
             RUN.actors = {}  # memberships may have changed
         c.execute(
             self.sql(
-                "INSERT INTO {actors} (slug, document, version) VALUES (?, ?, ?)"
-                " ON CONFLICT (slug) DO UPDATE SET document = excluded.document,"
+                "INSERT INTO {actors} (id, document, version) VALUES (?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET document = excluded.document,"
                 " version = excluded.version"
             ),
             (document["id"], json.dumps(document), document["version"]),
@@ -485,7 +534,7 @@ class ViewQueries(Dialect):
             if rows:
                 c.executemany(self.sql(statement), rows)
 
-    def _states_of(self, c: Any, slugs: Iterable[str]) -> dict[str, set[str]]:
+    def _states_of(self, c: Any, actor_ids: Iterable[str]) -> dict[str, set[str]]:
         """For each actor, the states it belongs to, following belongs_to through
         organisations (Carl Bildt -> ECFR, Sweden -> {sweden})."""
         # Within one transaction (a run of events) each actor is read once.
@@ -493,16 +542,16 @@ class ViewQueries(Dialect):
         if cache is None:
             cache = {}
 
-        def document(slug: str) -> dict[str, Any] | None:
-            if slug not in cache:
-                c.execute(self.sql("SELECT document FROM {actors} WHERE slug = ?"), (slug,))
+        def document(actor_id: str) -> dict[str, Any] | None:
+            if actor_id not in cache:
+                c.execute(self.sql("SELECT document FROM {actors} WHERE id = ?"), (actor_id,))
                 row = c.fetchone()
-                cache[slug] = json.loads(row["document"]) if row else None
-            return cache[slug]
+                cache[actor_id] = json.loads(row["document"]) if row else None
+            return cache[actor_id]
 
-        def states(slug: str, seen: frozenset[str]) -> set[str]:
+        def states(actor_id: str, seen: frozenset[str]) -> set[str]:
             found: set[str] = set()
-            for owner in (document(slug) or {}).get("belongs_to", []):
+            for owner in (document(actor_id) or {}).get("belongs_to", []):
                 if owner in seen:
                     continue
                 owner_document = document(owner)
@@ -512,33 +561,33 @@ class ViewQueries(Dialect):
                     found |= states(owner, seen | {owner})
             return found
 
-        return {slug: states(slug, frozenset({slug})) for slug in slugs}
+        return {actor_id: states(actor_id, frozenset({actor_id})) for actor_id in actor_ids}
 
     # --- reading ----------------------------------------------------------------------------
 
-    def select_actors(self, slugs: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """All actors (or the named ones), by slug. O(actors returned)."""
+    def select_actors(self, actor_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """All actors (or the named ones), by actor_id. O(actors returned)."""
         with self.reading() as c:
-            if slugs is None:
-                c.execute(self.sql("SELECT document FROM {actors} ORDER BY slug"))
+            if actor_ids is None:
+                c.execute(self.sql("SELECT document FROM {actors} ORDER BY id"))
             else:
-                wanted = list(slugs)
+                wanted = list(actor_ids)
                 marks = ",".join("?" * len(wanted))
                 c.execute(
-                    self.sql(f"SELECT document FROM {{actors}} WHERE slug IN ({marks}) ORDER BY slug"),
+                    self.sql(f"SELECT document FROM {{actors}} WHERE id IN ({marks}) ORDER BY id"),
                     wanted,
                 )
             return [json.loads(row["document"]) for row in c.fetchall()]
 
-    def select_members(self, slugs: Iterable[str]) -> set[str]:
+    def select_members(self, actor_ids: Iterable[str]) -> set[str]:
         """The actors and, transitively, every actor that belongs to them. O(actors)."""
         with self.reading() as c:
-            c.execute(self.sql("SELECT slug, document FROM {actors}"))
+            c.execute(self.sql("SELECT id, document FROM {actors}"))
             rows = c.fetchall()
-        belongs = {row["slug"]: json.loads(row["document"])["belongs_to"] for row in rows}
-        found = set(slugs)
+        belongs = {row["id"]: json.loads(row["document"])["belongs_to"] for row in rows}
+        found = set(actor_ids)
         while True:
-            more = {slug for slug, owners in belongs.items() if found & set(owners)} - found
+            more = {actor_id for actor_id, owners in belongs.items() if found & set(owners)} - found
             if not more:
                 return found
             found |= more
@@ -552,11 +601,12 @@ class ViewQueries(Dialect):
         certainty: str | None = None,
         start: date | None = None,
         end: date | None = None,
-        known_at: datetime | None = None,
+        axes: Axes = NOW,
         after: tuple[str, str, str] | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Developments as known at `known_at` (default: now), in world-date order.
+        """Developments in world-date order, each in the version in force on the axes; as of a
+        date, only those begun by then, each with the status in force and where it stands.
 
         A development is in [start, end] when its period overlaps it. Retracted ones are left
         out. `after` is the (earliest, latest, id) of the last row of the previous page.
@@ -565,17 +615,19 @@ class ViewQueries(Dialect):
         One function, over 50 lines, because each filter adds its condition to one statement:
         split up, the conditions and their parameters would have to travel between pieces.
         """
-        where, params = known_versions(known_at)
-        for column, value in (("kind", kind), ("status", status), ("certainty", certainty)):
+        where, params = in_force(axes)
+        # As of a date the status is the one in force then, known only once the fact is read.
+        by_status = status if axes.as_of is not None else None
+        for column, value in (("kind", kind), ("status", status if by_status is None else None),
+                              ("certainty", certainty)):
             if value is not None:
                 where.append(f"v.{column} = ?")
                 params.append(value)
-        if start is not None:
-            where.append("v.latest >= ?")
-            params.append(start.isoformat())
-        if end is not None:
-            where.append("v.earliest <= ?")
-            params.append(end.isoformat())
+        for condition, value in (("v.latest >= ?", start), ("v.earliest <= ?", end),
+                                 ("v.begins <= ?", axes.as_of)):
+            if value is not None:
+                where.append(condition)
+                params.append(value.isoformat())
         if actors:
             where.append(
                 "EXISTS (SELECT 1 FROM {development_actors} a WHERE a.development_id ="
@@ -583,32 +635,47 @@ class ViewQueries(Dialect):
                 f" ({','.join('?' * len(actors))}))"
             )
             params += list(actors)
-        if after is not None:
-            where.append("(v.earliest, v.latest, v.development_id) > (?, ?, ?)")
-            params += list(after)
-        statement = (
-            "SELECT v.document FROM {development_versions} v WHERE "
-            + " AND ".join(where)
-            + " ORDER BY v.earliest, v.latest, v.development_id"
-        )
-        if limit is not None:
-            statement += " LIMIT ?"
-            params.append(limit)
-        with self.reading() as c:
-            c.execute(self.sql(statement), params)
-            return [json.loads(row["document"]) for row in c.fetchall()]
+        found: list[dict[str, Any]] = []
+        while True:
+            page_where, page_params = list(where), list(params)
+            if after is not None:
+                page_where.append("(v.earliest, v.latest, v.development_id) > (?, ?, ?)")
+                page_params += list(after)
+            statement = (
+                "SELECT v.earliest, v.latest, v.development_id, v.document, v.fact"
+                " FROM {development_versions} v WHERE " + " AND ".join(page_where)
+                + " ORDER BY v.earliest, v.latest, v.development_id"
+            )
+            wanted = None if limit is None else limit - len(found)
+            if wanted is not None:
+                statement += " LIMIT ?"
+                page_params.append(wanted)
+            with self.reading() as c:
+                c.execute(self.sql(statement), page_params)
+                rows = c.fetchall()
+            for row in rows:
+                document = as_of_date(json.loads(row["document"]), row["fact"], axes.as_of)
+                if by_status is None or document["status"] == by_status:
+                    found.append(document)
+            if by_status is None or not rows or wanted is None or len(rows) < wanted:
+                return found
+            if len(found) == limit:
+                return found
+            last = rows[-1]
+            after = (last["earliest"], last["latest"], last["development_id"])
 
     def select_links(
         self,
         *,
         pair: tuple[str, str] | None = None,
         actor: str | None = None,
-        known_at: datetime | None = None,
-        as_of: date | None = None,
+        axes: Axes = NOW,
+        every_version: bool = False,
         unless_behind: LogHead | None = None,
     ) -> list[Linked] | None:
-        """The links of one pair, of one actor's pairs, or of all pairs, as known at
-        `known_at` (default: now), of developments dated on or before `as_of`.
+        """The links of one pair, of one actor's pairs, or of all pairs, in the version of
+        each development in force on the axes, of developments begun by `axes.as_of`; with
+        `every_version`, of every version reported and recorded by then (see in_force).
 
         With `unless_behind`, the same statement also reads whether the view has applied the
         whole log, and None is returned if it has not (the caller catches up and asks again):
@@ -621,10 +688,10 @@ class ViewQueries(Dialect):
         Over 50 lines because the statement, its lag check and the decoding of its rows are
         one round trip to the store, read together (see the benchmarks' query figures).
         """
-        where, wanted = known_versions(known_at, "l")
-        if as_of is not None:
-            where.append("l.latest <= ?")
-            wanted.append(as_of.isoformat())
+        where, wanted = in_force(axes, "l", every_version)
+        if axes.as_of is not None:
+            where.append("l.begins <= ?")
+            wanted.append(axes.as_of.isoformat())
         # Each link carries what the filters need and the fact the answer needs: one range
         # scan of the pair index (or of both, for an actor), whatever the planner's statistics
         # say, and no lookup of the version per link.
@@ -639,7 +706,8 @@ class ViewQueries(Dialect):
         else:
             branches = [("1 = 1", [])]
         statement = " UNION ALL ".join(
-            f"{select} WHERE {chosen} AND " + " AND ".join(where) for chosen, _ in branches
+            f"{select} WHERE {chosen}" + "".join(f" AND {w}" for w in where)
+            for chosen, _ in branches
         )
         params = [value for _, keys in branches for value in (*keys, *wanted)]
         if unless_behind is not None:

@@ -11,11 +11,17 @@ The rules, as the README documents them:
   between two actors that belong to states also links those states: Lavrov (Russia) meeting
   Wang Yi (China) shapes lavrov–wang-yi and russia–china. An actor that belongs to no state
   stands for itself.
-* **Counting.** As of a date D, a development counts when it occurred or is ongoing and the
-  last day of its date's period is on or before D (a development dated 2024-05 counts from
-  31 May 2024). An ongoing development that ended stops sustaining its ties once the last day
-  of its end date has passed. Retracted and cancelled developments do not count. A planned
-  development creates no tie: it is listed under `expected` from its announcement on.
+* **Counting, as of a date D** (world time). The status of a development as of D is the one in
+  force on D: each status change counts from the day it had certainly happened (see below), so
+  a trip announced on 7 April and made on 8 April is planned as of 7 April and occurred as of
+  10 April. A development that occurred or is ongoing on D **counts** when its period has ended
+  by D, or when its period has begun by D and one of its sources had reported it by D (the
+  supplies of "April 2024" in a report of 7 April count from 7 April). One whose period has
+  begun but which is not yet certain by D is **possible**: listed, neither counted nor hidden.
+  A planned development is **expected** from its announcement on, by the same rule, with its
+  `planned_for`. An ongoing development that ended stops sustaining its ties once the last day
+  of its end date has passed. Retracted and cancelled developments do not count. Without D,
+  everything counts as it stands now.
 * **Ties.** A development whose kind opens a tie (see vocabulary) opens or joins the tie of
   that kind between its two actors, directed from source to target except for mutual ties
   (partnership, diplomatic channel). A tie is `since` its earliest development and `until` the
@@ -25,20 +31,25 @@ The rules, as the README documents them:
   partnership together with military supply → alliance; else a partnership → partnership; else
   any supply, arms deal, evasion route or diplomatic channel → cooperation; else by score:
   ≥ 2 cooperation, ≤ -2 tension, otherwise neutral.
-* **Score**: the mean of the kinds' weights over the counted developments whose kind has a
-  non-zero weight, each weighted by its certainty (confirmed 1, reported 0.75, alleged 0.5,
-  assessment 0.25); 0 when there are none. It stays within -10…+10 by construction.
+* **Score**, a saturating sum in the Goldstein tradition. Each counted development contributes
+  its kind's weight times its certainty factor (confirmed 1, reported 0.75, alleged 0.5,
+  assessment 0.25); the score is 10 · tanh(Σ contributions / 20), rounded to 0.01. It stays
+  within -10…+10, and it is monotone: a development with a positive weight never lowers it, one
+  with a negative weight never raises it (a mean, which it replaced, let a consultation lower a
+  partnership's score). Many small acts add up, and a few large ones cannot push it past the
+  scale.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum
 from typing import Any, NamedTuple
 
-from timeline.domain import PartialDate, stored_date
+from timeline.domain import PartialDate, StatusSpan, happened_by, stored_date
 from timeline.vocabulary import (
     CERTAINTY_FACTORS,
     KINDS,
@@ -57,11 +68,19 @@ KIND_OF, STATUS_OF, CERTAINTY_OF = by_value(Kind), by_value(Status), by_value(Ce
 
 COUNTING = frozenset({Status.OCCURRED, Status.ONGOING})
 CERTAINTY_RANK = list(CERTAINTY_FACTORS)  # strongest first
+BOUND = 10.0  # the score stays within ±BOUND
+SPREAD = 20.0  # the sum at which the score reaches tanh(1) of its bound (7.62): one agreement
+# (+8) gives 3.80, the seeded China–Russia partnership with its supplies (+23.5) 8.26
 
 
 def pair_of(a: str, b: str) -> tuple[str, str]:
     """The unordered pair, as the store keys it: the two ids in alphabetical order."""
     return (a, b) if a <= b else (b, a)
+
+
+def saturated(total: float) -> float:
+    """The score for a sum of contributions (see the rules above)."""
+    return round(BOUND * math.tanh(total / SPREAD), 2)
 
 
 class StoredDate(NamedTuple):
@@ -77,6 +96,7 @@ class FactRow(NamedTuple):
     dumps as one), its fields in this order."""
 
     id: str
+    version: int
     kind: str
     status: str
     certainty: str
@@ -89,6 +109,10 @@ class FactRow(NamedTuple):
     items: Sequence[str]
     summary: str
     reported_by: Sequence[Sequence[str]]
+    reported: str  # ISO day by which the earliest of its sources was published
+    reported_from: str  # ISO day from which this version counts in knowledge time
+    statuses: Sequence[tuple[str, str | None, StoredDate]]  # (status, since, date)
+    retracted: bool
 
 
 def stored(when: PartialDate) -> StoredDate:
@@ -98,6 +122,22 @@ def stored(when: PartialDate) -> StoredDate:
 def read_back(when: Sequence[Any] | None) -> PartialDate | None:
     """A stored date (a StoredDate, or the array it was stored as) as a PartialDate."""
     return None if when is None else stored_date(*when)
+
+
+class Standing(IntEnum):
+    """Where a development stands in its pairs on a day (see the counting rule)."""
+
+    COUNTS = 0
+    EXPECTED = 1
+    POSSIBLE = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+def label_of(standing: Standing | None) -> str | None:
+    return None if standing is None else standing.label
 
 
 @dataclass(frozen=True)
@@ -117,9 +157,14 @@ class Fact:
     items: tuple[str, ...]
     summary: str
     reported_by: tuple[tuple[str, str], ...] = ()  # (publication, attribution) of its sources
+    reported: date | None = None  # when the earliest of its sources was published
+    statuses: tuple[StatusSpan, ...] = ()  # the status in force on each day; () = `status`
+    version: int = 1
+    reported_from: date | None = None  # knowledge time: from when this version was known
+    retracted: bool = False
 
     @classmethod
-    def of(cls, development: Any) -> Fact:
+    def of(cls, development: Any, reported_from: date | None = None) -> Fact:
         """From a version of a development aggregate (what the read model writes)."""
         content = development.content
         return cls(
@@ -136,12 +181,18 @@ class Fact:
             items=tuple(content.items),
             summary=content.summary,
             reported_by=tuple((s.publication, s.attribution) for s in content.sources),
+            reported=min(s.reported_on.latest for s in content.sources),
+            statuses=tuple(development.statuses),
+            version=development.version,
+            reported_from=reported_from,
+            retracted=development.retracted,
         )
 
     def row(self) -> FactRow:
         """The fact as the read model keeps it on each link (see FactRow)."""
         return FactRow(
             id=self.id,
+            version=self.version,
             kind=self.kind.value,
             status=self.status.value,
             certainty=self.certainty.value,
@@ -154,36 +205,106 @@ class Fact:
             items=self.items,
             summary=self.summary,
             reported_by=self.reported_by,
+            reported="" if self.reported is None else self.reported.isoformat(),
+            reported_from="" if self.reported_from is None else self.reported_from.isoformat(),
+            statuses=[
+                (span.status.value, None if span.since is None else span.since.isoformat(),
+                 stored(span.date))
+                for span in self.statuses
+            ],
+            retracted=self.retracted,
         )
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Fact:
         """A fact from its row (see row), or from the JSON array it was stored as."""
-        stored_row = FactRow._make(row)
+        r = FactRow._make(row)
         return cls(
-            id=stored_row.id,
-            kind=KIND_OF[stored_row.kind],
-            status=STATUS_OF[stored_row.status],
-            certainty=CERTAINTY_OF[stored_row.certainty],
-            date=stored_date(*stored_row.date),
-            ended=read_back(stored_row.ended),
-            planned_for=read_back(stored_row.planned_for),
-            sources=tuple(stored_row.sources),
-            targets=tuple(stored_row.targets),
-            participants=tuple(stored_row.participants),
-            items=tuple(stored_row.items),
-            summary=stored_row.summary,
-            reported_by=tuple(map(tuple, stored_row.reported_by)),
+            id=r.id,
+            kind=KIND_OF[r.kind],
+            status=STATUS_OF[r.status],
+            certainty=CERTAINTY_OF[r.certainty],
+            date=stored_date(*r.date),
+            ended=read_back(r.ended),
+            planned_for=read_back(r.planned_for),
+            sources=tuple(r.sources),
+            targets=tuple(r.targets),
+            participants=tuple(r.participants),
+            items=tuple(r.items),
+            summary=r.summary,
+            reported_by=tuple(map(tuple, r.reported_by)),
+            reported=date.fromisoformat(r.reported) if r.reported else None,
+            statuses=tuple(
+                StatusSpan(STATUS_OF[status], since and date.fromisoformat(since),
+                           stored_date(*when))
+                for status, since, when in r.statuses
+            ),
+            version=r.version,
+            reported_from=date.fromisoformat(r.reported_from) if r.reported_from else None,
+            retracted=bool(r.retracted),
         )
 
-    def counts(self, as_of: date | None) -> bool:
-        return self.status in COUNTING and (as_of is None or self.date.latest <= as_of)
+    # --- world time -------------------------------------------------------------------------
+
+    def spans(self) -> tuple[StatusSpan, ...]:
+        return self.statuses or (StatusSpan(self.status, None, self.date),)
+
+    @property
+    def begins(self) -> date:
+        """The first day it can stand anywhere: no world-time query before it needs it."""
+        return min(span.date.earliest for span in self.spans())
+
+    def span_on(self, day: date | None) -> StatusSpan:
+        """The status in force on `day` (None: now), with the date it went with."""
+        spans = self.spans()
+        if day is None:
+            return spans[-1]
+        found = spans[0]
+        for span in spans[1:]:
+            if span.since is not None and span.since <= day:
+                found = span
+        return found
+
+    def standing(self, as_of: date | None) -> Standing | None:
+        """Where the development stands as of a world date (see the counting rule)."""
+        span = self.span_on(as_of)
+        if self.retracted or (span.status not in COUNTING and span.status is not Status.PLANNED):
+            return None  # retracted or cancelled
+        if as_of is None:
+            return Standing.COUNTS if span.status in COUNTING else Standing.EXPECTED
+        if span.date.earliest > as_of:
+            return None  # not begun
+        if happened_by(span.date, self.reported) <= as_of:
+            return Standing.COUNTS if span.status in COUNTING else Standing.EXPECTED
+        # Begun, not yet certain: possible if it is said to have happened; a plan is not
+        # listed before its announcement is certain.
+        return Standing.POSSIBLE if span.status in COUNTING else None
+
+    def changes(self) -> list[tuple[date, Standing | None]]:
+        """The days on which its standing changes, each with the standing from then on: the
+        steps of a replay in world time."""
+        days: set[date] = set()
+        for span in self.spans():
+            if span.since is not None:
+                days.add(span.since)
+            days.add(span.date.earliest)
+            days.add(happened_by(span.date, self.reported))
+        found: list[tuple[date, Standing | None]] = []
+        before: Standing | None = None
+        for day in sorted(days):
+            now = self.standing(day)
+            if now != before:
+                found.append((day, now))
+                before = now
+        return found
 
     def has_ended(self, as_of: date | None) -> bool:
         return self.ended is not None and (as_of is None or self.ended.latest <= as_of)
 
-    def is_expected(self, as_of: date | None) -> bool:
-        return self.status is Status.PLANNED and (as_of is None or self.date.latest <= as_of)
+    @property
+    def contribution(self) -> float:
+        """What the development adds to the sum behind its pairs' scores."""
+        return KINDS[self.kind].weight * CERTAINTY_FACTORS[self.certainty]
 
     def reference(self) -> dict[str, Any]:
         return {
@@ -259,34 +380,33 @@ class Relationship:
     def __init__(self, pair: tuple[str, str]) -> None:
         self.pair = pair
         self.ties: dict[tuple[TieKind, str, str], Tie] = {}
-        self.weights: list[tuple[float, float]] = []  # (weight, certainty factor)
-        self.developments: list[Fact] = []
-        self.counted: set[str] = set()  # the ids in `developments`, for constant-time checks
-        self.expected: list[Fact] = []
+        self.counted: dict[str, Fact] = {}  # in the order they came to count
+        self.expected: dict[str, Fact] = {}
+        self.possible: dict[str, Fact] = {}
+        self.total = 0.0  # the sum of the counted developments' contributions
 
     # --- folding ---------------------------------------------------------------------------
 
     def count(self, fact: Fact, source: str, target: str) -> None:
-        """The development counts from now on (as of the last day of its date)."""
+        """The development counts from now on."""
+        self.expected.pop(fact.id, None)
+        self.possible.pop(fact.id, None)
         spec = KINDS[fact.kind]
         if fact.id not in self.counted:
             # A development linking the pair twice (both ways) still counts once.
-            self.counted.add(fact.id)
-            self.developments.append(fact)
-            if spec.weight:
-                self.weights.append((spec.weight, CERTAINTY_FACTORS[fact.certainty]))
+            self.counted[fact.id] = fact
+            self.total += fact.contribution
         if spec.tie is None:
             return
-        mutual = spec.tie in MUTUAL_TIES
-        if mutual:
-            source, target = self.pair
-        key = (spec.tie, source, target)
+        key = self._tie_key(spec.tie, source, target)
         tie = self.ties.get(key)
         if tie is None:
-            tie = self.ties[key] = Tie(spec.tie, source, target, mutual, fact.date)
+            tie = self.ties[key] = Tie(spec.tie, key[1], key[2], spec.tie in MUTUAL_TIES,
+                                       fact.date)
         elif fact.date.earliest < tie.since.earliest:
             tie.since = fact.date
-        tie.developments.append(fact.id)
+        if fact.id not in tie.developments:
+            tie.developments.append(fact.id)
         tie.items.extend(item for item in fact.items if item not in tie.items)
         tie.certainty = min(tie.certainty, fact.certainty, key=CERTAINTY_RANK.index)
 
@@ -295,45 +415,55 @@ class Relationship:
         spec = KINDS[fact.kind]
         if spec.tie is None or fact.ended is None:
             return
-        if spec.tie in MUTUAL_TIES:
-            source, target = self.pair
-        tie = self.ties.get((spec.tie, source, target))
+        tie = self.ties.get(self._tie_key(spec.tie, source, target))
         if tie is not None:
             tie.ended[fact.id] = fact.ended
 
-    def expect(self, fact: Fact) -> None:
-        self.expected.append(fact)
+    def list_as(self, fact: Fact, standing: Standing) -> None:
+        """The development is expected, or possible, from now on."""
+        self.withdraw(fact)
+        (self.expected if standing is Standing.EXPECTED else self.possible)[fact.id] = fact
+
+    def withdraw(self, fact: Fact) -> None:
+        """The development no longer stands in the pair (an ongoing one was cancelled, say)."""
+        self.expected.pop(fact.id, None)
+        self.possible.pop(fact.id, None)
+        if self.counted.pop(fact.id, None) is None:
+            return
+        self.total -= fact.contribution
+        for key, tie in list(self.ties.items()):
+            if fact.id in tie.developments:
+                tie.developments.remove(fact.id)
+                tie.ended.pop(fact.id, None)
+                if not tie.developments:
+                    del self.ties[key]
+
+    def _tie_key(self, kind: TieKind, source: str, target: str) -> tuple[TieKind, str, str]:
+        if kind in MUTUAL_TIES:
+            source, target = self.pair
+        return (kind, source, target)
 
     # --- reading ---------------------------------------------------------------------------
 
     @property
     def score(self) -> float:
-        total = sum(factor for _, factor in self.weights)
-        if not total:
-            return 0.0
-        return round(sum(weight * factor for weight, factor in self.weights) / total, 2)
+        return saturated(self.total)
 
     def active_ties(self) -> set[TieKind]:
         return {tie.kind for tie in self.ties.values() if tie.until is None}
 
     @property
     def stance(self) -> Stance:
-        active = self.active_ties()
-        if TieKind.WAR in active:
-            return Stance.WAR
-        if TieKind.SANCTIONS in active:
-            return Stance.HOSTILITY
-        if TieKind.PARTNERSHIP in active:
-            if TieKind.MILITARY_SUPPLY in active:
-                return Stance.ALLIANCE
-            return Stance.PARTNERSHIP
-        if active:
-            return Stance.COOPERATION
-        if self.score >= 2:
-            return Stance.COOPERATION
-        if self.score <= -2:
-            return Stance.TENSION
-        return Stance.NEUTRAL
+        return stance_of(self.active_ties(), self.score)
+
+    def standing_of(self, fact_id: str) -> Standing | None:
+        if fact_id in self.counted:
+            return Standing.COUNTS
+        if fact_id in self.expected:
+            return Standing.EXPECTED
+        if fact_id in self.possible:
+            return Standing.POSSIBLE
+        return None
 
     def summary(self) -> dict[str, Any]:
         """What a replay step compares: stance, score and the ties in force."""
@@ -353,12 +483,35 @@ class Relationship:
             "stance": self.stance.value,
             "score": self.score,
             "ties": [tie.as_dict() for tie in self.ties.values()],
-            "developments": [fact.reference() for fact in self.developments],
+            "developments": [
+                {**fact.reference(), "contribution": round(fact.contribution, 2)}
+                for fact in self.counted.values()
+            ],
             "expected": [
                 {**fact.reference(), "planned_for": str(fact.planned_for)}
-                for fact in self.expected
+                for fact in self.expected.values()
             ],
+            "possible": [fact.reference() for fact in self.possible.values()],
         }
+
+
+def stance_of(active: set[TieKind], score: float) -> Stance:
+    """The stance from the ties in force, then from the score (see the rules)."""
+    if TieKind.WAR in active:
+        return Stance.WAR
+    if TieKind.SANCTIONS in active:
+        return Stance.HOSTILITY
+    if TieKind.PARTNERSHIP in active:
+        if TieKind.MILITARY_SUPPLY in active:
+            return Stance.ALLIANCE
+        return Stance.PARTNERSHIP
+    if active:
+        return Stance.COOPERATION
+    if score >= 2:
+        return Stance.COOPERATION
+    if score <= -2:
+        return Stance.TENSION
+    return Stance.NEUTRAL
 
 
 @dataclass(frozen=True)
@@ -379,12 +532,18 @@ class Step(IntEnum):
 
     COUNTS = 0  # the development counts from now on (Relationship.count)
     ENDS = 1  # an ongoing development has ended (Relationship.end)
-    EXPECTED = 2  # a planned development is listed as expected (Relationship.expect)
+    EXPECTED = 2  # a planned development is listed as expected (Relationship.list_as)
+    POSSIBLE = 3  # begun, not yet certain: listed as possible (Relationship.list_as)
+    WITHDRAWN = 4  # it no longer stands in the pair, a cancellation (Relationship.withdraw)
 
     @property
     def event(self) -> str:
         """The step as a replay names it."""
         return self.name.lower()
+
+
+STEP_OF = {Standing.COUNTS: Step.COUNTS, Standing.EXPECTED: Step.EXPECTED,
+           Standing.POSSIBLE: Step.POSSIBLE, None: Step.WITHDRAWN}
 
 
 class Moment(NamedTuple):
@@ -396,20 +555,31 @@ class Moment(NamedTuple):
 
 
 def timeline_of(linked: Iterable[Linked], as_of: date | None) -> list[Moment]:
-    """The moments at which developments start or stop counting, in the order they happen.
+    """The moments at which developments change where they stand, in the order they happen,
+    up to `as_of` (None: all, then each ends as it stands now).
 
     Ties are broken by the step, then the development's earliest day and id, so the order is
     total and the same on every run.
     """
     moments = []
+    changes: dict[int, list[tuple[date, Standing | None]]] = {}  # per fact, not per link
     for link in linked:
         fact = link.fact
-        if fact.counts(as_of):
-            moments.append(Moment(fact.date.latest, Step.COUNTS, link))
-            if fact.has_ended(as_of):
-                moments.append(Moment(fact.ended.latest, Step.ENDS, link))  # type: ignore[union-attr]
-        elif fact.is_expected(as_of):
-            moments.append(Moment(fact.date.latest, Step.EXPECTED, link))
+        found = changes.get(id(fact))
+        if found is None:
+            found = changes[id(fact)] = fact.changes()
+        counted_on = None
+        for day, standing in found:
+            if as_of is not None and day > as_of:
+                break
+            moments.append(Moment(day, STEP_OF[standing], link))
+            if standing is Standing.COUNTS and counted_on is None:
+                counted_on = day
+        if as_of is None and found and found[-1][1] is not fact.standing(None):
+            moments.append(Moment(found[-1][0], STEP_OF[fact.standing(None)], link))
+        if counted_on is not None and fact.has_ended(as_of):
+            ended = max(fact.ended.latest, counted_on)  # type: ignore[union-attr]
+            moments.append(Moment(ended, Step.ENDS, link))
     moments.sort(key=lambda m: (m.day, m.step, m.link.fact.date.earliest, m.link.fact.id,
                                 m.link.pair))
     return moments
@@ -420,12 +590,15 @@ def apply(relationship: Relationship, step: Step, link: Linked) -> None:
         relationship.count(link.fact, link.source, link.target)
     elif step is Step.ENDS:
         relationship.end(link.fact, link.source, link.target)
+    elif step is Step.WITHDRAWN:
+        relationship.withdraw(link.fact)
     else:
-        relationship.expect(link.fact)
+        relationship.list_as(link.fact, Standing.EXPECTED if step is Step.EXPECTED
+                             else Standing.POSSIBLE)
 
 
 def fold(linked: Iterable[Linked], as_of: date | None = None) -> dict[tuple[str, str], Relationship]:
-    """The state of every pair the developments touch, as of a world date (None: all)."""
+    """The state of every pair the developments touch, as of a world date (None: now)."""
     relationships: dict[tuple[str, str], Relationship] = {}
     for moment in timeline_of(linked, as_of):
         pair = moment.link.pair
@@ -434,12 +607,24 @@ def fold(linked: Iterable[Linked], as_of: date | None = None) -> dict[tuple[str,
     return relationships
 
 
+def change_of(relationship: Relationship, before: dict[str, Any]) -> dict[str, Any]:
+    """What changed in a pair since `before` (its summary then)."""
+    after = relationship.summary()
+    return {
+        "pair": list(relationship.pair),
+        "ties_opened": [list(t) for t in sorted(after["ties"] - before["ties"])],
+        "ties_closed": [list(t) for t in sorted(before["ties"] - after["ties"])],
+        "stance": {"from": before["stance"], "to": after["stance"]},
+        "score": {"from": before["score"], "to": after["score"]},
+    }
+
+
 def replay(
     linked: Iterable[Linked], until: date | None = None, start: date | None = None
 ) -> list[dict[str, Any]]:
-    """The steps that built the state up to `until`: which development changed which pair, and
-    what changed. Steps before `start` are applied silently, so the first step shown starts
-    from the state as of the day before `start`."""
+    """The steps that built the state up to `until`, in world-date order: which development
+    changed which pair, and what changed. Steps before `start` are applied silently, so the
+    first step shown starts from the state as of the day before `start`."""
     relationships: dict[tuple[str, str], Relationship] = {}
     steps = []
     for day, step, link in timeline_of(linked, until):
@@ -448,16 +633,70 @@ def replay(
         apply(relationship, step, link)
         if start is not None and day < start:
             continue
-        after = relationship.summary()
-        change: dict[str, Any] = {
+        steps.append({
             "date": day.isoformat(),
-            "pair": list(link.pair),
             "event": step.event,
             "development": link.fact.reference(),
-            "ties_opened": [list(t) for t in sorted(after["ties"] - before["ties"])],
-            "ties_closed": [list(t) for t in sorted(before["ties"] - after["ties"])],
-            "stance": {"from": before["stance"], "to": after["stance"]},
-            "score": {"from": before["score"], "to": after["score"]},
-        }
-        steps.append(change)
+            **change_of(relationship, before),
+        })
     return steps
+
+
+def replay_reported(
+    linked: Iterable[Linked], until: date | None = None, start: date | None = None
+) -> list[dict[str, Any]]:
+    """The steps as the news arrived: each version of a development (given with the links of
+    every version), in the order it was reported up to `until`, with what that report changed
+    in each pair it touches. The world is taken as it stands now; a report that changes
+    nothing (an older version reported late) is no step.
+
+    Cost: each step refolds the pairs it touches, O(developments of those pairs).
+    """
+    by_version: dict[tuple[str, int], list[Linked]] = {}
+    for link in linked:
+        by_version.setdefault((link.fact.id, link.fact.version), []).append(link)
+    reports = sorted(by_version, key=lambda key: (by_version[key][0].fact.reported_from
+                                                  or date.max, key))
+    in_force: dict[str, int] = {}  # development id -> the version in force
+    members: dict[tuple[str, str], set[str]] = {}  # pair -> ids of developments linking it
+    steps = []
+    for ident, version in reports:
+        fact = by_version[(ident, version)][0].fact
+        if (until is not None and fact.reported_from is not None
+                and fact.reported_from > until):
+            break
+        previous = in_force.get(ident)
+        if previous is not None and previous > version:
+            continue
+        pairs = {link.pair for link in by_version[(ident, version)]}
+        if previous is not None:
+            pairs |= {link.pair for link in by_version[(ident, previous)]}
+        before = {pair: _pair_state(pair, members, in_force, by_version) for pair in pairs}
+        if previous is not None:
+            for link in by_version[(ident, previous)]:
+                members[link.pair].discard(ident)
+        in_force[ident] = version
+        for link in by_version[(ident, version)]:
+            members.setdefault(link.pair, set()).add(ident)
+        if start is not None and fact.reported_from is not None and fact.reported_from < start:
+            continue
+        for pair in sorted(pairs):
+            after = _pair_state(pair, members, in_force, by_version)
+            standing = (before[pair].standing_of(ident), after.standing_of(ident))
+            steps.append({
+                "date": fact.reported_from.isoformat() if fact.reported_from else None,
+                "event": "reported",
+                "version": version,
+                "standing": {"from": label_of(standing[0]), "to": label_of(standing[1])},
+                "development": fact.reference(),
+                **change_of(after, before[pair].summary()),
+            })
+    return steps
+
+
+def _pair_state(pair: tuple[str, str], members: Mapping[tuple[str, str], set[str]],
+                in_force: Mapping[str, int],
+                by_version: Mapping[tuple[str, int], list[Linked]]) -> Relationship:
+    linked = [link for ident in sorted(members.get(pair, ()))
+              for link in by_version[(ident, in_force[ident])] if link.pair == pair]
+    return fold(linked).get(pair, Relationship(pair))

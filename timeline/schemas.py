@@ -51,7 +51,7 @@ MAX_LENGTH: dict[str, int] = {
     "item": 200,
     "name": 200,
     "alias": 200,
-    "slug": 100,  # an actor's id, wherever one is named
+    "actor_id": 100,  # an actor's id, wherever one is named
     "url": 2000,
 }
 MAX_ITEMS: dict[str, int] = {
@@ -73,7 +73,7 @@ def count(name: str, at_least: int = 0) -> validate.Length:
     return validate.Length(min=at_least, max=MAX_ITEMS[name], error="{min} to {max} entries")
 
 
-SLUG_FIELD = [validate.Regexp(SLUG), length("slug")]
+ACTOR_ID_FIELD = [validate.Regexp(SLUG), length("actor_id")]
 
 
 class Strict(Schema):
@@ -170,7 +170,7 @@ class SourceSchema(Strict):
 
 
 class ParticipationSchema(Strict):
-    actor = fields.String(required=True, validate=SLUG_FIELD)
+    actor = fields.String(required=True, validate=ACTOR_ID_FIELD)
     role = fields.Enum(Role, by_value=True, required=True)
 
     @post_load
@@ -245,14 +245,14 @@ class RetractionSchema(Strict):
 
 
 class ActorSchema(Strict):
-    id = fields.String(required=True, validate=SLUG_FIELD)
+    id = fields.String(required=True, validate=ACTOR_ID_FIELD)
     name = fields.String(required=True, validate=length("name"))
     kind = fields.Enum(ActorKind, by_value=True, required=True)
     aliases = fields.List(
         fields.String(validate=length("alias")), load_default=list, validate=count("aliases")
     )
     belongs_to = fields.List(
-        fields.String(validate=SLUG_FIELD), load_default=list, validate=count("belongs_to")
+        fields.String(validate=ACTOR_ID_FIELD), load_default=list, validate=count("belongs_to")
     )
 
 
@@ -327,6 +327,22 @@ class ExpectedOut(DevelopmentRefOut):
     planned_for = fields.String(required=True)
 
 
+class CountedOut(DevelopmentRefOut):
+    contribution = fields.Float(
+        required=True,
+        metadata={"description": "Its kind's weight times its certainty factor: what it adds "
+                                 "to the sum behind the score"},
+    )
+
+
+class AxesOut(Schema):
+    """The time axes an answer was computed for (null: now)."""
+
+    as_of = fields.Date(required=True, allow_none=True)
+    reported_by = fields.Date(required=True, allow_none=True)
+    known_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+
+
 class TieOut(Schema):
     kind = fields.Enum(TieKind, by_value=True, required=True)
     from_ = fields.String(required=True, data_key="from")
@@ -345,8 +361,11 @@ class RelationshipOut(Schema):
     stance = fields.Enum(Stance, by_value=True, required=True)
     score = fields.Float(required=True, validate=validate.Range(-10, 10))
     ties = fields.List(fields.Nested(TieOut), required=True)
-    developments = fields.List(fields.Nested(DevelopmentRefOut), required=True)
+    developments = fields.List(fields.Nested(CountedOut), required=True)
     expected = fields.List(fields.Nested(ExpectedOut), required=True)
+    possible = fields.List(fields.Nested(DevelopmentRefOut), required=True, metadata={
+        "description": "Begun by `as_of` but not yet certain then: neither counted nor hidden"})
+    axes = fields.Nested(AxesOut)
 
 
 class ChangeOut(Schema):
@@ -355,11 +374,16 @@ class ChangeOut(Schema):
 
 
 class StepOut(Schema):
-    """One step of a replay: a development that changed a pair, and what it changed."""
+    """One step of a replay: a development that changed a pair, and what it changed. In world
+    order the event is where the development came to stand; in reported order it is
+    `reported`, with the version reported and its standing in the pair before and after."""
 
     date = fields.Date(required=True)
     pair = fields.List(fields.String(), required=True)
-    event = fields.String(required=True, validate=validate.OneOf(["counts", "ends", "expected"]))
+    event = fields.String(required=True, validate=validate.OneOf(
+        ["counts", "ends", "expected", "possible", "withdrawn", "reported"]))
+    version = fields.Integer()
+    standing = fields.Nested(ChangeOut)
     development = fields.Nested(DevelopmentRefOut, required=True)
     ties_opened = fields.List(fields.List(fields.String()), required=True)
     ties_closed = fields.List(fields.List(fields.String()), required=True)
@@ -372,18 +396,28 @@ class ActorListOut(Schema):
     next = fields.String(required=True, allow_none=True)
 
 
+class DevelopmentAsOfOut(DevelopmentOut):
+    standing = fields.String(allow_none=True, validate=validate.OneOf(
+        ["counts", "expected", "possible"]), metadata={
+        "description": "With `as_of`: where it stood on that date (null: cancelled)"})
+
+
 class DevelopmentListOut(Schema):
-    developments = fields.List(fields.Nested(DevelopmentOut), required=True)
+    developments = fields.List(fields.Nested(DevelopmentAsOfOut), required=True)
     next = fields.String(required=True, allow_none=True)
+    axes = fields.Nested(AxesOut, required=True)
 
 
 class RelationshipListOut(Schema):
     relationships = fields.List(fields.Nested(RelationshipOut), required=True)
     next = fields.String(required=True, allow_none=True)
+    axes = fields.Nested(AxesOut, required=True)
 
 
 class StepListOut(Schema):
     steps = fields.List(fields.Nested(StepOut), required=True)
+    order = fields.String(required=True, validate=validate.OneOf(["happened", "reported"]))
+    axes = fields.Nested(AxesOut, required=True)
 
 
 def build(cls: type, data: dict[str, Any]) -> Any:

@@ -72,13 +72,13 @@ class Synthesizer:
         states: list[str] = []
         for number in range(count):
             kind = KIND_MIX[number % len(KIND_MIX)] if number >= 2 else ActorKind.STATE
-            slug = f"{kind.value}-{number:06d}"
+            actor_id = f"{kind.value}-{number:06d}"
             belongs: tuple[str, ...] = ()
             if kind in (ActorKind.PERSON, ActorKind.ORGANISATION, ActorKind.REGION) and states:
                 belongs = (self.random.choice(states),)
             if kind is ActorKind.STATE:
-                states.append(slug)
-            actors.append({"slug": slug, "name": slug.replace("-", " ").title(), "kind": kind,
+                states.append(actor_id)
+            actors.append({"id": actor_id, "name": actor_id.replace("-", " ").title(), "kind": kind,
                            "belongs_to": belongs})
         self.random.shuffle(actors)  # activity rank does not follow the kind
         return actors
@@ -89,7 +89,7 @@ class Synthesizer:
             a = bisect.bisect(self.cumulative, self.random.random() * total)
             b = bisect.bisect(self.cumulative, self.random.random() * total)
             if a != b:
-                return self.actors[a]["slug"], self.actors[b]["slug"]
+                return self.actors[a]["id"], self.actors[b]["id"]
 
     def date(self, year_from: int = FIRST_YEAR) -> PartialDate:
         year = self.random.randint(year_from, LAST_YEAR)
@@ -164,8 +164,8 @@ def register_actors(app: Timeline, synthesizer: Synthesizer, report: SynthReport
     """Register the actors not yet in the store, each through the application's command."""
     # States first: the others belong to them.
     for actor in sorted(synthesizer.actors, key=lambda a: a["kind"] is not ActorKind.STATE):
-        if not app.has_actor(actor["slug"]):
-            app.register_actor(actor["slug"], actor["name"], actor["kind"],
+        if not app.has_actor(actor["id"]):
+            app.register_actor(actor["id"], actor["name"], actor["kind"],
                                belongs_to=actor["belongs_to"], recorded_by="synth")
             report.actors += 1
 

@@ -59,7 +59,7 @@ def too_many(name: str, entry):
 
 
 PARTICIPANT = {"actor": "china", "role": "participant"}
-LONG_SLUG = "x" * (MAX_LENGTH["slug"] + 1)
+LONG_SLUG = "x" * (MAX_LENGTH["actor_id"] + 1)
 OVER_THE_LIMIT = [
     # (path, body, the field named in errors, the limit its message gives)
     *[("/api/v1/developments", {**DEVELOPMENT, name: too_long(name)}, name, MAX_LENGTH[name])
@@ -74,7 +74,7 @@ OVER_THE_LIMIT = [
      "sources", MAX_ITEMS["sources"]),
     ("/api/v1/developments",
      {**DEVELOPMENT, "actors": [{"actor": LONG_SLUG, "role": "source"}]}, "actor",
-     MAX_LENGTH["slug"]),
+     MAX_LENGTH["actor_id"]),
     ("/api/v1/developments",
      {**DEVELOPMENT, "date": {"value": "2024", "derivation": too_long("derivation")}}, "date",
      MAX_LENGTH["derivation"]),
@@ -84,7 +84,7 @@ OVER_THE_LIMIT = [
      {**DEVELOPMENT, "sources": [{**SOURCE, "url": "https://example.org/" + too_long("url")}]},
      "url", MAX_LENGTH["url"]),
     ("/api/v1/actors", {"id": LONG_SLUG, "name": "X", "kind": "state"}, "id",
-     MAX_LENGTH["slug"]),
+     MAX_LENGTH["actor_id"]),
     ("/api/v1/actors", {"id": "x", "name": too_long("name"), "kind": "state"}, "name",
      MAX_LENGTH["name"]),
     ("/api/v1/actors", {"id": "x", "name": "X", "kind": "state", "aliases": [too_long("alias")]},
@@ -143,7 +143,7 @@ def test_openapi_shows_every_limit(client):
     assert properties["items"]["items"]["maxLength"] == MAX_LENGTH["item"]
     for name in ("publication", "attribution", "passage", "url"):
         assert source["properties"][name]["maxLength"] == MAX_LENGTH[name]
-    assert schemas["Participation"]["properties"]["actor"]["maxLength"] == MAX_LENGTH["slug"]
+    assert schemas["Participation"]["properties"]["actor"]["maxLength"] == MAX_LENGTH["actor_id"]
     assert actor["name"]["maxLength"] == MAX_LENGTH["name"]
     assert actor["aliases"]["maxItems"] == MAX_ITEMS["aliases"]
     assert actor["aliases"]["items"]["maxLength"] == MAX_LENGTH["alias"]

@@ -39,7 +39,8 @@ def version(ident: str, number: int, at: int, *, participants: tuple[str, ...] =
     row = VersionRow(
         development_id=ident, version=number, position=at, recorded_at=at, superseded_at=None,
         kind=fact.kind.value, status=fact.status.value, certainty=fact.certainty.value,
-        retracted=0, earliest="2023-10-16", latest="2023-10-16", document="{}",
+        retracted=0, earliest="2023-10-16", latest="2023-10-16", reported_from="2023-10-16",
+        begins="2023-10-16", document="{}", fact="{}",
     )
     return Version(row, fact, f"fact of {ident} v{number}")
 
@@ -68,10 +69,10 @@ def test_each_link_is_keyed_by_its_pair_and_lifted_to_the_states():
     assert sorted(writes.links) == [
         LinkRow(a="china", b="russia", source="russia", target="china", development_id="d1",
                 version=1, recorded_at=10, superseded_at=None, retracted=0,
-                latest="2023-10-16", fact="fact of d1 v1"),
+                reported_from="2023-10-16", begins="2023-10-16", fact="fact of d1 v1"),
         LinkRow(a="lavrov", b="wang-yi", source="lavrov", target="wang-yi", development_id="d1",
                 version=1, recorded_at=10, superseded_at=None, retracted=0,
-                latest="2023-10-16", fact="fact of d1 v1"),
+                reported_from="2023-10-16", begins="2023-10-16", fact="fact of d1 v1"),
     ]
 
 

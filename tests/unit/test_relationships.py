@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 
-from timeline.domain import PartialDate
+from timeline.domain import PartialDate, StatusSpan
 from timeline.relationships import Fact, Linked, fold, links, replay
 from timeline.vocabulary import Certainty, Kind, Status
 
@@ -24,6 +25,8 @@ def fact(
     ended: str | None = None,
     planned_for: str | None = None,
     items: tuple[str, ...] = (),
+    reported: str | None = None,
+    statuses: list[tuple[Status, date | None, str]] = (),
 ) -> Fact:
     return Fact(
         id=ident or f"{kind.value}-{when}-{source}-{target}",
@@ -38,6 +41,9 @@ def fact(
         participants=(),
         items=items,
         summary=f"{source} {kind.value} {target}",
+        reported=reported and date.fromisoformat(reported),
+        statuses=tuple(StatusSpan(status, since, PartialDate.parse(when))
+                       for status, since, when in statuses),
     )
 
 
@@ -74,19 +80,53 @@ def test_sanctions_mean_hostility_and_partnership_with_military_supply_an_allian
     assert state(fact(Kind.RESTRAINT, "2022"))["stance"] == "neutral"
 
 
-def test_score_is_the_certainty_weighted_mean_of_weights():
+def test_score_is_the_saturated_sum_of_the_contributions_each_development_carries():
     found = state(
         fact(Kind.AGREEMENT, "2022", certainty=Certainty.CONFIRMED),  # +8 x 1
         fact(Kind.SANCTIONS, "2023", certainty=Certainty.ASSESSMENT),  # -8 x 0.25
-        fact(Kind.ASSESSMENT, "2023"),  # weight 0: not counted
+        fact(Kind.ASSESSMENT, "2023"),  # weight 0
     )
-    assert found["score"] == round((8 * 1 - 8 * 0.25) / 1.25, 2)
+    assert {d["kind"]: d["contribution"] for d in found["developments"]} == {
+        "agreement": 8.0, "sanctions": -2.0, "assessment": 0.0}
+    # The documented formula, from the contributions the answer carries.
+    total = sum(d["contribution"] for d in found["developments"])
+    assert found["score"] == round(10 * math.tanh(total / 20), 2) == 2.91
 
 
-def test_a_partial_date_counts_from_the_last_day_of_its_period():
+def test_a_consultation_raises_a_partnership_score_a_mean_would_lower():
+    partnership = fact(Kind.AGREEMENT, "2022")
+    before = state(partnership)["score"]
+    after = state(partnership, fact(Kind.CONSULTATION, "2023"))["score"]
+    assert after > before
+
+
+def test_a_partial_date_counts_from_the_last_day_of_its_period_without_a_report():
     may = fact(Kind.VISIT, "2024-05")
     assert state(may, as_of=date(2024, 5, 31))["developments"]
-    assert ("china", "russia") not in fold(linked(may), date(2024, 5, 30))
+    before = state(may, as_of=date(2024, 5, 30))
+    assert before["developments"] == [] and before["possible"][0]["id"] == may.id
+
+
+def test_a_report_within_its_period_proves_it_had_happened_by_then():
+    april = fact(Kind.MATERIAL_SUPPORT, "2024-04", reported="2024-04-07")
+    assert state(april, as_of=date(2024, 4, 7))["developments"][0]["id"] == april.id
+    assert state(april, as_of=date(2024, 4, 6))["possible"][0]["id"] == april.id
+    assert ("china", "russia") not in fold(linked(april), date(2024, 3, 31))  # not begun
+
+
+def test_the_status_in_force_on_the_date_is_the_one_that_counts():
+    trip = fact(Kind.VISIT, "2024-04-08", status=Status.OCCURRED, planned_for="2024-04",
+                reported="2024-04-07", statuses=[
+                    (Status.PLANNED, None, "2024-04-07"),
+                    (Status.OCCURRED, date(2024, 4, 8), "2024-04-08"),
+                ])
+    on_7 = state(trip, as_of=date(2024, 4, 7))
+    assert on_7["developments"] == [] and on_7["expected"][0]["id"] == trip.id
+    on_10 = state(trip, as_of=date(2024, 4, 10))
+    assert on_10["expected"] == [] and on_10["developments"][0]["id"] == trip.id
+    steps = replay(linked(trip))
+    assert [(s["date"], s["event"]) for s in steps if s["pair"] == ["china", "russia"]] == [
+        ("2024-04-07", "expected"), ("2024-04-08", "counts")]
 
 
 def test_a_planned_development_is_expected_and_opens_no_tie():
@@ -137,7 +177,10 @@ def test_the_last_replay_step_agrees_with_the_state():
     assert china_russia[0]["ties_opened"] == [["partnership", "china", "russia"]]
     assert china_russia[0]["stance"] == {"from": "neutral", "to": "partnership"}
     shown = replay(linked(*facts), until=date(2024, 6, 30), start=date(2024, 1, 1))
-    assert [s["development"]["kind"] for s in shown] == ["material_support"]
+    # Begun on 1 April, certain by the last day of its month (no source dated it earlier).
+    assert [(s["date"], s["event"], s["development"]["kind"]) for s in shown] == [
+        ("2024-04-01", "possible", "material_support"),
+        ("2024-04-30", "counts", "material_support")]
 
 
 def test_a_fact_is_stored_on_its_links_as_the_same_compact_array_and_read_back_whole():
@@ -155,13 +198,18 @@ def test_a_fact_is_stored_on_its_links_as_the_same_compact_array_and_read_back_w
         items=("drones", "shells"),
         summary="Iran supplies drones",
         reported_by=(("Reuters", "reported"),),
+        reported=date(2023, 11, 2),
+        statuses=(StatusSpan(Status.ONGOING, None, PartialDate.parse("2023-10", approximate=True)),),
+        version=2,
+        reported_from=date(2023, 11, 2),
     )
     stored = json.dumps(supply.row())
-    # The bytes the view keeps (VIEW_SHAPE 3): changing them means a new shape.
+    # The bytes the view keeps (VIEW_SHAPE 4): changing them means a new shape.
     assert stored == (
-        '["d1", "military_aid", "ongoing", "reported", ["2023-10", true], ["2024", false],'
+        '["d1", 2, "military_aid", "ongoing", "reported", ["2023-10", true], ["2024", false],'
         ' null, ["iran"], ["russia"], [], ["drones", "shells"], "Iran supplies drones",'
-        ' [["Reuters", "reported"]]]'
+        ' [["Reuters", "reported"]], "2023-11-02", "2023-11-02",'
+        ' [["ongoing", null, ["2023-10", true]]], false]'
     )
     assert Fact.from_row(json.loads(stored)) == supply
 

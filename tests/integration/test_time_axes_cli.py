@@ -1,0 +1,64 @@
+"""The three time axes on the command line: the same answers as over HTTP, bare dates alike."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import SEEDS
+from timeline.cli import main
+from timeline.domain import development_id
+
+LAVROV_TRIP = str(development_id("2024-04-lavrov-visits-beijing"))
+PUTIN_VISIT = str(development_id("2024-05-putin-visits-china"))
+
+
+@pytest.fixture
+def run(durable_store):
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        result = runner.invoke(main, ["--store", durable_store, *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    invoke("seed", str(SEEDS))
+    return invoke
+
+
+def china_russia(run, *options: str) -> dict:
+    found = json.loads(run("relationships", "--actor", "china", "--json", *options))
+    return next(r for r in found if r["pair"] == ["china", "russia"])
+
+
+def test_the_axes_on_the_command_line(run):
+    on_7 = china_russia(run, "--as-of", "2024-04-07")
+    assert "rifle scopes" in " ".join(d["summary"] for d in on_7["developments"])
+    assert {LAVROV_TRIP, PUTIN_VISIT} <= {d["id"] for d in on_7["expected"]}
+    assert LAVROV_TRIP in {d["id"] for d in china_russia(run, "--as-of", "2024-04-10")
+                           ["developments"]}
+    assert PUTIN_VISIT in {d["id"] for d in china_russia(run, "--as-of", "2024-05-20")
+                           ["developments"]}
+    known = china_russia(run, "--reported-by", "2023-06-01")
+    assert "partnership" in {tie["kind"] for tie in known["ties"]}
+    assert "rifle scopes" not in " ".join(d["summary"] for d in known["developments"])
+    assert LAVROV_TRIP in {d["id"] for d in china_russia(run, "--reported-by", "2024-04-07")
+                           ["expected"]}
+    # A bare date for record time means the whole day, as over HTTP: nothing was recorded then.
+    assert json.loads(run("developments", "--known-at", "2024-04-07", "--json")) == []
+    listed = json.loads(run("developments", "--as-of", "2024-04-07", "--json"))
+    assert {d["id"]: d["standing"] for d in listed}[LAVROV_TRIP] == "expected"
+    text = run("relationships", "--actor", "china", "--as-of", "2024-04-06")
+    assert "possible, not yet certain" in text
+
+
+def test_replay_by_reported_walks_the_reports_in_order(run):
+    steps = json.loads(run("replay", "--until", "2024-04-30", "--pair", "china,russia",
+                           "--by", "reported", "--json"))
+    assert [s["date"] for s in steps] == sorted(s["date"] for s in steps)
+    assert [s["standing"] for s in steps if s["date"] == "2024-04-09"] == [
+        {"from": "expected", "to": "counts"}]
+    text = run("replay", "--until", "2024-04-30", "--pair", "china,russia", "--by", "reported")
+    assert "reported (version 2, expected → counts)" in text

@@ -1,0 +1,125 @@
+"""The query side of the application: questions answered from the read model, each on the three
+time axes (see timeline.axes), as plain values (dicts and lists of JSON types).
+
+`Queries` is a part of the Timeline application (it reads the application's read model, event
+store and registered actors), kept apart from the commands as the read side of CQRS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from timeline.axes import AXES, Axes
+from timeline.domain import Development, InvalidInput, NotFound, as_uuid
+from timeline.history import development_on
+from timeline.relationships import Relationship, fold, pair_of, replay, replay_reported
+from timeline.vocabulary import Stance
+
+
+class Queries:
+    """The Timeline application's queries."""
+
+    read_model: Any
+    actors: Any
+    events: Any
+
+    def get_actor(self, actor_id: str) -> dict[str, Any]:
+        found = self.read_model.current().select_actors([actor_id])
+        if not found:
+            raise NotFound(f"no actor {actor_id!r}", "id")
+        return found[0]
+
+    def list_actors(self) -> list[dict[str, Any]]:
+        return self.read_model.current().select_actors()
+
+    def get_development(self, ident: UUID | str, axes: Axes | None = None, **when: Any
+                        ) -> dict[str, Any]:
+        """The development in the version in force on the axes, with the history of its
+        versions (see history.development_on)."""
+        events = list(self.events.get(as_uuid(ident)))
+        if not events or not isinstance(events[0], Development.Recorded):
+            raise NotFound(f"no development {ident}", "id")
+        return development_on(events, Axes.given(axes, **when))
+
+    def list_developments(
+        self, *, actors: Sequence[str] = (), axes: Axes | None = None, **filters: Any
+    ) -> list[dict[str, Any]]:
+        """Developments in world-date order (earliest day, then latest day, then id), filtered
+        as ViewQueries.select_developments says.
+
+        `actors` matches developments involving any of them or any actor that belongs to them
+        (China's developments include those of Wang Yi and of Hong Kong); an unknown actor is
+        NotFound, not an empty timeline.
+        """
+        self.actors.require(actors)
+        view = self.read_model.current()
+        members = sorted(view.select_members(actors)) if actors else ()
+        when = {k: filters.pop(k) for k in AXES if k in filters}
+        filters = {k: getattr(v, "value", v) for k, v in filters.items()}
+        return view.select_developments(actors=members, axes=Axes.given(axes, **when),
+                                        **filters)
+
+    def get_relationship(self, a: str, b: str, axes: Axes | None = None, **when: Any
+                         ) -> dict[str, Any]:
+        """The state of the pair (either order) on the axes.
+
+        Cost: O(developments of the pair), through the (a, b) index.
+        """
+        axes = Axes.given(axes, **when)
+        self.actors.require([a, b])
+        if a == b:
+            raise InvalidInput("a relationship needs two different actors", "pair")
+        pair = pair_of(a, b)
+        state = fold(self.read_model.links(pair=pair, axes=axes), axes.as_of)
+        return {**state.get(pair, Relationship(pair)).as_dict(), "axes": axes.echo()}
+
+    def list_relationships(
+        self, *, actor: str | None = None, stance: Stance | None = None,
+        axes: Axes | None = None, **when: Any,
+    ) -> list[dict[str, Any]]:
+        """Every pair (or every pair of one actor), by pair, on the axes.
+
+        Cost: O(developments of the actor's pairs) with `actor`; O(all developments) without.
+        """
+        axes = Axes.given(axes, **when)
+        if actor is not None:
+            self.actors.require([actor])
+        linked = self.read_model.links(actor=actor, axes=axes)
+        states = [
+            relationship.as_dict()
+            for pair, relationship in sorted(fold(linked, axes.as_of).items())
+            if actor is None or actor in pair
+        ]
+        return [s for s in states if stance is None or s["stance"] == stance.value]
+
+    def replay(
+        self,
+        *,
+        until: date | None = None,
+        start: date | None = None,
+        pair: tuple[str, str] | None = None,
+        order: str = "happened",
+        axes: Axes | None = None,
+        **when: Any,
+    ) -> list[dict[str, Any]]:
+        """The ordered steps that built the relationships (of one pair, or all) up to `until`:
+        in the order they happened (world time), or as the news arrived (`order="reported"`,
+        `until` and `start` then bounding the days of the reports)."""
+        axes = Axes.given(axes, **when)
+        if pair is not None:
+            self.actors.require(list(pair))
+        if order == "reported":
+            axes = replace(axes, reported_by=min(filter(None, (until, axes.reported_by)),
+                                                 default=None))
+            linked = self.read_model.links(pair=pair, axes=axes, every_version=True)
+        else:
+            linked = self.read_model.links(pair=pair, axes=replace(axes, as_of=until))
+        if pair is not None:
+            linked = [link for link in linked if link.pair == pair_of(*pair)]
+        if order == "reported":
+            return replay_reported(linked, until=until, start=start)
+        return replay(linked, until=until, start=start)
