@@ -248,8 +248,9 @@ def _append_new_history(app: Timeline, stored: Development, entry: Any,
         if _details(event) in held:
             held.remove(_details(event))  # counted once: the same event may be stated twice
             continue
+        make = types[history_entry["type"]].make
         try:
-            types[history_entry["type"]].make(stored, history_entry, RECORDED_BY)  # type: ignore[misc]
+            make(stored, history_entry, RECORDED_BY)  # type: ignore[misc]
         except TimelineError:
             # The store already moved on by other means (say, the status was changed through
             # the API): the entry no longer applies, and _reconcile settles any difference.
