@@ -5,8 +5,11 @@ entry has a stable `key` (its id is uuid5 of it) and may list the later events o
 (corrections, status changes, retractions) in the order they were recorded.
 
 Loading is idempotent: an entry already in the store whose final form is unchanged records
-nothing; an entry edited since it was loaded is recorded as a correction (and, where its
-status or retraction changed, as a status change or retraction), never as a new development.
+nothing. An entry loaded before from an older seed file is brought up to date by appending
+what changed, never by editing or re-recording it: history entries the store does not hold yet
+are recorded as the events they state (a status change, a correction, a retraction), as on a
+fresh load; an entry edited in place is then recorded as a correction (and, where its status or
+retraction changed, as a status change or retraction), never as a new development.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from timeline.domain import (
     TimelineError,
     development_id,
 )
-from timeline.history import later_event_types
+from timeline.history import EVENT_TYPES, later_event_types
 from timeline.schemas import ActorSchema, DevelopmentInputSchema
 
 RECORDED_BY = "seed"
@@ -221,32 +224,62 @@ def _seed_development(app: Timeline, file: Path, entry: Any, report: SeedReport)
             raise SeedError(f"{file}: {entry.key}: retracted in the store; it cannot come back")
         report.unchanged += 1
         return
-    changed = False
-    reason = f"seed entry {entry.key} changed in {file.name}"
+    _append_new_history(app, stored, entry, wanted)
+    _reconcile(stored, wanted, f"seed entry {entry.key} changed in {file.name}")
+    if not stored.pending_events:
+        report.unchanged += 1
+        return
+    # The new history and any remaining edit in one transaction, as a fresh load would be.
+    recorded = [EVENT_TYPES[type(event)].name for event in stored.pending_events]
+    app.save_prepared(stored)
+    report.later.update(recorded)
+
+
+def _append_new_history(app: Timeline, stored: Development, entry: Any,
+                        wanted: Development) -> None:
+    """Apply the entry's history events that the store does not hold yet, through the
+    development's own commands, so an older store gets the same kinds of events (a status
+    change, a correction) as a fresh load rather than one catch-all correction."""
+    # The event each history entry makes on a fresh load, beside the entry it comes from.
+    made = list(zip(entry.history, wanted.pending_events[1:], strict=True))
+    held = [_details(event) for event in list(app.events.get(stored.id))[1:]]
+    types = later_event_types()
+    for history_entry, event in made:
+        if _details(event) in held:
+            held.remove(_details(event))  # counted once: the same event may be stated twice
+            continue
+        make = types[history_entry["type"]].make
+        try:
+            make(stored, history_entry, RECORDED_BY)  # type: ignore[misc]
+        except TimelineError:
+            # The store already moved on by other means (say, the status was changed through
+            # the API): the entry no longer applies, and _reconcile settles any difference.
+            continue
+
+
+def _details(event: Any) -> tuple[str, dict[str, Any]]:
+    """An event as its type and what a history shows of it: equal for the same later event
+    whenever and by whomever it was recorded."""
+    event_type = EVENT_TYPES[type(event)]
+    return event_type.name, event_type.details(event)
+
+
+def _reconcile(stored: Development, wanted: Development, reason: str) -> None:
+    """Bring the development to the entry's final form where the entry was edited in place
+    (not by a history entry): a status change, a correction, a retraction, as needed."""
+    if stored.retracted:  # by a history entry just appended, as in the final form
+        return
     if wanted.status is not stored.status:
-        app.change_status(
-            ident, wanted.status, reason, date=wanted.content.date, recorded_by=RECORDED_BY
-        )
-        report.later["status_changed"] += 1
-        changed = True
-        stored = app.development(ident)
+        stored.change_status(wanted.status, reason, None, RECORDED_BY, wanted.content.date)
     changes = {
         name: getattr(wanted.content, name)
         for name in CONTENT_FIELDS
         if getattr(wanted.content, name) != getattr(stored.content, name)
     }
     if changes:
-        app.correct_development(
-            ident, changes, reason, wanted.content.sources[-1], recorded_by=RECORDED_BY
-        )
-        report.later["corrected"] += 1
-        changed = True
+        stored.correct(changes, reason, wanted.content.sources[-1], RECORDED_BY)
     if wanted.retracted:
-        app.retract_development(ident, reason, recorded_by=RECORDED_BY)
-        report.later["retracted"] += 1
-        changed = True
-    if not changed:
-        report.unchanged += 1
+        stored.retract(reason, RECORDED_BY)
 
 
 def _final_form(ident: Any, entry: Any) -> Development:

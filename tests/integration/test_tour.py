@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import serving
 
 ROOT = Path(__file__).resolve().parents[2]
-VISIT = "9f32700c-7396-52e5-8c15-76b3bc817155"  # the planned state visit the tour records
+VISIT = "9f32700c-7396-52e5-8c15-76b3bc817155"  # the state visit the tour corrects
 
 
 def tour() -> dict[str, str]:
@@ -75,10 +75,12 @@ def test_the_tour_runs_as_printed(service):
     assert clients.rstrip().endswith("304")
     analysts = run(steps["Analysts"], directory, port)
     assert "opens material_supply china→russia" in analysts
-    *_, now, before = documents(analysts)
+    *_, seeded, corrected, now, before = documents(analysts)
+    assert [v["type"] for v in seeded["history"]] == ["recorded", "status_changed", "corrected"]
+    assert "xi-jinping" in [a["actor"] for a in corrected["actors"]]
     assert VISIT in [d["id"] for d in now["developments"]]
-    assert VISIT in [e["id"] for e in before["expected"]]
+    assert VISIT not in [d["id"] for d in before["developments"]]
     auditors = run(steps["Auditors"], directory, port)
     assert "The log still extends the kept head" in auditors
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/developments/{VISIT}") as got:
-        assert json.load(got)["status"] == "occurred"
+        assert json.load(got)["version"] == corrected["version"]
