@@ -59,6 +59,6 @@ def test_replay_by_reported_walks_the_reports_in_order(run):
                            "--by", "reported", "--json"))
     assert [s["date"] for s in steps] == sorted(s["date"] for s in steps)
     assert [s["standing"] for s in steps if s["date"] == "2024-04-09"] == [
-        {"from": "expected", "to": "counts"}]
+        {"from": "expected", "to": "counts"}, {"from": "counts", "to": "counts"}]
     text = run("replay", "--until", "2024-04-30", "--pair", "china,russia", "--by", "reported")
     assert "reported (version 2, expected → counts)" in text
