@@ -75,7 +75,12 @@ def test_the_tour_runs_as_printed(service):
     assert clients.rstrip().endswith("304")
     analysts = run(steps["Analysts"], directory, port)
     assert "opens material_supply china→russia" in analysts
-    *_, seeded, corrected, now, before = documents(analysts)
+    assert "reported (version 2, expected → counts)" in analysts
+    on_the_day, known_in_2023, *_, seeded, corrected, now, before = documents(analysts)
+    assert VISIT in [d["id"] for d in on_the_day["expected"]]
+    assert "rifle scopes" in " ".join(d["summary"] for d in on_the_day["developments"])
+    assert "partnership" in [t["kind"] for t in known_in_2023["ties"]]
+    assert "rifle scopes" not in " ".join(d["summary"] for d in known_in_2023["developments"])
     assert [v["type"] for v in seeded["history"]] == ["recorded", "status_changed", "corrected"]
     assert "xi-jinping" in [a["actor"] for a in corrected["actors"]]
     assert VISIT in [d["id"] for d in now["developments"]]
