@@ -151,6 +151,9 @@ def seed_command(ctx: click.Context, path: Path | None) -> None:
               help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes, each with its own application.")
+@click.option("--threads", default=64, show_default=True, type=click.IntRange(9, 4096),
+              help="Threads per worker: each open stream (/events/stream, .../stream) holds "
+                   "one, and 8 are kept for other requests.")
 @click.option("--seeds", type=click.Path(path_type=Path),
               help="Seed files loaded first when the store is empty (default: the seed data "
                    "shipped with Timeline).")
@@ -160,7 +163,8 @@ def seed_command(ctx: click.Context, path: Path | None) -> None:
 @click.pass_context
 @fail_cleanly
 def serve(
-    ctx: click.Context, host: str, port: int, workers: int, seeds: Path | None, debug: bool
+    ctx: click.Context, host: str, port: int, workers: int, threads: int, seeds: Path | None,
+    debug: bool,
 ) -> None:
     """Serve the HTTP API with gunicorn.
 
@@ -185,7 +189,7 @@ def serve(
 
         create_app({"STORE": ctx.obj["store"]}).run(host=host, port=port, debug=True)
     else:
-        Server(ctx.obj["store"], host, port, workers).run()
+        Server(ctx.obj["store"], host, port, workers, threads).run()
 
 
 @main.command()
