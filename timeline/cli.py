@@ -18,6 +18,8 @@ from eventsourcing.persistence import PersistenceError
 from timeline.application import Timeline
 from timeline.audit import Head, LogFileError
 from timeline.domain import TimelineError
+from timeline.feed import PAGE, LogFeed
+from timeline.feed import follow as follow_log
 from timeline.seeding import SeedError, bundled, existing, seed
 from timeline.store import DEFAULT_STORE, StoreError
 from timeline.vocabulary import Certainty, Kind, Stance, Status
@@ -391,6 +393,38 @@ def export_command(ctx: click.Context, fmt: str, after: int, output: Any) -> Non
     click.echo(f"Exported {count} events.", err=True)
 
 
+@main.command()
+@click.option("-f", "--follow", is_flag=True,
+              help="Keep printing events as they are recorded, until Ctrl-C.")
+@click.option("--after", type=click.IntRange(min=0),
+              help="Start after this position (default: the last 10 positions of the log).")
+@click.pass_context
+@fail_cleanly
+def tail(ctx: click.Context, follow: bool, after: int | None) -> None:
+    """Print the log one line per event: position, recorded at, type, stream id, recorded by.
+
+    Tab-separated, so that `cut` and `awk` take it apart; `--follow` waits for new events
+    (LISTEN/NOTIFY on PostgreSQL, polling on SQLite) and prints each as it is recorded.
+    """
+    with opened(ctx) as app:
+        start = after if after is not None else max(app.audit.count() - 10, 0)
+        if not follow:
+            while found := app.audit.events(after=start, limit=PAGE):
+                for event in found:
+                    click.echo(format_event(event))
+                start = found[-1]["position"]
+            return
+        feed = LogFeed(app.audit, app.recorder.subscribe)
+        try:
+            for run in follow_log(feed, start, idle=3600):
+                for event in run:
+                    click.echo(format_event(event))
+        except KeyboardInterrupt:
+            pass  # Ctrl-C is how a follow ends
+        finally:
+            feed.close()
+
+
 @main.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]),
@@ -470,6 +504,11 @@ def echo_all(
         click.echo(empty)
     for result in [] if as_json else found:
         click.echo(formatter(result))
+
+
+def format_event(event: dict[str, Any]) -> str:
+    return "\t".join(str(event[name] or "-") for name in (
+        "position", "recorded_at", "type", "stream_id", "recorded_by"))
 
 
 def format_actor(actor: dict[str, Any]) -> str:
