@@ -118,24 +118,33 @@ def stream_relationship(a: str, b: str) -> Response:
     app = timeline()
     feed: LogFeed = current_app.extensions["feed"]
     resumed = last_event_id()
-    position = app.audit.count()
-    # Read after the head, so that the state reflects at least that position.
-    state = app.get_relationship(a, b)
+
+    def state() -> tuple[int, dict[str, Any]]:
+        """The pair's state and the log position it reflects: a read that catches the view
+        up to the head, between two reads of the head that agree (else the head moved while
+        reading: read again, and after a few tries settle for the position before)."""
+        for _ in range(3):
+            before = app.audit.count()
+            now = app.get_relationship(a, b)
+            if app.audit.count() == before:
+                break
+        return before, now
+
+    position, current = state()  # an unknown pair or actor is a 4xx here, before streaming
     idle = heartbeat_seconds()
 
     def messages() -> Iterator[str]:
-        nonlocal state
+        nonlocal position, current
         if resumed != position:  # a client resuming at this very position has this state
-            yield message(position, "relationship", state)
+            yield message(position, "relationship", current)
         for run in follow(feed, position, idle):
             if not run:
                 yield ": keep-alive\n\n"
                 continue
-            reflected = run[-1]["position"]
-            now = app.get_relationship(a, b)
-            if now != state:
-                state = now
-                yield message(reflected, "relationship", state)
+            position, now = state()
+            if now != current:
+                current = now
+                yield message(position, "relationship", current)
 
     return event_stream(messages())
 

@@ -29,7 +29,8 @@ class StreamingWorker(ThreadWorker):
     """
 
     def handle_exit(self, sig: int, frame: Any) -> None:
-        feed = getattr(self.wsgi, "extensions", {}).get("feed")
+        # A worker still loading the app has no `wsgi` yet, and no stream open.
+        feed = getattr(getattr(self, "wsgi", None), "extensions", {}).get("feed")
         if feed is not None:
             feed.close()
         super().handle_exit(sig, frame)
