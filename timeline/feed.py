@@ -67,6 +67,7 @@ class LogFeed:
 
     def events(self, after: int, limit: int = PAGE) -> list[dict[str, Any]]:
         """Up to `limit` events after a position, as /api/v1/events serves them."""
+        self.start()
         with self.changed:
             if after >= self.base:
                 start = bisect.bisect_right(self.window, after, key=lambda e: e["position"])
