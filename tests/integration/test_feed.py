@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -264,3 +265,54 @@ def test_sigterm_ends_open_streams_and_stops_the_server(kind, tmp_path):
                     pass
                 assert stream.response.isclosed()  # the chunked body ended properly
                 stream.close()
+
+
+# --- timeline tail ---------------------------------------------------------------------------
+
+
+def test_tail_prints_the_last_positions_or_from_a_position_one_line_per_event(tmp_path):
+    from click.testing import CliRunner
+
+    from timeline.cli import main
+
+    store = f"sqlite:///{tmp_path / 'tail.db'}"
+    app = Timeline(store)
+    for n in range(12):
+        app.register_actor(f"actor-{n}", f"Actor {n}", ActorKind.STATE)
+    logged = app.audit.events(after=0, limit=100)
+    app.close()
+    last = CliRunner().invoke(main, ["--store", store, "tail"])
+    assert last.exit_code == 0, last.output
+    lines = last.output.splitlines()
+    assert [line.split("\t")[0] for line in lines] == [str(n) for n in range(3, 13)]
+    _, recorded_at, kind, stream_id, recorded_by = lines[-1].split("\t")
+    assert (kind, stream_id, recorded_by) == (
+        "Actor.Registered", str(actor_stream_id("actor-11")), "timeline")
+    assert recorded_at == logged[-1]["recorded_at"]
+    after = CliRunner().invoke(main, ["--store", store, "tail", "--after", "10"])
+    assert [line.split("\t")[0] for line in after.output.splitlines()] == ["11", "12"]
+
+
+def test_tail_follow_prints_what_other_processes_write(durable_store):
+    app = Timeline(durable_store)
+    app.register_actor("china", "China", ActorKind.STATE)
+    tail = subprocess.Popen(
+        [sys.executable, "-m", "timeline.cli", "--store", durable_store, "tail", "--follow"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    watchdog = threading.Timer(PATIENCE * 4, tail.kill)  # a lost line fails, never hangs
+    watchdog.start()
+    try:
+        assert tail.stdout.readline().startswith("1\t")  # the log so far, then it follows
+        app.register_actor("russia", "Russia", ActorKind.STATE)
+        app.register_actor("belarus", "Belarus", ActorKind.STATE)
+        followed = [tail.stdout.readline().split("\t") for _ in range(2)]
+        assert [(line[0], line[3]) for line in followed] == [
+            ("2", str(actor_stream_id("russia"))), ("3", str(actor_stream_id("belarus")))]
+    finally:
+        tail.send_signal(signal.SIGINT)  # Ctrl-C ends a follow quietly
+        assert tail.wait(timeout=30) == 0, tail.stderr.read()
+        watchdog.cancel()
+        tail.stdout.close()
+        tail.stderr.close()
+        app.close()
