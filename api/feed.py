@@ -193,6 +193,10 @@ def message(position: int, name: str, body: Any) -> str:
 
 def event_stream(messages: Iterable[str]) -> Response:
     """A text/event-stream response that counts against the process's open streams."""
+    if request.method == "HEAD":
+        # The headers alone: a server iterates the body of a HEAD response too, dropping
+        # it, and would hold a thread forever on a stream no one reads.
+        return stream_response([])
     streams: Streams = current_app.extensions["streams"]
     if not streams.enter():
         raise Abort(problem(503, "this process holds as many streams as it may; retry soon",
@@ -202,8 +206,13 @@ def event_stream(messages: Iterable[str]) -> Response:
         yield f"retry: {RETRY_MS}\n\n"
         yield from messages
 
-    response = Response(body(), mimetype="text/event-stream")
+    response = stream_response(body())
     response.call_on_close(streams.leave)
+    return response
+
+
+def stream_response(body: Iterable[str]) -> Response:
+    response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each message on at once
     return response
