@@ -7,6 +7,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import queue
+import re
 import signal
 import subprocess
 import sys
@@ -65,8 +67,10 @@ class EventStream:
 
 
 @contextmanager
-def server(store: str, *options: str) -> Iterator[tuple[int, subprocess.Popen]]:
-    port = free_port()
+def server(
+    store: str, *options: str, port: int | None = None
+) -> Iterator[tuple[int, subprocess.Popen]]:
+    port = port or free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "timeline.cli", "--store", store, "serve", "--port", str(port),
          *options],
@@ -265,6 +269,53 @@ def test_sigterm_ends_open_streams_and_stops_the_server(kind, tmp_path):
                     pass
                 assert stream.response.isclosed()  # the chunked body ended properly
                 stream.close()
+
+
+def test_the_documented_consumer_resumes_across_a_server_restart(durable_store, tmp_path):
+    guide = (ROOT / "docs" / "http-api.md").read_text()
+    script = re.search(r"## Live feed.*?```python\n(.*?)```", guide, re.DOTALL).group(1)
+    port = free_port()
+    (tmp_path / "consumer.py").write_text(script.replace("localhost:8000", f"127.0.0.1:{port}"))
+    app = Timeline(durable_store)
+    count = iter(range(1000))
+
+    def write() -> None:
+        n = next(count)
+        app.register_actor(f"actor-{n}", f"Actor {n}", ActorKind.STATE)
+
+    consumer = subprocess.Popen([sys.executable, str(tmp_path / "consumer.py")],
+                                stdout=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in consumer.stdout],
+                     daemon=True).start()
+    try:
+        with server(durable_store, port=port):
+            while True:  # it starts at the head: write until it has seen one event
+                write()
+                try:
+                    first = int(lines.get(timeout=1).split()[0])
+                    break
+                except queue.Empty:
+                    pass
+            for _ in range(3):
+                write()
+        for _ in range(3):  # while no server runs
+            write()
+        with server(durable_store, port=port):
+            for _ in range(3):
+                write()
+            head = app.audit.count()
+            seen = [first]
+            while seen[-1] < head:
+                seen.append(int(lines.get(timeout=PATIENCE).split()[0]))
+    finally:
+        consumer.kill()
+        consumer.wait()
+        consumer.stdout.close()
+        logged = [e["position"] for e in app.audit.events(after=first - 1, limit=1000)]
+        app.close()
+    assert seen == logged  # every event after the first it saw, once, in order
+    assert len(seen) >= 10
 
 
 # --- timeline tail ---------------------------------------------------------------------------
