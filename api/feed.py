@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from uuid import UUID
@@ -30,6 +31,29 @@ def install(app: Flask) -> None:
     store = app.extensions["timeline"]
     app.extensions["feed"] = LogFeed(store.audit, store.recorder.subscribe)
     app.extensions["streams"] = Streams(app.config.get("MAX_STREAMS"))
+    app.extensions["encoded"] = Encoded()
+
+
+class Encoded:
+    """Each event's message, encoded once for all the streams of the process: a write sent
+    to 200 streams is turned into JSON once, not 200 times."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.messages: OrderedDict[int, str] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any]) -> str:
+        position = event["position"]
+        with self.lock:
+            found = self.messages.get(position)
+        if found is None:
+            found = message(position, event["type"], event)
+            with self.lock:
+                self.messages[position] = found
+                if len(self.messages) > self.size:
+                    self.messages.popitem(last=False)
+        return found
 
 
 class Streams:
@@ -98,12 +122,12 @@ def stream_events(query: dict[str, Any]) -> Response:
     keep = event_filter(query.get("stream") or [], set(query.get("type") or []))
     idle = heartbeat_seconds()
 
+    encoded: Encoded = current_app.extensions["encoded"]
+
     def messages() -> Iterator[str]:
         for run in follow(feed, after, idle, keep):
-            if not run:
-                yield ": keep-alive\n\n"
-            for event in run:
-                yield message(event["position"], event["type"], event)
+            # A run in one write: one system call for what came at once.
+            yield "".join(map(encoded, run)) if run else ": keep-alive\n\n"
 
     return event_stream(messages())
 
