@@ -65,8 +65,9 @@ class LogFeed:
             self._thread = threading.Thread(target=self._follow, name="log-feed", daemon=True)
             self._thread.start()
 
-    def events(self, after: int, limit: int = PAGE) -> list[dict[str, Any]]:
-        """Up to `limit` events after a position, as /api/v1/events serves them."""
+    def events(self, after: int, limit: int | None = None) -> list[dict[str, Any]]:
+        """Up to `limit` (default PAGE) events after a position, as /api/v1/events serves them."""
+        limit = limit or PAGE
         self.start()
         with self.changed:
             if after >= self.base:
@@ -109,6 +110,8 @@ class LogFeed:
             except NotImplementedError:
                 self.subscribe = None  # the store cannot notify: poll it
             except Exception:
+                if self.closed.is_set():
+                    return  # the store was closed with the feed
                 # A dropped connection or a restarting database: readers keep waiting (with
                 # their heartbeats) while the follower starts again from the head it had.
                 log.exception("following the log failed; again in %s s", RETRY)
@@ -153,7 +156,7 @@ def follow(
     filters events; the position moves past the ones it drops. Ends when the feed closes."""
     position = after
     last_sent = time.monotonic()
-    while True:
+    while not feed.closed.is_set():  # checked while catching up too: a backlog can be long
         found = feed.events(position)
         if found:
             position = found[-1]["position"]

@@ -58,3 +58,12 @@ def test_closing_the_feed_ends_its_readers(app):
     feed.close()
     reader.join(timeout=30)
     assert ended.is_set()
+
+
+def test_closing_the_feed_ends_a_reader_still_catching_up(app, monkeypatch):
+    monkeypatch.setattr(feed_module, "PAGE", 1)  # one event a run: the backlog is long
+    feed = LogFeed(app.audit, app.recorder.subscribe)
+    runs = follow(feed, 0, idle=60)
+    assert len(next(runs)) == 1
+    feed.close()
+    assert list(runs) == []
