@@ -121,7 +121,6 @@ def stream_events(query: dict[str, Any]) -> Response:
         after = timeline().audit.count()
     keep = event_filter(query.get("stream") or [], set(query.get("type") or []))
     idle = heartbeat_seconds()
-
     encoded: Encoded = current_app.extensions["encoded"]
 
     def messages() -> Iterator[str]:

@@ -223,6 +223,12 @@ def test_a_pair_streams_its_state_now_and_after_each_change(served, writer):
     assert state == get_json(port, "/api/v1/relationships/china/russia")
     assert state != json.loads(first["data"]) and state["ties"]
     assert int(changed["id"]) == writer.audit.count()  # the development, not the actor
+    resumed = opened_at(port, "/api/v1/relationships/china/russia/stream",
+                        **{"Last-Event-ID": changed["id"]})
+    try:
+        assert resumed.next() == {"comment": "keep-alive"}  # it has this state: none is sent
+    finally:
+        resumed.close()
 
 
 @pytest.mark.parametrize(("path", "headers", "status", "field"), [
