@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, send_from_directory
 
-from api import actors, audit, developments, errors, events, health, http, relationships
+from api import actors, audit, developments, errors, events, feed, health, http, relationships
 from api.idempotency import IdempotencyRecords
 from timeline import __version__
 from timeline.application import Timeline
@@ -17,13 +17,16 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # 413 beyond one MiB
     "CORS_ORIGINS": "*",  # origins that may read (* for any); those named may also write
     "READS_REQUIRE_TOKEN": False,
+    "STREAM_HEARTBEAT": 15,  # seconds of quiet before a stream sends a keep-alive comment
+    "MAX_STREAMS": None,  # open streams per process (each holds a thread); None: no limit
 }
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app. Settings: `config`, else TIMELINE_* environment variables
     (TIMELINE_STORE, TIMELINE_MAX_CONTENT_LENGTH, TIMELINE_CORS_ORIGINS,
-    TIMELINE_READS_REQUIRE_TOKEN), else the defaults above."""
+    TIMELINE_READS_REQUIRE_TOKEN, TIMELINE_STREAM_HEARTBEAT, TIMELINE_MAX_STREAMS), else the
+    defaults above."""
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config.from_prefixed_env("TIMELINE")
@@ -42,8 +45,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api = errors.TimelineApi(app, spec_kwargs={"info": {"description": "An event-sourced "
         "timeline of how relationships between states, leaders and institutions develop."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for module in (actors, developments, relationships, events, audit, health):
+    for module in (actors, developments, relationships, events, feed, audit, health):
         api.register_blueprint(module.blueprint)
+    feed.install(app)
     errors.register(app)
     http.install(app)
 

@@ -290,7 +290,7 @@ def check_request() -> Response | None:
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-READ_HEADERS = "Authorization, If-None-Match"
+READ_HEADERS = "Authorization, If-None-Match, Last-Event-ID"
 WRITE_HEADERS = "Authorization, Content-Type, If-Match, Idempotency-Key, If-None-Match"
 
 

@@ -19,6 +19,8 @@ from timeline.application import Timeline
 from timeline.audit import Head, LogFileError
 from timeline.axes import AXES, Axes, moment
 from timeline.domain import TimelineError
+from timeline.feed import PAGE, LogFeed
+from timeline.feed import follow as follow_log
 from timeline.seeding import SeedError, bundled, existing, seed
 from timeline.store import DEFAULT_STORE, StoreError
 from timeline.vocabulary import Certainty, Kind, Stance, Status
@@ -174,6 +176,9 @@ def seed_command(ctx: click.Context, path: Path | None) -> None:
               help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes, each with its own application.")
+@click.option("--threads", default=64, show_default=True, type=click.IntRange(9, 4096),
+              help="Threads per worker: each open stream (/events/stream, .../stream) holds "
+                   "one, and 8 are kept for other requests.")
 @click.option("--seeds", type=click.Path(path_type=Path),
               help="Seed files loaded first when the store is empty (default: the seed data "
                    "shipped with Timeline).")
@@ -183,7 +188,8 @@ def seed_command(ctx: click.Context, path: Path | None) -> None:
 @click.pass_context
 @fail_cleanly
 def serve(
-    ctx: click.Context, host: str, port: int, workers: int, seeds: Path | None, debug: bool
+    ctx: click.Context, host: str, port: int, workers: int, threads: int, seeds: Path | None,
+    debug: bool,
 ) -> None:
     """Serve the HTTP API with gunicorn.
 
@@ -208,7 +214,7 @@ def serve(
 
         create_app({"STORE": ctx.obj["store"]}).run(host=host, port=port, debug=True)
     else:
-        Server(ctx.obj["store"], host, port, workers).run()
+        Server(ctx.obj["store"], host, port, workers, threads).run()
 
 
 @main.command()
@@ -413,6 +419,38 @@ def export_command(ctx: click.Context, fmt: str, after: int, output: Any) -> Non
     click.echo(f"Exported {count} events.", err=True)
 
 
+@main.command()
+@click.option("-f", "--follow", is_flag=True,
+              help="Keep printing events as they are recorded, until Ctrl-C.")
+@click.option("--after", type=click.IntRange(min=0),
+              help="Start after this position (default: the last 10 positions of the log).")
+@click.pass_context
+@fail_cleanly
+def tail(ctx: click.Context, follow: bool, after: int | None) -> None:
+    """Print the log one line per event: position, recorded at, type, stream id, recorded by.
+
+    Tab-separated, so that `cut` and `awk` take it apart; `--follow` waits for new events
+    (LISTEN/NOTIFY on PostgreSQL, polling on SQLite) and prints each as it is recorded.
+    """
+    with opened(ctx) as app:
+        start = after if after is not None else max(app.audit.count() - 10, 0)
+        if not follow:
+            while found := app.audit.events(after=start, limit=PAGE):
+                for event in found:
+                    click.echo(format_event(event))
+                start = found[-1]["position"]
+            return
+        feed = LogFeed(app.audit, app.recorder.subscribe)
+        try:
+            for run in follow_log(feed, start, idle=3600):
+                for event in run:
+                    click.echo(format_event(event))
+        except KeyboardInterrupt:
+            pass  # Ctrl-C is how a follow ends
+        finally:
+            feed.close()
+
+
 @main.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]),
@@ -492,6 +530,11 @@ def echo_all(
         click.echo(empty)
     for result in [] if as_json else found:
         click.echo(formatter(result))
+
+
+def format_event(event: dict[str, Any]) -> str:
+    return "\t".join(str(event[name] or "-") for name in (
+        "position", "recorded_at", "type", "stream_id", "recorded_by"))
 
 
 def format_actor(actor: dict[str, Any]) -> str:
