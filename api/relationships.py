@@ -22,7 +22,8 @@ from api.http import (
 from timeline.schemas import RelationshipListOut, RelationshipOut, StepListOut
 from timeline.vocabulary import Stance
 
-blueprint = Blueprint("relationships", __name__, url_prefix="/api/v1", description=__doc__)
+blueprint = Blueprint("relationships", __name__, url_prefix="/api/v1", description=__doc__,
+                      reads_view=True)
 
 AS_OF = fields.Date(metadata={"description": "World date (YYYY-MM-DD); default: everything"})
 
