@@ -192,7 +192,8 @@ class IdempotencyRecords(Tables):
             c.execute(
                 self.sql(
                     "DELETE FROM {idempotency_records} WHERE created_at <= ? AND lease_until < ?"
+                    " RETURNING key"
                 ),
                 (now - self.expiry, now),
             )
-            return max(c.rowcount, 0)
+            return len(c.fetchall())
