@@ -480,7 +480,9 @@ def add_cors(response: Response) -> Response:
         return response
     response.headers["Access-Control-Allow-Methods"] = ", ".join(sorted(methods or ()))
     response.headers["Access-Control-Allow-Headers"] = headers
-    response.headers["Access-Control-Expose-Headers"] = "ETag, Link, Location"
+    response.headers["Access-Control-Expose-Headers"] = (
+        "ETag, Link, Location, Timeline-Position, Timeline-Lag"
+    )
     return response
 
 

@@ -8,8 +8,14 @@ import psycopg
 import pytest
 
 from api import create_app
-from api.idempotency import Claim, Earlier, IdempotencyMismatch, IdempotencyRecords, LeaseLost
-from api.idempotency import RequestInProgress
+from api.idempotency import (
+    Claim,
+    Earlier,
+    IdempotencyMismatch,
+    IdempotencyRecords,
+    LeaseLost,
+    RequestInProgress,
+)
 from tests.conftest import POSTGRES, SEEDS, content, fresh_store
 from tests.helpers import DEVELOPMENT
 from timeline.postgres import VIEW_LOCK

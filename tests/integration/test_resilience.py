@@ -177,9 +177,11 @@ def test_a_write_killed_half_way_is_retried_into_exactly_one_development(crash_a
         body = {**DEVELOPMENT, "summary": summary}
         headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "scopes-1"}
         lease = {"TIMELINE_IDEMPOTENCY_LEASE": "2"}
-        with api(url, "crashing", TIMELINE_TEST_CRASH_AT=crash_at, **lease) as port:
-            with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
-                call(port, "POST", "/api/v1/developments", body, headers)
+        with (
+            api(url, "crashing", TIMELINE_TEST_CRASH_AT=crash_at, **lease) as port,
+            pytest.raises((http.client.RemoteDisconnected, ConnectionError)),
+        ):
+            call(port, "POST", "/api/v1/developments", body, headers)
         recorded = recorded_with(url, summary)
         assert len(recorded) == (1 if crash_at == "after-insert" else 0)
 
