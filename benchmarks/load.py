@@ -50,8 +50,8 @@ DEVELOPMENT = {
     "actors": [{"actor": "sergei-lavrov", "role": "source"}, {"actor": "china", "role": "target"}],
     "date": "2024-04-08",
     "certainty": "confirmed",
-    "sources": [{"publication": "Reuters", "reported_on": "2024-04-09",
-                 "passage": "Lavrov met Wang Yi in Beijing."}],
+    "sources": [{"publication": "Reuters", "attribution": "The Russian Foreign Ministry",
+                 "reported_on": "2024-04-09", "passage": "Lavrov met Wang Yi in Beijing."}],
 }
 
 
@@ -202,14 +202,19 @@ def main() -> None:
     parser.add_argument("--writes", type=float, default=20.0, help="writes per second")
     parser.add_argument("--synth", type=int, default=0,
                         help="also measure after this many synthetic developments")
+    parser.add_argument("--stores", default="sqlite,postgres", help="which stores to measure")
     parser.add_argument("--json", default="load-results.json", help="where to write the table")
     args = parser.parse_args()
     if args.short:
         args.seconds, args.synth = 4.0, 0
     results = []
-    with tempfile.TemporaryDirectory() as directory:
-        results += measure("sqlite", f"sqlite:///{directory}/load.db", args.synth, args)
-    if postgres_reachable():
+    stores = args.stores.split(",")
+    if "sqlite" in stores:
+        with tempfile.TemporaryDirectory() as directory:
+            results += measure("sqlite", f"sqlite:///{directory}/load.db", args.synth, args)
+    if "postgres" not in stores:
+        pass
+    elif postgres_reachable():
         import psycopg
 
         schema = f"load_{uuid4().hex[:12]}"
