@@ -197,8 +197,9 @@ def postgres_env(parts: SplitResult) -> dict[str, str]:
             raise StoreError(f"schema {value!r}: use letters, digits and underscores")
         if option in SWITCHES and value not in SWITCHES[option]:
             raise StoreError(f"{option}={value!r}: give {' or '.join(SWITCHES[option])}")
-        if option == "read_catch_up" and value == "all":
-            pass
+        if option == "read_catch_up":
+            if value != "all" and not value.isdigit():
+                raise StoreError(f"read_catch_up={value!r}: give a whole number, or all")
         elif option not in ("schema", *SWITCHES) and not value.replace(".", "", 1).isdigit():
             raise StoreError(f"{option}={value!r}: give a number")
         env[POSTGRES_OPTIONS[option]] = value
