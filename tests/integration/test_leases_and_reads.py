@@ -127,3 +127,54 @@ def test_store_urls_take_pre_ping_and_read_catch_up():
     assert (env["POSTGRES_PRE_PING"], env["TIMELINE_READ_CATCH_UP"]) == ("on", "500")
     with pytest.raises(StoreError, match="pre_ping"):
         persistence_env(f"{POSTGRES}?pre_ping=maybe")
+
+
+def analysed_tables(url: str) -> set[str]:
+    schema = url.split("schema=")[1]
+    with psycopg.connect(POSTGRES, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = %s"
+            " AND last_analyze IS NOT NULL", (schema,),
+        ).fetchall()
+    return {name for (name,) in rows}
+
+
+def forget_statistics_times(url: str) -> None:
+    schema = url.split("schema=")[1]
+    with psycopg.connect(POSTGRES, autocommit=True) as connection:
+        connection.execute(
+            "SELECT pg_stat_reset_single_table_counters(relid) FROM pg_stat_user_tables"
+            " WHERE schemaname = %s", (schema,),
+        )
+
+
+FILLED = {"timeline_events", "event_hashes", "development_versions", "development_links"}
+
+
+def test_bulk_commands_analyse_the_tables_they_filled(tmp_path):
+    from click.testing import CliRunner
+
+    from timeline.cli import main
+
+    def analysed_after(url: str, *args: str) -> set[str]:
+        forget_statistics_times(url)
+        result = CliRunner().invoke(main, ["--store", url, *args])
+        assert result.exit_code == 0, result.output
+        found: set[str] = set()
+
+        def seen() -> bool:  # statistics reach other sessions within about a second
+            found.update(analysed_tables(url))
+            return FILLED <= found
+
+        deadline = time.monotonic() + 15
+        while not seen() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return found
+
+    exported = tmp_path / "log.ndjson"
+    with fresh_store("postgres") as url, fresh_store("postgres") as other:
+        assert FILLED <= analysed_after(url, "seed")
+        assert FILLED <= analysed_after(url, "migrate")
+        assert FILLED <= analysed_after(url, "project", "--rebuild")
+        assert CliRunner().invoke(main, ["--store", url, "export", "-o", str(exported)]).exit_code == 0
+        assert FILLED <= analysed_after(other, "import", str(exported))
