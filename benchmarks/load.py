@@ -38,10 +38,13 @@ from uuid import uuid4
 ROOT = Path(__file__).resolve().parents[1]
 TIMELINE = str(Path(sys.executable).parent / "timeline")
 POSTGRES = os.environ.get("TIMELINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+# The reads of the load test. Not `developments?actor=china`: it costs O(the actor's
+# developments) rather than O(the page) (0.35 s at 10k developments), which is the page-cost
+# issue's to fix, and it would measure that instead of reads under writes.
 READS = [
     "/api/v1/relationships/china/russia",
     "/api/v1/relationships?actor=russia&limit=20",
-    "/api/v1/developments?actor=china&limit=20",
+    "/api/v1/developments?limit=20",
     "/api/v1/actors/china",
 ]
 DEVELOPMENT = {
