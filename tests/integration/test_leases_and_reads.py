@@ -178,3 +178,25 @@ def test_bulk_commands_analyse_the_tables_they_filled(tmp_path):
         assert FILLED <= analysed_after(url, "project", "--rebuild")
         assert CliRunner().invoke(main, ["--store", url, "export", "-o", str(exported)]).exit_code == 0
         assert FILLED <= analysed_after(other, "import", str(exported))
+
+
+def test_a_read_on_a_dead_connection_is_retried_once_on_a_fresh_one(monkeypatch, caplog):
+    """Without pre-ping, the pool hands out the dead connection: the read fails on it, and its
+    one retry answers. A write is not retried."""
+    name = f"retry-{time.monotonic_ns()}"
+    monkeypatch.setenv("PGAPPNAME", name)
+    with fresh_store("postgres") as url:
+        flask_app = create_app({"STORE": url + "&pre_ping=off&pool_size=1&max_overflow=0",
+                                "TESTING": True})
+        app = flask_app.extensions["timeline"]
+        seed(app, SEEDS)
+        client = flask_app.test_client()
+        assert client.get("/api/v1/relationships/china/russia").status_code == 200
+        with psycopg.connect(POSTGRES, autocommit=True, application_name="killer") as other:
+            killed = other.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = %s", (name,)).fetchall()
+        assert killed
+        assert client.get("/api/v1/relationships/china/russia").status_code == 200
+        assert "trying once more" in caplog.text
+        app.close()
