@@ -19,14 +19,18 @@ DEFAULTS: dict[str, Any] = {
     "READS_REQUIRE_TOKEN": False,
     "STREAM_HEARTBEAT": 15,  # seconds of quiet before a stream sends a keep-alive comment
     "MAX_STREAMS": None,  # open streams per process (each holds a thread); None: no limit
+    "IDEMPOTENCY_LEASE": 30,  # seconds a write holds its Idempotency-Key before a retry may
+    "IDEMPOTENCY_EXPIRY": 24 * 3600,  # seconds a key's record is kept
+    "MIN_POSITION_WAIT": 5,  # seconds a read with min_position waits for the read model
 }
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app. Settings: `config`, else TIMELINE_* environment variables
     (TIMELINE_STORE, TIMELINE_MAX_CONTENT_LENGTH, TIMELINE_CORS_ORIGINS,
-    TIMELINE_READS_REQUIRE_TOKEN, TIMELINE_STREAM_HEARTBEAT, TIMELINE_MAX_STREAMS), else the
-    defaults above."""
+    TIMELINE_READS_REQUIRE_TOKEN, TIMELINE_STREAM_HEARTBEAT, TIMELINE_MAX_STREAMS,
+    TIMELINE_IDEMPOTENCY_LEASE, TIMELINE_IDEMPOTENCY_EXPIRY, TIMELINE_MIN_POSITION_WAIT), else
+    the defaults above."""
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config.from_prefixed_env("TIMELINE")
@@ -40,7 +44,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     timeline = Timeline(app.config["STORE"] or os.environ.get("TIMELINE_STORE"))
     app.extensions["timeline"] = timeline
-    app.extensions["idempotency"] = timeline.factory.access_recorder(IdempotencyRecords)
+    records = timeline.factory.access_recorder(IdempotencyRecords)
+    records.lease = float(app.config["IDEMPOTENCY_LEASE"])
+    records.expiry = float(app.config["IDEMPOTENCY_EXPIRY"])
+    app.extensions["idempotency"] = records
 
     api = errors.TimelineApi(app, spec_kwargs={"info": {"description": "An event-sourced "
         "timeline of how relationships between states, leaders and institutions develop."}})

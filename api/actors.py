@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from flask import Response, g, url_for
 
 from api.http import Blueprint, documents, etag_of, ok, timeline, writer
 from timeline.schemas import ActorListOut, ActorOut, ActorSchema
 
-blueprint = Blueprint("actors", __name__, url_prefix="/api/v1/actors", description=__doc__)
+blueprint = Blueprint("actors", __name__, url_prefix="/api/v1/actors", description=__doc__,
+                      reads_view=True)
 
 
 @blueprint.get("")
@@ -29,16 +31,19 @@ def get_actor(actor_id: str) -> Response:
 
 
 @blueprint.post("")
-@writer
+@writer(replay=lambda result: registered(timeline().repository.get(UUID(result)).actor_id))
 @blueprint.arguments(ActorSchema)
 @blueprint.response(201, ActorOut, headers={"Location": {"schema": {"type": "string"}}})
 @documents(blueprint, 409, write=True)
 def register_actor(body: dict[str, Any]) -> Response:
     """Register an actor. Its id is a slug that never changes (`china`, `vladimir-putin`)."""
-    app = timeline()
-    app.register_actor(
+    timeline().register_actor(
         body["id"], body["name"], body["kind"], body["aliases"], body["belongs_to"],
         recorded_by=g.recorded_by,
     )
-    actor = app.get_actor(body["id"])
-    return ok(actor, 201, {"Location": url_for("actors.get_actor", actor_id=body["id"])})
+    return registered(body["id"])
+
+
+def registered(actor_id: str) -> Response:
+    actor = timeline().get_actor(actor_id)
+    return ok(actor, 201, {"Location": url_for("actors.get_actor", actor_id=actor_id)})

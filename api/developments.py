@@ -38,7 +38,8 @@ from timeline.schemas import (
 from timeline.vocabulary import Certainty, Kind, Status
 
 blueprint = Blueprint(
-    "developments", __name__, url_prefix="/api/v1/developments", description=__doc__
+    "developments", __name__, url_prefix="/api/v1/developments", description=__doc__,
+    reads_view=True,
 )
 
 IF_MATCH = {
@@ -120,13 +121,13 @@ def change(path: str, schema: type) -> Any:
         view = blueprint.response(200, DevelopmentDetailOut, headers={
             "ETag": {"schema": {"type": "string"}}})(view)
         view = blueprint.arguments(schema)(view)
-        return blueprint.post(path)(writer(view))
+        return blueprint.post(path)(writer(view, replay=lambda result: changed(UUID(result))))
 
     return decorate
 
 
 @blueprint.post("")
-@writer
+@writer(replay=lambda result: changed(UUID(result), 201))
 @blueprint.arguments(DevelopmentInputSchema)
 @blueprint.response(201, DevelopmentDetailOut, headers={
     "Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}})

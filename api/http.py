@@ -8,25 +8,32 @@ import binascii
 import hashlib
 import http
 import json
+import logging
+import os
+import signal
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import flask_smorest
+from eventsourcing.persistence import InterfaceError, OperationalError
 from flask import Flask, Response, current_app, g, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from api.errors import problem
-from api.idempotency import IdempotencyRecords
+from api.idempotency import Claim, Earlier, IdempotencyRecords, RequestInProgress
 from timeline.application import Timeline
 from timeline.axes import AXES, Axes, moment
+from timeline.readmodel import ViewBehind, ViewState
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MIN_POSITION_WAIT = 5.0  # seconds a read with min_position waits for the view at most
+log = logging.getLogger(__name__)
 
 
 def timeline() -> Timeline:
@@ -71,23 +78,137 @@ class Parser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint, reading requests with the Parser above; each of its views
-    takes only the query parameters it documents."""
+    takes only the query parameters it documents, and a read that fails on a dead database
+    connection is tried once more. With `reads_view`, its GETs answer from the read model:
+    they take `min_position` and say where the view stood (see read_from_view)."""
 
     ARGUMENTS_PARSER = Parser()
+
+    def __init__(self, *args: Any, reads_view: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reads_view = reads_view
+        if reads_view:
+            self._prepare_doc_cbks.append(document_view_read)
 
     def add_url_rule(  # type: ignore[override]
         self, rule: str, endpoint: str | None = None, view_func: Any = None,
         provide_automatic_options: bool | None = None, **options: Any,
     ) -> None:
         if callable(view_func) and not isinstance(view_func, type):
-            view_func = only_documented_query(view_func)
+            reads = self.reads_view and "GET" in (options.get("methods") or ("GET",))
+            if reads:
+                view_func = read_from_view(view_func)
+            view_func = retried_once(view_func)
+            view_func = only_documented_query(view_func, {MIN_POSITION} if reads else set())
         super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
 
 
-def only_documented_query(view: Callable[..., Any]) -> Callable[..., Any]:
+def retried_once(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A read (GET, HEAD) that fails on a dead database connection runs once more, on a fresh
+    one (the pool drops a broken connection when it is returned). A write is never retried
+    here: its Idempotency-Key makes the client's own retry safe."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if request.method not in ("GET", "HEAD"):
+            return view(*args, **kwargs)
+        try:
+            return view(*args, **kwargs)
+        except (OperationalError, InterfaceError) as error:
+            log.warning("%s %s: the store connection failed (%s); trying once more",
+                        request.method, request.path, str(error).strip())
+            return view(*args, **kwargs)
+
+    return wrapper
+
+
+# --- reads from the view: position, lag and min_position --------------------------------------
+
+MIN_POSITION = "min_position"
+POSITION_HEADERS = {
+    "Timeline-Position": "The last log position the read model had applied when it answered: "
+                         "the answer reflects every event up to it",
+    "Timeline-Lag": "Events in the log beyond Timeline-Position at that moment",
+}
+
+
+def read_from_view(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A read answered from the read model: first the view's own catch-up (bounded on
+    PostgreSQL, see timeline.readmodel.ReadModel), then, with `min_position`, a bounded wait
+    until the view has applied that position (read-your-writes: a write answers with its
+    Timeline-Position), else 503; the answer says where the view stood."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        wanted = min_position()
+        read_model = timeline().read_model
+        state = read_model.reach(None, 0)
+        if wanted is not None and wanted > state.position:
+            if wanted > state.head:
+                raise ValidationError({MIN_POSITION: [
+                    f"the log ends at position {state.head}: give a position a write answered"
+                ]})
+            wait = float(current_app.config.get("MIN_POSITION_WAIT", MIN_POSITION_WAIT))
+            try:
+                state = read_model.reach(wanted, wait)
+            except ViewBehind as behind:
+                return problem(
+                    503, f"{behind}: the read model is catching up; retry shortly",
+                    errors={MIN_POSITION: [f"not reached within {wait:g} s"]},
+                    headers={"Retry-After": "1", **position_headers(behind.state)},
+                )
+        response = view(*args, **kwargs)
+        if isinstance(response, Response) and response.status_code < 400:
+            response.headers.update(position_headers(state))
+        return response
+
+    return wrapper
+
+
+def min_position() -> int | None:
+    raw = request.args.get(MIN_POSITION)
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValidationError({MIN_POSITION: ["a log position: a whole number, 0 or more"]})
+    return int(raw)
+
+
+def position_headers(state: ViewState) -> dict[str, str]:
+    return {"Timeline-Position": str(state.position), "Timeline-Lag": str(state.lag)}
+
+
+def document_view_read(doc: dict[str, Any], doc_info: Any, *, method: str,
+                       **_: Any) -> dict[str, Any]:
+    """OpenAPI for what read_from_view adds to a GET: `min_position`, the position headers,
+    422 for a position beyond the log and 503 when the view does not reach it in time."""
+    if method != "get":
+        return doc
+    doc.setdefault("parameters", []).append({
+        "in": "query", "name": MIN_POSITION, "required": False,
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Answer only once the read model has applied this log position (the "
+                       "Timeline-Position of your write): read-your-writes. Waits up to "
+                       f"{MIN_POSITION_WAIT:g} s, then 503 with Retry-After",
+    })
+    responses = doc.setdefault("responses", {})
+    for status, response in responses.items():
+        if str(status).startswith("2") and isinstance(response, dict):
+            response.setdefault("headers", {}).update({
+                name: {"description": text, "schema": {"type": "string"}}
+                for name, text in POSITION_HEADERS.items()
+            })
+    responses.setdefault("422", "UNPROCESSABLE_ENTITY")
+    responses.setdefault("503", "SERVICE_UNAVAILABLE")
+    return doc
+
+
+def only_documented_query(
+    view: Callable[..., Any], also: set[str] | frozenset[str] = frozenset()
+) -> Callable[..., Any]:
     """Refuse a query parameter the view does not document, with a 422 naming it: ignored, a
     misspelt `?asof=` would answer for today as if it had been understood."""
-    takes = query_names(view)
+    takes = query_names(view) | also
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -215,47 +336,91 @@ def documents(blueprint: Any, *statuses: int, write: bool = False) -> Callable[[
     return decorate
 
 
-def writer(view: Callable[..., Response]) -> Callable[..., Response]:
+def writer(
+    view: Callable[..., Response] | None = None, *,
+    replay: Callable[[str], Response] | None = None,
+) -> Any:
     """A write: needs a bearer token, whose name is recorded with every event it causes; an
-    Idempotency-Key makes a retry return the first response and record nothing new."""
+    Idempotency-Key makes a retry return the first response and record nothing new (see
+    api.idempotency). `replay(result)` answers a retry whose first request recorded `result`
+    (the id of what it recorded) but died before answering. A write answers with the
+    Timeline-Position of its last event, for a later read's `min_position`."""
+    if view is None:
+        return lambda view: writer(view, replay=replay)
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         g.recorded_by = authenticate()
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            return view(*args, **kwargs)
+            return record(view, None, *args, **kwargs)
         if not 1 <= len(key) <= 200:
             return problem(422, "Idempotency-Key must have 1 to 200 characters",
                            errors={"Idempotency-Key": ["1 to 200 characters"]})
         fingerprint = hashlib.sha256(
             request.method.encode() + b" " + request.path.encode() + b"\n" + request.get_data()
         ).hexdigest()
-        access = idempotency()
-        earlier = access.reserve(g.recorded_by, key, fingerprint)
-        if earlier is not None:
-            replayed = Response(earlier["body"], status=earlier["status"],
-                                mimetype=earlier["mimetype"])
-            replayed.headers.update(earlier["headers"])
-            replayed.headers["Idempotent-Replayed"] = "true"
-            return replayed
+        records = idempotency()
         try:
-            response = view(*args, **kwargs)
+            claim = records.claim(g.recorded_by, key, fingerprint)
+        except RequestInProgress as busy:
+            return problem(409, f"{busy}: retry after its lease ends",
+                           headers={"Retry-After": str(busy.retry_after)})
+        if isinstance(claim, Earlier):
+            return replayed(claim, replay)
+        crash_point("after-claim")
+        try:
+            response = record(view, claim, *args, **kwargs)
         except BaseException:
-            access.release(g.recorded_by, key)
+            records.release(claim)  # kept if its events were recorded: a retry answers then
             raise
+        crash_point("after-insert")
         if response.status_code < 500:
-            access.complete(g.recorded_by, key, response.status_code, {
+            records.complete(claim, response.status_code, {
                 "body": response.get_data(as_text=True),
                 "mimetype": response.mimetype,
                 "headers": {k: v for k, v in response.headers.items()
-                            if k in ("Location", "ETag")},
+                            if k in ("Location", "ETag", "Timeline-Position")},
             })
         else:
-            access.release(g.recorded_by, key)
+            records.release(claim)
         return response
 
     return wrapper
+
+
+def record(view: Callable[..., Response], claim: Claim | None, *args: Any,
+           **kwargs: Any) -> Response:
+    """Run a write's view, its saves carrying the claim into the events' transaction."""
+    app = timeline()
+    with app.saving_with(**({"idempotency": claim} if claim else {})):
+        response = view(*args, **kwargs)
+        position = app.last_position()
+    if position is not None:
+        response.headers["Timeline-Position"] = str(position)
+    return response
+
+
+def replayed(earlier: Earlier, replay: Callable[[str], Response] | None) -> Response:
+    """The answer to a retry: the first response, or one made anew from what it recorded."""
+    if earlier.status is not None and earlier.response is not None:
+        response = Response(earlier.response["body"], status=earlier.status,
+                            mimetype=earlier.response["mimetype"])
+        response.headers.update(earlier.response["headers"])
+    elif replay is not None and earlier.result is not None:
+        response = replay(earlier.result)
+    else:
+        response = problem(409, f"this Idempotency-Key's request recorded {earlier.result}, "
+                                "but its response was lost: read it there")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def crash_point(name: str) -> None:
+    """For tests only: TIMELINE_TEST_CRASH_AT=after-claim (or after-insert) kills this process
+    at that point of an idempotent write, as an out-of-memory kill would. Off unless set."""
+    if os.environ.get("TIMELINE_TEST_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def authenticate() -> str:
@@ -317,7 +482,9 @@ def add_cors(response: Response) -> Response:
         return response
     response.headers["Access-Control-Allow-Methods"] = ", ".join(sorted(methods or ()))
     response.headers["Access-Control-Allow-Headers"] = headers
-    response.headers["Access-Control-Expose-Headers"] = "ETag, Link, Location"
+    response.headers["Access-Control-Expose-Headers"] = (
+        "ETag, Link, Location, Timeline-Position, Timeline-Lag"
+    )
     return response
 
 

@@ -25,7 +25,8 @@ from api.http import (
 from timeline.schemas import RelationshipListOut, RelationshipOut, StepListOut
 from timeline.vocabulary import Stance
 
-blueprint = Blueprint("relationships", __name__, url_prefix="/api/v1", description=__doc__)
+blueprint = Blueprint("relationships", __name__, url_prefix="/api/v1", description=__doc__,
+                      reads_view=True)
 
 class RelationshipQuery(AxesArgs, PageArgs):
     actor = fields.String(metadata={"description": "Only the pairs of this actor"})

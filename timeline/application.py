@@ -6,7 +6,9 @@ types) that the CLI and the API print or serve as they are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -57,6 +59,7 @@ class Timeline(Application, Queries):
         self.audit = AuditLog(self.recorder)  # type: ignore[arg-type]
         self.access = self.factory.access_recorder(Tokens)  # type: ignore[attr-defined]
         self.actors = KnownActors(self.repository)
+        self._saving = threading.local()  # what this thread's saves carry, and last wrote
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -178,9 +181,25 @@ class Timeline(Application, Queries):
         self._save(development)
         return development.version
 
+    @contextmanager
+    def saving_with(self, **saved_kwargs: Any) -> Iterator[None]:
+        """Meanwhile, this thread's saves hand `saved_kwargs` to the recorder, which writes
+        them in the events' own transaction (an idempotency claim: see api.idempotency)."""
+        self._saving.kwargs, self._saving.position = saved_kwargs, None
+        try:
+            yield
+        finally:
+            self._saving.kwargs = {}
+
+    def last_position(self) -> int | None:
+        """The log position of the last event saved by this thread inside saving_with."""
+        return getattr(self._saving, "position", None)
+
     def _save(self, *aggregates: Any) -> None:
         try:
-            self.save(*aggregates)
+            recordings = self.save(*aggregates, **getattr(self._saving, "kwargs", {}))
+            if recordings:
+                self._saving.position = recordings[-1].notification.id
         except IntegrityError:
             # Someone else wrote the same stream version between our read and our write.
             raise VersionMismatch(

@@ -41,6 +41,19 @@ def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def analyze(app: Timeline) -> None:
+    """Refresh the planner's statistics of the tables a bulk command filled: the log, its
+    hashes and the read model. Without them (autovacuum off, or before its first run) the
+    PostgreSQL planner guesses, and chose scans over the pair indexes; SQLite's planner uses
+    them too."""
+    app.read_model.catch_up()  # the view's statistics are only worth taking once it is full
+    recorder: Any = app.recorder
+    with recorder.datastore.transaction(commit=True) as c:
+        for name in (recorder.events_table_name, "event_hashes"):
+            c.execute(f"ANALYZE {recorder.table(name)}")
+    app.read_model.view.analyze()
+
+
 @contextmanager
 def opened(ctx: click.Context) -> Iterator[Timeline]:
     app = Timeline(ctx.obj["store"])
@@ -166,6 +179,7 @@ def seed_command(ctx: click.Context, path: Path | None) -> None:
     """
     with seed_data(path) as directory, opened(ctx) as app:
         report = seed(app, directory)
+        analyze(app)
         click.echo(f"Seeded from {directory}: {report}.")
         click.echo(f"The store holds {app.audit.count()} events.")
 
@@ -327,6 +341,8 @@ def project(ctx: click.Context, rebuild: bool) -> None:
     """Bring the read model up to date with the event log (queries also do this themselves)."""
     with opened(ctx) as app:
         applied = app.read_model.rebuild() if rebuild else app.read_model.catch_up()
+        if rebuild:
+            analyze(app)
         verb = "Rebuilt the read model from" if rebuild else "Applied"
         click.echo(f"{verb} {applied} events; lag now {app.read_model.lag()}.")
 
@@ -463,7 +479,7 @@ def import_command(ctx: click.Context, file: Any, fmt: str | None) -> None:
     fmt = fmt or ("csv" if file.name.endswith(".csv") else "ndjson")
     with opened(ctx) as app:
         count = app.audit.import_log(file, fmt)
-        app.read_model.catch_up()
+        analyze(app)
         head = app.audit.head()
         click.echo(f"Imported {count} events; head {head['position']}:{head['hash']}.")
 
@@ -485,6 +501,7 @@ def synth(ctx: click.Context, size: int, actors: int, seed: int, batch: int) -> 
 
     with opened(ctx) as app:
         report = run(app, Synthesizer(size, actors, seed), batch)
+        analyze(app)
         click.echo(f"Recorded {report}.")
 
 
@@ -492,12 +509,14 @@ def synth(ctx: click.Context, size: int, actors: int, seed: int, batch: int) -> 
 @click.pass_context
 @fail_cleanly
 def migrate(ctx: click.Context) -> None:
-    """Create or upgrade the store's schema, tables, indexes and triggers, then exit.
+    """Create or upgrade the store's schema, tables, indexes and triggers, bring the read
+    model up to date and refresh the planner's statistics (ANALYZE), then exit.
 
     Every command also does this when it opens the store; run it once before starting
     several processes together, so that they do not race to create the same tables.
     """
     with opened(ctx) as app:
+        analyze(app)
         click.echo(
             f"The store is ready: {app.audit.count()} events,"
             f" read-model lag {app.read_model.lag()}."
@@ -510,14 +529,27 @@ def migrate(ctx: click.Context) -> None:
 def worker(ctx: click.Context) -> None:
     """Keep the read model of a PostgreSQL store current, following LISTEN/NOTIFY.
 
-    Resumes after the last event it applied; stops cleanly on SIGTERM or Ctrl-C.
+    Resumes after the last event it applied; when its database connections drop, it
+    reconnects with back-off (0.5 s, doubling up to 30 s) and logs each attempt; stops
+    cleanly on SIGTERM or Ctrl-C.
     """
     from timeline.worker import run
 
     click.echo("Projection worker starting.", err=True)
-    run(ctx.obj["store"], on_ready=lambda lag: click.echo(
-        f"Following the log; caught up from a lag of {lag} events.", err=True))
+    run(
+        ctx.obj["store"],
+        on_ready=lambda lag: click.echo(
+            f"Following the log; caught up from a lag of {lag} events.", err=True),
+        on_retry=lambda attempt, delay, error: click.echo(
+            f"Connection lost ({one_line(error)}); reconnecting in {delay:g} s"
+            f" (attempt {attempt}).", err=True),
+    )
     click.echo("Projection worker stopped.", err=True)
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
 
 
 def echo_all(

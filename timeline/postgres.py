@@ -28,6 +28,7 @@ from timeline.readmodel import ViewQueries
 from timeline.store import Dialect, EventLog, T, create_tables
 
 SCHEMA_LOCK = 0x74696D656C696E65  # "timeline": the advisory lock held while creating tables
+VIEW_LOCK = 0x76696577  # "view": with the schema's hash, the lock of one schema's read model
 
 # Settings of every session the service opens, unless the store URL says parallel_query=on.
 # Its reads are index range scans over a few hundred rows; a parallel plan's worker start-up
@@ -73,6 +74,18 @@ class PostgresDialect(Dialect):
         # Processes that start together (gunicorn workers, a worker beside them) would
         # otherwise deadlock replacing the same triggers: one creates, the others wait.
         c.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+
+    def lock_view(self, c: Any, wait: bool) -> bool:
+        # A lock per schema, held to the end of the transaction: the worker waits for it,
+        # a reader that finds it taken answers from the view as it is instead of queueing
+        # behind another's catch-up (and then behind each insert's table lock).
+        if wait:
+            c.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                      (VIEW_LOCK, self.datastore.schema))
+            return True
+        c.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s)) AS locked",
+                  (VIEW_LOCK, self.datastore.schema))
+        return bool(c.fetchone()["locked"])
 
     def reading(self) -> Any:
         # The library's connections are in autocommit mode, where a transaction costs a
@@ -120,6 +133,14 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
                     trigger.format(name=name, table=self.table(name), schema=schema)
                 )
         self.add_statements(statements)
+
+    def _insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # The library's hook at the start of its insert transaction: a row written here (or a
+        # raise) commits (or rolls back) with the events.
+        super()._insert_events(curs, stored_events, **kwargs)
+        self.record_beside(curs, stored_events, **kwargs)
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

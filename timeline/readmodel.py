@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import json
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -349,6 +350,31 @@ def as_of_date(document: dict[str, Any], stored_fact: str, as_of: date | None
             "standing": label_of(fact.standing(as_of))}
 
 
+class ViewBusy(Exception):
+    """Another process is applying events to the view: a reader answers from the view as it
+    is rather than queue behind it."""
+
+
+class ViewBehind(Exception):
+    """The view did not reach the position a reader asked for within the time allowed."""
+
+    def __init__(self, wanted: int, state: ViewState) -> None:
+        super().__init__(f"the read model is at position {state.position}, not yet {wanted}")
+        self.wanted = wanted
+        self.state = state
+
+
+class ViewState(NamedTuple):
+    """Where the view stands: the last position it applied, and the log's last position."""
+
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return self.head - self.position
+
+
 class AlreadyProjected(IntegrityError):
     """Another process applied these events first: its tracking record is ahead of ours.
 
@@ -440,13 +466,16 @@ class ViewQueries(Dialect):
         raise NotImplementedError
 
     def apply_batch(self, application_name: str, after: int, last: int, write: Any,
-                    bulk: bool = False) -> None:
+                    bulk: bool = False, wait: bool = True) -> None:
         """Run `write(cursor)` for a run of events and move the tracking record from `after`
         to `last`, atomically. If any other process moved it meanwhile, nothing is written
         (IntegrityError): this run, or part of it, was applied already. `bulk` for a rebuild's
-        long runs (see Dialect.writing)."""
+        long runs (see Dialect.writing); without `wait`, ViewBusy when another process is
+        applying events at that moment (see Dialect.lock_view)."""
         tracking = self.tracking_table()
         with self.writing(bulk) as c:
+            if not self.lock_view(c, wait):
+                raise ViewBusy(f"{application_name}: another process is applying events")
             # First statement: takes the write lock at once, and checks the predecessor.
             if after == 0:
                 try:
@@ -486,6 +515,7 @@ class ViewQueries(Dialect):
         applied, before anything else is written.
         """
         with self.datastore.transaction(commit=True) as c:
+            self.lock_view(c, wait=True)
             try:
                 self._insert_tracking(c, tracking)
             except IntegrityError as error:
@@ -738,6 +768,21 @@ class ViewQueries(Dialect):
                       (head.application_name,))
             return c.fetchone()["lag"]
 
+    def state(self, head: LogHead) -> ViewState:
+        """The view's position and the log's, in one statement."""
+        with self.reading() as c:
+            c.execute(
+                self.sql(
+                    "SELECT COALESCE((SELECT MAX({position}) FROM {events}), 0) AS head,"
+                    " COALESCE((SELECT MAX(notification_id) FROM {tracking}"
+                    " WHERE application_name = ?), 0) AS position",
+                    events=head.events, position=head.position, tracking=self.tracking_table(),
+                ),
+                (head.application_name,),
+            )
+            row = c.fetchone()
+            return ViewState(row["position"], row["head"])
+
     def _lag_sql(self, head: LogHead) -> str:
         """An expression for the lag, with one parameter: the application's name."""
         return self.sql(
@@ -807,10 +852,11 @@ class TimelineProjection(Projection[ViewQueries]):
         return True
 
     def process_batch(self, events: list[tuple[Any, int]], application_name: str,
-                      after: int, bulk: bool = False) -> bool:
+                      after: int, bulk: bool = False, wait: bool = True) -> bool:
         """Apply a run of (event, position) in one transaction, the view's tracking moving
         from `after` to the last position; False when another process got there first.
-        `bulk` for a rebuild's long runs."""
+        `bulk` for a rebuild's long runs; without `wait`, ViewBusy rather than wait for
+        another process applying events."""
         # Rebuild each aggregate and prepare its rows first, outside the view's transaction:
         # reading the event store while holding the view's write lock would wait on ourselves
         # in memory stores.
@@ -825,7 +871,7 @@ class TimelineProjection(Projection[ViewQueries]):
         try:
             self.view.apply_batch(
                 application_name, after, events[-1][1],
-                lambda c: self.view.write_rows(c, prepared), bulk,
+                lambda c: self.view.write_rows(c, prepared), bulk, wait,
             )
         except AlreadyProjected:
             return False
@@ -895,6 +941,7 @@ class ReadModel:
     # SQLiteDialect.BULK_CACHE_KIB). With the larger cache, a rebuild of 300k developments
     # peaked at 347 MB, against 98 MB in runs of 5000 with the usual cache.
     rebuild_batch = 20_000
+    poll_interval = 0.02  # seconds between looks at the view while a reader waits for it
 
     def __init__(self, app: Application) -> None:
         self.name = app.name
@@ -903,34 +950,85 @@ class ReadModel:
         # The store's factory chooses the view's recorder (TRACKING_RECORDER_TOPIC).
         self.view: ViewQueries = app.factory.tracking_recorder()  # type: ignore[assignment]
         self.projection = TimelineProjection(self.view, app.repository)
+        # How much a read applies itself (TIMELINE_READ_CATCH_UP, set by the store URL): "all"
+        # where no worker follows the log (SQLite), else at most that many events, and only
+        # when no one else is applying events at that moment.
+        setting = str(app.env.get("TIMELINE_READ_CATCH_UP") or "all")
+        self.read_catch_up: int | None = None if setting == "all" else int(setting)
+        self._reading = threading.Lock()  # held by the thread of this process catching up
 
     def current(self) -> ViewQueries:
-        """The view, once it holds the whole log: whoever just wrote reads what they wrote."""
-        self.catch_up()
+        """The view, after a read's catch-up (see read_catch_up): whoever just wrote reads
+        what they wrote on SQLite; on PostgreSQL, where the worker projects, a read applies
+        only a bounded number of events and never waits for another's catch-up (a client
+        that must read its own write asks for its position, see reach)."""
+        self.catch_up_for_read()
         return self.view
 
-    def catch_up(self, batch: int | None = None, bulk: bool = False) -> int:
-        """Apply to the view every event it has not seen yet; returns how many it applied.
+    def catch_up_for_read(self) -> int:
+        """The catch-up a read does; returns how many events it applied."""
+        if self.read_catch_up is None:
+            return self.catch_up()
+        if not self._reading.acquire(blocking=False):
+            return 0  # another thread of this process is at it: answer from the view as it is
+        try:
+            return self.catch_up(limit=self.read_catch_up, wait=False)
+        finally:
+            self._reading.release()
 
-        Queries call this first, so whoever just wrote reads what they wrote. Several
-        processes may catch up at once: the tracking record makes one of them win each event,
-        and the other moves on to what is left. `batch` events are applied per transaction;
-        `bulk` for a rebuild's (see Dialect.writing).
+    def state(self) -> ViewState:
+        """The view's position and the log's."""
+        return self.view.state(self.log_head)
+
+    def reach(self, position: int | None, timeout: float) -> ViewState:
+        """Where the view stands after a read's catch-up, once it has applied at least
+        `position`: waits up to `timeout` seconds for it (catching up meanwhile as a read
+        does), else ViewBehind. The answer to read-your-writes when a worker projects."""
+        state = self.state()
+        if state.lag and self.catch_up_for_read():
+            state = self.state()
+        if position is None or state.position >= position:
+            return state
+        deadline = time.monotonic() + timeout
+        while state.position < position:
+            if time.monotonic() >= deadline:
+                raise ViewBehind(position, state)
+            time.sleep(self.poll_interval)
+            self.catch_up_for_read()
+            state = self.state()
+        return state
+
+    def catch_up(self, batch: int | None = None, bulk: bool = False,
+                 limit: int | None = None, wait: bool = True) -> int:
+        """Apply to the view every event it has not seen yet (or `limit` of them at most);
+        returns how many it applied.
+
+        Several processes may catch up at once: the tracking record makes one of them win
+        each event, and the other moves on to what is left. `batch` events are applied per
+        transaction; `bulk` for a rebuild's (see Dialect.writing). Without `wait`, it stops
+        as soon as another process is applying events (see Dialect.lock_view).
         """
         applied = 0
         if not self.lag():  # the common case, in one statement
             return applied
-        while True:
+        while limit is None or applied < limit:
+            size = batch or self.catch_up_batch
+            if limit is not None:
+                size = min(size, limit - applied)
             after = self.view.max_tracking_id(self.name) or 0
             notifications = self.recorder.select_notifications(
-                start=after, limit=batch or self.catch_up_batch, inclusive_of_start=False
+                start=after, limit=size, inclusive_of_start=False
             )
             if not notifications:
                 return applied
             events = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
             # One transaction for the run; if another process moved on meanwhile, read again.
-            if self.projection.process_batch(events, self.name, after, bulk):
-                applied += len(events)
+            try:
+                if self.projection.process_batch(events, self.name, after, bulk, wait):
+                    applied += len(events)
+            except ViewBusy:
+                return applied
+        return applied
 
     def lag(self) -> int:
         """How many events the view has not applied yet."""
@@ -956,6 +1054,6 @@ class ReadModel:
         checked in the query's own transaction, caught up first only when something waits."""
         found = self.view.select_links(**query, unless_behind=self.log_head)
         if found is None:
-            self.catch_up()
+            self.catch_up_for_read()
             found = self.view.select_links(**query)
         return found  # type: ignore[return-value]

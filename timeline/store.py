@@ -81,6 +81,8 @@ def persistence_env(url: str) -> dict[str, str]:
 
 SQLITE = {
     "PERSISTENCE_MODULE": "timeline.store:SQLiteFactory",
+    # No worker follows a SQLite log: each read applies whatever it finds unapplied.
+    "TIMELINE_READ_CATCH_UP": "all",
     "APPLICATION_RECORDER_TOPIC": "timeline.store:TimelineRecorder",
     "TRACKING_RECORDER_TOPIC": "timeline.readmodel:TimelineView",
 }
@@ -98,8 +100,11 @@ POSTGRES_OPTIONS = {
     "lock_timeout": "POSTGRES_LOCK_TIMEOUT",
     "max_waiting": "POSTGRES_MAX_WAITING",
     "parallel_query": "TIMELINE_PARALLEL_QUERY",  # see timeline/postgres.py
+    "pre_ping": "POSTGRES_PRE_PING",  # the pool checks a connection before handing it out
+    "read_catch_up": "TIMELINE_READ_CATCH_UP",  # see ReadModel.read_catch_up
 }
-SWITCHES = {"parallel_query": ("off", "on")}  # options that take a word; the first is the default
+# Options that take a word; the first is the default.
+SWITCHES = {"parallel_query": ("off", "on"), "pre_ping": ("on", "off")}
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -149,7 +154,8 @@ class SQLiteFactory(LibrarySQLiteFactory):
 
 def postgres_env(parts: SplitResult) -> dict[str, str]:
     """postgresql://user:password@host:port/dbname?schema=NAME&pool_size=N&max_overflow=N
-    &connect_timeout=SECONDS&lock_timeout=SECONDS&max_waiting=N&parallel_query=off|on"""
+    &connect_timeout=SECONDS&lock_timeout=SECONDS&max_waiting=N&parallel_query=off|on
+    &pre_ping=on|off&read_catch_up=N|all"""
     dbname = parts.path.lstrip("/")
     if not dbname or not parts.hostname:
         raise StoreError(
@@ -179,6 +185,11 @@ def postgres_env(parts: SplitResult) -> dict[str, str]:
         # Kept off: in 9.5.6 its insert function is shared by the applications of one schema.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "TIMELINE_PARALLEL_QUERY": SWITCHES["parallel_query"][0],
+        # A pooled connection is checked (an empty statement) before use: one dropped by a
+        # failover or a server restart is replaced instead of failing a request.
+        "POSTGRES_PRE_PING": SWITCHES["pre_ping"][0],
+        # The worker projects; a read applies at most one run of events itself.
+        "TIMELINE_READ_CATCH_UP": "500",
     }
     for option, values in options.items():
         value = values[-1]
@@ -186,7 +197,10 @@ def postgres_env(parts: SplitResult) -> dict[str, str]:
             raise StoreError(f"schema {value!r}: use letters, digits and underscores")
         if option in SWITCHES and value not in SWITCHES[option]:
             raise StoreError(f"{option}={value!r}: give {' or '.join(SWITCHES[option])}")
-        if option not in ("schema", *SWITCHES) and not value.replace(".", "", 1).isdigit():
+        if option == "read_catch_up":
+            if value != "all" and not value.isdigit():
+                raise StoreError(f"read_catch_up={value!r}: give a whole number, or all")
+        elif option not in ("schema", *SWITCHES) and not value.replace(".", "", 1).isdigit():
             raise StoreError(f"{option}={value!r}: give a number")
         env[POSTGRES_OPTIONS[option]] = value
     return env
@@ -241,6 +255,12 @@ class Dialect:
 
     def lock_schema(self, c: Any) -> None:
         """Make processes that change tables at the same moment take turns (see postgres)."""
+
+    def lock_view(self, c: Any, wait: bool) -> bool:
+        """Take the view's lock for this transaction; without `wait`, False if another process
+        holds it. On SQLite the transaction's first write takes the database's write lock,
+        which is the view's lock too (see postgres)."""
+        return True
 
     def reading(self) -> Any:
         """A cursor for a read of one statement (see postgres)."""
@@ -357,6 +377,15 @@ class EventLog(Dialect):
             self.sql("INSERT INTO {event_hashes} (position, hash, previous_hash) VALUES (?, ?, ?)"),
             rows,
         )
+
+    @staticmethod
+    def record_beside(c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        """Write, in the events' own transaction, what was saved with them (`app.save(...,
+        idempotency=claim)`: the claim's result, see api.idempotency). Raising aborts the
+        transaction, events included."""
+        claim = kwargs.get("idempotency")
+        if claim is not None and stored_events:
+            claim.record(c, stored_events)
 
     def _select_log(self, where: str) -> str:
         return self.sql(
@@ -478,6 +507,7 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs) or []
         self._seal(c, positions, stored_events)
+        self.record_beside(c, stored_events, **kwargs)
         return positions
 
 

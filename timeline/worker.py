@@ -3,18 +3,25 @@
 It is the library's projection runner: it subscribes to the application's log (LISTEN/NOTIFY),
 starting after the view's last tracking record, so a restarted or killed worker resumes where
 the last committed event left it; each event's rows and tracking record are one transaction.
+When its database connections drop (a failover, a server restart, a network blip), it opens
+new ones with back-off, saying so at each attempt, and resumes from the tracking record.
 """
 
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.projection import BaseProjectionRunner
 
 from timeline.application import Timeline
-from timeline.store import POSTGRES_MODULE, StoreError
+from timeline.store import POSTGRES_MODULE, StoreError, persistence_env
+
+FIRST_DELAY = 0.5  # seconds before the first reconnection attempt, doubled at each failure
+MAX_DELAY = 30.0
 
 
 class FollowedTimeline(Timeline):
@@ -26,30 +33,82 @@ class FollowedTimeline(Timeline):
         super().__init__(env["TIMELINE_STORE"])
 
 
-def run(store_url: str, on_ready: Callable[[int], Any] = lambda lag: None) -> None:
+def connection_errors() -> tuple[type[BaseException], ...]:
+    """What a lost or refused connection raises: the library's errors, the driver's own (the
+    subscription's LISTEN connection raises them unwrapped), and an unreachable store."""
+    import psycopg
+
+    return (PersistenceError, psycopg.Error, StoreError, OSError)
+
+
+def run(
+    store_url: str,
+    on_ready: Callable[[int], Any] = lambda lag: None,
+    on_retry: Callable[[int, float, BaseException], Any] = lambda attempt, delay, error: None,
+) -> None:
     """Follow the log until SIGTERM or SIGINT; then stop cleanly (the event being applied
-    either commits with its tracking record or not at all)."""
-    app = Timeline(store_url)
-    if app.env.get("PERSISTENCE_MODULE") != POSTGRES_MODULE:
-        app.close()
+    either commits with its tracking record or not at all). On a connection error, call
+    `on_retry(attempt, delay, error)`, wait `delay` seconds (doubling up to MAX_DELAY) and
+    start again from the view's tracking record; `on_ready(lag)` each time it follows."""
+    if persistence_env(store_url).get("PERSISTENCE_MODULE") != POSTGRES_MODULE:
         raise StoreError(
             "the worker follows a PostgreSQL store; on SQLite every API process projects "
             "what it reads, so no worker is needed"
         )
-    runner = BaseProjectionRunner(
-        projection=app.read_model.projection,
-        application_class=FollowedTimeline,
-        tracking_recorder=app.read_model.view,
-        topics=(),
-        env={"TIMELINE_STORE": store_url},
-    )
-    previous = {sig: signal.signal(sig, lambda *_: runner.stop())
-                for sig in (signal.SIGTERM, signal.SIGINT)}
+    stopping = threading.Event()
+    current: list[BaseProjectionRunner[Any, Any]] = []
+
+    def stop(*_: Any) -> None:
+        stopping.set()
+        for runner in current:
+            runner.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    errors = connection_errors()
+    attempt, delay = 0, FIRST_DELAY
     try:
-        with runner:
-            on_ready(app.read_model.lag())
-            runner.run_forever()
+        while not stopping.is_set():
+            try:
+                follow(store_url, current, stopping, on_ready)
+                return  # stopped on a signal
+            except errors as error:
+                if stopping.is_set():
+                    return
+                attempt += 1
+                on_retry(attempt, delay, error)
+                stopping.wait(delay)
+                delay = min(delay * 2, MAX_DELAY)
+            else:
+                attempt, delay = 0, FIRST_DELAY
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def follow(
+    store_url: str, current: list[BaseProjectionRunner[Any, Any]], stopping: threading.Event,
+    on_ready: Callable[[int], Any],
+) -> None:
+    """One connection's life: open the store, catch up and follow until stopped (returns) or
+    until a connection fails (raises)."""
+    app = Timeline(store_url)
+    try:
+        runner = BaseProjectionRunner(
+            projection=app.read_model.projection,
+            application_class=FollowedTimeline,
+            tracking_recorder=app.read_model.view,
+            topics=(),
+            env={"TIMELINE_STORE": store_url},
+        )
+        current[:] = [runner]
+        if stopping.is_set():
+            runner.stop()
+        try:
+            with runner:
+                on_ready(app.read_model.lag())
+                runner.run_forever()
+        finally:
+            current.clear()
+            runner.app.close()
+    finally:
         app.close()
