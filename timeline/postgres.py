@@ -136,6 +136,16 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
                 ))
         self.add_statements(statements)
 
+    def _insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # Checked here, before the insert: the library commits the transaction before it
+        # re-raises an error from the insert's own step (where the chain is sealed), so a
+        # refusal there would not undo the events.
+        super()._insert_events(curs, stored_events, **kwargs)
+        if stored_events:
+            self._refuse_if_ended_early(curs)
+
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

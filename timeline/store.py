@@ -429,16 +429,20 @@ class EventLog(Dialect):
             row = c.fetchone()
         return LogMarks(row["events_end"] or 0, row["projected"] or 0, row["issued"] or 0)
 
-    def _seal(self, c: Any, positions: Sequence[int], stored: Sequence[StoredEvent]) -> None:
-        """Write the chain hashes of events just inserted, in their transaction. The caller
-        holds the store's write lock, so the previous hash read here is the true tail.
-        A log that ends before a position already used (its tail removed) takes no write."""
+    def _refuse_if_ended_early(self, c: Any) -> Any:
+        """A log that ends before a position already used (its tail removed) takes no write.
+        Returns the marks read, the chain's tail among them."""
         c.execute(self._marks_sql(), self._marks_params())
         row = c.fetchone()
-        tail = row["tail"] or 0
-        problem = LogMarks(tail, row["projected"] or 0, row["issued"] or 0).problem()
+        problem = LogMarks(row["tail"] or 0, row["projected"] or 0, row["issued"] or 0).problem()
         if problem:
             raise LogEndsEarly(f"{problem}; writes are refused until an operator acts")
+        return row
+
+    def _seal(self, c: Any, positions: Sequence[int], stored: Sequence[StoredEvent]) -> None:
+        """Write the chain hashes of events just inserted, in their transaction. The caller
+        holds the store's write lock, so the previous hash read here is the true tail."""
+        row = self._refuse_if_ended_early(c)
         previous = row["tail_hash"] or GENESIS
         rows = []
         for position, event in zip(positions, stored, strict=True):
