@@ -24,6 +24,7 @@ import csv
 import hashlib
 import io
 import json
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -37,6 +38,8 @@ EXPORT_FIELDS = (
     "position", "stream_id", "stream_version", "topic", "recorded_at", "payload", "hash",
     "previous_hash", "payload_encoding",
 )
+# What undoing a payload's encryption (AES: a failed MAC), compression and JSON may raise.
+DECODING_ERRORS = (ValueError, TypeError, KeyError, zlib.error)
 BASE64 = "base64"  # the payload_encoding of bytes that are not UTF-8 (compressed, encrypted)
 
 
@@ -81,12 +84,13 @@ class LoggedEvent:
             raise DamagedLog(f"position {self.position}: {self.damage}", "position")
         try:
             data = json.loads(plaintext(self.payload))
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-        except Exception as error:  # whatever the cipher, compressor or parser raise
+        except DECODING_ERRORS as error:
+            data = f"{error}"
+        if not isinstance(data, dict):
             raise DamagedLog(
-                f"position {self.position}: the payload does not decode ({error})", "position"
-            ) from None
+                f"position {self.position}: the payload does not decode as an event ({data})",
+                "position",
+            )
         timestamp = data.get("timestamp")
         return {
             "position": self.position,
@@ -349,7 +353,7 @@ class ImportCheck:
         self.aggregates: dict[UUID, Any] = {}
 
     def __call__(self, event: LoggedEvent) -> None:
-        from eventsourcing.persistence import StoredEvent
+        from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
         where = f"position {event.position}"
         if event.topic not in self.topics:
@@ -374,14 +378,14 @@ class ImportCheck:
                 originator_id=stream, originator_version=event.stream_version,
                 topic=event.topic, state=event.payload,
             ))
-        except Exception as error:  # whatever the cipher, compressor or transcoder raise
+        except (MapperDeserialisationError, *DECODING_ERRORS, AttributeError) as error:
             raise LogFileError(f"{where}: the payload does not decode ({error})") from None
         if event.recorded_at and domain_event.timestamp.isoformat() != event.recorded_at:
             raise LogFileError(f"{where}: recorded_at is not the event's timestamp")
         try:
             aggregate = domain_event.mutate(previous)
             self.rows_of(aggregate, event.position, domain_event.timestamp)
-        except Exception as error:  # a rule of the aggregate, or of the view, refuses it
+        except (TimelineError, *DECODING_ERRORS, AttributeError) as error:  # a rule refuses it
             raise LogFileError(f"{where}: the event does not apply ({error!r})") from None
         self.aggregates[stream] = aggregate
 

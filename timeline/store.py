@@ -657,10 +657,10 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
         # The rowid declared by that name, so that the library's `SELECT rowid, *` still
         # finds a column called rowid; AUTOINCREMENT never hands out a position twice.
         statements = [
-            f"CREATE TABLE IF NOT EXISTS {events} ("
-            "rowid INTEGER PRIMARY KEY AUTOINCREMENT, originator_id TEXT NOT NULL, "
-            "originator_version INTEGER NOT NULL, topic TEXT, state BLOB, "
-            "UNIQUE (originator_id, originator_version))",
+            (f"CREATE TABLE IF NOT EXISTS {events} ("
+             "rowid INTEGER PRIMARY KEY AUTOINCREMENT, originator_id TEXT NOT NULL, "
+             "originator_version INTEGER NOT NULL, topic TEXT, state BLOB, "
+             "UNIQUE (originator_id, originator_version))"),
             self.sql(self.HASH_TABLE),
             self.sql(self.HEADS_TABLE),
         ]

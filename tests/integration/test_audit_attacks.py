@@ -56,25 +56,25 @@ def verify(url):
 SQLITE_REPLACES = [
     "INSERT OR REPLACE INTO event_hashes (position, hash, previous_hash) VALUES (1, 'x', 'y')",
     "REPLACE INTO event_hashes (position, hash, previous_hash) VALUES (1, 'x', 'y')",
-    "INSERT INTO event_hashes (position, hash, previous_hash) VALUES (1, 'x', 'y')"
-    " ON CONFLICT (position) DO UPDATE SET hash = excluded.hash",
+    ("INSERT INTO event_hashes (position, hash, previous_hash) VALUES (1, 'x', 'y')"
+    " ON CONFLICT (position) DO UPDATE SET hash = excluded.hash"),
     # The same position, by its rowid:
-    "INSERT OR REPLACE INTO stored_events (rowid, originator_id, originator_version, topic, state)"
+    ("INSERT OR REPLACE INTO stored_events (rowid, originator_id, originator_version, topic, state)"
     " SELECT rowid, originator_id, originator_version, 'forged', state FROM stored_events"
-    " WHERE rowid = 1",
+    " WHERE rowid = 1"),
     # The same stream version, at a new position:
-    "INSERT OR REPLACE INTO stored_events (originator_id, originator_version, topic, state)"
+    ("INSERT OR REPLACE INTO stored_events (originator_id, originator_version, topic, state)"
     " SELECT originator_id, originator_version, 'forged', state FROM stored_events"
-    " WHERE rowid = 1",
+    " WHERE rowid = 1"),
     "REPLACE INTO event_heads (position, hash) SELECT MAX(position), 'x' FROM event_heads",
 ]
 POSTGRES_UPSERTS = [
-    "INSERT INTO event_hashes (position, hash, previous_hash) VALUES (1, 'x', 'y')"
-    " ON CONFLICT (position) DO UPDATE SET hash = excluded.hash",
-    "INSERT INTO timeline_events (originator_id, originator_version, topic, state)"
+    ("INSERT INTO event_hashes (position, hash, previous_hash) VALUES (1, 'x', 'y')"
+    " ON CONFLICT (position) DO UPDATE SET hash = excluded.hash"),
+    ("INSERT INTO timeline_events (originator_id, originator_version, topic, state)"
     " SELECT originator_id, originator_version, 'forged', state FROM timeline_events"
     " WHERE notification_id = 1"
-    " ON CONFLICT (originator_id, originator_version) DO UPDATE SET topic = excluded.topic",
+    " ON CONFLICT (originator_id, originator_version) DO UPDATE SET topic = excluded.topic"),
 ]
 
 
