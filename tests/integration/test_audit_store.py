@@ -21,8 +21,8 @@ from tests.integration.test_audit import Raw
 from timeline.application import Timeline
 from timeline.audit import AuditLog, LogFileError, allowed_topics
 from timeline.seeding import seed
-from timeline.vocabulary import ActorKind
 from timeline.store import StoreError, TimelineRecorder, derived_name, persistence_env
+from timeline.vocabulary import ActorKind
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "log-recorded-2026-11.ndjson"
 
@@ -123,9 +123,9 @@ def test_a_new_view_shape_keeps_other_applications_tracking(tmp_path):
 
 @pytest.mark.postgres
 def test_database_functions_are_refused_with_the_reason():
-    with fresh_store("postgres") as url:
-        with pytest.raises(StoreError, match="POSTGRES_ENABLE_DB_FUNCTIONS is not supported"):
-            Timeline(url, env={"POSTGRES_ENABLE_DB_FUNCTIONS": "y"})
+    refusal = "POSTGRES_ENABLE_DB_FUNCTIONS is not supported"
+    with fresh_store("postgres") as url, pytest.raises(StoreError, match=refusal):
+        Timeline(url, env={"POSTGRES_ENABLE_DB_FUNCTIONS": "y"})
 
 
 def test_derived_names_stay_distinct_within_the_identifier_limit():
@@ -156,8 +156,8 @@ def test_long_events_table_names_keep_every_trigger():
         recorder.insert_events([StoredEvent(uuid4(), 1, "topic", b"{}")])
         raw = Raw(url)
         for statement in (f'UPDATE "{table}" SET topic = \'x\'', f'DELETE FROM "{table}"',
-                          f'TRUNCATE "{table}"', f'UPDATE "{recorder.hash_table_name}"'
-                          " SET hash = 'x'"):
+                          f'TRUNCATE "{table}"', (f'UPDATE "{recorder.hash_table_name}"'
+                          " SET hash = 'x'")):
             with pytest.raises(Exception, match="append-only"):
                 raw.run(statement)
         datastore.close()
