@@ -32,6 +32,7 @@ BEFORE_HARDENING = "5bb3066"  # the last commit before issue 14's hardened log
 def measure(tree: str, store: str, count: int, actors: int) -> dict[str, float]:
     """In a worker process: the rates of one workload with the code of `tree`."""
     sys.path.insert(0, tree)
+    import timeline
     from timeline.application import Timeline
     from timeline.synth import (
         Synthesizer,
@@ -40,8 +41,6 @@ def measure(tree: str, store: str, count: int, actors: int) -> dict[str, float]:
         record_batch,
         register_actors,
     )
-
-    import timeline
 
     assert timeline.__file__.startswith(tree), (timeline.__file__, tree)
     app = Timeline(store)
