@@ -193,3 +193,27 @@ def test_a_log_recorded_by_earlier_code_verifies_decodes_and_projects(store):
     assert pair["ties"], pair
     assert app.get_actor("china")["aliases"] == ["PRC"]  # the correction the fixture recorded
     app.close()
+
+
+# --- stores created before the hardening -------------------------------------------------------
+
+# The events table as eventsourcing 9.5 creates it, which stores before this version have.
+LIBRARY_EVENTS_TABLE = (
+    "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT,"
+    " state BLOB, PRIMARY KEY (originator_id, originator_version))"
+)
+
+
+def test_a_store_created_before_the_hardening_gains_its_triggers(tmp_path):
+    url = f"sqlite:///{tmp_path / 'older.db'}"
+    Raw(url).run(LIBRARY_EVENTS_TABLE)
+    app = Timeline(url)
+    with FIXTURE.open(encoding="utf-8") as lines:
+        app.audit.import_log(lines)
+    app.register_actor("nato", "NATO", ActorKind.BLOC)
+    assert app.audit.verify().ok and app.audit.count() == 52
+    app.close()
+    with pytest.raises(Exception, match="append-only"):
+        Raw(url).run("INSERT OR REPLACE INTO stored_events (rowid, originator_id,"
+                     " originator_version, topic, state) SELECT rowid, originator_id,"
+                     " originator_version, 'forged', state FROM stored_events WHERE rowid = 1")
