@@ -488,12 +488,17 @@ class AuditLog:
         return head_of(last)  # type: ignore[return-value]
 
     def verify(self, kept: Head | None = None) -> Verification:
-        """Recompute the whole chain (and check it still extends a kept head), and check that
-        every stream's versions run from 1 without gaps. O(events)."""
+        """Recompute the whole chain (and check it still extends a kept head), check that
+        every stream's versions run from 1 without gaps, and that the log does not end before
+        a position the service already used (see LogMarks). O(events)."""
         result = verify(self.recorder.iter_log(), kept)
         gap = self.recorder.first_stream_gap()
         if gap is not None and (result.ok or gap.position < result.first_bad_position):
             return Verification(False, result.checked, result.head, gap.position, gap.reason())
+        marks = self.marks()
+        ended_early = marks.problem()
+        if result.ok and ended_early:  # the chain alone cannot tell: the service remembers
+            return Verification(False, result.checked, result.head, marks.end + 1, ended_early)
         if result.ok and result.head:
             self.recorder.issue_head(result.head["position"], result.head["hash"])
         return result

@@ -112,6 +112,7 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
     """
 
     position = "notification_id"
+    refuse_when_sealing = False  # see _insert_events
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         if datastore.enable_db_functions:
@@ -144,7 +145,7 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
         # refusal there would not undo the events.
         super()._insert_events(curs, stored_events, **kwargs)
         if stored_events:
-            self._refuse_if_ended_early(curs)
+            self._refuse_if_ended_early(self._read_marks(curs))
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

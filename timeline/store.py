@@ -429,21 +429,28 @@ class EventLog(Dialect):
             row = c.fetchone()
         return LogMarks(row["events_end"] or 0, row["projected"] or 0, row["issued"] or 0)
 
-    def _refuse_if_ended_early(self, c: Any) -> Any:
-        """A log that ends before a position already used (its tail removed) takes no write.
-        Returns the marks read, the chain's tail among them."""
+    def _read_marks(self, c: Any) -> Any:
         c.execute(self._marks_sql(), self._marks_params())
-        row = c.fetchone()
-        problem = LogMarks(row["tail"] or 0, row["projected"] or 0, row["issued"] or 0).problem()
+        return c.fetchone()
+
+    @staticmethod
+    def _refuse_if_ended_early(marks: Any) -> None:
+        """A log that ends before a position already used (its tail removed) takes no write."""
+        found = LogMarks(marks["tail"] or 0, marks["projected"] or 0, marks["issued"] or 0)
+        problem = found.problem()
         if problem:
             raise LogEndsEarly(f"{problem}; writes are refused until an operator acts")
-        return row
+
+    # Whether _seal refuses a log that ended early (PostgreSQL refuses before its insert).
+    refuse_when_sealing = True
 
     def _seal(self, c: Any, positions: Sequence[int], stored: Sequence[StoredEvent]) -> None:
         """Write the chain hashes of events just inserted, in their transaction. The caller
         holds the store's write lock, so the previous hash read here is the true tail."""
-        row = self._refuse_if_ended_early(c)
-        previous = row["tail_hash"] or GENESIS
+        marks = self._read_marks(c)
+        if self.refuse_when_sealing:
+            self._refuse_if_ended_early(marks)
+        previous = marks["tail_hash"] or GENESIS
         rows = []
         for position, event in zip(positions, stored, strict=True):
             logged = LoggedEvent(
