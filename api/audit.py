@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.errors import problem
 from api.http import Blueprint, ok, timeline
 from timeline.audit import MAX_POSITION, Head
 
@@ -50,8 +51,18 @@ def head() -> Response:
 @blueprint.get("/verify")
 @blueprint.arguments(KeptHeadQuery, location="query")
 @blueprint.response(200, VerificationOut)
+@blueprint.alt_response(409, description="The log does not verify: a problem document whose"
+                        " detail names the first bad position and why")
 def verify(query: dict[str, Any]) -> Response:
-    """Recompute the whole hash chain; with a kept head (`position` and `hash`), also prove
-    that the log still extends it. `ok` is false, naming the first bad position, otherwise."""
+    """Recompute the whole hash chain and check every stream's versions; with a kept head
+    (`position` and `hash`), also prove that the log still extends it. 200 when intact; 409
+    otherwise, so that a monitor can alert on the status alone."""
     kept = Head(query["position"], query["hash"].lower()) if "position" in query else None
-    return ok(timeline().audit.verify(kept).as_dict())
+    result = timeline().audit.verify(kept)
+    if not result.ok:
+        return problem(
+            409, f"the log does not verify at position {result.first_bad_position}: "
+                 f"{result.reason} ({result.checked} events verified before it)",
+            errors={"first_bad_position": [str(result.first_bad_position)]},
+        )
+    return ok(result.as_dict())

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.idempotency import IdempotencyMismatch, RequestInProgress
 from timeline.application import VersionMismatch
+from timeline.audit import LogEndsEarly
 from timeline.domain import (
     AlreadyExists,
     Conflict,
@@ -69,6 +70,7 @@ def problem(
 # Domain errors and the status each becomes; the first match in order wins.
 STATUS_OF_ERROR: list[tuple[type[TimelineError], int]] = [
     (NotFound, 404),
+    (LogEndsEarly, 503),  # until an operator acts (see the audit guide)
     (UnknownActor, 422),
     (IdempotencyMismatch, 422),
     (InvalidInput, 422),

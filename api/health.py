@@ -12,7 +12,7 @@ blueprint = Blueprint("health", __name__, description=__doc__)
 
 
 class HealthOut(Schema):
-    status = fields.String(required=True, metadata={"enum": ["ok", "unavailable"]})
+    status = fields.String(required=True, metadata={"enum": ["ok", "unavailable", "damaged"]})
     store = fields.String(required=True, metadata={"enum": ["reachable", "unreachable"]})
     events = fields.Integer(metadata={"description": "Events in the log"})
     read_model_lag = fields.Integer(metadata={"description": "Events not yet projected"})
@@ -21,13 +21,20 @@ class HealthOut(Schema):
 
 @blueprint.get("/healthz")
 @blueprint.response(200, HealthOut)
-@blueprint.alt_response(503, schema=HealthOut, description="The store cannot be reached")
+@blueprint.alt_response(503, schema=HealthOut, description="The store cannot be reached, or the"
+                        " log ends before a position already used (writes are refused)")
 def healthz() -> Response:
-    """200 with the event count and the read model's lag; 503 when the store is unreachable."""
+    """200 with the event count and the read model's lag; 503 when the store is unreachable,
+    or when the log ends before the read model's position or the last head issued (events
+    were removed from its end: writes are refused until an operator acts)."""
     try:
         app = timeline()
-        events = app.audit.count()
-        lag = app.read_model.lag()
+        marks = app.audit.marks()
+        lag = marks.end - marks.projected
     except PersistenceError as error:
         return ok({"status": "unavailable", "store": "unreachable", "detail": str(error)}, 503)
-    return ok({"status": "ok", "store": "reachable", "events": events, "read_model_lag": lag})
+    found = {"store": "reachable", "events": marks.end, "read_model_lag": lag}
+    damage = marks.problem()
+    if damage:
+        return ok({"status": "damaged", **found, "detail": damage}, 503)
+    return ok({"status": "ok", **found})

@@ -56,7 +56,11 @@ class Timeline(Application, Queries):
         store.prepare(settings)
         super().__init__(settings)
         self.read_model = ReadModel(self)
-        self.audit = AuditLog(self.recorder)  # type: ignore[arg-type]
+        self.audit = AuditLog(self.recorder, self.mapper)  # type: ignore[arg-type]
+        # The log must never end before what the view has applied (see store.EventLog._seal).
+        self.recorder.watch_projection(  # type: ignore[attr-defined]
+            self.read_model.view.tracking_table(), self.name
+        )
         self.access = self.factory.access_recorder(Tokens)  # type: ignore[attr-defined]
         self.actors = KnownActors(self.repository)
         self._saving = threading.local()  # what this thread's saves carry, and last wrote

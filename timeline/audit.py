@@ -7,32 +7,50 @@ The chain. Every stored event has
                     || UTF-8 of "{position}\\n{stream_id}\\n{stream_version}\\n{topic}\\n{recorded_at}\\n"
                     || the stored payload bytes )
 
-where `position` is the event's place in the log (decimal), `stream_id` the aggregate id in
-its canonical lower-case 8-4-4-4-12 form, `stream_version` decimal, `topic` the stored event
-type (`timeline.domain:Development.Recorded`), `recorded_at` the event's timestamp exactly as
-the payload stores it, and the payload the stored bytes (UTF-8 JSON) unchanged. The first
+where `position` is the event's place in the log (decimal), `stream_id` the aggregate id as
+stored (the recorder stores one form only, which reads as the lower-case 8-4-4-4-12 form; any
+other stored text is hashed as it is, so a rewritten id breaks the chain), `stream_version`
+decimal, `topic` the stored event type (`timeline.domain:Development.Recorded`), `recorded_at`
+the event's timestamp exactly as a plain JSON payload stores it ("" for a payload that is not
+plain JSON: compressed or encrypted), and the payload the stored bytes unchanged. The first
 event chains to GENESIS, 32 zero bytes. Hashes are written in lower-case hex.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
-from timeline.domain import NotFound, as_uuid
+from timeline.domain import Conflict, NotFound, TimelineError, as_uuid
 
 GENESIS = "0" * 64
 MAX_POSITION = 2**63 - 1  # positions are 64-bit integers: nothing lies beyond
 EXPORT_FIELDS = (
     "position", "stream_id", "stream_version", "topic", "recorded_at", "payload", "hash",
-    "previous_hash",
+    "previous_hash", "payload_encoding",
 )
+# What undoing a payload's encryption (AES: a failed MAC), compression and JSON may raise.
+DECODING_ERRORS = (ValueError, TypeError, KeyError, zlib.error)
+BASE64 = "base64"  # the payload_encoding of bytes that are not UTF-8 (compressed, encrypted)
+
+
+class DamagedLog(Conflict):
+    """The stored log holds a row the recorder never wrote (a NULL or TEXT payload, one that
+    does not decode); the message names its position."""
+
+
+class LogEndsEarly(TimelineError):
+    """The log ends before a position the service already used (the read model's, or a head
+    it issued): events were removed from its end. Writes are refused until an operator acts."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +64,7 @@ class LoggedEvent:
     payload: bytes
     hash: str | None = None
     previous_hash: str | None = None
+    damage: str | None = None  # why the stored row is not one the recorder wrote
 
     @property
     def recorded_at(self) -> str:
@@ -58,16 +77,28 @@ class LoggedEvent:
         )
         return header.encode() + self.payload
 
-    def record(self) -> dict[str, Any]:
-        """Plain values for the API: the payload decoded, exactly as stored otherwise."""
-        data = json.loads(self.payload)
+    def record(self, plaintext: Callable[[bytes], bytes] = bytes) -> dict[str, Any]:
+        """Plain values for the API: the payload decoded (through `plaintext`, which undoes
+        the store's compression and encryption), exactly as stored otherwise."""
+        if self.damage:
+            raise DamagedLog(f"position {self.position}: {self.damage}", "position")
+        try:
+            data = json.loads(plaintext(self.payload))
+        except DECODING_ERRORS as error:
+            data = f"{error}"
+        if not isinstance(data, dict):
+            raise DamagedLog(
+                f"position {self.position}: the payload does not decode as an event ({data})",
+                "position",
+            )
+        timestamp = data.get("timestamp")
         return {
             "position": self.position,
             "stream_id": self.stream_id,
             "stream_version": self.stream_version,
             "type": self.topic.rpartition(":")[2],
             "topic": self.topic,
-            "recorded_at": self.recorded_at,
+            "recorded_at": timestamp.get("_data_") if isinstance(timestamp, dict) else None,
             "recorded_by": data.get("recorded_by"),
             "data": data,
             "hash": self.hash,
@@ -80,14 +111,25 @@ TIMESTAMP_PREFIX = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
 
 
 def recorded_at_of(payload: bytes) -> str:
-    """The event's timestamp as its payload stores it ("" if it has none)."""
+    """The event's timestamp as a plain JSON payload stores it; "" if it has none, or if the
+    payload is not plain JSON (compressed, encrypted, damaged): the hash covers those bytes,
+    and the timestamp inside them, all the same. Never raises."""
     if payload.startswith(TIMESTAMP_PREFIX):
         # An ISO timestamp holds no quote or escape, so it ends at the next quote: the same
         # string as decoding the whole payload, at a fraction of the cost on every insert.
-        end = payload.index(b'"', len(TIMESTAMP_PREFIX))
-        return payload[len(TIMESTAMP_PREFIX):end].decode()
-    timestamp = json.loads(payload).get("timestamp")
-    return timestamp.get("_data_", "") if isinstance(timestamp, dict) else ""
+        end = payload.find(b'"', len(TIMESTAMP_PREFIX))
+        if end > 0:
+            try:
+                return payload[len(TIMESTAMP_PREFIX):end].decode()
+            except UnicodeDecodeError:
+                return ""
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):  # not JSON: compressed, encrypted or damaged
+        return ""
+    timestamp = data.get("timestamp") if isinstance(data, dict) else None
+    data_ = timestamp.get("_data_", "") if isinstance(timestamp, dict) else ""
+    return data_ if isinstance(data_, str) else ""
 
 
 def chain_hash(previous_hash: str, event: LoggedEvent) -> str:
@@ -144,7 +186,9 @@ def verify(events: Iterable[LoggedEvent], kept: Head | None = None) -> Verificat
     kept_seen = kept is None or kept.position == 0  # every log extends the empty one
     for event in events:
         fault = None
-        if event.hash is None:
+        if event.damage:
+            fault = event.damage
+        elif event.hash is None:
             fault = "the event has no hash: it was added outside the recorder"
         elif event.previous_hash != running:
             fault = (
@@ -176,7 +220,26 @@ def verify(events: Iterable[LoggedEvent], kept: Head | None = None) -> Verificat
 def head_of(event: LoggedEvent | None) -> dict[str, Any] | None:
     if event is None:
         return None
-    return {"position": event.position, "hash": event.hash, "recorded_at": event.recorded_at}
+    return {"position": event.position, "hash": event.hash,
+            "recorded_at": event.recorded_at or None}
+
+
+@dataclass(frozen=True)
+class StreamGap:
+    """The first event whose stream version does not follow the one before it in its stream
+    (versions run 1, 2, 3, ... in every stream)."""
+
+    position: int
+    stream_id: str
+    stream_version: int
+    expected: int
+
+    def reason(self) -> str:
+        return (
+            f"stream {self.stream_id} has version {self.stream_version} where version "
+            f"{self.expected} belongs: a stream's versions run from 1 without gaps (an event "
+            "was removed, or its stream id or version rewritten)"
+        )
 
 
 # --- export and import -------------------------------------------------------------------------
@@ -184,16 +247,24 @@ def head_of(event: LoggedEvent | None) -> dict[str, Any] | None:
 
 def export_rows(events: Iterable[LoggedEvent]) -> Iterator[dict[str, Any]]:
     for event in events:
-        yield {
+        if event.damage:
+            raise DamagedLog(f"position {event.position}: {event.damage}", "position")
+        row = {
             "position": event.position,
             "stream_id": event.stream_id,
             "stream_version": event.stream_version,
             "topic": event.topic,
             "recorded_at": event.recorded_at,
-            "payload": event.payload.decode(),
+            "payload": None,
             "hash": event.hash,
             "previous_hash": event.previous_hash,
         }
+        try:
+            row["payload"] = event.payload.decode()
+        except UnicodeDecodeError:  # compressed or encrypted: bytes, written as base64
+            row["payload"] = base64.b64encode(event.payload).decode()
+            row["payload_encoding"] = BASE64
+        yield row
 
 
 def write_ndjson(events: Iterable[LoggedEvent], out: io.TextIOBase) -> int:
@@ -219,7 +290,8 @@ class LogFileError(ValueError):
 
 
 def read_rows(lines: Iterable[str], fmt: str) -> Iterator[LoggedEvent]:
-    """The events of an exported file, one at a time (constant memory)."""
+    """The events of an exported file, one at a time (constant memory). Each record's
+    recorded_at must be the timestamp its payload holds (as the chain hashes it)."""
     rows: Iterable[Any] = csv.DictReader(lines) if fmt == "csv" else (
         line for line in lines if line.strip()
     )
@@ -227,20 +299,122 @@ def read_rows(lines: Iterable[str], fmt: str) -> Iterator[LoggedEvent]:
         try:
             if fmt != "csv":
                 row = json.loads(row)
-            yield LoggedEvent(
+            encoding = row.get("payload_encoding") or "utf-8"
+            if encoding == BASE64:
+                payload = base64.b64decode(str(row["payload"]), validate=True)
+            elif encoding == "utf-8":
+                payload = str(row["payload"]).encode()
+            else:
+                raise ValueError(f"payload_encoding {encoding!r} is neither utf-8 nor base64")
+            event = LoggedEvent(
                 position=int(row["position"]),
                 stream_id=str(row["stream_id"]),
                 stream_version=int(row["stream_version"]),
                 topic=str(row["topic"]),
-                payload=str(row["payload"]).encode(),
+                payload=payload,
                 hash=str(row["hash"]),
                 previous_hash=str(row["previous_hash"]),
             )
-        except (KeyError, TypeError, ValueError) as error:
+            stated = str(row["recorded_at"])
+        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as error:
             raise LogFileError(f"record {number}: not an exported event ({error})") from None
+        if stated != event.recorded_at:
+            raise LogFileError(
+                f"record {number} (position {event.position}): recorded_at {stated!r} is not "
+                f"the timestamp its payload holds ({event.recorded_at!r})"
+            )
+        yield event
+
+
+def allowed_topics() -> frozenset[str]:
+    """The topics an imported log may name: Timeline's own event types, from the registry
+    of event types (timeline.history). A topic names a module to import; one from a file is
+    never resolved unless it is on this list."""
+    from eventsourcing.utils import get_topic
+
+    from timeline.history import EVENT_TYPES
+
+    return frozenset(get_topic(cls) for cls in EVENT_TYPES)
+
+
+class ImportCheck:
+    """What every event of an imported file must pass before the import commits: a topic of
+    Timeline's, a canonical stream id, versions from 1 without gaps, a payload that decodes
+    (through the store's cipher and compressor) into an event of that stream and timestamp,
+    and that applies to its aggregate and projects. It keeps each aggregate of the file in
+    memory, as of its last event: O(aggregates)."""
+
+    def __init__(self, mapper: Any) -> None:
+        from timeline.readmodel import rows_of  # the view's own projection, run dry
+
+        self.topics = allowed_topics()
+        self.mapper = mapper
+        self.rows_of = rows_of
+        self.aggregates: dict[UUID, Any] = {}
+
+    def __call__(self, event: LoggedEvent) -> None:
+        from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
+
+        where = f"position {event.position}"
+        if event.topic not in self.topics:
+            raise LogFileError(
+                f"{where}: topic {event.topic!r} is not one of Timeline's event types"
+            )
+        try:
+            stream = UUID(event.stream_id)
+        except ValueError:
+            stream = None
+        if stream is None or str(stream) != event.stream_id:
+            raise LogFileError(f"{where}: stream id {event.stream_id!r} is not a canonical UUID")
+        previous = self.aggregates.get(stream)
+        expected = previous.version + 1 if previous is not None else 1
+        if event.stream_version != expected:
+            raise LogFileError(
+                f"{where}: stream {stream} has version {event.stream_version} where version "
+                f"{expected} belongs"
+            )
+        try:
+            domain_event = self.mapper.to_domain_event(StoredEvent(
+                originator_id=stream, originator_version=event.stream_version,
+                topic=event.topic, state=event.payload,
+            ))
+        except (MapperDeserialisationError, *DECODING_ERRORS, AttributeError) as error:
+            raise LogFileError(f"{where}: the payload does not decode ({error})") from None
+        if event.recorded_at and domain_event.timestamp.isoformat() != event.recorded_at:
+            raise LogFileError(f"{where}: recorded_at is not the event's timestamp")
+        try:
+            aggregate = domain_event.mutate(previous)
+            self.rows_of(aggregate, event.position, domain_event.timestamp)
+        except (TimelineError, *DECODING_ERRORS, AttributeError) as error:  # a rule refuses it
+            raise LogFileError(f"{where}: the event does not apply ({error!r})") from None
+        self.aggregates[stream] = aggregate
 
 
 # --- the log as the application offers it ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogMarks:
+    """Where the log ends, and the positions the service has already used beyond which it
+    must not end: the read model's and the last head it issued."""
+
+    end: int
+    projected: int
+    issued: int
+
+    def problem(self) -> str | None:
+        """Why the service must not write, or None."""
+        if self.end < self.projected:
+            return (
+                f"the log ends at position {self.end}, but the read model has applied events "
+                f"up to {self.projected}: events were removed from its end"
+            )
+        if self.end < self.issued:
+            return (
+                f"the log ends at position {self.end}, but a head at {self.issued} was issued:"
+                " events were removed from its end"
+            )
+        return None
 
 
 class LogRecorder(Protocol):
@@ -249,27 +423,45 @@ class LogRecorder(Protocol):
     def select_log(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]: ...
     def iter_log(self, after: int = 0) -> Iterator[LoggedEvent]: ...
     def select_stream(self, originator_id: UUID) -> list[LoggedEvent]: ...
-    def import_log(self, events: Iterable[LoggedEvent]) -> int: ...
+    def select_head(self) -> LoggedEvent | None: ...
+    def issue_head(self, position: int, digest: str) -> None: ...
+    def first_stream_gap(self) -> StreamGap | None: ...
+    def log_marks(self) -> LogMarks: ...
+    def import_log(
+        self, events: Iterable[LoggedEvent], check: Callable[[LoggedEvent], None]
+    ) -> int: ...
     def max_notification_id(self) -> int | None: ...
 
 
 class AuditLog:
     """The raw log as auditors see it: stored events with their hashes, verification,
-    export and import. Reads go straight to the events table, never through the read model."""
+    export and import. Reads go straight to the events table, never through the read model.
 
-    def __init__(self, recorder: LogRecorder) -> None:
+    `mapper` is the application's: it undoes the store's encryption and compression when
+    the API shows a payload, and decodes every event of an import before it commits."""
+
+    def __init__(self, recorder: LogRecorder, mapper: Any = None) -> None:
         self.recorder = recorder
+        self.mapper = mapper
+
+    def plaintext(self, payload: bytes) -> bytes:
+        """A stored payload with the store's encryption and compression undone."""
+        if self.mapper is not None and self.mapper.cipher:
+            payload = self.mapper.cipher.decrypt(payload)
+        if self.mapper is not None and self.mapper.compressor:
+            payload = self.mapper.compressor.decompress(payload)
+        return payload
 
     def events(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
         """Stored events after a position, in record order, with their hashes. O(limit)."""
-        return [event.record() for event in self.recorder.select_log(after, limit)]
+        return [event.record(self.plaintext) for event in self.recorder.select_log(after, limit)]
 
     def event(self, position: int) -> dict[str, Any]:
         """The stored event at a position."""
         if 0 < position <= MAX_POSITION:
             found = self.recorder.select_log(position - 1, 1)
             if found and found[0].position == position:
-                return found[0].record()
+                return found[0].record(self.plaintext)
         raise NotFound(f"no event at position {position}", "position")
 
     def stream(self, ident: UUID | str) -> list[dict[str, Any]]:
@@ -278,29 +470,52 @@ class AuditLog:
         found = self.recorder.select_stream(as_uuid(ident))
         if not found:
             raise NotFound(f"no stream {ident}", "id")
-        return [event.record() for event in found]
+        return [event.record(self.plaintext) for event in found]
 
     def count(self) -> int:
         """How many events the log holds (its last position)."""
         return self.recorder.max_notification_id() or 0
 
     def head(self) -> dict[str, Any]:
-        """The last event's position and chain hash: what an auditor keeps."""
-        events = self.recorder.select_log(max(self.count() - 1, 0), 1)
-        if not events:
+        """The last sealed event's position and chain hash: what an auditor keeps. Never a
+        null hash (an empty log's head is position 0 and the genesis hash). The service
+        remembers the highest head it issued, and refuses to write on a log that ends
+        before it (see LogMarks)."""
+        last = self.recorder.select_head()
+        if last is None or last.hash is None:
             return {"position": 0, "hash": GENESIS, "recorded_at": None}
-        return head_of(events[-1])  # type: ignore[return-value]
+        self.recorder.issue_head(last.position, last.hash)
+        return head_of(last)  # type: ignore[return-value]
 
     def verify(self, kept: Head | None = None) -> Verification:
-        """Recompute the whole chain (and check it still extends a kept head). O(events)."""
-        return verify(self.recorder.iter_log(), kept)
+        """Recompute the whole chain (and check it still extends a kept head), check that
+        every stream's versions run from 1 without gaps, and that the log does not end before
+        a position the service already used (see LogMarks). O(events)."""
+        result = verify(self.recorder.iter_log(), kept)
+        gap = self.recorder.first_stream_gap()
+        if gap is not None and (result.ok or gap.position < result.first_bad_position):
+            return Verification(False, result.checked, result.head, gap.position, gap.reason())
+        marks = self.marks()
+        ended_early = marks.problem()
+        if result.ok and ended_early:  # the chain alone cannot tell: the service remembers
+            return Verification(False, result.checked, result.head, marks.end + 1, ended_early)
+        if result.ok and result.head:
+            self.recorder.issue_head(result.head["position"], result.head["hash"])
+        return result
+
+    def marks(self) -> LogMarks:
+        """Where the log ends, against the positions the service already used."""
+        return self.recorder.log_marks()
 
     def export(self, out: Any, fmt: str = "ndjson", after: int = 0) -> int:
-        """Write the raw log with its hashes to `out`, streaming; returns how many events."""
+        """Write the raw log with its hashes to `out`, streaming; returns how many events.
+        A damaged row stops it with DamagedLog, naming its position."""
         write = write_csv if fmt == "csv" else write_ndjson
         return write(self.recorder.iter_log(after), out)
 
     def import_log(self, lines: Any, fmt: str = "ndjson") -> int:
         """Load an exported log into this empty store, identical positions and hashes (the
-        read model catches up with it at its next read)."""
-        return self.recorder.import_log(read_rows(lines, fmt))
+        read model catches up with it at its next read). Atomic: every event is checked
+        (chain, topic, decoding, applying and projecting; see ImportCheck) inside the one
+        transaction, and any fault rolls the whole import back."""
+        return self.recorder.import_log(read_rows(lines, fmt), ImportCheck(self.mapper))

@@ -25,7 +25,7 @@ from eventsourcing.postgres import (
 from psycopg.sql import SQL
 
 from timeline.readmodel import ViewQueries
-from timeline.store import Dialect, EventLog, T, create_tables
+from timeline.store import Dialect, EventLog, StoreError, T, create_tables, derived_name
 
 SCHEMA_LOCK = 0x74696D656C696E65  # "timeline": the advisory lock held while creating tables
 VIEW_LOCK = 0x76696577  # "view": with the schema's hash, the lock of one schema's read model
@@ -105,12 +105,15 @@ BEGIN
         'record a correction or retraction instead', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'integrity_constraint_violation';
 END $$"""
+# Row triggers fire on every UPDATE, including the one an INSERT ... ON CONFLICT DO UPDATE
+# makes, so upserts are refused too (PostgreSQL has no REPLACE).
 APPEND_ONLY_TRIGGER = """
-CREATE OR REPLACE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {table}
+CREATE OR REPLACE TRIGGER {name} BEFORE UPDATE OR DELETE ON {table}
 FOR EACH ROW EXECUTE FUNCTION {schema}.timeline_append_only()"""
 NO_TRUNCATE_TRIGGER = """
-CREATE OR REPLACE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {table}
+CREATE OR REPLACE TRIGGER {name} BEFORE TRUNCATE ON {table}
 FOR EACH STATEMENT EXECUTE FUNCTION {schema}.timeline_append_only()"""
+TRIGGERS = ((APPEND_ONLY_TRIGGER, "append_only"), (NO_TRUNCATE_TRIGGER, "no_truncate"))
 
 
 class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRecorder):
@@ -122,24 +125,42 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
     """
 
     position = "notification_id"
+    refuse_when_sealing = False  # see _insert_events
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        if datastore.enable_db_functions:
+            # The library's insert function writes the events itself, where nothing seals
+            # them: a log written that way would have no chain.
+            raise StoreError(
+                "POSTGRES_ENABLE_DB_FUNCTIONS is not supported: Timeline seals each event's "
+                "hash in the insert's transaction, which the library's insert function skips"
+            )
         super().__init__(datastore, **kwargs)
         schema = f'"{datastore.schema}"'
-        statements = [self.sql(self.HASH_TABLE), APPEND_ONLY_FUNCTION.format(schema=schema)]
-        for name in (self.events_table_name, "event_hashes"):
-            for trigger in (APPEND_ONLY_TRIGGER, NO_TRUNCATE_TRIGGER):
-                statements.append(
-                    trigger.format(name=name, table=self.table(name), schema=schema)
-                )
+        statements = [
+            self.sql(self.HASH_TABLE), self.sql(self.HEADS_TABLE),
+            APPEND_ONLY_FUNCTION.format(schema=schema),
+        ]
+        for name in self.append_only_tables():
+            for trigger, suffix in TRIGGERS:
+                # Distinct after PostgreSQL cuts names at 63 bytes (see derived_name).
+                statements.append(trigger.format(
+                    name=f'"{derived_name(name, suffix)}"', table=self.table(name),
+                    schema=schema,
+                ))
         self.add_statements(statements)
 
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         # The library's hook at the start of its insert transaction: a row written here (or a
-        # raise) commits (or rolls back) with the events.
+        # raise) commits (or rolls back) with the events. The log's end is checked here,
+        # before the insert: the library commits the transaction before it re-raises an error
+        # from the insert's own step (where the chain is sealed), so a refusal there would not
+        # undo the events.
         super()._insert_events(curs, stored_events, **kwargs)
+        if stored_events:
+            self._refuse_if_ended_early(self._read_marks(curs))
         self.record_beside(curs, stored_events, **kwargs)
 
     def _fetch_ids_after_insert_events(
@@ -160,8 +181,7 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
         c.execute(
             self.sql(
                 "SELECT setval(pg_get_serial_sequence('{events}', 'notification_id'),"
-                " (SELECT COALESCE(MAX(notification_id), 0) + 1 FROM {events}), false)",
-                events=self.table(self.events_table_name),
+                " (SELECT COALESCE(MAX(notification_id), 0) + 1 FROM {events}), false)"
             )
         )
 

@@ -387,6 +387,8 @@ class ViewQueries(Dialect):
 
     VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors")
     TABLES = (*VIEW_TABLES, "view_shape")
+    # The applications whose events fill the view (their names key its tracking records).
+    FOLLOWS = ("Timeline",)
     datastore: Any
     _insert_tracking: Any
     table_migration_identifier: str
@@ -451,11 +453,13 @@ class ViewQueries(Dialect):
                 return
             for table in self.VIEW_TABLES:
                 c.execute(f"DROP TABLE IF EXISTS {self.table(table)}")
-            # Every application's position, but not the library's own migration marker.
+            # Only the positions of the applications this view follows: the tracking table
+            # may be shared (on SQLite, by every process recorder in the file).
             c.execute(
-                self.sql("DELETE FROM {tracking} WHERE application_name <> ?",
-                         tracking=self.tracking_table()),
-                (self.table_migration_identifier,),
+                self.sql("DELETE FROM {tracking} WHERE application_name IN ({names})",
+                         tracking=self.tracking_table(),
+                         names=", ".join("?" for _ in self.FOLLOWS)),
+                self.FOLLOWS,
             )
             c.execute(self.sql("DELETE FROM {view_shape}"))
             for statement in self.view_statements():

@@ -12,10 +12,11 @@ write still goes through the library's insert path; their SQL is written once fo
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import fields
 from datetime import date
@@ -36,7 +37,15 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.sqlite import SQLiteFactory as LibrarySQLiteFactory
 
-from timeline.audit import GENESIS, LogFileError, LoggedEvent, chain_hash
+from timeline.audit import (
+    GENESIS,
+    LogEndsEarly,
+    LogFileError,
+    LoggedEvent,
+    LogMarks,
+    StreamGap,
+    chain_hash,
+)
 from timeline.domain import Content, PartialDate, Participation, Source, stored_date
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status, by_value
 
@@ -343,32 +352,130 @@ def create_tables(tables: type[T], store: type, factory: Any) -> T:
     return recorder
 
 
+# An identifier's limit on PostgreSQL (longer names are cut, silently); SQLite has none.
+MAX_IDENTIFIER = 63
+
+
+def derived_name(base: str, suffix: str) -> str:
+    """`{base}_{suffix}`, cut to the identifier limit so that names derived from one base
+    stay distinct: the suffix is kept whole, and a cut base gains a digest of itself."""
+    name = f"{base}_{suffix}"
+    if len(name.encode()) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha256(base.encode()).hexdigest()[:8]
+    keep = MAX_IDENTIFIER - len(suffix) - len(digest) - 2
+    return f"{base.encode()[:keep].decode(errors='ignore')}_{digest}_{suffix}"
+
+
+# The events tables whose hash table was named before each events table had its own.
+FIRST_EVENTS_TABLES = ("stored_events", "timeline_events")
+
+
 class EventLog(Dialect):
     """The log as auditors need it, on top of the library's application recorder: a hash
     chain sealed in each insert's own transaction, reading with hashes, and importing an
-    exported log."""
+    exported log.
 
-    TABLES = ("event_hashes",)
+    Each events table has its own hash table (`{events}_hashes`) and its own table of the
+    heads the service issued (`{events}_heads`); the Timeline application's keep the names
+    they had when they were the only ones (`event_hashes`, `event_heads`).
+    """
+
     position = "rowid"  # the column that holds an event's place in the log
     events_table_name: str
     datastore: Any
+    # Set by watch_projection: the view whose position the log must never end before.
+    projection: tuple[str, str] | None = None
 
     HASH_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_hashes} ("
         " position BIGINT PRIMARY KEY, hash TEXT NOT NULL, previous_hash TEXT NOT NULL)"
     )
+    HEADS_TABLE = (
+        "CREATE TABLE IF NOT EXISTS {event_heads} ("
+        " position BIGINT PRIMARY KEY, hash TEXT NOT NULL)"
+    )
+
+    @property
+    def hash_table_name(self) -> str:
+        if self.events_table_name in FIRST_EVENTS_TABLES:
+            return "event_hashes"
+        return derived_name(self.events_table_name, "hashes")
+
+    @property
+    def heads_table_name(self) -> str:
+        if self.events_table_name in FIRST_EVENTS_TABLES:
+            return "event_heads"
+        return derived_name(self.events_table_name, "heads")
+
+    def append_only_tables(self) -> tuple[str, ...]:
+        return (self.events_table_name, self.hash_table_name, self.heads_table_name)
+
+    def sql(self, statement: str, **names: str) -> str:
+        tables = {
+            "event_hashes": self.table(self.hash_table_name),
+            "event_heads": self.table(self.heads_table_name),
+            "events": self.table(self.events_table_name),
+        }
+        return super().sql(statement, **{**tables, **names})
+
+    def watch_projection(self, tracking_table: str, application_name: str) -> None:
+        """Refuse to write while the log ends before this view's tracking position."""
+        self.projection = (tracking_table, application_name)
+
+    def _marks_sql(self) -> str:
+        """The tail of the chain, the highest head issued and the view's position."""
+        projected = "0"
+        if self.projection is not None:
+            projected = (
+                f"(SELECT MAX(notification_id) FROM {self.projection[0]}"
+                " WHERE application_name = ?)"
+            )
+        return self.sql(
+            "SELECT (SELECT MAX({position}) FROM {events}) AS events_end,"
+            " (SELECT position FROM {event_hashes} ORDER BY position DESC LIMIT 1) AS tail,"
+            " (SELECT hash FROM {event_hashes} ORDER BY position DESC LIMIT 1) AS tail_hash,"
+            " (SELECT MAX(position) FROM {event_heads}) AS issued,"
+            " {projected} AS projected",
+            position=self.position, projected=projected,
+        )
+
+    def _marks_params(self) -> tuple[Any, ...]:
+        return (self.projection[1],) if self.projection is not None else ()
+
+    def log_marks(self) -> LogMarks:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self._marks_sql(), self._marks_params())
+            row = c.fetchone()
+        return LogMarks(row["events_end"] or 0, row["projected"] or 0, row["issued"] or 0)
+
+    def _read_marks(self, c: Any) -> Any:
+        c.execute(self._marks_sql(), self._marks_params())
+        return c.fetchone()
+
+    @staticmethod
+    def _refuse_if_ended_early(marks: Any) -> None:
+        """A log that ends before a position already used (its tail removed) takes no write."""
+        found = LogMarks(marks["tail"] or 0, marks["projected"] or 0, marks["issued"] or 0)
+        problem = found.problem()
+        if problem:
+            raise LogEndsEarly(f"{problem}; writes are refused until an operator acts")
+
+    # Whether _seal refuses a log that ended early (PostgreSQL refuses before its insert).
+    refuse_when_sealing = True
 
     def _seal(self, c: Any, positions: Sequence[int], stored: Sequence[StoredEvent]) -> None:
         """Write the chain hashes of events just inserted, in their transaction. The caller
         holds the store's write lock, so the previous hash read here is the true tail."""
-        c.execute(self.sql("SELECT hash FROM {event_hashes} ORDER BY position DESC LIMIT 1"))
-        row = c.fetchone()
-        previous = row["hash"] if row else GENESIS
+        marks = self._read_marks(c)
+        if self.refuse_when_sealing:
+            self._refuse_if_ended_early(marks)
+        previous = marks["tail_hash"] or GENESIS
         rows = []
         for position, event in zip(positions, stored, strict=True):
             logged = LoggedEvent(
-                position, str(event.originator_id), event.originator_version, event.topic,
-                event.state,
+                position, self.stream_text(event.originator_id), event.originator_version,
+                event.topic, event.state,
             )
             digest = chain_hash(previous, logged)
             rows.append((position, digest, previous))
@@ -387,24 +494,46 @@ class EventLog(Dialect):
         if claim is not None and stored_events:
             claim.record(c, stored_events)
 
+    def stream_text(self, originator_id: Any) -> str:
+        """The stream id as the chain hashes it: the stored id read as text, in the
+        canonical UUID form when it is exactly the form the recorder stores."""
+        if isinstance(originator_id, UUID):
+            return str(originator_id)
+        text = str(originator_id)
+        try:
+            canonical = UUID(text)
+        except ValueError:
+            return text
+        return str(canonical) if self.stream_key(canonical) == text else text
+
     def _select_log(self, where: str) -> str:
         return self.sql(
             "SELECT e.{position} AS position, e.originator_id, e.originator_version, e.topic,"
             " e.state, h.hash, h.previous_hash FROM {events} e"
             " LEFT JOIN {event_hashes} h ON h.position = e.{position} " + where,
-            position=self.position, events=self.table(self.events_table_name),
+            position=self.position,
         )
 
-    @staticmethod
-    def _logged(row: Any) -> LoggedEvent:
+    def _logged(self, row: Any) -> LoggedEvent:
+        state = row["state"]
+        damage = None
+        if isinstance(state, (bytes, bytearray, memoryview)):
+            payload = bytes(state)
+        else:  # the recorder writes bytes only: a NULL or TEXT payload was put there by hand
+            payload = b""
+            damage = (
+                f"the payload is {'NULL' if state is None else type(state).__name__.upper()},"
+                " not the bytes the recorder writes: the row was altered outside the recorder"
+            )
         return LoggedEvent(
             position=row["position"],
-            stream_id=str(UUID(str(row["originator_id"]))),
+            stream_id=self.stream_text(row["originator_id"]),
             stream_version=row["originator_version"],
             topic=row["topic"],
-            payload=bytes(row["state"]),
+            payload=payload,
             hash=row["hash"],
             previous_hash=row["previous_hash"],
+            damage=damage,
         )
 
     def select_log(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
@@ -425,6 +554,48 @@ class EventLog(Dialect):
                 return
             after = events[-1].position
 
+    def select_head(self) -> LoggedEvent | None:
+        """The last event that has a chain hash."""
+        statement = self._select_log(
+            f"WHERE h.hash IS NOT NULL ORDER BY e.{self.position} DESC LIMIT 1"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement)
+            row = c.fetchone()
+        return self._logged(row) if row else None
+
+    def issue_head(self, position: int, digest: str) -> None:
+        """Remember a head given out, if it is the highest yet: the log must never end
+        before it (see _seal)."""
+        statement = self.sql(
+            "INSERT INTO {event_heads} (position, hash) SELECT ?, ?"
+            " WHERE NOT EXISTS (SELECT 1 FROM {event_heads} WHERE position >= ?)"
+        )
+        try:
+            with self.datastore.transaction(commit=True) as c:
+                c.execute(statement, (position, digest, position))
+        except self.integrity_errors:
+            pass  # another process issued the same head at the same moment
+
+    def first_stream_gap(self) -> StreamGap | None:
+        """The first event (by position) whose version is not the one after its stream's
+        previous event. One pass over the stream index. O(events)."""
+        statement = self.sql(
+            "SELECT position, originator_id, originator_version, expected FROM ("
+            " SELECT e.{position} AS position, e.originator_id, e.originator_version,"
+            " ROW_NUMBER() OVER (PARTITION BY e.originator_id ORDER BY e.originator_version)"
+            " AS expected FROM {events} e) s"
+            " WHERE originator_version <> expected ORDER BY position LIMIT 1",
+            position=self.position,
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement)
+            row = c.fetchone()
+        if row is None:
+            return None
+        return StreamGap(row["position"], self.stream_text(row["originator_id"]),
+                         row["originator_version"], row["expected"])
+
     def select_stream(self, originator_id: UUID) -> list[LoggedEvent]:
         """One aggregate's events with their positions, through the primary key."""
         statement = self._select_log("WHERE e.originator_id = ? ORDER BY e.originator_version")
@@ -436,34 +607,41 @@ class EventLog(Dialect):
         """How the events table stores an aggregate id (SQLite: hex text)."""
         return originator_id.hex
 
-    def import_log(self, events: Iterable[LoggedEvent]) -> int:
+    def import_log(
+        self, events: Iterable[LoggedEvent], check: Callable[[LoggedEvent], None] = bool
+    ) -> int:
         """Write an exported log into this empty store, positions and hashes unchanged, in one
-        transaction; a file whose chain does not verify is refused and nothing is written."""
-        events_table = self.table(self.events_table_name)
+        transaction. Each event must continue the file's chain and pass `check` (see
+        audit.ImportCheck) before the transaction commits: any fault rolls it all back."""
         insert_event = self.sql(
             "INSERT INTO {events} ({position}, originator_id, originator_version, topic, state)"
-            " VALUES (?, ?, ?, ?, ?)", events=events_table, position=self.position,
+            " VALUES (?, ?, ?, ?, ?)", position=self.position,
         )
         insert_hash = self.sql(
             "INSERT INTO {event_hashes} (position, hash, previous_hash) VALUES (?, ?, ?)"
         )
-        count, running = 0, GENESIS
+        count, running, last = 0, GENESIS, 0
         with self.datastore.transaction(commit=True) as c:
             self._lock_for_import(c)
-            c.execute(self.sql("SELECT COUNT(*) AS n FROM {events}", events=events_table))
+            c.execute(self.sql("SELECT COUNT(*) AS n FROM {events}"))
             if c.fetchone()["n"]:
                 raise LogFileError("the store already holds events: import into an empty one")
             for event in events:
+                if event.position <= last:
+                    raise LogFileError(
+                        f"position {event.position}: positions must increase through the file"
+                    )
                 if event.previous_hash != running or chain_hash(running, event) != event.hash:
                     raise LogFileError(
                         f"position {event.position}: the file's chain does not verify there"
                     )
+                check(event)
                 c.execute(insert_event, (
                     event.position, self.stream_key(UUID(event.stream_id)), event.stream_version,
                     event.topic, event.payload,
                 ))
                 c.execute(insert_hash, (event.position, event.hash, event.previous_hash))
-                running = event.hash
+                running, last = event.hash, event.position
                 count += 1
             self._after_import(c)
         return count
@@ -472,35 +650,74 @@ class EventLog(Dialect):
         """Nothing to do on SQLite: the first write of the transaction excludes other writers."""
 
     def _after_import(self, c: Any) -> None:
-        """Nothing to do on SQLite: the next insert takes the next rowid by itself."""
+        """Nothing to do on SQLite: AUTOINCREMENT follows the highest position inserted."""
 
 
+# How SQLite refuses to change a row of an append-only table. REPLACE deletes the row it
+# replaces without firing DELETE triggers, so inserts are checked too: an insert whose key is
+# already taken is refused before conflict resolution can replace anything.
 SQLITE_APPEND_ONLY = (
-    "CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {verb} ON {table} BEGIN"
+    "CREATE TRIGGER IF NOT EXISTS {name} BEFORE {verb} ON {table} BEGIN"
     " SELECT RAISE(ABORT, 'timeline: {table} is append-only: {verb} is refused (the immutable"
     " log rule); record a correction or retraction instead'); END"
+)
+SQLITE_NO_REPLACE = (
+    "CREATE TRIGGER IF NOT EXISTS {name} BEFORE INSERT ON {table} WHEN {taken} BEGIN"
+    " SELECT RAISE(ABORT, 'timeline: {table} is append-only: a row with this key exists, and"
+    " is never replaced (INSERT OR REPLACE, REPLACE and upserts are refused)'); END"
 )
 
 
 class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
     """The library's SQLite application recorder, made append-only and tamper-evident.
 
-    Triggers refuse UPDATE and DELETE on the events and their hashes. Each event's chain hash
-    (see timeline.audit) is written by `_insert_events`, in the same transaction as the event,
-    as the library's searchabletimestamps example writes its extra rows: SQLite lets one writer
-    in at a time, so the previous hash read there is the true tail, whatever other processes do.
+    Triggers refuse UPDATE and DELETE on the events, their hashes and the issued heads, and an
+    insert whose key exists (which REPLACE would otherwise turn into a silent delete). Positions
+    come from AUTOINCREMENT, so a position is never issued twice, even after the last event was
+    removed. Each event's chain hash (see timeline.audit) is written by `_insert_events`, in the
+    same transaction as the event, as the library's searchabletimestamps example writes its
+    extra rows: SQLite lets one writer in at a time, so the previous hash read there is the true
+    tail, whatever other processes do.
     """
 
+    def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name)
+        # Named columns: the table has one more (its rowid, declared for AUTOINCREMENT).
+        self.insert_events_statement = (
+            f"INSERT INTO {self.events_table_name}"
+            " (originator_id, originator_version, topic, state) VALUES (?,?,?,?)"
+        )
+
     def construct_create_table_statements(self) -> list[str]:
-        return [
-            *super().construct_create_table_statements(),
+        events = self.events_table_name
+        # The rowid declared by that name, so that the library's `SELECT rowid, *` still
+        # finds a column called rowid; AUTOINCREMENT never hands out a position twice.
+        statements = [
+            (f"CREATE TABLE IF NOT EXISTS {events} ("
+             "rowid INTEGER PRIMARY KEY AUTOINCREMENT, originator_id TEXT NOT NULL, "
+             "originator_version INTEGER NOT NULL, topic TEXT, state BLOB, "
+             "UNIQUE (originator_id, originator_version))"),
             self.sql(self.HASH_TABLE),
-            *(
-                SQLITE_APPEND_ONLY.format(table=name, verb=verb)
-                for name in (self.events_table_name, "event_hashes")
-                for verb in ("UPDATE", "DELETE")
-            ),
+            self.sql(self.HEADS_TABLE),
         ]
+        taken = {
+            events: (
+                f"EXISTS (SELECT 1 FROM {events} WHERE rowid = NEW.rowid) OR EXISTS (SELECT 1"
+                f" FROM {events} WHERE originator_id = NEW.originator_id"
+                " AND originator_version = NEW.originator_version)"
+            ),
+        }
+        for table in self.append_only_tables():
+            for verb in ("UPDATE", "DELETE"):
+                statements.append(SQLITE_APPEND_ONLY.format(
+                    name=derived_name(table, f"no_{verb.lower()}"), table=table, verb=verb,
+                ))
+            statements.append(SQLITE_NO_REPLACE.format(
+                name=derived_name(table, "no_replace"), table=table,
+                taken=taken.get(table, f"EXISTS (SELECT 1 FROM {table}"
+                                       " WHERE position = NEW.position)"),
+            ))
+        return statements
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
