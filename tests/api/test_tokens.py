@@ -1,5 +1,5 @@
 """Tokens over HTTP: records keyed by id, scopes, expiry, reads and the raw log behind a
-token, labels only for admins, rate limits, and /healthz keeping the driver's text to itself."""
+token, labels only for admins, and rate limits."""
 
 from __future__ import annotations
 
