@@ -4,7 +4,7 @@ The counters are Flask-Limiter's in-memory storage unless TIMELINE_RATE_LIMIT_ST
 another (such as `redis://host:6379`): in memory, each server process counts on its own.
 Clients on the loopback interface are not limited unless TIMELINE_RATE_LIMIT_LOOPBACK is set:
 that is the machine's own user, or a reverse proxy in front, which must then pass the client's
-address on (see docs/operations.md) for limits per address to mean anything.
+address on (see docs/security.md) for limits per address to mean anything.
 """
 
 from __future__ import annotations
