@@ -201,10 +201,11 @@ class Abort(HTTPException):
 
 def documents(blueprint: Any, *statuses: int, write: bool = False) -> Callable[[Any], Any]:
     """Document error statuses of a view as problem+json responses; `write` adds what every
-    write may answer (400, 401, 413, 415) and its bearer-token security."""
+    write may answer (400, 401, 403 for a token without the write scope, 413, 415) and its
+    bearer-token security."""
 
     def decorate(view: Any) -> Any:
-        codes = (*statuses, 400, 401, 413, 415) if write else statuses
+        codes = (*statuses, 400, 401, 403, 413, 415) if write else statuses
         for status in codes:
             view = blueprint.alt_response(status, response=http.HTTPStatus(status).name)(view)
         if write:
