@@ -127,6 +127,9 @@ class Tokens(Tables):
         kept."""
         if not label.strip() or len(label) > MAX_LABEL:
             raise InvalidInput(f"a token needs a name of 1 to {MAX_LABEL} characters", "name")
+        if label.startswith(ID_PREFIX):
+            # `token revoke` takes an id or a name: a name shaped like an id would be both.
+            raise InvalidInput(f"a token's name may not begin with {ID_PREFIX!r}", "name")
         try:
             scope = Scope(scope)
         except ValueError:

@@ -55,11 +55,17 @@ def test_create_with_scope_and_expiry_then_list_and_revoke(run, durable_store):
         (["--expires", "soon"], "not a duration"),
         (["--scope", "root"], "'root' is not one of"),
     ],
+    ids=["no-unit", "a-word", "unknown-scope"],
 )
 def test_bad_scope_or_expiry_is_a_usage_error(run, args, message):
     result = run("token", "create", "--name", "x", *args)
     assert result.exit_code == 2 and message in result.output
     assert run("token", "list").output.startswith("No tokens")
+
+
+def test_a_name_shaped_like_an_id_is_refused(run):
+    result = run("token", "create", "--name", "tok_0123456789abcdef")
+    assert result.exit_code == 1 and "may not begin with 'tok_'" in result.output
 
 
 def test_revoking_an_unknown_token_is_one_clear_line(run):
