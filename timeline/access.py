@@ -95,19 +95,35 @@ class Tokens(Tables):
             # One unrevoked token per label, so that a label names one token at a time.
             self.sql("""CREATE UNIQUE INDEX IF NOT EXISTS access_tokens_unrevoked_label
                 ON {access_tokens} (label) WHERE revoked_at IS NULL"""),
-            # The name-keyed table of earlier versions. Its tokens are adopted as write tokens
-            # (the only kind there was), each keyed by an id derived from its hash, so that
-            # processes adopting at once agree; the table stays, empty, so that tokens an
-            # older Timeline sharing the store creates later are adopted on the next start.
+            # The name-keyed table of earlier versions, whose tokens are adopted (see below).
             self.sql("""CREATE TABLE IF NOT EXISTS {tokens} (
                 name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE,
                 created_at TEXT NOT NULL, revoked_at TEXT)"""),
-            self.sql(f"""INSERT INTO {{access_tokens}} (id, label, hash, scope, created_at,
-                revoked_at) SELECT '{ID_PREFIX}' || substr(hash, 1, 16), name, hash, 'write',
-                created_at, revoked_at FROM {{tokens}} WHERE true
-                ON CONFLICT DO NOTHING"""),
-            self.sql("DELETE FROM {tokens}"),
         ]
+
+    def create_table(self) -> None:
+        super().create_table()  # type: ignore[misc]
+        self.adopt_name_keyed_tokens()
+
+    def adopt_name_keyed_tokens(self) -> int:
+        """Adopt the tokens of the name-keyed table of earlier versions as write tokens (the
+        only kind there was), each keyed by an id derived from its hash, so that processes
+        adopting at once agree; their secrets keep working. The table stays, empty, so that
+        tokens an older Timeline sharing the store makes later are adopted on the next start.
+        Every process runs this when it starts, so it writes only when there is something to
+        adopt: a write here would contend with the writers already running."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self.sql("SELECT COUNT(*) AS n FROM {tokens}"))
+            found = c.fetchone()["n"]
+        if not found:
+            return 0
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self.sql(f"""INSERT INTO {{access_tokens}} (id, label, hash, scope,
+                created_at, revoked_at) SELECT '{ID_PREFIX}' || substr(hash, 1, 16), name,
+                hash, 'write', created_at, revoked_at FROM {{tokens}} WHERE true
+                ON CONFLICT DO NOTHING"""))
+            c.execute(self.sql("DELETE FROM {tokens}"))
+        return found
 
     @staticmethod
     def _token(row: Any) -> Token:
