@@ -2,9 +2,10 @@
 
 The counters are Flask-Limiter's in-memory storage unless TIMELINE_RATE_LIMIT_STORAGE names
 another (such as `redis://host:6379`): in memory, each server process counts on its own.
-Clients on the loopback interface are not limited unless TIMELINE_RATE_LIMIT_LOOPBACK is set:
-that is the machine's own user, or a reverse proxy in front, which must then pass the client's
-address on (see docs/security.md) for limits per address to mean anything.
+Clients on the loopback interface (or with no address: a Unix socket) are not limited unless
+TIMELINE_RATE_LIMIT_LOOPBACK is set: that is the machine's own user, or a reverse proxy in
+front, which must then pass the client's address on (see docs/security.md) for limits per
+address to mean anything.
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ def is_loopback(address: str | None) -> bool:
 
 
 def exempt() -> bool:
-    """Outside the API, and on loopback unless asked, nothing is counted."""
+    """Outside the API, and from this machine unless asked, nothing is counted. A request
+    with no client address did not come over IP (a Unix socket, a call in the process): it
+    is from this machine too."""
     if not request.path.startswith("/api/") or request.method == "OPTIONS":
         return True
-    return is_loopback(request.remote_addr) and not current_app.config.get(
-        "RATE_LIMIT_LOOPBACK"
-    )
+    local = not request.remote_addr or is_loopback(request.remote_addr)
+    return local and not current_app.config.get("RATE_LIMIT_LOOPBACK")
 
 
 def without_token() -> bool:

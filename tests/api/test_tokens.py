@@ -168,6 +168,13 @@ def test_rate_limits_per_token_across_addresses(limited):
     assert statuses == [200, 200, 200, 429]
 
 
+def test_a_request_with_no_client_address_counts_as_local(limited):
+    from werkzeug.test import Client
+
+    client = Client(limited)  # no REMOTE_ADDR, as over a Unix socket
+    assert all(client.get("/api/v1/actors").status_code == 200 for _ in range(5))
+
+
 def test_loopback_can_be_limited_too(store):
     flask_app = create_app({"STORE": store, "RATE_LIMIT": "2/minute",
                             "RATE_LIMIT_LOOPBACK": True})
