@@ -7,7 +7,18 @@ from typing import Any
 
 from flask import Flask, send_from_directory
 
-from api import actors, audit, developments, errors, events, feed, health, http, relationships
+from api import (
+    actors,
+    audit,
+    developments,
+    errors,
+    events,
+    feed,
+    health,
+    http,
+    ratelimit,
+    relationships,
+)
 from api.idempotency import IdempotencyRecords
 from timeline import __version__
 from timeline.application import Timeline
@@ -15,8 +26,12 @@ from timeline.application import Timeline
 DEFAULTS: dict[str, Any] = {
     "STORE": None,  # TIMELINE_STORE, else sqlite:///timeline.db
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # 413 beyond one MiB
-    "CORS_ORIGINS": "*",  # origins that may read (* for any); those named may also write
-    "READS_REQUIRE_TOKEN": False,
+    "CORS_ORIGINS": "",  # none; origins that may read (* for any); those named may also write
+    "READS_REQUIRE_TOKEN": False,  # every API request needs a token
+    "LOG_REQUIRES_TOKEN": False,  # the raw log (/events, /streams, /audit) needs a token
+    "RATE_LIMIT": "600/minute",  # per token and per client address; "off" for none
+    "RATE_LIMIT_LOOPBACK": False,  # limit loopback clients too
+    "RATE_LIMIT_STORAGE": "memory://",  # Flask-Limiter storage URI
     "STREAM_HEARTBEAT": 15,  # seconds of quiet before a stream sends a keep-alive comment
     "MAX_STREAMS": None,  # open streams per process (each holds a thread); None: no limit
     "IDEMPOTENCY_LEASE": 30,  # seconds a write holds its Idempotency-Key before a retry may
@@ -28,9 +43,8 @@ DEFAULTS: dict[str, Any] = {
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app. Settings: `config`, else TIMELINE_* environment variables
     (TIMELINE_STORE, TIMELINE_MAX_CONTENT_LENGTH, TIMELINE_CORS_ORIGINS,
-    TIMELINE_READS_REQUIRE_TOKEN, TIMELINE_STREAM_HEARTBEAT, TIMELINE_MAX_STREAMS,
-    TIMELINE_IDEMPOTENCY_LEASE, TIMELINE_IDEMPOTENCY_EXPIRY, TIMELINE_MIN_POSITION_WAIT), else
-    the defaults above."""
+    TIMELINE_READS_REQUIRE_TOKEN, TIMELINE_LOG_REQUIRES_TOKEN, TIMELINE_RATE_LIMIT, ...,
+    TIMELINE_STREAM_HEARTBEAT, TIMELINE_IDEMPOTENCY_LEASE, ...), else the defaults above."""
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config.from_prefixed_env("TIMELINE")
@@ -56,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api.register_blueprint(module.blueprint)
     feed.install(app)
     errors.register(app)
+    ratelimit.install(app)  # first: a refused request costs no token lookup
     http.install(app)
 
     @app.get("/docs")

@@ -8,7 +8,16 @@ from uuid import UUID
 from flask import Response
 from marshmallow import Schema, fields, validate
 
-from api.http import DEFAULT_LIMIT, MAX_LIMIT, Blueprint, documents, ok, page, timeline
+from api.http import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Blueprint,
+    documents,
+    labelled,
+    ok,
+    page,
+    timeline,
+)
 from timeline.audit import MAX_POSITION
 
 blueprint = Blueprint("events", __name__, url_prefix="/api/v1", description=__doc__)
@@ -21,7 +30,15 @@ class EventOut(Schema):
     type = fields.String(required=True, metadata={"example": "Development.Recorded"})
     topic = fields.String(required=True)
     recorded_at = fields.String(required=True, allow_none=True)
-    recorded_by = fields.String(required=True, allow_none=True)
+    recorded_by = fields.String(
+        required=True, allow_none=True,
+        metadata={"description": "Who recorded it: the id of the token it was written with"},
+    )
+    recorded_by_label = fields.String(
+        required=True, allow_none=True,
+        metadata={"description": "The label of that token: shown only to holders of a "
+                                 "token with the admin scope, null otherwise"},
+    )
     data = fields.Dict(required=True, metadata={"description": "The payload exactly as stored"})
     hash = fields.String(
         required=True, allow_none=True,
@@ -52,7 +69,7 @@ class LogQuery(Schema):
 @blueprint.response(200, EventListOut)
 def list_events(query: dict[str, Any]) -> Response:
     """Stored events in record order, a page at a time."""
-    found = timeline().audit.events(after=query["after"], limit=query["limit"] + 1)
+    found = labelled(timeline().audit.events(after=query["after"], limit=query["limit"] + 1))
     return page("events", found, query["limit"], lambda e: str(e["position"]))
 
 
@@ -61,7 +78,7 @@ def list_events(query: dict[str, Any]) -> Response:
 @documents(blueprint, 404)
 def get_event(position: int) -> Response:
     """One stored event."""
-    return ok(timeline().audit.event(position))
+    return ok(labelled([timeline().audit.event(position)])[0])
 
 
 @blueprint.get("/streams/<uuid:stream_id>")
@@ -69,4 +86,4 @@ def get_event(position: int) -> Response:
 @documents(blueprint, 404)
 def get_stream(stream_id: UUID) -> Response:
     """One aggregate's events (an actor's or a development's), in version order."""
-    return ok({"events": timeline().audit.stream(stream_id)})
+    return ok({"events": labelled(timeline().audit.stream(stream_id))})

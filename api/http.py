@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.errors import problem
 from api.idempotency import Claim, Earlier, IdempotencyRecords, RequestInProgress
+from timeline.access import Scope, Token
 from timeline.application import Timeline
 from timeline.axes import AXES, Axes, moment
 from timeline.readmodel import ViewBehind, ViewState
@@ -323,10 +324,11 @@ class Abort(HTTPException):
 
 def documents(blueprint: Any, *statuses: int, write: bool = False) -> Callable[[Any], Any]:
     """Document error statuses of a view as problem+json responses; `write` adds what every
-    write may answer (400, 401, 413, 415) and its bearer-token security."""
+    write may answer (400, 401, 403 for a token without the write scope, 413, 415) and its
+    bearer-token security."""
 
     def decorate(view: Any) -> Any:
-        codes = (*statuses, 400, 401, 413, 415) if write else statuses
+        codes = (*statuses, 400, 401, 403, 413, 415) if write else statuses
         for status in codes:
             view = blueprint.alt_response(status, response=http.HTTPStatus(status).name)(view)
         if write:
@@ -340,7 +342,8 @@ def writer(
     view: Callable[..., Response] | None = None, *,
     replay: Callable[[str], Response] | None = None,
 ) -> Any:
-    """A write: needs a bearer token, whose name is recorded with every event it causes; an
+    """A write: needs a bearer token with the write scope, whose id is recorded with every
+    event it causes (a later token with the same name starts afresh); an
     Idempotency-Key makes a retry return the first response and record nothing new (see
     api.idempotency). `replay(result)` answers a retry whose first request recorded `result`
     (the id of what it recorded) but died before answering. A write answers with the
@@ -350,7 +353,8 @@ def writer(
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        g.recorded_by = authenticate()
+        token = require(Scope.WRITE)
+        g.recorded_by = token.id
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return record(view, None, *args, **kwargs)
@@ -423,34 +427,80 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def authenticate() -> str:
-    """The name of the token in the Authorization header, or a 401."""
-    header = request.headers.get("Authorization", "")
+CHALLENGE = 'Bearer realm="timeline"'
+
+
+def presented_token() -> Token | None:
+    """The token in the Authorization header, checked once per request: None when none is
+    sent, a 401 when the header is malformed or the token unknown, revoked or expired."""
+    if "token" in g:
+        return g.token
+    header = request.headers.get("Authorization")
+    if header is None:
+        g.token = None
+        return None
     scheme, _, secret = header.partition(" ")
-    challenge = {"WWW-Authenticate": 'Bearer realm="timeline"'}
     if scheme.lower() != "bearer" or not secret.strip():
-        raise Abort(problem(401, "send Authorization: Bearer <token>", headers=challenge))
-    name = timeline().access.authenticate(secret.strip())
-    if name is None:
-        raise Abort(problem(401, "the token is unknown or revoked", headers=challenge))
-    return name
+        raise Abort(problem(401, "send Authorization: Bearer <token>",
+                            headers={"WWW-Authenticate": CHALLENGE}))
+    token = timeline().access.authenticate(secret.strip())
+    if token is None:
+        raise Abort(problem(401, "the token is unknown, revoked or expired", headers={
+            "WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'}))
+    g.token = token
+    return token
+
+
+def require(scope: Scope) -> Token:
+    """The request's token if it holds `scope`: a 401 without one, a 403 (RFC 6750
+    insufficient_scope) when its scope is narrower."""
+    token = presented_token()
+    if token is None:
+        raise Abort(problem(401, "send Authorization: Bearer <token>",
+                            headers={"WWW-Authenticate": CHALLENGE}))
+    if not token.scope.grants(scope):
+        raise Abort(problem(
+            403, f"this needs a token with the {scope} scope; this one has {token.scope}",
+            errors={"Authorization": [f"a token with the {scope} scope"]},
+            headers={"WWW-Authenticate":
+                     f'{CHALLENGE}, error="insufficient_scope", scope="{scope}"'},
+        ))
+    return token
+
+
+def labelled(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Log records with `recorded_by_label`: the label of the token that wrote each, for a
+    holder of the admin scope only (labels name people and desks); null for anyone else."""
+    token = presented_token()
+    labels = {}
+    if token is not None and token.scope.grants(Scope.ADMIN):
+        labels = timeline().access.labels({e["recorded_by"] for e in events if e["recorded_by"]})
+    return [{**event, "recorded_by_label": labels.get(event["recorded_by"])} for event in events]
 
 
 # --- request checks and CORS -----------------------------------------------------------------
 
 
+# The raw log: what TIMELINE_LOG_REQUIRES_TOKEN restricts to holders of a token.
+LOG_PATHS = ("/api/v1/events", "/api/v1/streams/", "/api/v1/audit/")
+
+
 def check_request() -> Response | None:
-    """Before every request: writes carry JSON (415 otherwise); reads may require a token."""
+    """Before every request: writes carry JSON (415 otherwise); a token sent is checked; reads
+    may require a token (every method but OPTIONS, which a browser's preflight sends
+    without credentials), and so may the raw log alone."""
     if request.routing_exception is not None:
         return None  # a 404 or 405 says more than anything checked here
     if request.method in WRITE_METHODS and request.mimetype != "application/json":
         return problem(415, "send the body as application/json")
-    if (
-        current_app.config.get("READS_REQUIRE_TOKEN")
-        and request.method == "GET"
-        and request.path.startswith("/api/")
+    if not request.path.startswith("/api/") or request.method == "OPTIONS":
+        return None
+    presented_token()
+    config = current_app.config
+    if config.get("READS_REQUIRE_TOKEN") or (
+        config.get("LOG_REQUIRES_TOKEN") and request.path.startswith(LOG_PATHS)
     ):
-        authenticate()
+        require(Scope.READ)
     return None
 
 
@@ -460,10 +510,11 @@ WRITE_HEADERS = "Authorization, Content-Type, If-Match, Idempotency-Key, If-None
 
 
 def add_cors(response: Response) -> Response:
-    """Any configured origin may read (TIMELINE_CORS_ORIGINS, default *); an origin named
-    there may also write. A wildcard alone opens reads only: writing from another site is
-    something an operator chooses, site by site."""
-    origins = current_app.config.get("CORS_ORIGINS", "*")
+    """The origins in TIMELINE_CORS_ORIGINS (default none) may read, and an origin named
+    there may also write; `*` lets any page read, never write. None are needed by a page
+    served by the API itself, which is same-origin: the default keeps other pages on a
+    user's network from reading the API through the user's browser."""
+    origins = current_app.config.get("CORS_ORIGINS") or ""
     if not origins or not request.path.startswith("/api/"):
         return response
     origin = request.headers.get("Origin")

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import click
 from eventsourcing.persistence import PersistenceError
 
+from timeline.access import Scope, parse_duration
 from timeline.application import Timeline
 from timeline.audit import Head, LogFileError
 from timeline.axes import AXES, Axes, moment
@@ -349,33 +350,60 @@ def project(ctx: click.Context, rebuild: bool) -> None:
 
 @main.group()
 def token() -> None:
-    """Bearer tokens for writing through the HTTP API."""
+    """Bearer tokens for the HTTP API: create, list and revoke them."""
+
+
+class Duration(click.ParamType):
+    """A span such as 90d, 12h or 2w."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(value)
+        except TimelineError as error:
+            self.fail(str(error), param, ctx)
 
 
 @token.command("create")
-@click.option("--name", required=True, help="Who or what uses it; recorded with each event it writes.")
+@click.option("--name", required=True,
+              help="Who or what uses it (a label): shown to admins beside what it writes.")
+@click.option("--scope", type=choice_of(Scope), default=Scope.WRITE.value, show_default=True,
+              help="read: read where reads need a token; write: also record and change; "
+                   "admin: also see token labels in the log.")
+@click.option("--expires", type=Duration(), metavar="DURATION",
+              help="Stop working after this long: 90d, 12h, 2w (default: never).")
 @click.pass_context
 @fail_cleanly
-def token_create(ctx: click.Context, name: str) -> None:
+def token_create(ctx: click.Context, name: str, scope: str, expires: timedelta | None) -> None:
     """Create a token and print it once: only its hash is kept."""
     with opened(ctx) as app:
-        secret = app.access.create_token(name)
+        made, secret = app.access.issue(name, Scope(scope), expires)
     click.echo(secret)
-    click.echo(f"Token {name!r} created. Keep it now: it cannot be shown again.", err=True)
+    until = f", until {made.expires_at}" if made.expires_at else ""
+    click.echo(f"Token {made.id} {name!r} created ({scope}{until}). Keep it now: it cannot "
+               "be shown again.", err=True)
 
 
 @token.command("list")
 @click.pass_context
 @fail_cleanly
 def token_list(ctx: click.Context) -> None:
-    """The tokens' names, when each was created and whether it is revoked."""
+    """Every token, revoked ones too: id, name, scope, expiry and state."""
     with opened(ctx) as app:
         tokens = app.access.list_tokens()
     if not tokens:
         click.echo("No tokens. Create one with: timeline token create --name NAME")
+    now = datetime.now(UTC)
     for entry in tokens:
-        state = f"revoked {entry['revoked_at']}" if entry["revoked_at"] else "active"
-        click.echo(f"{entry['name']:<24} created {entry['created_at']}  {state}")
+        state = entry.state(now)
+        if state == "revoked":
+            state = f"revoked {entry.revoked_at}"
+        expires = f"expires {entry.expires_at}" if entry.expires_at else "no expiry"
+        click.echo(f"{entry.id}  {entry.label:<24} {entry.scope:<5}  created {entry.created_at}"
+                   f"  {expires}  {state}")
 
 
 @token.command("revoke")
@@ -383,10 +411,11 @@ def token_list(ctx: click.Context) -> None:
 @click.pass_context
 @fail_cleanly
 def token_revoke(ctx: click.Context, name: str) -> None:
-    """Revoke the token NAME at once."""
+    """Revoke at once the token with this id, or the unrevoked one with this name. The record
+    stays (what it wrote keeps naming it), and the name may be given to a new token."""
     with opened(ctx) as app:
-        app.access.revoke_token(name)
-    click.echo(f"Token {name!r} revoked.")
+        revoked = app.access.revoke_token(name)
+    click.echo(f"Token {revoked.id} {revoked.label!r} revoked.")
 
 
 @main.command("verify")

@@ -82,15 +82,18 @@ def test_bad_query_values_are_422_naming_the_field(client):
         assert field in body["errors"], (query, body)
 
 
-def test_created_developments_have_location_etag_and_record_the_token_name(client, auth):
+def test_created_developments_have_location_etag_and_record_the_token_id(
+    client, auth, timeline
+):
+    token_id = timeline.access.authenticate(auth["Authorization"].split()[1]).id
     response = record(client, auth)
     location, etag = response.headers["Location"], response.headers["ETag"]
     assert etag == '"1"'
     fetched = client.get(location)
     assert fetched.status_code == 200 and fetched.headers["ETag"] == etag
-    assert fetched.get_json()["history"][0]["recorded_by"] == "analyst-desk"
+    assert fetched.get_json()["history"][0]["recorded_by"] == token_id
     stream = client.get(f"/api/v1/streams/{fetched.get_json()['id']}").get_json()["events"]
-    assert [e["recorded_by"] for e in stream] == ["analyst-desk"]
+    assert [e["recorded_by"] for e in stream] == [token_id]
 
 
 def test_conditional_get_answers_304(client):
@@ -191,6 +194,10 @@ def test_an_idempotent_retry_returns_the_first_response_and_records_nothing(
 
 
 def test_cors_on_reads(client, app):
+    response = client.get("/api/v1/actors", headers={"Origin": "https://dash.example"})
+    # By default no other origin may read: a page elsewhere on the user's network gets nothing.
+    assert "Access-Control-Allow-Origin" not in response.headers
+    app.config["CORS_ORIGINS"] = "*"
     response = client.get("/api/v1/actors", headers={"Origin": "https://dash.example"})
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     app.config["CORS_ORIGINS"] = "https://dash.example"

@@ -227,6 +227,7 @@ def test_a_named_origin_may_write_across_origins(client, app, timeline, auth):
 
 
 def test_a_wildcard_or_unnamed_origin_may_only_read(client, app):
+    app.config["CORS_ORIGINS"] = "*"
     preflight = client.options("/api/v1/developments", headers=WRITE_PREFLIGHT)
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
     assert "post" not in allowed(preflight, "Access-Control-Allow-Methods")
