@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from timeline.domain import NotFound, as_uuid
+from timeline.progress import EXPORTED, IMPORTED, VERIFIED, Progress, counted
 
 GENESIS = "0" * 64
 MAX_POSITION = 2**63 - 1  # positions are 64-bit integers: nothing lies beyond
@@ -291,16 +292,25 @@ class AuditLog:
             return {"position": 0, "hash": GENESIS, "recorded_at": None}
         return head_of(events[-1])  # type: ignore[return-value]
 
-    def verify(self, kept: Head | None = None) -> Verification:
+    def verify(self, kept: Head | None = None, progress: Progress | None = None) -> Verification:
         """Recompute the whole chain (and check it still extends a kept head). O(events)."""
-        return verify(self.recorder.iter_log(), kept)
+        events = counted(self.recorder.iter_log(), progress, VERIFIED, self.count())
+        return verify(events, kept)
 
-    def export(self, out: Any, fmt: str = "ndjson", after: int = 0) -> int:
+    def export(
+        self, out: Any, fmt: str = "ndjson", after: int = 0, progress: Progress | None = None
+    ) -> int:
         """Write the raw log with its hashes to `out`, streaming; returns how many events."""
         write = write_csv if fmt == "csv" else write_ndjson
-        return write(self.recorder.iter_log(after), out)
+        events = counted(
+            self.recorder.iter_log(after), progress, EXPORTED, max(self.count() - after, 0)
+        )
+        return write(events, out)
 
-    def import_log(self, lines: Any, fmt: str = "ndjson") -> int:
+    def import_log(
+        self, lines: Any, fmt: str = "ndjson", progress: Progress | None = None
+    ) -> int:
         """Load an exported log into this empty store, identical positions and hashes (the
-        read model catches up with it at its next read)."""
-        return self.recorder.import_log(read_rows(lines, fmt))
+        read model catches up with it at its next read). The progress total is unknown: a
+        file's events are counted as they are read."""
+        return self.recorder.import_log(counted(read_rows(lines, fmt), progress, IMPORTED, None))

@@ -29,6 +29,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from timeline.domain import Actor, Development
+from timeline.progress import PROJECTED, Progress
 from timeline.relationships import Fact, Linked, links, pair_of
 from timeline.schemas import dump_development
 from timeline.store import Dialect, SQLiteDialect
@@ -841,17 +842,22 @@ class ReadModel:
         self.catch_up()
         return self.view
 
-    def catch_up(self, batch: int | None = None, bulk: bool = False) -> int:
+    def catch_up(
+        self, batch: int | None = None, bulk: bool = False, progress: Progress | None = None
+    ) -> int:
         """Apply to the view every event it has not seen yet; returns how many it applied.
 
         Queries call this first, so whoever just wrote reads what they wrote. Several
         processes may catch up at once: the tracking record makes one of them win each event,
         and the other moves on to what is left. `batch` events are applied per transaction;
-        `bulk` for a rebuild's (see Dialect.writing).
+        `bulk` for a rebuild's (see Dialect.writing). `progress` hears of each committed run.
         """
         applied = 0
-        if not self.lag():  # the common case, in one statement
+        behind = self.lag()
+        if not behind:  # the common case, in one statement
             return applied
+        if progress is not None:
+            progress(PROJECTED, applied, behind)
         while True:
             after = self.view.max_tracking_id(self.name) or 0
             notifications = self.recorder.select_notifications(
@@ -863,16 +869,19 @@ class ReadModel:
             # One transaction for the run; if another process moved on meanwhile, read again.
             if self.projection.process_batch(events, self.name, after, bulk):
                 applied += len(events)
+                if progress is not None:
+                    # Events recorded meanwhile are applied too: the total grows with them.
+                    progress(PROJECTED, applied, max(behind, applied))
 
     def lag(self) -> int:
         """How many events the view has not applied yet."""
         return self.view.lag(self.log_head)
 
-    def rebuild(self) -> int:
+    def rebuild(self, progress: Progress | None = None) -> int:
         """Throw the read model away and project it again from the first event."""
         self.view.reset(self.name)
         with fewer_collections():
-            applied = self.catch_up(self.rebuild_batch, bulk=True)
+            applied = self.catch_up(self.rebuild_batch, bulk=True, progress=progress)
         self.view.analyze()
         return applied
 
