@@ -115,12 +115,13 @@ class Bars:
         if step != self.step:
             self.close()
             self.step = step
-            self.bar = self.drawing.enter_context(click.progressbar(
+            self.bar = click.progressbar(
                 # With no total, a bar of unknown length (click needs an unsized iterable).
                 itertools.count() if total is None else None, length=total, label=step,
                 file=self.file, show_pos=True, show_eta=False, width=0,
                 item_show_func=self.rate_and_eta,
-            ))
+            )
+            self.drawing.enter_context(self.bar)  # draws it: rate_and_eta reads self.bar
         bar = self.bar
         if bar.length is not None and max(total or 0, done) > bar.length:
             bar.length = max(total or 0, done)  # more than expected: events recorded meanwhile

@@ -170,6 +170,8 @@ def register_actors(
     """Register the actors not yet in the store, each through the application's command."""
     # States first: the others belong to them.
     actors = sorted(synthesizer.actors, key=lambda a: a["kind"] is not ActorKind.STATE)
+    if progress is not None:
+        progress(REGISTERED, 0, len(actors))
     for number, actor in enumerate(actors, 1):
         if not app.has_actor(actor["slug"]):
             app.register_actor(actor["slug"], actor["name"], actor["kind"],
