@@ -54,7 +54,7 @@ def assert_counts_up_to(reports: list[tuple[int, int | None]], total: int) -> No
 # --- the core's counts -----------------------------------------------------------------------
 
 
-def test_counted_reports_every_thousand_and_the_last(monkeypatch):
+def test_counted_reports_every_thousand_and_the_last():
     heard = Heard()
     assert list(counted(range(2500), heard, "things", 2500)) == list(range(2500))
     assert heard.of("things") == [(0, 2500), (1000, 2500), (2000, 2500), (2500, 2500)]
@@ -154,7 +154,7 @@ def test_a_bar_shows_done_of_total_the_rate_and_the_time_left(monkeypatch):
     assert screen.getvalue().endswith("\n")  # what follows starts on a line of its own
 
 
-def test_a_new_step_ends_the_bar_before_and_a_total_can_grow(monkeypatch):
+def test_a_new_step_ends_the_bar_before_and_a_total_can_grow():
     screen = Terminal()
     bars = Bars(screen)
     bars(steps.SEEDED, 0, 2)
