@@ -17,11 +17,13 @@ import termios
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import SEEDS
+from tests.integration.test_audit import Raw
 from timeline import progress as steps
 from timeline.application import Timeline
-from timeline.cli import Bars
+from timeline.cli import Bars, main
 from timeline.progress import counted
 from timeline.seeding import load, seed
 from timeline.synth import Synthesizer, run
@@ -280,3 +282,13 @@ def test_exported_data_on_stdout_is_never_mixed_with_progress(seeded):
     shown, _, status = on_terminal(command(store, "export"))
     assert status == 0
     assert steps.EXPORTED not in shown and shown.count('"position"') == events
+
+
+def test_quiet_verify_says_nothing_of_an_intact_chain_and_still_reports_a_broken_one(seeded):
+    store, _ = seeded
+    runner = CliRunner()
+    intact = runner.invoke(main, ["--store", store, "verify", "--quiet"])
+    assert (intact.exit_code, intact.output) == (0, "")
+    Raw(store).attack("UPDATE {events} SET topic = 'x' WHERE {position} = 9")
+    broken = runner.invoke(main, ["--store", store, "verify", "-q"])
+    assert broken.exit_code == 1 and "NOT INTACT at position 9" in broken.output
