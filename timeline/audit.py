@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from timeline.domain import Conflict, NotFound, TimelineError, as_uuid
+from timeline.progress import EXPORTED, IMPORTED, VERIFIED, Progress, counted
 
 GENESIS = "0" * 64
 MAX_POSITION = 2**63 - 1  # positions are 64-bit integers: nothing lies beyond
@@ -487,11 +488,11 @@ class AuditLog:
         self.recorder.issue_head(last.position, last.hash)
         return head_of(last)  # type: ignore[return-value]
 
-    def verify(self, kept: Head | None = None) -> Verification:
+    def verify(self, kept: Head | None = None, progress: Progress | None = None) -> Verification:
         """Recompute the whole chain (and check it still extends a kept head), check that
         every stream's versions run from 1 without gaps, and that the log does not end before
         a position the service already used (see LogMarks). O(events)."""
-        result = verify(self.recorder.iter_log(), kept)
+        result = verify(counted(self.recorder.iter_log(), progress, VERIFIED, self.count()), kept)
         gap = self.recorder.first_stream_gap()
         if gap is not None and (result.ok or gap.position < result.first_bad_position):
             return Verification(False, result.checked, result.head, gap.position, gap.reason())
@@ -507,15 +508,24 @@ class AuditLog:
         """Where the log ends, against the positions the service already used."""
         return self.recorder.log_marks()
 
-    def export(self, out: Any, fmt: str = "ndjson", after: int = 0) -> int:
+    def export(
+        self, out: Any, fmt: str = "ndjson", after: int = 0, progress: Progress | None = None
+    ) -> int:
         """Write the raw log with its hashes to `out`, streaming; returns how many events.
         A damaged row stops it with DamagedLog, naming its position."""
         write = write_csv if fmt == "csv" else write_ndjson
-        return write(self.recorder.iter_log(after), out)
+        events = counted(
+            self.recorder.iter_log(after), progress, EXPORTED, max(self.count() - after, 0)
+        )
+        return write(events, out)
 
-    def import_log(self, lines: Any, fmt: str = "ndjson") -> int:
+    def import_log(
+        self, lines: Any, fmt: str = "ndjson", progress: Progress | None = None
+    ) -> int:
         """Load an exported log into this empty store, identical positions and hashes (the
         read model catches up with it at its next read). Atomic: every event is checked
         (chain, topic, decoding, applying and projecting; see ImportCheck) inside the one
-        transaction, and any fault rolls the whole import back."""
-        return self.recorder.import_log(read_rows(lines, fmt), ImportCheck(self.mapper))
+        transaction, and any fault rolls the whole import back. The progress total is unknown:
+        a file's events are counted as they are read."""
+        return self.recorder.import_log(counted(read_rows(lines, fmt), progress, IMPORTED, None),
+                                        ImportCheck(self.mapper))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
+import tempfile
+import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from eventsourcing.persistence import PersistenceError
@@ -22,6 +25,7 @@ from timeline.axes import AXES, Axes, moment
 from timeline.domain import TimelineError
 from timeline.feed import PAGE, LogFeed
 from timeline.feed import follow as follow_log
+from timeline.progress import IMPORTED
 from timeline.seeding import SeedError, bundled, existing, seed
 from timeline.store import DEFAULT_STORE, StoreError
 from timeline.vocabulary import Certainty, Kind, Stance, Status
@@ -42,12 +46,13 @@ def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def analyze(app: Timeline) -> None:
+def analyze(app: Timeline, progress: Any = None) -> None:
     """Refresh the planner's statistics of the tables a bulk command filled: the log, its
     hashes and the read model. Without them (autovacuum off, or before its first run) the
     PostgreSQL planner guesses, and chose scans over the pair indexes; SQLite's planner uses
     them too."""
-    app.read_model.catch_up()  # the view's statistics are only worth taking once it is full
+    # The view's statistics are only worth taking once it is full.
+    app.read_model.catch_up(progress=progress)
     recorder: Any = app.recorder
     with recorder.datastore.transaction(commit=True) as c:
         for name in (recorder.events_table_name, "event_hashes"):
@@ -121,6 +126,84 @@ def choice_of(enum: Any) -> click.Choice:
     return click.Choice([member.value for member in enum])
 
 
+# --- progress: bars on a terminal, a summary line elsewhere, nothing under --quiet -----------
+
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True,
+    help="Print no progress bar and no summary: only errors (the exit status tells the rest).",
+)
+
+
+class Bars:
+    """The bars a long command draws on a terminal's standard error, one per step the core
+    reports (see timeline.progress): done/total, the rate per second and the time left."""
+
+    def __init__(self, file: TextIO) -> None:
+        self.file = file
+        self.expected: dict[str, int] = {}  # totals the command knows and the core does not
+        self.step: str | None = None
+        self.bar: Any = None
+        self.drawing = ExitStack()
+
+    def expect(self, step: str, total: int | None) -> None:
+        """The total of a step the core reports without one (a file's events, counted here)."""
+        if total is not None:
+            self.expected[step] = total
+
+    def __call__(self, step: str, done: int, total: int | None) -> None:
+        total = self.expected.get(step) if total is None else total
+        if step != self.step:
+            self.close()
+            self.step = step
+            self.bar = click.progressbar(
+                # With no total, a bar of unknown length (click needs an unsized iterable).
+                itertools.count() if total is None else None, length=total, label=step,
+                file=self.file, show_pos=True, show_eta=False, width=0,
+                item_show_func=self.rate_and_eta,
+            )
+            self.drawing.enter_context(self.bar)  # draws it: rate_and_eta reads self.bar
+        bar = self.bar
+        if bar.length is not None and max(total or 0, done) > bar.length:
+            bar.length = max(total or 0, done)  # more than expected: events recorded meanwhile
+        bar.update(done - bar.pos)
+
+    def rate_and_eta(self, _item: Any) -> str | None:
+        bar = self.bar
+        elapsed = time.time() - bar.start
+        if not bar.pos or elapsed <= 0:
+            return None
+        shown = f"{bar.pos / elapsed:,.0f}/s"
+        if bar.eta_known and not bar.finished:
+            shown += f"  ETA {bar.format_eta()}"
+        return shown
+
+    def close(self) -> None:
+        """End the current bar's line, so that what is printed next starts on its own."""
+        self.drawing.close()
+        self.bar = self.step = None
+
+
+@contextmanager
+def progress_shown(quiet: bool, data_on_stdout: bool = False) -> Iterator[Bars | None]:
+    """Bars while the command runs when standard error is a terminal; None (the core then
+    reports to no one) under --quiet, when standard error is a pipe, a file or a CI log, and
+    when the command's data goes to standard output and that is the same terminal."""
+    if quiet or not sys.stderr.isatty() or (data_on_stdout and sys.stdout.isatty()):
+        yield None
+        return
+    bars = Bars(sys.stderr)
+    try:
+        yield bars
+    finally:
+        bars.close()
+
+
+def summary(quiet: bool, message: str, err: bool = False) -> None:
+    """The line a command ends with, unless --quiet."""
+    if not quiet:
+        click.echo(message, err=err)
+
+
 @contextmanager
 def closed_pipe_is_done() -> Iterator[None]:
     """Output cut short by its reader (`timeline relationships | head -1`) ends quietly with
@@ -170,19 +253,21 @@ def seed_data(path: Path | None) -> AbstractContextManager[Path]:
 
 @main.command("seed")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
+@quiet_option
 @click.pass_context
 @fail_cleanly
-def seed_command(ctx: click.Context, path: Path | None) -> None:
+def seed_command(ctx: click.Context, path: Path | None, quiet: bool) -> None:
     """Load the seed files in PATH (default: the seed data shipped with Timeline) into the store.
 
     Idempotent: entries already loaded record nothing; an entry edited since it was loaded is
     recorded as a correction.
     """
     with seed_data(path) as directory, opened(ctx) as app:
-        report = seed(app, directory)
-        analyze(app)
-        click.echo(f"Seeded from {directory}: {report}.")
-        click.echo(f"The store holds {app.audit.count()} events.")
+        with progress_shown(quiet) as progress:
+            report = seed(app, directory, progress)
+            analyze(app, progress)
+        summary(quiet, f"Seeded from {directory}: {report}.")
+        summary(quiet, f"The store holds {app.audit.count()} events.")
 
 
 @main.command()
@@ -336,16 +421,21 @@ def replay(
 
 @main.command()
 @click.option("--rebuild", is_flag=True, help="Throw the read model away and rebuild it from the first event.")
+@quiet_option
 @click.pass_context
 @fail_cleanly
-def project(ctx: click.Context, rebuild: bool) -> None:
+def project(ctx: click.Context, rebuild: bool, quiet: bool) -> None:
     """Bring the read model up to date with the event log (queries also do this themselves)."""
     with opened(ctx) as app:
-        applied = app.read_model.rebuild() if rebuild else app.read_model.catch_up()
+        with progress_shown(quiet) as progress:
+            if rebuild:
+                applied = app.read_model.rebuild(progress=progress)
+            else:
+                applied = app.read_model.catch_up(progress=progress)
         if rebuild:
             analyze(app)
         verb = "Rebuilt the read model from" if rebuild else "Applied"
-        click.echo(f"{verb} {applied} events; lag now {app.read_model.lag()}.")
+        summary(quiet, f"{verb} {applied} events; lag now {app.read_model.lag()}.")
 
 
 @main.group()
@@ -422,23 +512,26 @@ def token_revoke(ctx: click.Context, name: str) -> None:
 @click.option("--head", "kept", metavar="POSITION:HASH",
               help="A head kept earlier (from `timeline verify` or /api/v1/audit/head): also "
                    "prove the log still extends it.")
+@quiet_option
 @click.pass_context
 @fail_cleanly
-def verify_command(ctx: click.Context, kept: str | None) -> None:
-    """Recompute the hash chain of the whole log. Exit 0 only when it is intact."""
+def verify_command(ctx: click.Context, kept: str | None, quiet: bool) -> None:
+    """Recompute the hash chain of the whole log. Exit 0 only when it is intact.
+
+    A chain that is not intact is reported on standard error, even with --quiet."""
     try:
         head = Head.parse(kept) if kept else None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--head") from None
-    with opened(ctx) as app:
-        result = app.audit.verify(head)
+    with opened(ctx) as app, progress_shown(quiet) as progress:
+        result = app.audit.verify(head, progress=progress)
     if result.ok:
         last = result.head
-        click.echo(f"Intact: {result.checked} events verified.")
+        summary(quiet, f"Intact: {result.checked} events verified.")
         if last:
-            click.echo(f"Head: {last['position']}:{last['hash']}")
+            summary(quiet, f"Head: {last['position']}:{last['hash']}")
         if head:
-            click.echo(f"The log still extends the kept head {head.position}:{head.hash}.")
+            summary(quiet, f"The log still extends the kept head {head.position}:{head.hash}.")
         return
     click.echo(
         f"NOT INTACT at position {result.first_bad_position}: {result.reason}"
@@ -453,15 +546,64 @@ def verify_command(ctx: click.Context, kept: str | None) -> None:
               show_default=True, help="One JSON object per line, or CSV with a header.")
 @click.option("--after", type=click.IntRange(min=0), default=0, show_default=True,
               help="Only events after this position.")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
-              help="File to write (default: standard output).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              default="-", help="File to write (default: standard output). It is replaced only "
+                                "once the export is complete.")
+@quiet_option
 @click.pass_context
 @fail_cleanly
-def export_command(ctx: click.Context, fmt: str, after: int, output: Any) -> None:
+def export_command(ctx: click.Context, fmt: str, after: int, output: Path, quiet: bool) -> None:
     """Write the raw log with its hashes, streaming (constant memory at any size)."""
-    with opened(ctx) as app:
-        count = app.audit.export(output, fmt, after)
-    click.echo(f"Exported {count} events.", err=True)
+    to_stdout = str(output) == "-"
+    destination = (
+        click.open_file("-", "w", encoding="utf-8") if to_stdout else written_whole(output)
+    )
+    with (
+        opened(ctx) as app,
+        progress_shown(quiet, data_on_stdout=to_stdout) as progress,
+        destination as out,
+    ):
+        count = app.audit.export(out, fmt, after, progress=progress)
+    summary(quiet, f"Exported {count} events.", err=True)
+
+
+@contextmanager
+def written_whole(target: Path) -> Iterator[TextIO]:
+    """A file that takes the place of `target` only once it is complete.
+
+    It is written under a temporary name in the same folder (a rename within one file system
+    is atomic), flushed to disk, then renamed over `target`. If anything fails first, the
+    temporary file is removed and `target` is as it was: never half-written, never a stray
+    part file beside it. The file gets the mode `target` had, or the usual one for a new file.
+    """
+    try:
+        descriptor, name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
+    except OSError as error:
+        raise click.FileError(str(target), hint=error.strerror) from None
+    part = Path(name)
+    try:
+        with open(descriptor, "w", encoding="utf-8") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(part, mode_for(target))
+        os.replace(part, target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def mode_for(target: Path) -> int:
+    """The permissions a replaced file keeps, or what open() gives a new one under the umask
+    (a temporary file starts private, 0600)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 @main.command()
@@ -500,17 +642,32 @@ def tail(ctx: click.Context, follow: bool, after: int | None) -> None:
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]),
               help="The file's format (default: from its extension, else ndjson).")
+@quiet_option
 @click.pass_context
 @fail_cleanly
-def import_command(ctx: click.Context, file: Any, fmt: str | None) -> None:
+def import_command(ctx: click.Context, file: Any, fmt: str | None, quiet: bool) -> None:
     """Load an exported log into an empty store: the same positions and the same hashes.
     A file whose chain does not verify is refused, and nothing is written."""
     fmt = fmt or ("csv" if file.name.endswith(".csv") else "ndjson")
     with opened(ctx) as app:
-        count = app.audit.import_log(file, fmt)
-        analyze(app)
+        with progress_shown(quiet) as progress:
+            if progress is not None:
+                progress.expect(IMPORTED, events_in(file.name, fmt))
+            count = app.audit.import_log(file, fmt, progress=progress)
+            analyze(app, progress)
         head = app.audit.head()
-        click.echo(f"Imported {count} events; head {head['position']}:{head['hash']}.")
+        summary(quiet, f"Imported {count} events; head {head['position']}:{head['hash']}.")
+
+
+def events_in(name: str, fmt: str) -> int | None:
+    """How many events an exported file holds, from its lines (one per event, and a header in
+    CSV), for the bar's total: a second read at disk speed. None for standard input."""
+    path = Path(name)
+    if name == "-" or not path.is_file():
+        return None
+    with path.open("rb") as raw:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: raw.read(1 << 20), b""))
+    return max(lines - 1, 0) if fmt == "csv" else lines
 
 
 @main.command()
@@ -522,16 +679,18 @@ def import_command(ctx: click.Context, file: Any, fmt: str | None) -> None:
               help="The same seed gives the same history.")
 @click.option("--batch", type=click.IntRange(1), default=1000, show_default=True,
               help="Developments recorded per transaction.")
+@quiet_option
 @click.pass_context
 @fail_cleanly
-def synth(ctx: click.Context, size: int, actors: int, seed: int, batch: int) -> None:
+def synth(ctx: click.Context, size: int, actors: int, seed: int, batch: int, quiet: bool) -> None:
     """Fill the store with a realistic synthetic history (for benchmarks and trials)."""
     from timeline.synth import Synthesizer, run
 
     with opened(ctx) as app:
-        report = run(app, Synthesizer(size, actors, seed), batch)
-        analyze(app)
-        click.echo(f"Recorded {report}.")
+        with progress_shown(quiet) as progress:
+            report = run(app, Synthesizer(size, actors, seed), batch, progress)
+            analyze(app, progress)
+        summary(quiet, f"Recorded {report}.")
 
 
 @main.command()

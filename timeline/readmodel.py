@@ -33,6 +33,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from timeline.axes import NOW, Axes
 from timeline.domain import Actor, Development
+from timeline.progress import PROJECTED, Progress
 from timeline.relationships import Fact, Linked, label_of, links, pair_of
 from timeline.schemas import dump_development
 from timeline.store import Dialect, SQLiteDialect
@@ -1003,18 +1004,23 @@ class ReadModel:
         return state
 
     def catch_up(self, batch: int | None = None, bulk: bool = False,
-                 limit: int | None = None, wait: bool = True) -> int:
+                 limit: int | None = None, wait: bool = True,
+                 progress: Progress | None = None) -> int:
         """Apply to the view every event it has not seen yet (or `limit` of them at most);
         returns how many it applied.
 
         Several processes may catch up at once: the tracking record makes one of them win
         each event, and the other moves on to what is left. `batch` events are applied per
         transaction; `bulk` for a rebuild's (see Dialect.writing). Without `wait`, it stops
-        as soon as another process is applying events (see Dialect.lock_view).
+        as soon as another process is applying events (see Dialect.lock_view). `progress`
+        hears of each committed run.
         """
         applied = 0
-        if not self.lag():  # the common case, in one statement
+        behind = self.lag()
+        if not behind:  # the common case, in one statement
             return applied
+        if progress is not None:
+            progress(PROJECTED, applied, behind)
         while limit is None or applied < limit:
             size = batch or self.catch_up_batch
             if limit is not None:
@@ -1030,6 +1036,9 @@ class ReadModel:
             try:
                 if self.projection.process_batch(events, self.name, after, bulk, wait):
                     applied += len(events)
+                    if progress is not None:
+                        # Events recorded meanwhile are applied too: the total grows with them.
+                        progress(PROJECTED, applied, max(behind, applied))
             except ViewBusy:
                 return applied
         return applied
@@ -1038,11 +1047,11 @@ class ReadModel:
         """How many events the view has not applied yet."""
         return self.view.lag(self.log_head)
 
-    def rebuild(self) -> int:
+    def rebuild(self, progress: Progress | None = None) -> int:
         """Throw the read model away and project it again from the first event."""
         self.view.reset(self.name)
         with fewer_collections():
-            applied = self.catch_up(self.rebuild_batch, bulk=True)
+            applied = self.catch_up(self.rebuild_batch, bulk=True, progress=progress)
         self.view.analyze()
         return applied
 

@@ -36,6 +36,7 @@ from timeline.domain import (
     development_id,
 )
 from timeline.history import EVENT_TYPES, later_event_types
+from timeline.progress import SEEDED, Progress
 from timeline.schemas import ActorSchema, DevelopmentInputSchema
 
 RECORDED_BY = "seed"
@@ -165,18 +166,27 @@ def _flatten(messages: Any, prefix: str = "") -> str:
     return f"{prefix.rstrip('.')}: {messages}"
 
 
-def seed(app: Timeline, path: Path) -> SeedReport:
-    """Apply a seed directory to the store; returns what it recorded."""
+def seed(app: Timeline, path: Path, progress: Progress | None = None) -> SeedReport:
+    """Apply a seed directory to the store; returns what it recorded. `progress` hears of
+    each entry (an actor or a development) and then of the read model's catch-up."""
     actors, developments = load(path)
     report = SeedReport()
+    entries = len(actors) + len(developments)
+    if progress is not None:
+        progress(SEEDED, 0, entries)
     try:
-        for actor in actors:
+        for done, actor in enumerate(actors, 1):
             _seed_actor(app, actor, report)
-        for file, development in developments:
+            if progress is not None:
+                progress(SEEDED, done, entries)
+        for done, (file, development) in enumerate(developments, len(actors) + 1):
             _seed_development(app, file, development, report)
+            if progress is not None:
+                progress(SEEDED, done, entries)
     except TimelineError as error:
         raise SeedError(f"{path}: {error.message}") from None
-    app.read_model.catch_up()  # the read model is current when seeding ends, not at a query
+    # The read model is current when seeding ends, not at a query.
+    app.read_model.catch_up(progress=progress)
     return report
 
 

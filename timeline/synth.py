@@ -25,6 +25,7 @@ from timeline.domain import (
     Source,
     development_id,
 )
+from timeline.progress import RECORDED, REGISTERED, Progress
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
 
 # How many actors of each kind, out of every 20.
@@ -152,30 +153,45 @@ class Synthesizer:
             yield from follow_ups[position]
 
 
-def run(app: Timeline, synthesizer: Synthesizer, batch: int = 1000) -> SynthReport:
+def run(
+    app: Timeline, synthesizer: Synthesizer, batch: int = 1000, progress: Progress | None = None
+) -> SynthReport:
     """Register the synthetic actors, then record their history (see record_history)."""
     report = SynthReport()
-    register_actors(app, synthesizer, report)
-    record_history(app, synthesizer, batch, report)
+    register_actors(app, synthesizer, report, progress)
+    record_history(app, synthesizer, batch, report, progress)
     return report
 
 
-def register_actors(app: Timeline, synthesizer: Synthesizer, report: SynthReport) -> None:
+def register_actors(
+    app: Timeline, synthesizer: Synthesizer, report: SynthReport,
+    progress: Progress | None = None,
+) -> None:
     """Register the actors not yet in the store, each through the application's command."""
     # States first: the others belong to them.
-    for actor in sorted(synthesizer.actors, key=lambda a: a["kind"] is not ActorKind.STATE):
+    actors = sorted(synthesizer.actors, key=lambda a: a["kind"] is not ActorKind.STATE)
+    if progress is not None:
+        progress(REGISTERED, 0, len(actors))
+    for number, actor in enumerate(actors, 1):
         if not app.has_actor(actor["id"]):
             app.register_actor(actor["id"], actor["name"], actor["kind"],
                                belongs_to=actor["belongs_to"], recorded_by="synth")
             report.actors += 1
+        if progress is not None:
+            progress(REGISTERED, number, len(actors))
 
 
 def record_history(
-    app: Timeline, synthesizer: Synthesizer, batch: int, report: SynthReport
+    app: Timeline, synthesizer: Synthesizer, batch: int, report: SynthReport,
+    progress: Progress | None = None,
 ) -> None:
     """Record the planned history, `batch` developments a transaction (see record_batch)."""
+    if progress is not None:
+        progress(RECORDED, report.developments, synthesizer.size)
     for operations in batches(synthesizer, batch):
         record_batch(app, synthesizer.seed, operations, report)
+        if progress is not None:
+            progress(RECORDED, report.developments, synthesizer.size)
     report.events = app.audit.count()
 
 

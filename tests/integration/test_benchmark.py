@@ -27,6 +27,7 @@ def test_the_benchmark_runs_at_a_tiny_size(tmp_path):
         "ingest one per transaction, developments/s",
         "ingest in batches of 1000, events/s (sqlite)",
         "projection rebuild, events/s (sqlite)",
+        "projection rebuild with its progress bar on a terminal, events/s (sqlite)",
         "query one pair as of a date (sqlite)",
         "growth 200 -> 400: one actor's relationships as of a date",
         "HTTP GET /api/v1/relationships/{a}/{b}",
