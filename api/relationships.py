@@ -58,12 +58,11 @@ def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Resp
 @documents(blueprint, 404)
 def list_relationships(query: dict[str, Any]) -> Response:
     """Every pair (or every pair of one actor), in pair order."""
+    after = tuple(decode_cursor(query["after"], 2)) if query.get("after") else None
     found = timeline().list_relationships(
-        actor=query.get("actor"), stance=query.get("stance"), axes=axes_of(query))
-    if query.get("after"):
-        after = decode_cursor(query["after"], 2)
-        found = [r for r in found if r["pair"] > after]
-    return page("relationships", found[: query["limit"] + 1], query["limit"],
+        actor=query.get("actor"), stance=query.get("stance"), after=after,
+        limit=query["limit"] + 1, axes=axes_of(query))
+    return page("relationships", found, query["limit"],
                 lambda r: encode_cursor(*r["pair"]), axes=axes_of(query).echo())
 
 

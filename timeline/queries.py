@@ -79,22 +79,39 @@ class Queries:
 
     def list_relationships(
         self, *, actor: str | None = None, stance: Stance | None = None,
+        after: tuple[str, str] | None = None, limit: int | None = None,
         axes: Axes | None = None, **when: Any,
     ) -> list[dict[str, Any]]:
-        """Every pair (or every pair of one actor), by pair, on the axes.
+        """Every pair (or every pair of one actor), by pair, on the axes; with `limit`, the
+        page of pairs after `after`.
 
-        Cost: O(developments of the actor's pairs) with `actor`; O(all developments) without.
+        Cost: O(developments of the actor's pairs) with `actor`. Without, a page costs
+        O(developments of its pairs): the page's pairs are found in the pair index and only
+        they are folded; a `stance` filter reads pages until its own is full, so a rare stance
+        costs up to O(all developments).
         """
         axes = Axes.given(axes, **when)
-        if actor is not None:
-            self.actors.require([actor])
-        linked = self.read_model.links(actor=actor, axes=axes)
-        states = [
-            relationship.as_dict()
-            for pair, relationship in sorted(fold(linked, axes.as_of).items())
-            if actor is None or actor in pair
-        ]
-        return [s for s in states if stance is None or s["stance"] == stance.value]
+
+        def wanted(states: Any) -> list[dict[str, Any]]:
+            found = [r.as_dict() for pair, r in sorted(states.items())
+                     if (actor is None or actor in pair) and (after is None or pair > after)]
+            return [s for s in found if stance is None or s["stance"] == stance.value]
+
+        if actor is not None or limit is None:
+            if actor is not None:
+                self.actors.require([actor])
+            found = wanted(fold(self.read_model.links(actor=actor, axes=axes), axes.as_of))
+            return found if limit is None else found[:limit]
+        view = self.read_model.current()
+        found = []
+        while len(found) < limit:
+            pairs = view.select_pairs(axes, after, limit)
+            if not pairs:
+                break
+            linked = view.select_links(pairs=(pairs[0], pairs[-1]), axes=axes)
+            found += wanted(fold(linked, axes.as_of))
+            after = pairs[-1]
+        return found[:limit]
 
     def replay(
         self,

@@ -704,11 +704,13 @@ class ViewQueries(Dialect):
         *,
         pair: tuple[str, str] | None = None,
         actor: str | None = None,
+        pairs: tuple[tuple[str, str], tuple[str, str]] | None = None,
         axes: Axes = NOW,
         every_version: bool = False,
         unless_behind: LogHead | None = None,
     ) -> list[Linked] | None:
-        """The links of one pair, of one actor's pairs, or of all pairs, in the version of
+        """The links of one pair, of one actor's pairs, of the pairs from `pairs[0]` to
+        `pairs[1]` (in key order), or of all pairs, in the version of
         each development in force on the axes, of developments begun by `axes.as_of`; with
         `every_version`, of every version reported and recorded by then (see in_force).
 
@@ -736,6 +738,9 @@ class ViewQueries(Dialect):
         )
         if pair is not None:
             branches = [("l.a = ? AND l.b = ?", list(pair_of(*pair)))]
+        elif pairs is not None:  # a range of pairs, in key order (see select_pairs)
+            first, last = pairs
+            branches = [("(l.a, l.b) >= (?, ?) AND (l.a, l.b) <= (?, ?)", [*first, *last])]
         elif actor is not None:
             branches = [("l.a = ?", [actor]), ("l.b = ?", [actor])]
         else:
@@ -765,6 +770,26 @@ class ViewQueries(Dialect):
                 fact = facts[stored] = Fact.from_row(json.loads(stored))
             found.append(Linked(fact, row["source"], row["target"]))
         return found
+
+    def select_pairs(self, axes: Axes, after: tuple[str, str] | None, limit: int
+                     ) -> list[tuple[str, str]]:
+        """The next `limit` pairs after `after`, in key order, that have a link in force on
+        the axes: a page of relationships found in the pair index, so that only the page's
+        pairs are folded. O(links of those pairs)."""
+        where, params = in_force(axes, "l")
+        if axes.as_of is not None:
+            where.append("l.begins <= ?")
+            params.append(axes.as_of.isoformat())
+        if after is not None:
+            where.append("(l.a, l.b) > (?, ?)")
+            params += list(after)
+        statement = ("SELECT DISTINCT l.a, l.b FROM {development_links} l"
+                     + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
+                               for i, w in enumerate(where))
+                     + " ORDER BY l.a, l.b LIMIT ?")
+        with self.reading() as c:
+            c.execute(self.sql(statement), [*params, limit])
+            return [(row["a"], row["b"]) for row in c.fetchall()]
 
     def lag(self, head: LogHead) -> int:
         """How many positions of the events table lie beyond the view's tracking record."""

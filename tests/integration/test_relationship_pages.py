@@ -1,0 +1,55 @@
+"""A page of relationships costs its own pairs, not the store: the page's pairs are found in the
+pair index and only they are folded (issue: security and cost, section 1)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+import timeline.queries
+from tests.conftest import SEEDS
+from timeline.application import Timeline
+from timeline.seeding import seed
+from timeline.vocabulary import Stance
+
+
+@pytest.fixture
+def app(store):
+    app = Timeline(store)
+    seed(app, SEEDS)
+    yield app
+    app.close()
+
+
+def test_a_page_folds_only_its_own_pairs(app, monkeypatch):
+    everything = app.list_relationships()
+    assert len(everything) > 10
+    folded: list[set] = []
+    real_fold = timeline.queries.fold
+
+    def spy(linked, as_of=None):
+        linked = list(linked)
+        folded.append({link.pair for link in linked})
+        return real_fold(linked, as_of)
+
+    monkeypatch.setattr(timeline.queries, "fold", spy)
+    first = app.list_relationships(limit=1)
+    assert [r["pair"] for r in first] == [everything[0]["pair"]]
+    assert sum(len(pairs) for pairs in folded) == 1
+
+
+def test_pages_in_the_index_add_up_to_the_whole_list_on_every_axis(app):
+    for axes in ({}, {"as_of": date(2024, 4, 7)}, {"reported_by": date(2023, 6, 1)}):
+        everything = app.list_relationships(**axes)
+        paged, after = [], None
+        while True:
+            page = app.list_relationships(after=after, limit=3, **axes)
+            paged += page
+            if len(page) < 3:
+                break
+            after = tuple(page[-1]["pair"])
+        assert paged == everything, axes
+        # A stance filter reads pages until its own is full.
+        wars = app.list_relationships(stance=Stance.WAR, limit=1, **axes)
+        assert wars == [r for r in everything if r["stance"] == "war"][:1]
