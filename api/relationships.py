@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, redirect, request, url_for
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from api.errors import problem
 from api.http import (
     KNOWN_AT,
     REPORTED_BY,
+    Abort,
     AxesArgs,
     Blueprint,
     PageArgs,
@@ -33,7 +35,7 @@ class RelationshipQuery(AxesArgs, PageArgs):
     stance = fields.Enum(Stance, by_value=True)
 
 
-class ReplayQuery(Schema):
+class ReplayQuery(PageArgs):
     until = fields.Date(metadata={
         "description": "Replay up to this date: a world date, or with order=reported the day "
                        "of the last report"})
@@ -47,9 +49,18 @@ class ReplayQuery(Schema):
 
 
 def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Response:
+    """A page of the replay's steps: the cursor counts the steps already served (the replay is
+    computed whole, O(developments replayed), but never served whole)."""
     steps = timeline().replay(pair=pair, until=query.get("until"), start=query.get("start"),
                               order=query["order"], axes=axes_of(query))
-    return ok({"steps": steps, "order": query["order"], "axes": axes_of(query).echo()})
+    offset = decode_cursor(query["after"], 1)[0] if query.get("after") else 0
+    if not isinstance(offset, int) or offset < 0:
+        raise Abort(problem(422, "`after` is not a cursor of this replay",
+                            errors={"after": ["not a cursor of this replay"]}))
+    limit = query["limit"]
+    return page("steps", steps[offset:offset + limit + 1], limit,
+                lambda _: encode_cursor(offset + limit),
+                order=query["order"], axes=axes_of(query).echo())
 
 
 @blueprint.get("/relationships")

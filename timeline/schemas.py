@@ -416,6 +416,7 @@ class RelationshipListOut(Schema):
 
 class StepListOut(Schema):
     steps = fields.List(fields.Nested(StepOut), required=True)
+    next = fields.String(required=True, allow_none=True)
     order = fields.String(required=True, validate=validate.OneOf(["happened", "reported"]))
     axes = fields.Nested(AxesOut, required=True)
 

@@ -121,3 +121,19 @@ def test_replay_as_the_news_arrived(client):
     # The first report is the Joint Statement of 2022, which opened the partnership.
     assert steps[0]["date"] == "2022-02-04"
     assert steps[0]["ties_opened"] == [["partnership", "china", "russia"]]
+
+
+def test_a_replay_is_served_in_pages_that_add_up_to_it(client):
+    whole = client.get("/api/v1/replay?until=2024-06-30&limit=500").get_json()
+    assert whole["next"] is None and len(whole["steps"]) > 5
+    steps, url = [], "/api/v1/replay?until=2024-06-30&limit=4"
+    while url:
+        response = client.get(url)
+        found = response.get_json()
+        assert len(found["steps"]) <= 4
+        steps += found["steps"]
+        url = response.headers.get("Link", "").partition("<")[2].partition(">")[0] or None
+        if url:
+            url = url.replace("http://localhost", "")
+    assert steps == whole["steps"]
+    assert client.get("/api/v1/replay?until=2024-06-30&after=bad").status_code == 422
