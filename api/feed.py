@@ -13,7 +13,8 @@ from flask import Flask, Response, current_app, request
 from marshmallow import Schema, fields, validate
 
 from api.errors import problem
-from api.http import Abort, Blueprint, documents, timeline
+from api.http import Abort, Blueprint, documents, presented_token, timeline
+from timeline.access import Scope
 from timeline.audit import MAX_POSITION
 from timeline.domain import NotFound, actor_stream_id
 from timeline.feed import LogFeed, follow
@@ -48,12 +49,24 @@ class Encoded:
         with self.lock:
             found = self.messages.get(position)
         if found is None:
-            found = message(position, event["type"], event)
+            # As /events serves it to all but admins (see api.http.labelled).
+            found = message(position, event["type"], {**event, "recorded_by_label": None})
             with self.lock:
                 self.messages[position] = found
                 if len(self.messages) > self.size:
                     self.messages.popitem(last=False)
         return found
+
+
+def labelling(access: Any) -> Callable[[dict[str, Any]], str]:
+    """Each event's message with the label of the token that wrote it (for an admin)."""
+
+    def encoded(event: dict[str, Any]) -> str:
+        labels = access.labels({event["recorded_by"]}) if event["recorded_by"] else {}
+        return message(event["position"], event["type"],
+                       {**event, "recorded_by_label": labels.get(event["recorded_by"])})
+
+    return encoded
 
 
 class Streams:
@@ -121,7 +134,10 @@ def stream_events(query: dict[str, Any]) -> Response:
         after = timeline().audit.count()
     keep = event_filter(query.get("stream") or [], set(query.get("type") or []))
     idle = heartbeat_seconds()
-    encoded: Encoded = current_app.extensions["encoded"]
+    encoded: Callable[[dict[str, Any]], str] = current_app.extensions["encoded"]
+    token = presented_token()
+    if token is not None and token.scope.grants(Scope.ADMIN):
+        encoded = labelling(timeline().access)  # labels for admins only, as on /events
 
     def messages() -> Iterator[str]:
         for run in follow(feed, after, idle, keep):

@@ -3,6 +3,8 @@ real server in tests/integration/test_feed.py)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from api import create_app
@@ -77,9 +79,24 @@ def test_the_streams_are_documented_as_event_streams(app, client):
         assert any(p["name"] == "Last-Event-ID" for p in operation["parameters"])
 
 
-def test_a_browser_on_another_site_may_resume_with_last_event_id(client):
+def test_a_browser_on_another_site_may_resume_with_last_event_id(app, client):
+    app.config["CORS_ORIGINS"] = "*"  # no origin by default; a deployment names its own
     preflight = client.options("/api/v1/events/stream", headers={
         "Origin": "https://dashboard.example", "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "last-event-id"})
     assert "Last-Event-ID" in preflight.headers["Access-Control-Allow-Headers"]
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_an_admin_stream_carries_token_labels_and_others_null():
+    from api.feed import Encoded, labelling
+
+    class Access:
+        def labels(self, ids):
+            return {i: "analyst-desk" for i in ids if i == "tok_1"}
+
+    event = {"position": 7, "type": "Actor.Registered", "recorded_by": "tok_1"}
+    admin = json.loads(labelling(Access())(event).split("data: ", 1)[1])
+    assert admin["recorded_by_label"] == "analyst-desk"
+    anyone = json.loads(Encoded()(event).split("data: ", 1)[1])
+    assert anyone["recorded_by_label"] is None
