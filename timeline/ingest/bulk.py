@@ -15,9 +15,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+from uuid import UUID
 
 from timeline.application import Timeline
-from timeline.domain import CONTENT_FIELDS, Content, Development, NotFound, development_id
+from timeline.domain import CONTENT_FIELDS, Content, Development, development_id
 from timeline.progress import RECORDED, Progress
 from timeline.vocabulary import ActorKind, Status
 
@@ -143,7 +144,9 @@ def ingest(
 
 
 def _record_batch(app: Timeline, rows: list[Row], report: IngestReport, recorded_by: str) -> None:
-    unsaved: dict[object, Development] = {}
+    unsaved: dict[UUID, Development] = {}
+    present = app.recorder.streams_present(  # type: ignore[attr-defined]
+        list({development_id(row.key) for row in rows}))
     for row in rows:
         for actor in row.actors:
             if not app.has_actor(actor.actor_id):
@@ -153,9 +156,12 @@ def _record_batch(app: Timeline, rows: list[Row], report: IngestReport, recorded
         ident = development_id(row.key)
         development = unsaved.get(ident)
         if development is None:
-            try:
+            if ident in present and row.revision_reason is None:
+                report.unchanged += 1  # a dataset whose records never change: nothing to read
+                continue
+            if ident in present:
                 development = app.development(ident)
-            except NotFound:
+            else:
                 unsaved[ident] = Development(id=ident, content=row.content,
                                              status=Status.OCCURRED, key=row.key,
                                              recorded_by=recorded_by)
