@@ -232,6 +232,15 @@ def test_a_revised_acled_record_becomes_a_correction_keeping_the_previous_versio
     assert corrected["type"] == "corrected"
     assert corrected["changes"]["summary"] == "Clashes near Kharkiv; 5 killed."
     assert found["summary"] == "Clashes near Kharkiv; 5 killed."
+    app.read_model.catch_up()
+    ident = str(development_id("acled:UKR100001"))
+
+    def summary_reported_by(day: date) -> list[str]:
+        axes = Axes(reported_by=day)
+        return [d["summary"] for d in app.list_developments(axes=axes) if d["id"] == ident]
+
+    assert summary_reported_by(date(2024, 4, 8)) == ["Clashes near Kharkiv."]
+    assert summary_reported_by(date(2024, 4, 9)) == ["Clashes near Kharkiv; 5 killed."]
 
 
 def test_the_older_acled_layout_and_bad_records(store, tmp_path):
