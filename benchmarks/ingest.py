@@ -58,13 +58,17 @@ def synthetic_export(path: Path, count: int, seed: int = 1) -> None:
             file.write("\t".join(columns) + "\n")
 
 
+SCHEMAS: list[str] = []  # created by this run, dropped at its end
+
+
 def store_url(directory: str, postgres: str | None) -> str:
     if postgres:
         import psycopg
 
-        schema = f"bench_{uuid4().hex[:12]}"
+        schema = f"ingest_bench_{uuid4().hex[:12]}"
         with psycopg.connect(postgres, autocommit=True) as connection:
             connection.execute(f'CREATE SCHEMA "{schema}"')
+        SCHEMAS.append(schema)
         return f"{postgres}?schema={schema}"
     return f"sqlite:///{directory}/{uuid4().hex}.db"
 
@@ -103,6 +107,12 @@ def main() -> None:
         raw_rate = args.count / (time.perf_counter() - started)
         baseline.close()
 
+    if args.postgres:
+        import psycopg
+
+        with psycopg.connect(args.postgres, autocommit=True) as connection:
+            for schema in SCHEMAS:
+                connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     store = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{args.count} GDELT rows on {store}:")
     print(f"  ingest            {ingest_rate:10,.0f} rows/s")
