@@ -25,6 +25,9 @@ from timeline.axes import AXES, Axes, moment
 from timeline.domain import TimelineError
 from timeline.feed import PAGE, LogFeed
 from timeline.feed import follow as follow_log
+from timeline.ingest import acled, gdelt
+from timeline.ingest.bulk import IngestError, IngestReport
+from timeline.ingest.bulk import ingest as ingest_rows
 from timeline.progress import IMPORTED
 from timeline.seeding import SeedError, bundled, existing, seed
 from timeline.store import DEFAULT_STORE, StoreError
@@ -436,6 +439,95 @@ def project(ctx: click.Context, rebuild: bool, quiet: bool) -> None:
             analyze(app)
         verb = "Rebuilt the read model from" if rebuild else "Applied"
         summary(quiet, f"{verb} {applied} events; lag now {app.read_model.lag()}.")
+
+
+@main.group()
+def ingest() -> None:
+    """Ingest event datasets (GDELT 2.0, ACLED) beside the seed data; see docs/ingest.md.
+
+    Idempotent: a record already ingested records nothing (an ACLED record revised since is
+    recorded as a correction). Bad rows are reported as FILE:LINE: reason and skipped.
+    """
+
+
+strict_option = click.option(
+    "--strict", is_flag=True,
+    help="Stop at the first bad row, recording nothing from its file (default: skip and report).",
+)
+
+
+def ingest_files(ctx: click.Context, dataset: str, paths: list[Path], strict: bool,
+                 quiet: bool) -> None:
+    """Ingest each file through its dataset's reader; bad rows go to standard error."""
+    if not paths:
+        raise click.ClickException(f"no {dataset} files to ingest")
+    reader = {"gdelt": gdelt.rows, "acled": acled.rows}[dataset]
+    total = IngestReport()
+    with opened(ctx) as app, progress_shown(quiet) as progress:
+        for path in paths:
+            try:
+                report = ingest_rows(app, reader(path), strict=strict, progress=progress,
+                                     recorded_by=dataset)
+            except IngestError as error:
+                raise click.ClickException(str(error)) from None
+            if progress is not None:
+                progress.close()
+            for bad in report.skipped:
+                click.echo(str(bad), err=True)
+            summary(quiet, f"{path}: {report}.")
+            total.recorded += report.recorded
+            total.corrected += report.corrected
+            total.unchanged += report.unchanged
+            total.actors_registered += report.actors_registered
+            total.skipped += report.skipped
+        analyze(app, progress)
+    if len(paths) > 1:
+        summary(quiet, f"In all: {total}.")
+
+
+def gdelt_files(paths: tuple[Path, ...], since: date | None, until: date | None) -> list[Path]:
+    """The files given, and in each directory given its GDELT exports (named
+    YYYYMMDDHHMMSS.export.CSV[.zip]) from `since` to `until`, in time order."""
+    found: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            found.append(path)
+            continue
+        for file in sorted(path.iterdir()):
+            stamp = file.name[:8]
+            if ".export." not in file.name.lower() or not stamp.isdigit():
+                continue
+            day = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]))
+            if (since is None or day >= since) and (until is None or day <= until):
+                found.append(file)
+    return found
+
+
+@ingest.command("gdelt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--since", type=WorldDate(),
+              help="In a directory, only export files from this day (by their names) on.")
+@click.option("--until", type=WorldDate(),
+              help="In a directory, only export files up to this day (by their names).")
+@strict_option
+@quiet_option
+@click.pass_context
+@fail_cleanly
+def ingest_gdelt(ctx: click.Context, paths: tuple[Path, ...], since: date | None,
+                 until: date | None, strict: bool, quiet: bool) -> None:
+    """Ingest GDELT 2.0 Events export files (.export.CSV, or .zip), or directories of them."""
+    ingest_files(ctx, "gdelt", gdelt_files(paths, since, until), strict, quiet)
+
+
+@ingest.command("acled")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@strict_option
+@quiet_option
+@click.pass_context
+@fail_cleanly
+def ingest_acled(ctx: click.Context, paths: tuple[Path, ...], strict: bool, quiet: bool) -> None:
+    """Ingest ACLED CSV exports (with their header line; the current or the older layout)."""
+    ingest_files(ctx, "acled", list(paths), strict, quiet)
 
 
 @main.group()

@@ -603,6 +603,20 @@ class EventLog(Dialect):
             c.execute(statement, (self.stream_key(originator_id),))
             return [self._logged(row) for row in c.fetchall()]
 
+    def streams_present(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these aggregates have events: one query for a batch of them (a bulk
+        importer's idempotence check), not one read each."""
+        if not originator_ids:
+            return set()
+        wanted = {str(self.stream_key(ident)): ident for ident in originator_ids}
+        statement = self.sql(
+            "SELECT DISTINCT originator_id FROM {events} WHERE originator_id IN ("
+            + ", ".join("?" * len(wanted)) + ")"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, [self.stream_key(ident) for ident in wanted.values()])
+            return {wanted[str(row["originator_id"])] for row in c.fetchall()}
+
     def stream_key(self, originator_id: UUID) -> Any:
         """How the events table stores an aggregate id (SQLite: hex text)."""
         return originator_id.hex

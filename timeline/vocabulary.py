@@ -200,3 +200,72 @@ KINDS: dict[Kind, KindSpec] = {
 }
 
 assert set(KINDS) == set(Kind), "every kind needs its row in KINDS"
+
+
+# --- event datasets: their codes to our kinds ----------------------------------------------
+
+# CAMEO codes (GDELT's EventCode, EventBaseCode, EventRootCode) to kinds. Codes are strings:
+# "040" is not 40. The most specific code listed wins, so a root gives the default for its
+# family and a longer code an exception to it. Every one of CAMEO's 20 roots is here.
+CAMEO_KINDS: dict[str, Kind] = {
+    "01": Kind.PUBLIC_STATEMENT,  # make public statement
+    "02": Kind.APPEAL,  # appeal
+    "03": Kind.APPEAL,  # express intent to cooperate
+    "04": Kind.CONSULTATION,  # consult
+    "042": Kind.VISIT,  # make a visit
+    "043": Kind.VISIT,  # host a visit
+    "05": Kind.CONSULTATION,  # engage in diplomatic cooperation
+    "057": Kind.AGREEMENT,  # sign formal agreement
+    "06": Kind.MATERIAL_SUPPORT,  # engage in material cooperation
+    "07": Kind.MATERIAL_SUPPORT,  # provide aid
+    "074": Kind.MILITARY_AID,  # provide military protection or peacekeeping
+    "08": Kind.RESTRAINT,  # yield
+    "09": Kind.ASSESSMENT,  # investigate
+    "10": Kind.PUBLIC_STATEMENT,  # demand
+    "11": Kind.PUBLIC_STATEMENT,  # disapprove
+    "12": Kind.RESTRAINT,  # reject
+    "13": Kind.PUBLIC_STATEMENT,  # threaten
+    "14": Kind.PUBLIC_STATEMENT,  # protest
+    "15": Kind.PUBLIC_STATEMENT,  # exhibit force posture: a signal, not yet force
+    "16": Kind.RESTRAINT,  # reduce relations
+    "163": Kind.SANCTIONS,  # impose embargo, boycott or sanctions
+    "17": Kind.SANCTIONS,  # coerce
+    "18": Kind.ARMED_ATTACK,  # assault
+    "19": Kind.COMBAT,  # fight
+    "192": Kind.TERRITORIAL_GAIN,  # occupy territory
+    "20": Kind.ARMED_ATTACK,  # use unconventional mass violence
+}
+CAMEO_ROOTS = tuple(f"{root:02d}" for root in range(1, 21))
+
+
+def cameo_kind(*codes: str) -> Kind | None:
+    """The kind of the most specific of these CAMEO codes that the table lists (pass the
+    event code, its base code and its root code), or None when none is listed."""
+    for code in sorted(codes, key=len, reverse=True):
+        if code in CAMEO_KINDS:
+            return CAMEO_KINDS[code]
+    return None
+
+
+# ACLED's event types, and the sub-event types that differ from their type, to kinds.
+ACLED_EVENT_KINDS: dict[str, Kind] = {
+    "Battles": Kind.COMBAT,
+    "Explosions/Remote violence": Kind.ARMED_ATTACK,
+    "Violence against civilians": Kind.ARMED_ATTACK,
+    "Protests": Kind.PUBLIC_STATEMENT,
+    "Riots": Kind.COMBAT,
+    "Strategic developments": Kind.ASSESSMENT,
+}
+ACLED_SUB_EVENT_KINDS: dict[str, Kind] = {
+    "Government regains territory": Kind.TERRITORIAL_GAIN,
+    "Non-state actor overtakes territory": Kind.TERRITORIAL_GAIN,
+    "Agreement": Kind.AGREEMENT,
+    "Arrests": Kind.RESTRAINT,
+}
+
+
+def acled_kind(event_type: str, sub_event_type: str) -> Kind | None:
+    """The kind of an ACLED event, or None for an event type ACLED does not have."""
+    if event_type not in ACLED_EVENT_KINDS:
+        return None
+    return ACLED_SUB_EVENT_KINDS.get(sub_event_type, ACLED_EVENT_KINDS[event_type])

@@ -1,0 +1,143 @@
+"""ACLED CSV exports (read by their header names, current and older layouts) as developments.
+
+See docs/ingest.md for the mapping. ACLED overwrites a record in place and keeps no versions;
+its `timestamp` is the record's last change. A record ingested again with a newer timestamp and
+different content is recorded as a correction, so the store keeps the history ACLED does not.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from timeline.domain import Content, PartialDate, Participation, Source, TimelineError
+from timeline.ingest.bulk import ActorNeeded, BadRow, IngestError, Row, members, slug
+from timeline.vocabulary import ActorKind, Certainty, Role, acled_kind
+
+DATASET = "acled"
+REQUIRED = ("event_id_cnty", "event_date", "time_precision", "event_type", "sub_event_type",
+            "actor1", "country", "source", "notes", "timestamp")
+REVISED = "ACLED revised the record"
+
+
+def event_date(text: str, precision: str) -> PartialDate:
+    """`event_date` (ISO, or the older `9-May-20`) at ACLED's `time_precision`: 1 the day,
+    2 the week (the day given, approximate), 3 the month."""
+    text = text.strip()
+    for layout in ("%Y-%m-%d", "%d-%b-%y", "%d %B %Y"):
+        try:
+            when = datetime.strptime(text, layout).date()
+            break
+        except ValueError:
+            continue
+    else:
+        raise TimelineError(f"event_date {text!r} is not a date (YYYY-MM-DD or 9-May-20)")
+    if precision == "1":
+        return PartialDate(when.year, when.month, when.day)
+    if precision == "2":
+        return PartialDate(when.year, when.month, when.day, approximate=True,
+                           derivation="ACLED time_precision 2: within the week of this day")
+    if precision == "3":
+        return PartialDate(when.year, when.month)
+    raise TimelineError(f"time_precision {precision!r} is not 1, 2 or 3")
+
+
+def changed_on(timestamp: str) -> PartialDate:
+    """The day (UTC) of ACLED's `timestamp`, seconds since 1970: when this version appeared."""
+    try:
+        when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(timestamp))
+    except (ValueError, OverflowError):
+        raise TimelineError(f"timestamp {timestamp!r} is not seconds since 1970") from None
+    return PartialDate(when.year, when.month, when.day)
+
+
+def named(name: str) -> ActorNeeded:
+    return ActorNeeded(slug(name, "acled"), name, ActorKind.ORGANISATION, (name,))
+
+
+def row(file: str, line: int, record: dict[str, str]) -> Row | BadRow:
+    """One record of an export as a Row, or a BadRow saying why it cannot be one."""
+    get = {name: (value or "").strip() for name, value in record.items() if name}.get
+    event_id = get("event_id_cnty") or ""
+    if not event_id:
+        return BadRow(file, line, "event_id_cnty is empty")
+    kind = acled_kind(get("event_type") or "", get("sub_event_type") or "")
+    if kind is None:
+        return BadRow(file, line, f"unknown event_type {get('event_type')!r}")
+    if not get("actor1"):
+        return BadRow(file, line, "actor1 is empty")
+    country = get("country") or ""
+    state = ActorNeeded(slug(country, ""), country, ActorKind.STATE,
+                        tuple(filter(None, (get("iso3"), get("iso")))))
+    needed = [named(get("actor1") or "")]
+    roles = [Role.SOURCE]
+    if get("actor2"):
+        needed.append(named(get("actor2") or ""))
+        roles.append(Role.TARGET)
+    for column in ("assoc_actor_1", "assoc_actor_2"):
+        for name in filter(None, (part.strip() for part in (get(column) or "").split(";"))):
+            needed.append(named(name))
+            roles.append(Role.PARTICIPANT)
+    if state.actor_id:
+        needed.append(state)
+        roles.append(Role.PARTICIPANT)
+    participants: dict[tuple[str, Role], Participation] = {}
+    for actor, role in zip(needed, roles, strict=True):
+        participants.setdefault((actor.actor_id, role), Participation(actor.actor_id, role))
+    try:
+        fatalities = int(get("fatalities") or 0)
+        notes = get("notes") or ""
+        content = Content(
+            kind=kind,
+            summary=notes or f"{get('event_type')}: {get('sub_event_type')}.",
+            actors=tuple(participants.values()),
+            date=event_date(get("event_date") or "", get("time_precision") or ""),
+            certainty=Certainty.REPORTED,
+            sources=(Source(
+                publication=get("source") or "unnamed source",
+                attribution=f"ACLED, human-coded from {get('source_scale') or 'its sources'}",
+                reported_on=changed_on(get("timestamp") or ""),
+                passage=f"ACLED event {event_id} ({get('event_type')}: {get('sub_event_type')});"
+                        f" fatalities {fatalities}.",
+            ),),
+            place=", ".join(filter(None, (get("location"), get("admin1"), country))) or None,
+        )
+    except ValueError:
+        return BadRow(file, line, f"fatalities {get('fatalities')!r} is not a number")
+    except TimelineError as error:
+        return BadRow(file, line, error.message)
+    return Row(line, f"{DATASET}:{event_id}", content, tuple(dict.fromkeys(needed)), REVISED)
+
+
+def rows(path: Path) -> Iterator[Row | BadRow]:
+    """The records of an export, by the names in its header line. Bytes that are not UTF-8
+    make their record a bad row (they are read as surrogates, then looked for)."""
+    for file, binary in members(path):
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape",
+                                newline="")
+        reader = csv.reader(text)
+        try:
+            header = [name.strip() for name in next(reader)]
+        except StopIteration:
+            raise IngestError(f"{file}: empty, not an ACLED export") from None
+        missing = [name for name in REQUIRED if name not in header]
+        if missing:
+            raise IngestError(f"{file}: not an ACLED export: no column {', '.join(missing)}")
+        line = reader.line_num
+        for values in reader:
+            line, first = reader.line_num, line + 1  # a record may span lines: cite its first
+            if not any(value.strip() for value in values):
+                continue
+            if any(_undecodable(value) for value in values):
+                yield BadRow(file, first, "not UTF-8")
+            elif len(values) != len(header):
+                yield BadRow(file, first, f"{len(values)} fields, not {len(header)}")
+            else:
+                yield row(file, first, dict(zip(header, values, strict=True)))
+
+
+def _undecodable(value: str) -> bool:
+    return any("\udc80" <= character <= "\udcff" for character in value)
