@@ -475,6 +475,13 @@ def stop(*_: object) -> None:
     sys.exit(143)
 
 
+def at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000", help="comma-separated numbers of developments (default: a quick run)")
@@ -487,7 +494,7 @@ def main() -> None:
                         help="developments recorded one per transaction")
     parser.add_argument("--http-seconds", type=float, default=4.0,
                         help="load per endpoint; 0 skips the HTTP part")
-    parser.add_argument("--progress-rounds", type=int, default=1,
+    parser.add_argument("--progress-rounds", type=at_least_one, default=1,
                         help="rebuilds with and without a progress bar, in turn, per size")
     parser.add_argument("--postgres", default=os.environ.get(
         "TIMELINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"),
