@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
-from timeline.domain import Conflict, NotFound, TimelineError, as_uuid
+from timeline import merkle
+from timeline.domain import Conflict, InvalidInput, NotFound, TimelineError, as_uuid
 from timeline.progress import EXPORTED, IMPORTED, VERIFIED, Progress, counted
 
 GENESIS = "0" * 64
@@ -432,6 +433,15 @@ class LogRecorder(Protocol):
         self, events: Iterable[LoggedEvent], check: Callable[[LoggedEvent], None]
     ) -> int: ...
     def max_notification_id(self) -> int | None: ...
+    def build_tree(self) -> int: ...
+    def tree_proof(self, build: Callable[[merkle.Subtree, int], Any]) -> Any: ...
+
+
+def in_tree(size: int, now: int, field: str) -> int:
+    """`size`, if the tree has reached it."""
+    if not 0 <= size <= now:
+        raise InvalidInput(f"{field} {size} is outside the tree, whose size is {now}", field)
+    return size
 
 
 class AuditLog:
@@ -444,6 +454,46 @@ class AuditLog:
     def __init__(self, recorder: LogRecorder, mapper: Any = None) -> None:
         self.recorder = recorder
         self.mapper = mapper
+        # A log recorded before the Merkle tree existed gets its tree when it is opened.
+        recorder.build_tree()
+
+    def tree(self, size: int | None = None) -> dict[str, Any]:
+        """The Merkle tree's size and root (RFC 9162 §2.1), now or at an earlier `size`."""
+
+        def build(subtree: merkle.Subtree, now: int) -> dict[str, Any]:
+            at = now if size is None else in_tree(size, now, "size")
+            root = merkle.EMPTY_ROOT if at == 0 else subtree(0, at)
+            return {"size": at, "root": root.hex()}
+
+        return self.recorder.tree_proof(build)
+
+    def inclusion(self, index: int, size: int) -> dict[str, Any]:
+        """The RFC 9162 §2.1.3 inclusion proof of leaf `index` (the index-th event, from 0) in
+        the tree of `size` leaves, with that leaf's chain hash. O(log n) stored hashes."""
+
+        def build(subtree: merkle.Subtree, now: int) -> dict[str, Any]:
+            in_tree(size, now, "size")
+            if not 0 <= index < size:
+                raise InvalidInput(f"index {index} is not a leaf of a tree of size {size}",
+                                   "index")
+            return {"index": index, "size": size,
+                    "leaf_hash": subtree(index, index + 1).hex(),
+                    "root": subtree(0, size).hex(),
+                    "hashes": [h.hex() for h in merkle.inclusion_proof(index, size, subtree)]}
+
+        return self.recorder.tree_proof(build)
+
+    def consistency(self, old: int, new: int) -> dict[str, Any]:
+        """The RFC 9162 §2.1.4 proof that the tree of `new` leaves extends that of `old`."""
+
+        def build(subtree: merkle.Subtree, now: int) -> dict[str, Any]:
+            in_tree(new, now, "to")
+            if not 0 <= old <= new:
+                raise InvalidInput(f"from {old} is not between 0 and to ({new})", "from")
+            return {"from": old, "to": new,
+                    "hashes": [h.hex() for h in merkle.consistency_proof(old, new, subtree)]}
+
+        return self.recorder.tree_proof(build)
 
     def plaintext(self, payload: bytes) -> bytes:
         """A stored payload with the store's encryption and compression undone."""
