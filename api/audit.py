@@ -66,3 +66,67 @@ def verify(query: dict[str, Any]) -> Response:
             errors={"first_bad_position": [str(result.first_bad_position)]},
         )
     return ok(result.as_dict())
+
+
+class TreeOut(Schema):
+    size = fields.Integer(required=True, metadata={"description": "Leaves: events in the log"})
+    root = fields.String(required=True, metadata={"description": "RFC 9162 root hash, hex"})
+
+
+class InclusionQuery(Schema):
+    index = fields.Integer(required=True, validate=validate.Range(0, MAX_POSITION),
+                           metadata={"description": "The leaf: the index-th event, from 0"})
+    size = fields.Integer(required=True, validate=validate.Range(1, MAX_POSITION),
+                          metadata={"description": "The tree size the proof is for"})
+
+
+class InclusionOut(Schema):
+    index = fields.Integer(required=True)
+    size = fields.Integer(required=True)
+    leaf_hash = fields.String(required=True, metadata={
+        "description": "SHA-256(0x00 ‖ the event's 32-byte chain hash), hex"})
+    root = fields.String(required=True, metadata={"description": "The root at `size`, hex"})
+    hashes = fields.List(fields.String(), required=True, metadata={
+        "description": "The RFC 9162 §2.1.3 inclusion path, hex, nearest the leaf first"})
+
+
+class ConsistencyQuery(Schema):
+    from_ = fields.Integer(required=True, data_key="from",
+                           validate=validate.Range(0, MAX_POSITION),
+                           metadata={"description": "The earlier tree size"})
+    to = fields.Integer(required=True, validate=validate.Range(0, MAX_POSITION),
+                        metadata={"description": "The later tree size"})
+
+
+class ConsistencyOut(Schema):
+    from_ = fields.Integer(required=True, data_key="from")
+    to = fields.Integer(required=True)
+    hashes = fields.List(fields.String(), required=True, metadata={
+        "description": "The RFC 9162 §2.1.4 consistency proof, hex"})
+
+
+@blueprint.get("/tree")
+@blueprint.response(200, TreeOut)
+def tree() -> Response:
+    """The Merkle tree over the chain hashes (RFC 9162 §2.1): its size and root now."""
+    return ok(timeline().audit.tree())
+
+
+@blueprint.get("/proof/inclusion")
+@blueprint.arguments(InclusionQuery, location="query")
+@blueprint.response(200, InclusionOut)
+@blueprint.alt_response(422, description="`index` or `size` is outside the tree")
+def inclusion(query: dict[str, Any]) -> Response:
+    """Prove that the index-th event (from 0) is in the log at tree size `size`: about
+    log2(size) hashes, read from the stored tree."""
+    return ok(timeline().audit.inclusion(query["index"], query["size"]))
+
+
+@blueprint.get("/proof/consistency")
+@blueprint.arguments(ConsistencyQuery, location="query")
+@blueprint.response(200, ConsistencyOut)
+@blueprint.alt_response(422, description="`from` or `to` is outside the tree, or from > to")
+def consistency(query: dict[str, Any]) -> Response:
+    """Prove that the log at size `to` extends the log at size `from` (append-only), with no
+    download of the events between."""
+    return ok(timeline().audit.consistency(query["from_"], query["to"]))
