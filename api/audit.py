@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.errors import problem
 from api.http import Blueprint, ok, timeline
 from timeline.audit import MAX_POSITION, Head
+from timeline.checkpoint import SigningKey, configured_key, default_origin
 
 blueprint = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description=__doc__)
 
@@ -130,3 +131,37 @@ def consistency(query: dict[str, Any]) -> Response:
     """Prove that the log at size `to` extends the log at size `from` (append-only), with no
     download of the events between."""
     return ok(timeline().audit.consistency(query["from_"], query["to"]))
+
+
+def signing_key() -> SigningKey:
+    """The key checkpoints are signed with: TIMELINE_SIGNING_KEY's, else one made at the
+    first use in this process (ephemeral: the checkpoints say so)."""
+    if "signing_key" not in current_app.extensions:
+        current_app.extensions["signing_key"] = configured_key(
+            current_app.config.get("SIGNING_KEY"), origin())
+    return current_app.extensions["signing_key"]
+
+
+def origin() -> str:
+    return current_app.config.get("ORIGIN") or default_origin()
+
+
+def text(body: str) -> Response:
+    return Response(body, mimetype="text/plain")
+
+
+@blueprint.get("/checkpoint")
+@blueprint.response(200, content_type="text/plain", description=(
+    "A C2SP tlog-checkpoint signed note: origin, tree size, base64 root, a blank line, then"
+    " `— <key name> <base64(key id ‖ Ed25519 signature)>`"))
+def checkpoint() -> Response:
+    """The current tree, signed: keep it, and later hold the service to it."""
+    return text(timeline().audit.checkpoint(signing_key(), origin()))
+
+
+@blueprint.get("/key")
+@blueprint.response(200, content_type="text/plain", description=(
+    "The verifier key: `<name>+<8 hex key id>+<base64(0x01 ‖ Ed25519 public key)>`"))
+def key() -> Response:
+    """The key that checks this service's checkpoints (C2SP signed-note verifier key)."""
+    return text(f"{signing_key().verifier}\n")

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from timeline import merkle
+from timeline.checkpoint import Checkpoint, SigningKey, VerifierKey, open_checkpoint
 from timeline.domain import Conflict, InvalidInput, NotFound, TimelineError, as_uuid
 from timeline.progress import EXPORTED, IMPORTED, VERIFIED, Progress, counted
 
@@ -466,6 +467,27 @@ class AuditLog:
             return {"size": at, "root": root.hex()}
 
         return self.recorder.tree_proof(build)
+
+    def checkpoint(self, key: SigningKey, origin: str) -> str:
+        """The current tree as a signed note (C2SP tlog-checkpoint)."""
+        tree = self.tree()
+        return Checkpoint(origin, tree["size"], bytes.fromhex(tree["root"]), key.ephemeral).sign(key)
+
+    def check_checkpoint(self, note: str, verifier: VerifierKey) -> dict[str, Any]:
+        """Check a kept checkpoint's signature, then that the log now extends it, from the
+        consistency proof alone (O(log n) stored hashes); raises CheckpointError or
+        merkle.ProofError when either fails."""
+        kept = open_checkpoint(note, verifier)
+        now = self.tree()
+        if kept.size > now["size"]:
+            raise merkle.ProofError(
+                f"the checkpoint's size {kept.size} is beyond the log's {now['size']}:"
+                " the log was cut, or the checkpoint is from another log")
+        proof = self.consistency(kept.size, now["size"])["hashes"]
+        merkle.verify_consistency(kept.size, now["size"], kept.root, bytes.fromhex(now["root"]),
+                                  [bytes.fromhex(h) for h in proof])
+        return {"origin": kept.origin, "from": kept.size, "to": now["size"],
+                "root": now["root"]}
 
     def inclusion(self, index: int, size: int) -> dict[str, Any]:
         """The RFC 9162 §2.1.3 inclusion proof of leaf `index` (the index-th event, from 0) in
