@@ -68,7 +68,7 @@ class VerifierKey:
     @classmethod
     def parse(cls, text: str) -> VerifierKey:
         try:
-            name, hex_id, encoded = text.strip().split("+")
+            name, hex_id, encoded = text.strip().split("+", 2)
             raw = base64.b64decode(encoded, validate=True)
             if raw[:1] != ED25519 or len(raw) != 33:
                 raise ValueError("not an Ed25519 key")
@@ -104,7 +104,7 @@ class SigningKey:
     @classmethod
     def parse(cls, text: str) -> SigningKey:
         try:
-            private, key, name, hex_id, encoded = text.strip().split("+")
+            private, key, name, hex_id, encoded = text.strip().split("+", 4)
             raw = base64.b64decode(encoded, validate=True)
             if (private, key) != ("PRIVATE", "KEY") or raw[:1] != ED25519 or len(raw) != 33:
                 raise ValueError("not an Ed25519 signer key")

@@ -40,6 +40,7 @@ from eventsourcing.sqlite import SQLiteFactory as LibrarySQLiteFactory
 from timeline import merkle
 from timeline.audit import (
     GENESIS,
+    DamagedLog,
     LogEndsEarly,
     LogFileError,
     LoggedEvent,
@@ -513,7 +514,11 @@ class EventLog(Dialect):
 
         def complete(level: int, index: int) -> bytes:
             c.execute(statement, (level, index))
-            return bytes.fromhex(c.fetchone()["hash"])
+            row = c.fetchone()
+            if row is None:
+                raise DamagedLog(f"the Merkle tree has no node at level {level}, index {index}:"
+                                 " its table was altered outside the recorder")
+            return bytes.fromhex(row["hash"])
 
         return complete
 
