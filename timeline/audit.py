@@ -27,6 +27,7 @@ import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -438,6 +439,12 @@ class LogRecorder(Protocol):
     def tree_proof(self, build: Callable[[merkle.Subtree, int], Any]) -> Any: ...
 
 
+def batched(events: Iterable[LoggedEvent], size: int) -> Iterator[list[LoggedEvent]]:
+    iterator = iter(events)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
 def in_tree(size: int, now: int, field: str) -> int:
     """`size`, if the tree has reached it."""
     if not 0 <= size <= now:
@@ -563,7 +570,8 @@ class AuditLog:
     def verify(self, kept: Head | None = None, progress: Progress | None = None) -> Verification:
         """Recompute the whole chain (and check it still extends a kept head), check that
         every stream's versions run from 1 without gaps, and that the log does not end before
-        a position the service already used (see LogMarks). O(events)."""
+        a position the service already used (see LogMarks), and that every node of the stored
+        Merkle tree is the one the chain gives. O(events)."""
         result = verify(counted(self.recorder.iter_log(), progress, VERIFIED, self.count()), kept)
         gap = self.recorder.first_stream_gap()
         if gap is not None and (result.ok or gap.position < result.first_bad_position):
@@ -572,8 +580,37 @@ class AuditLog:
         ended_early = marks.problem()
         if result.ok and ended_early:  # the chain alone cannot tell: the service remembers
             return Verification(False, result.checked, result.head, marks.end + 1, ended_early)
+        if result.ok:  # the more specific findings above come first
+            result = self._tree_matches(self.recorder.iter_log(), result)
         if result.ok and result.head:
             self.recorder.issue_head(result.head["position"], result.head["hash"])
+        return result
+
+    def _tree_matches(self, events: Iterable[LoggedEvent], result: Verification
+                      ) -> Verification:
+        """Every stored node of the Merkle tree (which proofs and checkpoints come from) is
+        the node the chain just verified gives; else the first event under a node that
+        differs. Reads the tree a batch of leaves at a time, level by level."""
+        latest: dict[int, bytes] = {}  # the last node made at each level: the next's left
+        count = 0
+        for batch in batched(events, 1024):
+            nodes = merkle.grow(count, [bytes.fromhex(e.hash or "") for e in batch],
+                                lambda level, index: latest[level])
+            by_level: dict[int, dict[int, bytes]] = {}
+            for level, index, digest in nodes:
+                by_level.setdefault(level, {})[index] = digest
+                latest[level] = digest
+            for level, expected in sorted(by_level.items()):
+                stored = self.recorder.select_tree(level, min(expected), max(expected) + 1)
+                for index, digest in sorted(expected.items()):
+                    if stored.get(index) != digest.hex():
+                        first = (index << level) - count
+                        return Verification(
+                            False, result.checked, result.head, batch[first].position,
+                            f"the Merkle tree (table event_tree) does not match the chain at"
+                            f" level {level}, node {index}: it was altered outside the"
+                            " recorder; the chain itself verifies")
+            count += len(batch)
         return result
 
     def marks(self) -> LogMarks:

@@ -198,3 +198,4 @@ def grow(count: int, leaves: Sequence[bytes], complete: Callable[[int, int], byt
             made[(level, index)] = h
             rows.append((level, index, h))
     return rows
+

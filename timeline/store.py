@@ -402,7 +402,7 @@ class EventLog(Dialect):
     TREE_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_tree} ("
         " level INTEGER NOT NULL, idx BIGINT NOT NULL, hash TEXT NOT NULL,"
-        " PRIMARY KEY (level, idx))"
+        " PRIMARY KEY (level, idx)){without_rowid}"
     )
 
     @property
@@ -556,6 +556,14 @@ class EventLog(Dialect):
                 added += len(hashes)
                 if len(hashes) < batch:
                     return added
+
+    def select_tree(self, level: int, start: int, end: int) -> dict[int, str]:
+        """The stored nodes of one level with index in start..end-1: index to hex hash."""
+        statement = self.sql(
+            "SELECT idx, hash FROM {event_tree} WHERE level = ? AND idx >= ? AND idx < ?")
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, (level, start, end))
+            return {row["idx"]: row["hash"] for row in c.fetchall()}
 
     def tree_size(self) -> int:
         with self.datastore.transaction(commit=False) as c:
@@ -789,7 +797,7 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
              "UNIQUE (originator_id, originator_version))"),
             self.sql(self.HASH_TABLE),
             self.sql(self.HEADS_TABLE),
-            self.sql(self.TREE_TABLE),
+            self.sql(self.TREE_TABLE, without_rowid=self.without_rowid),
         ]
         taken = {
             events: (

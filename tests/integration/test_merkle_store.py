@@ -108,3 +108,25 @@ def test_an_imported_log_has_its_tree(store, tmp_path):
         assert target.audit.tree() == app.audit.tree()
         target.close()
     app.close()
+
+def test_verify_finds_a_tree_altered_outside_the_recorder(durable_store):
+    app = Timeline(durable_store)
+    register(app, 6)
+    assert app.audit.verify().ok
+    third = app.recorder.select_log(0, 3)[2].position
+    raw = Raw(durable_store)
+    with raw.connect() as db:
+        good = db.execute(raw.sql("SELECT hash FROM event_tree WHERE level = 0 AND idx = 2")
+                          ).fetchone()[0]
+        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2"),
+                   ("00" * 32,))
+    result = app.audit.verify()
+    assert not result.ok and result.first_bad_position == third
+    assert "Merkle tree" in result.reason and result.checked == 6
+    with raw.connect() as db:  # the leaf put back, an interior node altered instead
+        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2"), (good,))
+        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 1 AND idx = 2"),
+                   ("00" * 32,))
+    result = app.audit.verify()
+    assert not result.ok and "Merkle tree" in result.reason
+    app.close()

@@ -234,3 +234,4 @@ def test_growing_in_batches_keeps_the_complete_subtrees_of_the_whole_tree(batche
         proof = merkle.consistency_proof(old, n, from_store)
         old_root = merkle.root_of(leaves[:old])
         assert independently_consistent(old, n, old_root, from_store(0, n), proof)
+
