@@ -7,7 +7,8 @@ Each size gets a fresh SQLite file whose Merkle tree is grown through the record
 append path (`_grow_tree`, the code each append runs) from synthetic 32-byte chain hashes; no
 events are needed, since proofs read only the tree. Then it times inclusion proofs of random
 leaves and consistency proofs between random sizes, and prints the median time of each, and
-its ratio to the smallest size's (1.00 = flat; log2(n) grows by 1.5x from 10k to 1M).
+its ratio to the smallest size's (1.00 = flat; log2(n) grows by 1.5x from 10k to 1M), and
+how many stored hashes a proof read on average (the O(log n) bound, counted).
 """
 
 from __future__ import annotations
@@ -37,6 +38,24 @@ def grown(directory: str, size: int) -> Timeline:
                       for i in range(start, min(start + batch, size))]
             recorder._grow_tree(c, hashes)
     return app
+
+
+def counting_reads(app: Timeline) -> list[int]:
+    """Count the stored hashes each proof reads (the recorder's one read of a node)."""
+    recorder, reads = app.recorder, [0]
+    node = recorder._tree_node
+
+    def counted(c):
+        complete = node(c)
+
+        def read(level: int, index: int) -> bytes:
+            reads[0] += 1
+            return complete(level, index)
+
+        return read
+
+    recorder._tree_node = counted
+    return reads
 
 
 def timed(calls: list, fn) -> float:
@@ -71,15 +90,16 @@ def main() -> None:
             proof = audit.inclusion(*inclusion[0])
             merkle.verify_inclusion(inclusion[0][0], size, bytes.fromhex(proof["leaf_hash"]),
                                     [bytes.fromhex(h) for h in proof["hashes"]], root)
-            rows.append((size, built, timed(inclusion, audit.inclusion),
-                         timed(consistency, audit.consistency)))
+            reads = counting_reads(app)
+            inc, con = timed(inclusion, audit.inclusion), timed(consistency, audit.consistency)
+            rows.append((size, built, inc, con, reads[0] / (2 * args.proofs)))
             app.close()
     base = rows[0]
     print(f"{'leaves':>9} {'grow s':>8} {'inclusion ms':>13} {'ratio':>6} "
-          f"{'consistency ms':>15} {'ratio':>6}")
-    for size, built, inc, con in rows:
+          f"{'consistency ms':>15} {'ratio':>6} {'hashes read/proof':>18}")
+    for size, built, inc, con, read in rows:
         print(f"{size:>9} {built:>8.1f} {inc * 1e3:>13.3f} {inc / base[2]:>6.2f} "
-              f"{con * 1e3:>15.3f} {con / base[3]:>6.2f}")
+              f"{con * 1e3:>15.3f} {con / base[3]:>6.2f} {read:>18.1f}")
 
 
 if __name__ == "__main__":
