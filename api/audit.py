@@ -8,7 +8,7 @@ from flask import Response, current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.errors import problem
-from api.http import Blueprint, ok, timeline
+from api.http import Blueprint, cacheable, ok, timeline
 from timeline.audit import MAX_POSITION, Head
 from timeline.checkpoint import SigningKey, configured_key, default_origin
 
@@ -147,7 +147,7 @@ def origin() -> str:
 
 
 def text(body: str) -> Response:
-    return Response(body, mimetype="text/plain")
+    return cacheable(Response(body, mimetype="text/plain"))
 
 
 @blueprint.get("/checkpoint")
