@@ -53,7 +53,12 @@ def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> R
                         mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
-    if request.method == "GET" and status == 200:
+    return cacheable(response)
+
+
+def cacheable(response: Response) -> Response:
+    """A GET's 200 response with an ETag, answering If-None-Match with 304."""
+    if request.method == "GET" and response.status_code == 200:
         if "ETag" not in response.headers:
             response.add_etag()
         response.make_conditional(request)

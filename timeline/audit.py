@@ -27,10 +27,13 @@ import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Protocol
 from uuid import UUID
 
-from timeline.domain import Conflict, NotFound, TimelineError, as_uuid
+from timeline import merkle
+from timeline.checkpoint import Checkpoint, SigningKey, VerifierKey, open_checkpoint
+from timeline.domain import Conflict, InvalidInput, NotFound, TimelineError, as_uuid
 from timeline.progress import EXPORTED, IMPORTED, VERIFIED, Progress, counted
 
 GENESIS = "0" * 64
@@ -432,6 +435,21 @@ class LogRecorder(Protocol):
         self, events: Iterable[LoggedEvent], check: Callable[[LoggedEvent], None]
     ) -> int: ...
     def max_notification_id(self) -> int | None: ...
+    def build_tree(self) -> int: ...
+    def tree_proof(self, build: Callable[[merkle.Subtree, int], Any]) -> Any: ...
+
+
+def batched(events: Iterable[LoggedEvent], size: int) -> Iterator[list[LoggedEvent]]:
+    iterator = iter(events)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def in_tree(size: int, now: int, field: str) -> int:
+    """`size`, if the tree has reached it."""
+    if not 0 <= size <= now:
+        raise InvalidInput(f"{field} {size} is outside the tree, whose size is {now}", field)
+    return size
 
 
 class AuditLog:
@@ -444,6 +462,67 @@ class AuditLog:
     def __init__(self, recorder: LogRecorder, mapper: Any = None) -> None:
         self.recorder = recorder
         self.mapper = mapper
+        # A log recorded before the Merkle tree existed gets its tree when it is opened.
+        recorder.build_tree()
+
+    def tree(self, size: int | None = None) -> dict[str, Any]:
+        """The Merkle tree's size and root (RFC 9162 §2.1), now or at an earlier `size`."""
+
+        def build(subtree: merkle.Subtree, now: int) -> dict[str, Any]:
+            at = now if size is None else in_tree(size, now, "size")
+            root = merkle.EMPTY_ROOT if at == 0 else subtree(0, at)
+            return {"size": at, "root": root.hex()}
+
+        return self.recorder.tree_proof(build)
+
+    def checkpoint(self, key: SigningKey, origin: str) -> str:
+        """The current tree as a signed note (C2SP tlog-checkpoint)."""
+        tree = self.tree()
+        return Checkpoint(origin, tree["size"], bytes.fromhex(tree["root"]), key.ephemeral).sign(key)
+
+    def check_checkpoint(self, note: str, verifier: VerifierKey) -> dict[str, Any]:
+        """Check a kept checkpoint's signature, then that the log now extends it, from the
+        consistency proof alone (O(log n) stored hashes); raises CheckpointError or
+        merkle.ProofError when either fails."""
+        kept = open_checkpoint(note, verifier)
+        now = self.tree()
+        if kept.size > now["size"]:
+            raise merkle.ProofError(
+                f"the checkpoint's size {kept.size} is beyond the log's {now['size']}:"
+                " the log was cut, or the checkpoint is from another log")
+        proof = self.consistency(kept.size, now["size"])["hashes"]
+        merkle.verify_consistency(kept.size, now["size"], kept.root, bytes.fromhex(now["root"]),
+                                  [bytes.fromhex(h) for h in proof])
+        return {"origin": kept.origin, "from": kept.size, "to": now["size"],
+                "root": now["root"]}
+
+    def inclusion(self, index: int, size: int) -> dict[str, Any]:
+        """The RFC 9162 §2.1.3 inclusion proof of leaf `index` (the index-th event, from 0) in
+        the tree of `size` leaves, with that leaf's chain hash. O(log n) stored hashes."""
+
+        def build(subtree: merkle.Subtree, now: int) -> dict[str, Any]:
+            in_tree(size, now, "size")
+            if not 0 <= index < size:
+                raise InvalidInput(f"index {index} is not a leaf of a tree of size {size}",
+                                   "index")
+            return {"index": index, "size": size,
+                    "leaf_hash": subtree(index, index + 1).hex(),
+                    "root": subtree(0, size).hex(),
+                    "hashes": [h.hex() for h in merkle.inclusion_proof(index, size, subtree)]}
+
+        return self.recorder.tree_proof(build)
+
+    def consistency(self, old: int, new: int) -> dict[str, Any]:
+        """The RFC 9162 §2.1.4 proof that the tree of `new` leaves extends that of `old`."""
+
+        def build(subtree: merkle.Subtree, now: int) -> dict[str, Any]:
+            in_tree(new, now, "to")
+            if not 0 <= old <= new:
+                raise InvalidInput(f"from {old} is not between 0 and to ({new})", "from")
+            return {"from": old, "to": new,
+                    "hashes": [h.hex() for h in merkle.consistency_proof(old, new, subtree)]}
+
+        return self.recorder.tree_proof(build)
 
     def plaintext(self, payload: bytes) -> bytes:
         """A stored payload with the store's encryption and compression undone."""
@@ -491,7 +570,8 @@ class AuditLog:
     def verify(self, kept: Head | None = None, progress: Progress | None = None) -> Verification:
         """Recompute the whole chain (and check it still extends a kept head), check that
         every stream's versions run from 1 without gaps, and that the log does not end before
-        a position the service already used (see LogMarks). O(events)."""
+        a position the service already used (see LogMarks), and that every node of the stored
+        Merkle tree is the one the chain gives. O(events)."""
         result = verify(counted(self.recorder.iter_log(), progress, VERIFIED, self.count()), kept)
         gap = self.recorder.first_stream_gap()
         if gap is not None and (result.ok or gap.position < result.first_bad_position):
@@ -500,8 +580,37 @@ class AuditLog:
         ended_early = marks.problem()
         if result.ok and ended_early:  # the chain alone cannot tell: the service remembers
             return Verification(False, result.checked, result.head, marks.end + 1, ended_early)
+        if result.ok:  # the more specific findings above come first
+            result = self._tree_matches(self.recorder.iter_log(), result)
         if result.ok and result.head:
             self.recorder.issue_head(result.head["position"], result.head["hash"])
+        return result
+
+    def _tree_matches(self, events: Iterable[LoggedEvent], result: Verification
+                      ) -> Verification:
+        """Every stored node of the Merkle tree (which proofs and checkpoints come from) is
+        the node the chain just verified gives; else the first event under a node that
+        differs. Reads the tree a batch of leaves at a time, level by level."""
+        latest: dict[int, bytes] = {}  # the last node made at each level: the next's left
+        count = 0
+        for batch in batched(events, 1024):
+            nodes = merkle.grow(count, [bytes.fromhex(e.hash or "") for e in batch],
+                                lambda level, index: latest[level])
+            by_level: dict[int, dict[int, bytes]] = {}
+            for level, index, digest in nodes:
+                by_level.setdefault(level, {})[index] = digest
+                latest[level] = digest
+            for level, expected in sorted(by_level.items()):
+                stored = self.recorder.select_tree(level, min(expected), max(expected) + 1)
+                for index, digest in sorted(expected.items()):
+                    if stored.get(index) != digest.hex():
+                        first = (index << level) - count
+                        return Verification(
+                            False, result.checked, result.head, batch[first].position,
+                            f"the Merkle tree (table event_tree) does not match the chain at"
+                            f" level {level}, node {index}: it was altered outside the"
+                            " recorder; the chain itself verifies")
+            count += len(batch)
         return result
 
     def marks(self) -> LogMarks:

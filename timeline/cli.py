@@ -22,12 +22,21 @@ from timeline.access import Scope, parse_duration
 from timeline.application import Timeline
 from timeline.audit import Head, LogFileError
 from timeline.axes import AXES, Axes, moment
+from timeline.checkpoint import (
+    CheckpointError,
+    SigningKey,
+    VerifierKey,
+    default_origin,
+    read_key,
+    write_key,
+)
 from timeline.domain import TimelineError
 from timeline.feed import PAGE, LogFeed
 from timeline.feed import follow as follow_log
 from timeline.ingest import acled, gdelt
 from timeline.ingest.bulk import IngestError, IngestReport
 from timeline.ingest.bulk import ingest as ingest_rows
+from timeline.merkle import ProofError
 from timeline.progress import IMPORTED
 from timeline.seeding import SeedError, bundled, existing, seed
 from timeline.store import DEFAULT_STORE, StoreError
@@ -41,7 +50,7 @@ def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (TimelineError, StoreError, SeedError, LogFileError) as error:
+        except (TimelineError, StoreError, SeedError, LogFileError, CheckpointError) as error:
             raise click.ClickException(str(error)) from None
         except PersistenceError as error:
             raise click.ClickException(f"the store failed: {error}") from None
@@ -604,13 +613,24 @@ def token_revoke(ctx: click.Context, name: str) -> None:
 @click.option("--head", "kept", metavar="POSITION:HASH",
               help="A head kept earlier (from `timeline verify` or /api/v1/audit/head): also "
                    "prove the log still extends it.")
+@click.option("--checkpoint", "kept_checkpoint", type=click.Path(dir_okay=False, path_type=Path),
+              help="A signed checkpoint kept earlier (`timeline checkpoint`, "
+                   "/api/v1/audit/checkpoint): check its signature, then that the log extends "
+                   "it, from a consistency proof alone (the chain is not re-read).")
+@click.option("--key", "verifier", metavar="KEY|FILE",
+              help="With --checkpoint: the verifier key (text or a file holding it, as "
+                   "/api/v1/audit/key gives it); default: TIMELINE_SIGNING_KEY's public half.")
 @quiet_option
 @click.pass_context
 @fail_cleanly
-def verify_command(ctx: click.Context, kept: str | None, quiet: bool) -> None:
+def verify_command(ctx: click.Context, kept: str | None, kept_checkpoint: Path | None,
+                   verifier: str | None, quiet: bool) -> None:
     """Recompute the hash chain of the whole log. Exit 0 only when it is intact.
 
     A chain that is not intact is reported on standard error, even with --quiet."""
+    if kept_checkpoint is not None:
+        check_checkpoint(ctx, kept_checkpoint, verifier, quiet)
+        return
     try:
         head = Head.parse(kept) if kept else None
     except ValueError as error:
@@ -631,6 +651,73 @@ def verify_command(ctx: click.Context, kept: str | None, quiet: bool) -> None:
         err=True,
     )
     ctx.exit(1)
+
+
+def check_checkpoint(ctx: click.Context, path: Path, verifier: str | None, quiet: bool) -> None:
+    try:
+        note = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise click.BadParameter(f"{path}: {error.strerror}", param_hint="--checkpoint") from None
+    if verifier is None:
+        configured = os.environ.get("TIMELINE_SIGNING_KEY")
+        if not configured:
+            raise click.UsageError("give --key (the verifier key) or set TIMELINE_SIGNING_KEY")
+        key = read_key(Path(configured)).verifier
+    else:
+        text = Path(verifier).read_text(encoding="utf-8") if os.path.isfile(verifier) else verifier
+        key = VerifierKey.parse(text)
+    with opened(ctx) as app:
+        try:
+            found = app.audit.check_checkpoint(note, key)
+        except ProofError as error:
+            click.echo(f"NOT CONSISTENT with the checkpoint: {error}.", err=True)
+            ctx.exit(1)
+    summary(quiet, f"Consistent: the log at size {found['to']} extends the checkpoint of "
+                   f"{found['origin']} at size {found['from']}.")
+
+
+@main.group()
+def key() -> None:
+    """Signing keys for the transparency log's checkpoints."""
+
+
+@key.command("create")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", help="The key's name, shown in each signature (default: the origin, "
+                             "TIMELINE_ORIGIN or the host name).")
+@fail_cleanly
+def key_create(path: Path, name: str | None) -> None:
+    """Write a new Ed25519 signer key to PATH (mode 0600, never over an existing file) and
+    print its verifier key, to publish. Point TIMELINE_SIGNING_KEY at PATH."""
+    signing = SigningKey.generate(name or default_origin())
+    try:
+        write_key(path, signing)
+    except FileExistsError:
+        raise click.ClickException(f"{path} exists: a key is never overwritten") from None
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
+    click.echo(signing.verifier)
+
+
+@main.command("checkpoint")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              default="-", help="File to write (default: standard output).")
+@click.option("--key", "key_path", envvar="TIMELINE_SIGNING_KEY", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The signer key file (also from TIMELINE_SIGNING_KEY).")
+@click.option("--origin", envvar="TIMELINE_ORIGIN", help="The log's name on the first line "
+              "(also from TIMELINE_ORIGIN; default: the host name).")
+@click.pass_context
+@fail_cleanly
+def checkpoint_command(ctx: click.Context, output: Path, key_path: Path,
+                       origin: str | None) -> None:
+    """Write the current tree as a signed checkpoint: keep it, and check the log against it
+    later with `timeline verify --checkpoint`."""
+    signing = read_key(key_path)
+    with opened(ctx) as app:
+        note = app.audit.checkpoint(signing, origin or default_origin())
+    with click.open_file(str(output), "w", encoding="utf-8") as out:
+        out.write(note)
 
 
 @main.command("export")

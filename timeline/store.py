@@ -37,8 +37,10 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.sqlite import SQLiteFactory as LibrarySQLiteFactory
 
+from timeline import merkle
 from timeline.audit import (
     GENESIS,
+    DamagedLog,
     LogEndsEarly,
     LogFileError,
     LoggedEvent,
@@ -395,12 +397,25 @@ class EventLog(Dialect):
         "CREATE TABLE IF NOT EXISTS {event_heads} ("
         " position BIGINT PRIMARY KEY, hash TEXT NOT NULL)"
     )
+    # The complete subtrees of the Merkle tree over the chain hashes (see timeline.merkle):
+    # level 0 holds leaf i (the i-th event), level l node j covers leaves j*2^l..(j+1)*2^l-1.
+    TREE_TABLE = (
+        "CREATE TABLE IF NOT EXISTS {event_tree} ("
+        " level INTEGER NOT NULL, idx BIGINT NOT NULL, hash TEXT NOT NULL,"
+        " PRIMARY KEY (level, idx)){without_rowid}"
+    )
 
     @property
     def hash_table_name(self) -> str:
         if self.events_table_name in FIRST_EVENTS_TABLES:
             return "event_hashes"
         return derived_name(self.events_table_name, "hashes")
+
+    @property
+    def tree_table_name(self) -> str:
+        if self.events_table_name in FIRST_EVENTS_TABLES:
+            return "event_tree"
+        return derived_name(self.events_table_name, "tree")
 
     @property
     def heads_table_name(self) -> str:
@@ -415,6 +430,7 @@ class EventLog(Dialect):
         tables = {
             "event_hashes": self.table(self.hash_table_name),
             "event_heads": self.table(self.heads_table_name),
+            "event_tree": self.table(self.tree_table_name),
             "events": self.table(self.events_table_name),
         }
         return super().sql(statement, **{**tables, **names})
@@ -484,6 +500,82 @@ class EventLog(Dialect):
             self.sql("INSERT INTO {event_hashes} (position, hash, previous_hash) VALUES (?, ?, ?)"),
             rows,
         )
+        self._grow_tree(c, [row[1] for row in rows])
+
+    # --- the Merkle tree over the chain hashes (timeline.merkle) --------------------------
+
+    def _tree_size(self, c: Any) -> int:
+        c.execute(self.sql("SELECT MAX(idx) AS last FROM {event_tree} WHERE level = 0"))
+        last = c.fetchone()["last"]
+        return 0 if last is None else last + 1
+
+    def _tree_node(self, c: Any) -> Callable[[int, int], bytes]:
+        statement = self.sql("SELECT hash FROM {event_tree} WHERE level = ? AND idx = ?")
+
+        def complete(level: int, index: int) -> bytes:
+            c.execute(statement, (level, index))
+            row = c.fetchone()
+            if row is None:
+                raise DamagedLog(f"the Merkle tree has no node at level {level}, index {index}:"
+                                 " its table was altered outside the recorder")
+            return bytes.fromhex(row["hash"])
+
+        return complete
+
+    def _grow_tree(self, c: Any, chain_hashes: Sequence[str]) -> None:
+        """Add leaves (chain hashes, in log order) to the tree, in the caller's transaction:
+        each closes at most log2(n) complete subtrees, whose hashes are written here."""
+        if not chain_hashes:
+            return
+        nodes = merkle.grow(self._tree_size(c), [bytes.fromhex(h) for h in chain_hashes],
+                            self._tree_node(c))
+        c.executemany(
+            self.sql("INSERT INTO {event_tree} (level, idx, hash) VALUES (?, ?, ?)"),
+            [(level, index, digest.hex()) for level, index, digest in nodes],
+        )
+
+    def build_tree(self, batch: int = 10000) -> int:
+        """Give a log recorded before the tree existed its tree (the leaves it lacks), in one
+        transaction under the write lock; returns how many leaves were added."""
+        count = self.sql("SELECT COUNT(*) AS n FROM {event_hashes}")
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(count)
+            if c.fetchone()["n"] == self._tree_size(c):
+                return 0
+        select = self.sql(
+            "SELECT hash FROM {event_hashes} ORDER BY position LIMIT ? OFFSET ?"
+        )
+        added = 0
+        with self.datastore.transaction(commit=True) as c:
+            self._lock_for_import(c)
+            while True:
+                size = self._tree_size(c)
+                c.execute(select, (batch, size))
+                hashes = [row["hash"] for row in c.fetchall()]
+                self._grow_tree(c, hashes)
+                added += len(hashes)
+                if len(hashes) < batch:
+                    return added
+
+    def select_tree(self, level: int, start: int, end: int) -> dict[int, str]:
+        """The stored nodes of one level with index in start..end-1: index to hex hash."""
+        statement = self.sql(
+            "SELECT idx, hash FROM {event_tree} WHERE level = ? AND idx >= ? AND idx < ?")
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, (level, start, end))
+            return {row["idx"]: row["hash"] for row in c.fetchall()}
+
+    def tree_size(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            return self._tree_size(c)
+
+    def tree_proof(self, build: Callable[[Callable[[int, int], bytes], int], Any]) -> Any:
+        """`build(subtree, size)` in one read of the tree: `subtree(start, end)` is the MTH of
+        leaves start..end-1 from at most log2(n) stored hashes, `size` the tree's size."""
+        with self.datastore.transaction(commit=False) as c:
+            complete = self._tree_node(c)
+            return build(lambda start, end: merkle.range_hash(start, end, complete),
+                         self._tree_size(c))
 
     @staticmethod
     def record_beside(c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
@@ -635,6 +727,7 @@ class EventLog(Dialect):
             "INSERT INTO {event_hashes} (position, hash, previous_hash) VALUES (?, ?, ?)"
         )
         count, running, last = 0, GENESIS, 0
+        leaves: list[str] = []
         with self.datastore.transaction(commit=True) as c:
             self._lock_for_import(c)
             c.execute(self.sql("SELECT COUNT(*) AS n FROM {events}"))
@@ -655,8 +748,13 @@ class EventLog(Dialect):
                     event.topic, event.payload,
                 ))
                 c.execute(insert_hash, (event.position, event.hash, event.previous_hash))
+                leaves.append(event.hash)
+                if len(leaves) >= 10000:
+                    self._grow_tree(c, leaves)
+                    leaves = []
                 running, last = event.hash, event.position
                 count += 1
+            self._grow_tree(c, leaves)
             self._after_import(c)
         return count
 
@@ -713,6 +811,7 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
              "UNIQUE (originator_id, originator_version))"),
             self.sql(self.HASH_TABLE),
             self.sql(self.HEADS_TABLE),
+            self.sql(self.TREE_TABLE, without_rowid=self.without_rowid),
         ]
         taken = {
             events: (

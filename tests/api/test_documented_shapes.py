@@ -75,6 +75,8 @@ def test_every_documented_body_is_exactly_its_schema(app, client, auth, timeline
         "/api/v1/relationships/china/russia/replay?until=2024-06-30",
         "/api/v1/replay?until=2024-06-30", "/api/v1/events?limit=5", "/api/v1/events/1",
         f"/api/v1/streams/{ident}", "/api/v1/audit/head", "/api/v1/audit/verify", "/healthz",
+        "/api/v1/audit/tree", "/api/v1/audit/proof/inclusion?index=0&size=3",
+        "/api/v1/audit/proof/consistency?from=2&to=5",
     ]:
         assert client.get(path).status_code == 200, path
 

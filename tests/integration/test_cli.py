@@ -25,7 +25,8 @@ def run(durable_store):
     "command",
     [[], ["seed"], ["serve"], ["developments"], ["actors"], ["relationships"], ["replay"],
      ["project"], ["verify"], ["export"], ["import"], ["token"], ["token", "create"],
-     ["token", "list"], ["token", "revoke"], ["migrate"], ["worker"], ["synth"]],
+     ["token", "list"], ["token", "revoke"], ["migrate"], ["worker"], ["synth"],
+     ["key"], ["key", "create"], ["checkpoint"]],
 )
 def test_every_command_has_help(run, command):
     result = run(*command, "--help")

@@ -1,0 +1,132 @@
+"""The Merkle tree kept by the recorders (issue 15, section 1), on both stores: grown in each
+append's transaction, proofs from stored subtrees that an independent verifier accepts, every
+earlier size consistent with the latest after any appends, and the tree built for a store
+recorded before it existed."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import STORES, fresh_store
+from tests.integration.test_audit import Raw
+from tests.unit.test_merkle import independently_consistent, independently_included
+from timeline import merkle
+from timeline.application import Timeline
+from timeline.vocabulary import ActorKind
+
+
+@pytest.fixture(params=STORES)
+def tree_store_kind(request) -> str:
+    """A store kind: the property test makes its own stores, one per example."""
+    return request.param
+
+
+def register(app: Timeline, count: int, prefix: str = "actor") -> None:
+    start = app.audit.count()
+    for i in range(start, start + count):
+        app.register_actor(f"{prefix}-{i}", f"Actor {i}", ActorKind.STATE)
+
+
+def chain_hashes(app: Timeline) -> list[bytes]:
+    return [bytes.fromhex(e.hash) for e in app.recorder.iter_log()]
+
+
+def test_the_stored_tree_is_the_tree_of_the_chain_hashes_and_its_proofs_verify(store):
+    app = Timeline(store)
+    register(app, 9)
+    leaves = chain_hashes(app)
+    assert len(leaves) == 9 and app.audit.tree()["size"] == 9
+    for size in range(1, 10):
+        root = merkle.root_of(leaves[:size])
+        assert app.audit.tree(size)["root"] == root.hex()
+        for index in range(size):
+            proof = app.audit.inclusion(index, size)
+            path = [bytes.fromhex(x) for x in proof["hashes"]]
+            leaf = merkle.leaf_hash(leaves[index])
+            assert proof["leaf_hash"] == leaf.hex() and proof["root"] == root.hex()
+            merkle.verify_inclusion(index, size, leaf, path, root)
+            assert independently_included(index, size, leaf, path, root)
+        for old in range(size + 1):
+            proof = [bytes.fromhex(x) for x in app.audit.consistency(old, size)["hashes"]]
+            old_root = merkle.root_of(leaves[:old])
+            merkle.verify_consistency(old, size, old_root, root, proof)
+            assert independently_consistent(old, size, old_root, root, proof)
+    app.close()
+
+
+@settings(max_examples=6, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.integers(1, 5), min_size=1, max_size=4))
+def test_after_any_appends_every_earlier_checkpoint_is_consistent_with_the_latest(
+    batches, tree_store_kind
+):
+    with fresh_store(tree_store_kind) as url:
+        app = Timeline(url)
+        checkpoints = []
+        for batch in batches:
+            register(app, batch)
+            checkpoints.append(app.audit.tree())
+        latest = app.audit.tree()
+        new_root = bytes.fromhex(latest["root"])
+        assert new_root == merkle.root_of(chain_hashes(app))
+        for kept in checkpoints:
+            proof = app.audit.consistency(kept["size"], latest["size"])
+            path = [bytes.fromhex(x) for x in proof["hashes"]]
+            merkle.verify_consistency(kept["size"], latest["size"], bytes.fromhex(kept["root"]),
+                                      new_root, path)
+        app.close()
+
+
+def test_a_store_recorded_before_the_tree_gets_it_when_opened(durable_store):
+    app = Timeline(durable_store)
+    register(app, 11)
+    root = app.audit.tree()["root"]
+    app.close()
+    with Raw(durable_store).connect() as db:  # as a store of the earlier release
+        db.execute("DELETE FROM event_tree")
+    assert Raw(durable_store).run("SELECT COUNT(*) FROM event_tree")[0][0] == 0
+    reopened = Timeline(durable_store)
+    assert reopened.audit.tree() == {"size": 11, "root": root}
+    register(reopened, 2)  # and it keeps growing from there
+    assert reopened.audit.tree()["root"] == merkle.root_of(chain_hashes(reopened)).hex()
+    reopened.close()
+
+
+def test_an_imported_log_has_its_tree(store, tmp_path):
+    app = Timeline(store)
+    register(app, 6)
+    out = io.StringIO()
+    app.audit.export(out)
+    kind = "postgres" if store.startswith("postgres") else "sqlite"
+    with fresh_store(kind, tmp_path) as copy:
+        target = Timeline(copy)
+        target.audit.import_log(io.StringIO(out.getvalue()))
+        assert target.audit.tree() == app.audit.tree()
+        target.close()
+    app.close()
+
+def test_verify_finds_a_tree_altered_outside_the_recorder(durable_store):
+    app = Timeline(durable_store)
+    register(app, 6)
+    assert app.audit.verify().ok
+    third = app.recorder.select_log(0, 3)[2].position
+    raw = Raw(durable_store)
+    with raw.connect() as db:
+        good = db.execute(raw.sql("SELECT hash FROM event_tree WHERE level = 0 AND idx = 2")
+                          ).fetchone()[0]
+        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2"),
+                   ("00" * 32,))
+    result = app.audit.verify()
+    assert not result.ok and result.first_bad_position == third
+    assert "Merkle tree" in result.reason and result.checked == 6
+    with raw.connect() as db:  # the leaf put back, an interior node altered instead
+        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2"), (good,))
+        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 1 AND idx = 2"),
+                   ("00" * 32,))
+    result = app.audit.verify()
+    assert not result.ok and "Merkle tree" in result.reason
+    app.close()

@@ -1,0 +1,237 @@
+"""The Merkle tree's algorithms (RFC 9162 §2.1) against the C2SP / transparency-dev test vectors
+and against a verifier written here from the RFC's recursive definitions."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from timeline import merkle
+
+# transparency-dev/merkle's test data (the vectors C2SP's merkle-tree.md points to).
+LEAVES = [bytes.fromhex(x) for x in (
+    "", "00", "10", "2021", "3031", "40414243", "5051525354555657",
+    "606162636465666768696a6b6c6d6e6f",
+)]
+ROOTS = {
+    1: "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    2: "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    3: "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+    4: "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    5: "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+    6: "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+    7: "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+    8: "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+}
+# (leaf index from 0, tree size, proof) and (old size, new size, proof) from the same data.
+INCLUSION = [
+    (0, 1, []),
+    (0, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
+    (5, 8, ["bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+    (2, 3, ["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
+    (1, 5, ["6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
+]
+CONSISTENCY = [
+    (1, 1, []),
+    (1, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
+    (6, 8, ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+    (2, 5, ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
+]
+
+
+# --- an independent verifier: the RFC's recursive definitions run backwards -------------------
+
+
+def h(*parts: bytes) -> bytes:
+    return hashlib.sha256(b"".join(parts)).digest()
+
+
+def largest_power_below(n: int) -> int:
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def root_from_path(index: int, size: int, leaf: bytes, path: list[bytes]) -> bytes:
+    """The root PATH(index, D[size]) leads to, by its definition (the last element is the
+    sibling of the top split)."""
+    if size == 1:
+        assert not path, "a path too long"
+        return leaf
+    assert path, "a path too short"
+    k = largest_power_below(size)
+    if index < k:
+        return h(b"\x01", root_from_path(index, k, leaf, path[:-1]), path[-1])
+    return h(b"\x01", path[-1], root_from_path(index - k, size - k, leaf, path[:-1]))
+
+
+def roots_from_proof(m: int, n: int, old_root: bytes, proof: list[bytes], whole: bool = True
+                     ) -> tuple[bytes, bytes]:
+    """The (old, new) roots SUBPROOF(m, D[n], whole) leads to, by its definition."""
+    if m == n:
+        if whole:
+            assert not proof, "a proof too long"
+            return old_root, old_root
+        assert len(proof) == 1, "a proof of the wrong length"
+        return proof[0], proof[0]
+    assert proof, "a proof too short"
+    k = largest_power_below(n)
+    if m <= k:
+        old, left = roots_from_proof(m, k, old_root, proof[:-1], whole)
+        return old, h(b"\x01", left, proof[-1])
+    old, right = roots_from_proof(m - k, n - k, old_root, proof[:-1], False)
+    return h(b"\x01", proof[-1], old), h(b"\x01", proof[-1], right)
+
+
+def independently_included(index: int, size: int, leaf: bytes, path: list[bytes], root: bytes
+                           ) -> bool:
+    try:
+        return root_from_path(index, size, leaf, path) == root
+    except AssertionError:
+        return False
+
+
+def independently_consistent(m: int, n: int, old: bytes, new: bytes, proof: list[bytes]) -> bool:
+    if m == 0:
+        return not proof
+    try:
+        return roots_from_proof(m, n, old, proof) == (old, new)
+    except AssertionError:
+        return False
+
+
+def verifies(check, *args) -> bool:
+    try:
+        check(*args)
+    except merkle.ProofError:
+        return False
+    return True
+
+
+def tree(leaves: list[bytes]) -> merkle.Subtree:
+    return merkle.memory_subtree([merkle.leaf_hash(d) for d in leaves])
+
+
+# --- the vectors -------------------------------------------------------------------------------
+
+
+def test_roots_match_the_vectors_and_the_empty_tree():
+    assert merkle.root_of([]) == hashlib.sha256(b"").digest()
+    for size, root in ROOTS.items():
+        assert merkle.root_of(LEAVES[:size]).hex() == root
+
+
+@pytest.mark.parametrize(("index", "size", "expected"), INCLUSION)
+def test_inclusion_proofs_match_the_vectors(index, size, expected):
+    proof = merkle.inclusion_proof(index, size, tree(LEAVES[:size]))
+    assert [p.hex() for p in proof] == expected
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), CONSISTENCY)
+def test_consistency_proofs_match_the_vectors(old, new, expected):
+    proof = merkle.consistency_proof(old, new, tree(LEAVES[:new]))
+    assert [p.hex() for p in proof] == expected
+
+
+def test_every_index_and_size_of_the_seven_leaf_tree_verifies_both_ways():
+    subtree = tree(LEAVES[:7])
+    for size in range(1, 8):
+        root = bytes.fromhex(ROOTS[size])
+        assert subtree(0, size) == root
+        for index in range(size):
+            leaf = merkle.leaf_hash(LEAVES[index])
+            proof = merkle.inclusion_proof(index, size, subtree)
+            merkle.verify_inclusion(index, size, leaf, proof, root)
+            assert independently_included(index, size, leaf, proof, root)
+        for old in range(size + 1):
+            old_root = bytes.fromhex(ROOTS[old]) if old else merkle.EMPTY_ROOT
+            proof = merkle.consistency_proof(old, size, subtree)
+            merkle.verify_consistency(old, size, old_root, root, proof)
+            assert independently_consistent(old, size, old_root, root, proof)
+
+
+def test_out_of_range_requests_are_refused():
+    subtree = tree(LEAVES[:7])
+    with pytest.raises(merkle.ProofError):
+        merkle.inclusion_proof(7, 7, subtree)
+    with pytest.raises(merkle.ProofError):
+        merkle.consistency_proof(5, 4, subtree)
+
+
+# --- tampering -----------------------------------------------------------------------------------
+
+
+def flip(digest: bytes, bit: int) -> bytes:
+    return bytes([digest[0] ^ (1 << bit)]) + digest[1:]
+
+
+def test_mutating_any_leaf_or_proof_hash_fails_verification():
+    subtree = tree(LEAVES[:7])
+    for size in range(1, 8):
+        root = subtree(0, size)
+        for index in range(size):
+            leaf = merkle.leaf_hash(LEAVES[index])
+            proof = merkle.inclusion_proof(index, size, subtree)
+            assert not verifies(merkle.verify_inclusion, index, size, flip(leaf, 0), proof, root)
+            for at in range(len(proof)):
+                bad = [*proof[:at], flip(proof[at], 3), *proof[at + 1:]]
+                assert not verifies(merkle.verify_inclusion, index, size, leaf, bad, root)
+                assert not independently_included(index, size, leaf, bad, root)
+            # A proof cut short or padded fails too.
+            if proof:
+                assert not verifies(merkle.verify_inclusion, index, size, leaf, proof[:-1], root)
+            assert not verifies(merkle.verify_inclusion, index, size, leaf, [*proof, root], root)
+        for old in range(1, size):
+            old_root = subtree(0, old)
+            proof = merkle.consistency_proof(old, size, subtree)
+            for at in range(len(proof)):
+                bad = [*proof[:at], flip(proof[at], 5), *proof[at + 1:]]
+                assert not verifies(merkle.verify_consistency, old, size, old_root, root, bad)
+            assert not verifies(merkle.verify_consistency, old, size, flip(old_root, 1), root,
+                                proof)
+            assert not verifies(merkle.verify_consistency, old, size, old_root, flip(root, 1),
+                                proof)
+
+
+# --- incremental growth ------------------------------------------------------------------------
+
+
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=8))
+def test_growing_in_batches_keeps_the_complete_subtrees_of_the_whole_tree(batches):
+    stored: dict[tuple[int, int], bytes] = {}
+    leaves: list[bytes] = []
+    sizes = []
+    for batch in batches:
+        new = [len(leaves).to_bytes(4, "big") + bytes([i]) for i in range(batch)]
+        for level, index, digest in merkle.grow(len(leaves), new,
+                                                lambda lv, ix: stored[(lv, ix)]):
+            stored[(level, index)] = digest
+        leaves += new
+        sizes.append(len(leaves))
+    n = len(leaves)
+    reference = tree(leaves)
+    for (level, index), digest in stored.items():
+        assert digest == reference(index << level, (index + 1) << level)
+    from_store = lambda start, end: merkle.range_hash(
+        start, end, lambda lv, ix: stored[(lv, ix)])
+    assert from_store(0, n) == merkle.root_of(leaves)
+    for old in [0, *sizes]:
+        proof = merkle.consistency_proof(old, n, from_store)
+        old_root = merkle.root_of(leaves[:old])
+        assert independently_consistent(old, n, old_root, from_store(0, n), proof)
+
