@@ -22,6 +22,7 @@ from api import (
 from api.idempotency import IdempotencyRecords
 from timeline import __version__
 from timeline.application import Timeline
+from timeline.checkpoint import configured_key
 
 DEFAULTS: dict[str, Any] = {
     "STORE": None,  # TIMELINE_STORE, else sqlite:///timeline.db
@@ -62,6 +63,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     records.lease = float(app.config["IDEMPOTENCY_LEASE"])
     records.expiry = float(app.config["IDEMPOTENCY_EXPIRY"])
     app.extensions["idempotency"] = records
+    if app.config.get("SIGNING_KEY") or os.environ.get("TIMELINE_SIGNING_KEY"):
+        # A configured key that cannot be read fails the start, not the first checkpoint.
+        app.extensions["signing_key"] = configured_key(app.config.get("SIGNING_KEY"))
 
     api = errors.TimelineApi(app, spec_kwargs={"info": {"description": "An event-sourced "
         "timeline of how relationships between states, leaders and institutions develop."}})

@@ -179,3 +179,18 @@ def test_a_malformed_verifier_key_is_a_clear_error(store, tmp_path, text):
                                        "--key", text or "''"])
     assert result.exit_code == 1 and "Error: not a verifier key" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_configured_key_that_cannot_be_read_fails_the_start(tmp_path):
+    from api import create_app
+    from timeline.checkpoint import CheckpointError, SigningKey, write_key
+
+    bad = tmp_path / "bad.key"
+    bad.write_text("not a key\n")
+    with pytest.raises(CheckpointError):
+        create_app({"STORE": "memory://", "SIGNING_KEY": str(bad)})
+    good = tmp_path / "good.key"
+    write_key(good, SigningKey.generate("timeline.example"))
+    app = create_app({"STORE": "memory://", "SIGNING_KEY": str(good)})
+    assert not app.extensions["signing_key"].ephemeral
+    app.extensions["timeline"].close()
