@@ -22,7 +22,6 @@ import pty
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -41,6 +40,8 @@ from uuid import uuid4
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import free_port, percentile
+
 from timeline.application import Timeline
 from timeline.cli import Bars
 from timeline.seeding import seed as load_seeds
@@ -57,11 +58,6 @@ def row(measure: str, size: str, figure: str, against: str = "") -> None:
 def human(n: int) -> str:
     return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else (
         f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n))
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 # --- ingest --------------------------------------------------------------------------------
@@ -300,12 +296,6 @@ def middle_of_record_time(app: Timeline):
 
 
 # --- HTTP ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 LOADGEN = r"""

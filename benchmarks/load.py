@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,9 +33,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from uuid import uuid4
 
+from common import DEVELOPMENT, POSTGRES, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMELINE = str(Path(sys.executable).parent / "timeline")
-POSTGRES = os.environ.get("TIMELINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 # The reads of the load test. Not `developments?actor=china`: it costs O(the actor's
 # developments) rather than O(the page) (0.35 s at 10k developments), which is the page-cost
 # issue's to fix, and it would measure that instead of reads under writes.
@@ -47,27 +46,12 @@ READS = [
     "/api/v1/developments?limit=20",
     "/api/v1/actors/china",
 ]
-DEVELOPMENT = {
-    "kind": "visit",
-    "summary": "Sergei Lavrov visits Beijing.",
-    "actors": [{"actor": "sergei-lavrov", "role": "source"}, {"actor": "china", "role": "target"}],
-    "date": "2024-04-08",
-    "certainty": "confirmed",
-    "sources": [{"publication": "Reuters", "attribution": "The Russian Foreign Ministry",
-                 "reported_on": "2024-04-09", "passage": "Lavrov met Wang Yi in Beijing."}],
-}
 
 
 def timeline(url: str, *args: str) -> str:
     done = subprocess.run([TIMELINE, "--store", url, *args], capture_output=True, text=True,
                           check=True, cwd=ROOT)
     return done.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def call(port: int, method: str, path: str, body: bytes | None = None,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import selectors
 import signal
 import socket
@@ -33,30 +32,11 @@ from uuid import uuid4
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import DEVELOPMENT, POSTGRES, free_port, percentile
+
 from timeline.application import Timeline
 
-POSTGRES = os.environ.get("TIMELINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-DEVELOPMENT = {
-    "kind": "visit",
-    "summary": "Sergei Lavrov visits Beijing.",
-    "actors": [{"actor": "sergei-lavrov", "role": "source"}, {"actor": "china", "role": "target"}],
-    "date": "2024-04-08",
-    "certainty": "confirmed",
-    "sources": [{"publication": "Reuters", "attribution": "The Russian Foreign Ministry",
-                 "reported_on": "2024-04-09", "passage": "Lavrov met Wang Yi in Beijing."}],
-}
 EVENT = b"\nid: "  # how each message of a stream begins on the wire
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from marshmallow import Schema, fields, validate
 
 from timeline.axes import Axes
 from timeline.domain import Actor, Development, NotFound
-from timeline.relationships import Fact, label_of
+from timeline.relationships import Fact
 from timeline.schemas import (
     AxesOut,
     CorrectionSchema,
@@ -99,11 +99,9 @@ def development_on(events: Sequence[Any], axes: Axes) -> dict[str, Any]:
                 or (axes.reported_by is not None and reported_from > axes.reported_by)):
             continue
         history.append(history_entry(event, reported_from))
-        fact = Fact.of(development, reported_from)
         chosen = dump_development(development, event.timestamp)
         if axes.as_of is not None:
-            chosen |= {"status": fact.span_on(axes.as_of).status.value,
-                       "standing": label_of(fact.standing(axes.as_of))}
+            chosen |= Fact.of(development, reported_from).on(axes.as_of)
     if chosen is None:
         raise NotFound(f"development {development.id} was not recorded by "
                        f"{axes.known_at or 'now'} and reported by {axes.reported_by or 'now'}")

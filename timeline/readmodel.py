@@ -34,7 +34,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from timeline.axes import NOW, Axes
 from timeline.domain import Actor, Development
 from timeline.progress import PROJECTED, Progress
-from timeline.relationships import Fact, Linked, label_of, links, pair_of
+from timeline.relationships import Fact, Linked, links, pair_of
 from timeline.schemas import dump_development
 from timeline.store import Dialect, SQLiteDialect
 from timeline.vocabulary import Role
@@ -346,9 +346,7 @@ def as_of_date(document: dict[str, Any], stored_fact: str, as_of: date | None
     where it stood (counts, expected, possible; None when cancelled). Unchanged without one."""
     if as_of is None:
         return document
-    fact = Fact.from_row(json.loads(stored_fact))
-    return {**document, "status": fact.span_on(as_of).status.value,
-            "standing": label_of(fact.standing(as_of))}
+    return {**document, **Fact.from_row(json.loads(stored_fact)).on(as_of)}
 
 
 class ViewBusy(Exception):

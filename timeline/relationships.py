@@ -49,7 +49,7 @@ from datetime import date
 from enum import IntEnum
 from typing import Any, NamedTuple
 
-from timeline.domain import PartialDate, StatusSpan, happened_by, stored_date
+from timeline.domain import PartialDate, StatusSpan, happened_by, reported_day, stored_date
 from timeline.vocabulary import (
     CERTAINTY_FACTORS,
     KINDS,
@@ -181,7 +181,7 @@ class Fact:
             items=tuple(content.items),
             summary=content.summary,
             reported_by=tuple((s.publication, s.attribution) for s in content.sources),
-            reported=min(s.reported_on.latest for s in content.sources),
+            reported=reported_day(content.sources),
             statuses=tuple(development.statuses),
             version=development.version,
             reported_from=reported_from,
@@ -279,6 +279,12 @@ class Fact:
         # Begun, not yet certain: possible if it is said to have happened; a plan is not
         # listed before its announcement is certain.
         return Standing.POSSIBLE if span.status in COUNTING else None
+
+    def on(self, as_of: date) -> dict[str, Any]:
+        """What a development's document says of it as of a world date: the status in force
+        then, and where it stood (counts, expected, possible; None when cancelled)."""
+        return {"status": self.span_on(as_of).status.value,
+                "standing": label_of(self.standing(as_of))}
 
     def changes(self) -> list[tuple[date, Standing | None]]:
         """The days on which its standing changes, each with the standing from then on: the

@@ -11,16 +11,6 @@ from tests.conftest import SEEDS
 from timeline.cli import main
 
 
-@pytest.fixture
-def run(durable_store):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, ["--store", durable_store, *args])
-
-    return invoke
-
-
 @pytest.mark.parametrize(
     "command",
     [[], ["seed"], ["serve"], ["developments"], ["actors"], ["relationships"], ["replay"],

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from tests.conftest import SEEDS
-from timeline.cli import main
 from timeline.domain import development_id
 
 LAVROV_TRIP = str(development_id("2024-04-lavrov-visits-beijing"))
@@ -16,11 +14,11 @@ PUTIN_VISIT = str(development_id("2024-05-putin-visits-china"))
 
 
 @pytest.fixture
-def run(durable_store):
-    runner = CliRunner()
+def seeded(run):
+    """The command line on the seeded store: its output, once it succeeded."""
 
-    def invoke(*args: str):
-        result = runner.invoke(main, ["--store", durable_store, *args])
+    def invoke(*args: str) -> str:
+        result = run(*args)
         assert result.exit_code == 0, result.output
         return result.output
 
@@ -33,7 +31,8 @@ def china_russia(run, *options: str) -> dict:
     return next(r for r in found if r["pair"] == ["china", "russia"])
 
 
-def test_the_axes_on_the_command_line(run):
+def test_the_axes_on_the_command_line(seeded):
+    run = seeded
     on_7 = china_russia(run, "--as-of", "2024-04-07")
     assert "rifle scopes" in " ".join(d["summary"] for d in on_7["developments"])
     assert {LAVROV_TRIP, PUTIN_VISIT} <= {d["id"] for d in on_7["expected"]}
@@ -54,7 +53,8 @@ def test_the_axes_on_the_command_line(run):
     assert "possible, not yet certain" in text
 
 
-def test_replay_by_reported_walks_the_reports_in_order(run):
+def test_replay_by_reported_walks_the_reports_in_order(seeded):
+    run = seeded
     steps = json.loads(run("replay", "--until", "2024-04-30", "--pair", "china,russia",
                            "--by", "reported", "--json"))
     assert [s["date"] for s in steps] == sorted(s["date"] for s in steps)

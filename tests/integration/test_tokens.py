@@ -6,21 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from click.testing import CliRunner
 
 from timeline.access import Scope, digest
 from timeline.application import Timeline
-from timeline.cli import main
-
-
-@pytest.fixture
-def run(durable_store):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, ["--store", durable_store, *args])
-
-    return invoke
 
 
 def test_create_with_scope_and_expiry_then_list_and_revoke(run, durable_store):
