@@ -259,9 +259,14 @@ async function load() {
     || d.sources.some((source) => source.publication === state.source));
   page.developments = new Map(developments.map((d) => [d.id, d]));
   page.relationships = relationships;
+  if (page.earliest == null && developments.length) {
+    page.earliest = Math.min(...developments.map((d) => period(d.date.value).start));
+    syncSliders();
+  }
   drawTimeline(shown);
   drawList(shown);
   drawSourceFilter(developments);
+  await page.actorsLoaded;
   drawMap(relationships);
   drawPairs(relationships);
   await Promise.all([showSelection(), showHead()]);
@@ -728,13 +733,9 @@ async function start() {
   }
   readUrl();
   wireControls();
-  try {
-    const [, first] = await Promise.all([loadActors(), api("/developments", { limit: 1 })]);
-    if (first.developments.length) page.earliest = period(first.developments[0].date.value).start;
-  } catch (error) {
-    say(error.message, true);
-  }
   showState();
+  // The actors are needed for the map only: the timeline is drawn without waiting for them.
+  page.actorsLoaded = loadActors();
   await refresh();
   follow();
 }
