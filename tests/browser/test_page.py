@@ -100,6 +100,8 @@ def test_a_shared_view_opens_the_pair_on_its_date(page, console, service):
     assert "Sergei Lavrov" in expected.inner_text()
     assert page.input_value("#as_of") == "2024-04-07"
     assert page.evaluate("timelinePage.map.getElementById('china,russia').hasClass('chosen')")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "page-shared-view.png")  # docs/page.png is a copy
     assert console == []
 
 

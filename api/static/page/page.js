@@ -302,7 +302,7 @@ function drawTimeline(developments) {
   if (!page.timeline) {
     page.items = new vis.DataSet(items);
     page.timeline = new vis.Timeline($("#timeline"), page.items, {
-      stack: true, orientation: "top", zoomKey: "ctrlKey", maxHeight: 420, margin: { item: 4 },
+      stack: true, orientation: "top", zoomKey: "ctrlKey", maxHeight: 340, margin: { item: 4 },
       showTooltips: true, tooltip: { followMouse: false, overflowMethod: "cap" },
       // An element, not HTML text: vis keeps its attributes (its HTML filter would drop them).
       template: (item) => {
