@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from api import create_app
+from api.page import vendored
 
 VENDOR = Path(__file__).resolve().parents[2] / "api" / "static" / "vendor"
 
@@ -24,13 +25,8 @@ def client() -> Iterator[FlaskClient]:
     app.extensions["timeline"].close()
 
 
-def manifest() -> dict[str, str]:
-    lines = (VENDOR / "SHA256SUMS").read_text().splitlines()
-    return {name: digest for digest, name in (line.split(maxsplit=1) for line in lines)}
-
-
 def test_the_vendored_files_are_those_the_manifest_names():
-    files = manifest()
+    files = vendored()
     assert {"vis-timeline/vis-timeline-graph2d.min.js", "cytoscape/cytoscape.min.js",
             "vis-timeline/LICENSE.md", "cytoscape/LICENSE"} <= set(files)
     for name, digest in files.items():
@@ -45,7 +41,7 @@ def test_the_page_is_served_at_the_root_with_the_vendored_libraries(client):
     assert response.headers["Cache-Control"] == "no-cache"
     html = response.get_data(as_text=True)
     scripts = re.findall(r'<script src="([^"]+)"', html)
-    files = manifest()
+    files = vendored()
     for name in ("vis-timeline/vis-timeline-graph2d.min.js", "cytoscape/cytoscape.min.js"):
         assert f"/vendor/{name}?sha256={files[name][:16]}" in scripts
     for url in scripts + re.findall(r'<link rel="stylesheet" href="([^"]+)"', html):
@@ -68,7 +64,7 @@ def test_the_page_carries_the_vocabulary_it_colours_by(client):
 
 
 def test_vendored_files_are_cached_for_a_year(client):
-    digest = manifest()["cytoscape/cytoscape.min.js"]
+    digest = vendored()["cytoscape/cytoscape.min.js"]
     response = client.get(f"/vendor/cytoscape/cytoscape.min.js?sha256={digest[:16]}")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"

@@ -136,6 +136,44 @@ def test_moving_reported_by_leaves_what_the_joint_statement_showed(page, console
     assert console == []
 
 
+def test_known_at_shows_what_the_store_had_recorded_and_names_a_bad_value(page, service):
+    open_page(page, service)
+    page.click("#advanced summary")
+    page.fill("#known_at", "2000-01-01")
+    page.dispatch_event("#known_at", "change")
+    wait_for_ids(page, [])
+    assert developments(service, "&known_at=2000-01-01") == []
+    assert "known_at=2000-01-01" in page.url
+    page.fill("#known_at", "yesterday")
+    page.dispatch_event("#known_at", "change")
+    page.wait_for_selector("#status.error")
+    assert "known_at" in page.inner_text("#status")  # the API's 422, naming the field
+
+
+def test_the_filters_narrow_the_timeline(page, console, service):
+    every = developments(service)
+
+    def narrowed(found: list[dict[str, Any]]) -> None:
+        assert 0 < len(found) < len(every)
+        wait_for_ids(page, [d["id"] for d in found])
+
+    open_page(page, service)
+    page.select_option("#filter-actor", "russia")  # with the actors that belong to Russia
+    narrowed(developments(service, "&actor=russia"))
+    page.select_option("#filter-kind", "material_support")
+    narrowed(developments(service, "&actor=russia&kind=material_support"))
+    page.select_option("#filter-actor", "")
+    page.select_option("#filter-kind", "")
+    page.select_option("#filter-certainty", "confirmed")
+    narrowed(developments(service, "&certainty=confirmed"))
+    page.select_option("#filter-certainty", "")
+    page.select_option("#filter-source", "Xinhua News Agency")
+    narrowed([d for d in every if any(
+        s["publication"] == "Xinhua News Agency" for s in d["sources"])])
+    assert "source=Xinhua" in page.url
+    assert console == []
+
+
 def test_clicking_the_no_limits_development_shows_both_versions(page, console, service):
     open_page(page, service)
     no_limits = next(d for d in developments(service) if d["key"] == NO_LIMITS)

@@ -21,7 +21,8 @@ const state = { as_of: "", reported_by: "", known_at: "", pair: "", development:
   actor: "", kind: "", certainty: "", source: "" };
 const page = {
   actors: new Map(), developments: new Map(), relationships: [], timeline: null, items: null,
-  map: null, position: 0, playing: false, earliest: null, seen: new Set(), refreshing: null,
+  map: null, position: 0, viewed: 0, playing: false, earliest: null, seen: new Set(),
+  refreshing: null,
 };
 window.timelinePage = page; // for scripts and tests: the map and the timeline objects
 
@@ -47,6 +48,9 @@ function query(params) {
 
 async function api(path, params = {}, accept = "application/json") {
   const response = await fetch(API + path + query(params), { headers: { Accept: accept } });
+  // How far the read model had got: the live feed starts there, so nothing falls between.
+  const position = Number(response.headers.get("Timeline-Position"));
+  if (position > page.viewed) page.viewed = position;
   if (!response.ok) {
     let problem = { title: `${response.status} ${response.statusText}` };
     try { problem = await response.json(); } catch (_) { /* not a problem document */ }
@@ -687,7 +691,7 @@ async function follow() {
     live.className = "live off";
     return;
   }
-  const source = new EventSource(`${API}/events/stream`);
+  const source = new EventSource(`${API}/events/stream${query({ after: page.viewed || null })}`);
   source.addEventListener("open", () => {
     live.textContent = "live";
     live.className = "live on";
