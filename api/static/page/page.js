@@ -318,7 +318,7 @@ function drawTimeline(developments) {
       },
     });
     page.timeline.on("select", ({ items: chosen }) => {
-      if (chosen.length) select({ development: chosen[0] });
+      if (chosen.length) select({ development: chosen[0] }, true);
     });
     $("#timeline").addEventListener("keydown", (event) => {
       const target = event.target.closest("[data-development-id]");
@@ -414,7 +414,7 @@ function drawMap(relationships) {
       }
     });
     page.map.fit(undefined, 10);
-    page.map.on("tap", "edge", (event) => select({ pair: event.target.id() }));
+    page.map.on("tap", "edge", (event) => select({ pair: event.target.id() }, true));
     page.map.on("tap", "node[kind]", (event) => {
       state.actor = event.target.id();
       $("#filter-actor").value = state.actor;
@@ -557,16 +557,33 @@ async function developmentDetails(id) {
       d.quote ? fact("Quote", h("q", {}, d.quote)) : null),
     h("h4", {}, "Sources"), sources(d.sources),
     h("h4", {}, `Versions (${d.history.length})`),
-    h("ol", { class: "versions" }, d.history.map(version)));
+    h("ol", { class: "versions" }, versions(d.history)));
+}
+
+// Each version, with what it changed: a field's earlier value beside its new one.
+function versions(history) {
+  const fields = {};
+  return history.map((entry) => {
+    const changed = Object.entries(entry.changes || {}).map(([field, value]) => {
+      const before = fields[field];
+      fields[field] = value;
+      if (entry.type === "recorded") {
+        return ["summary", "date", "place", "status"].includes(field)
+          ? h("li", {}, h("code", {}, field), ": ", describe(value)) : null;
+      }
+      return h("li", {}, h("code", {}, field), ": ",
+        before === undefined ? "" : [h("del", {}, describe(before)), " → "],
+        h("ins", {}, describe(value)));
+    });
+    return version(entry, changed);
+  });
 }
 
 function fact(name, value) {
   return [h("dt", {}, name), h("dd", {}, value)];
 }
 
-function version(entry) {
-  const changes = Object.entries(entry.changes || {}).map(([field, value]) => h("li", {},
-    h("code", {}, field), ": ", describe(value)));
+function version(entry, changes) {
   return h("li", { class: `version ${entry.type}`, "data-version": entry.version },
     h("p", {}, h("strong", {}, `Version ${entry.version}: ${entry.type.replaceAll("_", " ")}`),
       entry.status ? ` (${entry.status})` : "",
@@ -574,7 +591,7 @@ function version(entry) {
       + ` by ${entry.recorded_by || "unknown"}`,
       entry.reported_from ? `, reported from ${entry.reported_from}` : ""),
     entry.reason ? h("p", { class: "reason" }, "Why: ", entry.reason) : null,
-    entry.type === "recorded" ? null : h("ul", { class: "changes" }, changes),
+    h("ul", { class: "changes" }, changes),
     entry.source ? sources([entry.source]) : null);
 }
 
