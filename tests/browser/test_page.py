@@ -121,6 +121,17 @@ def test_moving_as_of_back_removes_the_supplies(page, console, service):
     assert console == []
 
 
+def test_the_as_of_slider_moves_through_time(page, console, service):
+    open_page(page, service)
+    page.fill("#as_of_slider", "0")  # its first day: the first day of the earliest development
+    first = min(d["date"]["value"] for d in developments(service))
+    day = (first + "-01-01")[:10]  # a partial date's first day
+    page.wait_for_function(f"location.search.includes('as_of={day}')")
+    assert page.input_value("#as_of") == day
+    wait_for_ids(page, [d["id"] for d in developments(service, f"&as_of={day}")])
+    assert console == []
+
+
 def test_moving_reported_by_leaves_what_the_joint_statement_showed(page, console, service):
     open_page(page, service)
     page.fill("#reported_by", "2023-06-01")
@@ -185,6 +196,9 @@ def test_clicking_the_no_limits_development_shows_both_versions(page, console, s
     correction = versions.nth(1).inner_text()
     assert "corrected" in correction and "Joint Statement" in correction
     assert "by seed" in correction
+    # What the correction changed, beside what it was: the date, and the place.
+    assert versions.nth(1).locator("del").all_inner_texts() == ["2023", "Moscow"]
+    assert versions.nth(1).locator("ins").all_inner_texts() == ["2022-02-04", "Beijing"]
     assert f"development={no_limits['id']}" in page.url
     # The auditors' panel shows the raw events of its stream.
     page.locator("#raw-events li").nth(1).wait_for()

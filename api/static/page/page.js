@@ -170,10 +170,11 @@ function syncSliders() {
   }
 }
 
-let debounce = null;
-function later(action, delay = 250) {
-  clearTimeout(debounce);
-  debounce = setTimeout(action, delay);
+// One pending action per purpose: a live update must not cancel a slider's pending move.
+const pending = {};
+function later(purpose, action, delay = 250) {
+  clearTimeout(pending[purpose]);
+  pending[purpose] = setTimeout(action, delay);
 }
 
 function setAxis(name, value) {
@@ -193,7 +194,7 @@ function wireControls() {
       const { first, days } = sliderBounds();
       const value = Number(slider.value) >= days ? "" : isoDay(first + Number(slider.value) * DAY);
       input.value = value;
-      later(() => setAxis(name, value));
+      later(name, () => setAxis(name, value));
     });
   }
   const knownAt = $("#known_at");
@@ -720,7 +721,7 @@ async function follow() {
   const changed = (event) => {
     page.position = Math.max(page.position, Number(event.lastEventId) || 0);
     if (event.type.startsWith("Actor.")) page.reloadActors = true;
-    later(async () => {
+    later("live", async () => {
       if (page.reloadActors) {
         page.reloadActors = false;
         await loadActors();
