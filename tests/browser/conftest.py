@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, fresh_store
 from tests.integration.test_serving import ROOT, answering, free_port
 from timeline.application import Timeline
 from timeline.seeding import seed
@@ -75,7 +75,18 @@ class Service:
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """`timeline serve` (gunicorn, one worker) on a seeded SQLite file, on a free port."""
-    store = f"sqlite:///{tmp_path_factory.mktemp('page') / 'timeline.db'}"
+    yield from serve(f"sqlite:///{tmp_path_factory.mktemp('page') / 'timeline.db'}")
+
+
+@pytest.fixture(scope="session")
+def postgres_service() -> Iterator[Service]:
+    """The same on PostgreSQL (a schema of its own), where the feed follows NOTIFY and a
+    worker projects the read model."""
+    with fresh_store("postgres") as store:
+        yield from serve(store)
+
+
+def serve(store: str) -> Iterator[Service]:
     app = Timeline(store)
     seed(app, SEEDS)
     token = app.access.create_token("browser tests")

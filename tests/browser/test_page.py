@@ -8,6 +8,8 @@ import statistics
 import time
 from typing import Any
 
+import pytest
+
 from tests.browser.conftest import ARTIFACTS, Service
 from tests.helpers import DEVELOPMENT, SOURCE
 
@@ -245,8 +247,10 @@ def test_play_steps_through_the_news_as_it_arrived(page, console, service):
     assert console == []
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_a_development_recorded_while_the_page_is_open_appears_within_2_s(
-        page, console, service):
+        page, console, request, kind):
+    service = request.getfixturevalue("service" if kind == "sqlite" else "postgres_service")
     open_page(page, service)
     page.wait_for_selector("#live.on")
     recorded = service.post("/api/v1/developments", {
