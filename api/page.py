@@ -8,11 +8,13 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, render_template, send_from_directory, url_for
 
 from api.feed import EVENT_TYPE_NAMES
+from api.http import cacheable
 from timeline.vocabulary import KINDS, ActorKind, Certainty, Stance
 
 blueprint = Blueprint("page", __name__)
 
-VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
+STATIC = Path(__file__).resolve().parent / "static"
+VENDOR = STATIC / "vendor"
 # The vendored files never change under a URL: each carries its checksum in the query, so a
 # browser may keep it for a year without asking again.
 VENDOR_MAX_AGE = 365 * 24 * 3600
@@ -55,8 +57,14 @@ def page() -> Response:
         vis=vendor_url("vis-timeline/vis-timeline-graph2d.min.js"),
         cytoscape=vendor_url("cytoscape/cytoscape.min.js"),
     ))
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    response.headers["Cache-Control"] = "no-cache"  # revalidated: a 304 while unchanged
+    return cacheable(response)
+
+
+@blueprint.get("/page/<any('page.js', 'page.css'):name>")
+def asset(name: str) -> Response:
+    """The page's own script and style sheet, revalidated on each load (ETag, 304)."""
+    return sent(send_from_directory(STATIC / "page", name, max_age=None))
 
 
 @blueprint.get("/vendor/<path:name>")
@@ -66,4 +74,11 @@ def vendor(name: str) -> Response:
         abort(404)
     response = send_from_directory(VENDOR, name, max_age=VENDOR_MAX_AGE)
     response.headers["Cache-Control"] = f"public, max-age={VENDOR_MAX_AGE}, immutable"
+    return sent(response)
+
+
+def sent(response: Response) -> Response:
+    """A file as sent: Werkzeug's send_file dates it, and every server adds its own Date, so
+    the server's is the one kept (a response carries one, RFC 9110 §6.6.1)."""
+    del response.headers["Date"]
     return response

@@ -39,6 +39,8 @@ def test_the_page_is_served_at_the_root_with_the_vendored_libraries(client):
     response = client.get("/")
     assert response.status_code == 200 and response.mimetype == "text/html"
     assert response.headers["Cache-Control"] == "no-cache"
+    again = client.get("/", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
     html = response.get_data(as_text=True)
     scripts = re.findall(r'<script src="([^"]+)"', html)
     files = vendored()
@@ -47,8 +49,8 @@ def test_the_page_is_served_at_the_root_with_the_vendored_libraries(client):
     for url in scripts + re.findall(r'<link rel="stylesheet" href="([^"]+)"', html):
         assert client.get(url).status_code == 200, url
     # Nothing from another host: the page works offline.
-    own = html + client.get("/static/page/page.js").get_data(as_text=True) \
-        + client.get("/static/page/page.css").get_data(as_text=True)
+    own = html + client.get("/page/page.js").get_data(as_text=True) \
+        + client.get("/page/page.css").get_data(as_text=True)
     assert "http://" not in own and "https://" not in own and "//cdn" not in own
 
 
@@ -61,6 +63,15 @@ def test_the_page_carries_the_vocabulary_it_colours_by(client):
     assert kinds["agreement"]["family"] == "cooperation"
     assert kinds["assessment"]["family"] == "statement"
     assert "Development.Recorded" in vocabulary["event_types"]
+
+
+def test_the_page_s_own_files_are_revalidated(client):
+    response = client.get("/page/page.js")
+    assert response.status_code == 200 and response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"] == "no-cache"
+    again = client.get("/page/page.js", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get("/page/page.py").status_code == 404
 
 
 def test_vendored_files_are_cached_for_a_year(client):
