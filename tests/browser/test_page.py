@@ -215,6 +215,7 @@ def test_the_page_is_usable_from_the_keyboard(page, console, service):
     page.keyboard.press("Enter")
     page.locator('#details [data-pair="china,russia"]').wait_for()
     assert page.evaluate("document.activeElement.id") == "details"
+    assert page.get_attribute('#pair-list [data-pair="china,russia"]', "aria-current") == "true"
     page.keyboard.press("Escape")
     page.wait_for_function("!location.search.includes('pair=')")
     page.focus("#timeline [data-development-id]")

@@ -406,11 +406,11 @@ function drawMap(relationships) {
     });
     // People, ministries and companies drawn in a box with the state they belong to.
     page.map.batch(() => {
-      for (const state of new Set(actors.map(parentOf).filter(Boolean))) {
-        const box = page.map.add({ group: "nodes", classes: "group", data: { id: `group:${state}` } });
-        page.map.getElementById(state).move({ parent: box.id() });
+      for (const home of new Set(actors.map(parentOf).filter(Boolean))) {
+        const box = page.map.add({ group: "nodes", classes: "group", data: { id: `group:${home}` } });
+        page.map.getElementById(home).move({ parent: box.id() });
         for (const actor of actors) {
-          if (parentOf(actor) === state) page.map.getElementById(actor.id).move({ parent: box.id() });
+          if (parentOf(actor) === home) page.map.getElementById(actor.id).move({ parent: box.id() });
         }
       }
     });
@@ -433,8 +433,12 @@ function drawMap(relationships) {
 }
 
 function markChosenPair() {
-  page.map.edges().removeClass("chosen");
-  if (state.pair) page.map.getElementById(state.pair).addClass("chosen");
+  page.map?.edges().removeClass("chosen");
+  if (state.pair) page.map?.getElementById(state.pair).addClass("chosen");
+  for (const button of document.querySelectorAll("#pair-list [data-pair]")) {
+    if (button.dataset.pair === state.pair) button.setAttribute("aria-current", "true");
+    else button.removeAttribute("aria-current");
+  }
 }
 
 function drawPairs(relationships) {
@@ -454,7 +458,7 @@ async function select({ pair = "", development = "" }, focus = false) {
   state.pair = pair;
   state.development = development;
   writeUrl();
-  if (page.map) markChosenPair();
+  markChosenPair();
   page.timeline?.setSelection(development ? [development] : []);
   try {
     await showSelection();
