@@ -1,8 +1,9 @@
-"""Browser fixtures: one `timeline serve` on a seeded store and one system Chromium per session.
+"""Browser fixtures: the seeded service on a real port, and the system Chromium.
 
-Playwright cannot download its own browsers here, so the tests drive Debian's `chromium`
-package. Without it they skip with the reason, unless TIMELINE_REQUIRE_BROWSER=1 (as in CI),
-which makes them fail instead, as TIMELINE_REQUIRE_POSTGRES does for PostgreSQL.
+One `timeline serve` per module, one browser per session. Playwright cannot download its own
+browsers here, so the tests drive Debian's `chromium` package. Without it they skip with the
+reason, unless TIMELINE_REQUIRE_BROWSER=1 (as in CI), which makes them fail instead, as
+TIMELINE_REQUIRE_POSTGRES does for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -72,13 +73,14 @@ class Service:
             return json.load(response)
 
 
-@pytest.fixture(scope="session")
+# Module-scoped: one server for the page's tests, stopped before the rest of the suite runs.
+@pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """`timeline serve` (gunicorn, one worker) on a seeded SQLite file, on a free port."""
     yield from serve(f"sqlite:///{tmp_path_factory.mktemp('page') / 'timeline.db'}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def postgres_service() -> Iterator[Service]:
     """The same on PostgreSQL (a schema of its own), where the feed follows NOTIFY and a
     worker projects the read model."""
