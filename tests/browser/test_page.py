@@ -254,12 +254,21 @@ def test_a_development_recorded_while_the_page_is_open_appears_within_2_s(
     service = request.getfixturevalue("service" if kind == "sqlite" else "postgres_service")
     open_page(page, service)
     page.wait_for_selector("#live.on")
+    before = service.get("/api/v1/relationships/china/sergei-lavrov")["score"]
     recorded = service.post("/api/v1/developments", {
         **DEVELOPMENT, "summary": "Sergei Lavrov visits Beijing again.", "date": "2024-04-10",
         "sources": [{**SOURCE, "reported_on": "2024-04-10"}]})
     started = time.monotonic()
     page.wait_for_selector(f'#timeline [data-development-id="{recorded["id"]}"]', timeout=2000)
     print(f"\nrecorded development shown after {time.monotonic() - started:.2f} s")
+    # The pair it changed is redrawn too, with the score the API now gives it.
+    pair = service.get("/api/v1/relationships/china/sergei-lavrov")
+    assert recorded["id"] in [d["id"] for d in pair["developments"]]
+    assert pair["score"] != before
+    page.wait_for_function(
+        "(score) => document.querySelector("
+        "'#pair-list [data-pair=\"china,sergei-lavrov\"] .score')?.textContent === score",
+        arg=f"{pair['score']:.2f}")
     assert console == []
 
 
