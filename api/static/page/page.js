@@ -307,7 +307,8 @@ function drawTimeline(developments) {
   if (!page.timeline) {
     page.items = new vis.DataSet(items);
     page.timeline = new vis.Timeline($("#timeline"), page.items, {
-      stack: true, orientation: "top", zoomKey: "ctrlKey", maxHeight: 340, margin: { item: 4 },
+      stack: true, orientation: "top", zoomKey: "ctrlKey", maxHeight: 340, verticalScroll: true,
+      margin: { item: 4 },
       showTooltips: true, tooltip: { followMouse: false, overflowMethod: "cap" },
       // An element, not HTML text: vis keeps its attributes (its HTML filter would drop them).
       template: (item) => {
