@@ -39,6 +39,8 @@ def test_the_page_is_served_at_the_root_with_the_vendored_libraries(client):
     response = client.get("/")
     assert response.status_code == 200 and response.mimetype == "text/html"
     assert response.headers["Cache-Control"] == "no-cache"
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src" not in policy  # no inline scripts
     again = client.get("/", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
     html = response.get_data(as_text=True)

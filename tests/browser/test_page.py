@@ -82,7 +82,7 @@ def test_first_render_is_measured(browser, service):
         page = context.new_page()
         page.add_init_script(FIRST_ITEM)
         open_page(page, service)
-        times.append(page.wait_for_function("window.firstItem").json_value())
+        times.append(page.wait_for_function("() => window.firstItem").json_value())
         context.close()
     median = statistics.median(times)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -119,7 +119,8 @@ def test_moving_as_of_back_removes_the_supplies(page, console, service):
     wait_for_ids(page, [d["id"] for d in developments(service, "&as_of=2021-12-31")])
     assert not set(supplies) & set(page.evaluate(TIMELINE_IDS))
     assert "as_of=2021-12-31" in page.url
-    page.wait_for_function("!document.querySelector('#details').innerText.includes('rifle')")
+    page.wait_for_function(
+        "() => !document.querySelector('#details').innerText.includes('rifle')")
     assert console == []
 
 
@@ -128,7 +129,7 @@ def test_the_as_of_slider_moves_through_time(page, console, service):
     page.fill("#as_of_slider", "0")  # its first day: the first day of the earliest development
     first = min(d["date"]["value"] for d in developments(service))
     day = (first + "-01-01")[:10]  # a partial date's first day
-    page.wait_for_function(f"location.search.includes('as_of={day}')")
+    page.wait_for_function(f"() => location.search.includes('as_of={day}')")
     assert page.input_value("#as_of") == day
     wait_for_ids(page, [d["id"] for d in developments(service, f"&as_of={day}")])
     assert console == []
@@ -217,7 +218,7 @@ def test_the_page_is_usable_from_the_keyboard(page, console, service):
     assert page.evaluate("document.activeElement.id") == "details"
     assert page.get_attribute('#pair-list [data-pair="china,russia"]', "aria-current") == "true"
     page.keyboard.press("Escape")
-    page.wait_for_function("!location.search.includes('pair=')")
+    page.wait_for_function("() => !location.search.includes('pair=')")
     page.focus("#timeline [data-development-id]")
     page.keyboard.press("Enter")
     page.locator("#details article[data-development-id] .versions").wait_for()
@@ -240,8 +241,8 @@ def test_play_steps_through_the_news_as_it_arrived(page, console, service):
     open_page(page, service)
     first = service.get("/api/v1/replay?order=reported&limit=1")["steps"][0]
     page.click("#play")
-    page.wait_for_function(f"location.search.includes('reported_by={first['date']}')")
-    page.wait_for_function("document.querySelector('#status').innerText"
+    page.wait_for_function(f"() => location.search.includes('reported_by={first['date']}')")
+    page.wait_for_function("() => document.querySelector('#status').innerText"
                            f".startsWith('Reported by {first['date']}')")
     page.click("#play")  # pause
     page.wait_for_selector('#play[aria-pressed="false"]')
