@@ -246,6 +246,9 @@ def test_play_steps_through_the_news_as_it_arrived(page, console, service):
                            f".startsWith('Reported by {first['date']}')")
     page.click("#play")  # pause
     page.wait_for_selector('#play[aria-pressed="false"]')
+    page.go_back()  # one step back leaves the replay: the view before it
+    page.wait_for_function("() => !location.search.includes('reported_by')")
+    wait_for_ids(page, [d["id"] for d in developments(service)])
     assert console == []
 
 

@@ -141,7 +141,10 @@ function writeUrl() {
   const params = {};
   for (const [name, value] of Object.entries(state)) if (value) params[name] = value;
   const url = location.pathname + query(params);
-  if (url !== location.pathname + location.search) history.pushState(null, "", url);
+  if (url === location.pathname + location.search) return;
+  // Playing replaces the address at each step: Back leaves the replay, not one day of it.
+  if (page.playing) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
 }
 
 function showState() {
@@ -663,6 +666,8 @@ async function showRawEvents() {
 // --- play the news ---------------------------------------------------------------------
 
 async function play() {
+  writeUrl();
+  history.pushState(null, "", location.href); // Back returns to where the replay started
   page.playing = true;
   const button = $("#play");
   button.setAttribute("aria-pressed", "true");
