@@ -59,6 +59,19 @@ def test_the_page_shows_every_development_and_pair_with_no_console_errors(
     assert edges == pairs(service)
     nodes = page.evaluate("timelinePage.map.nodes('[kind]').map((n) => n.id()).sort()")
     assert nodes == sorted(a["id"] for a in service.get("/api/v1/actors")["actors"])
+    # Each edge is coloured by its pair's stance and as wide as its score is far from zero.
+    drawn = page.evaluate("""timelinePage.map.edges().not('.member').map((e) => [e.id(),
+        e.style('line-color'), parseFloat(e.style('width'))])""")
+    state = {",".join(r["pair"]): r for r in service.get(
+        "/api/v1/relationships?limit=500")["relationships"]}
+    colours: dict[str, set[str]] = {}
+    for pair, colour, _ in drawn:
+        colours.setdefault(state[pair]["stance"], set()).add(colour)
+    assert all(len(found) == 1 for found in colours.values())  # one colour a stance
+    assert len({c for found in colours.values() for c in found}) == len(colours)
+    by_score = sorted(drawn, key=lambda edge: abs(state[edge[0]]["score"]))
+    assert by_score[0][2] < by_score[-1][2]
+    assert [width for *_, width in by_score] == sorted(width for *_, width in by_score)
     # People and ministries are drawn inside their state's box.
     assert page.evaluate("timelinePage.map.getElementById('sergei-lavrov').parent().id()") \
         == "group:russia"
@@ -70,6 +83,37 @@ def test_the_page_shows_every_development_and_pair_with_no_console_errors(
     page.wait_for_timeout(200)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=ARTIFACTS / "page-phone.png")
+    assert console == []
+
+
+def test_the_timeline_draws_periods_plans_and_families(page, console, service):
+    open_page(page, service, "?as_of=2024-04-07")
+    shown = developments(service, "&as_of=2024-04-07")
+    wait_for_ids(page, [d["id"] for d in shown])
+    items = {item["id"]: item for item in page.evaluate("""timelinePage.items.get().map((i) => ({
+        id: i.id, start: new Date(i.start).toISOString().slice(0, 10),
+        end: i.end ? new Date(i.end).toISOString().slice(0, 10) : null,
+        classes: i.className.split(' ')}))""")}
+    month = next(d for d in shown if d["date"]["value"] == "2024-04"
+                 and d["status"] == "occurred")
+    assert (items[month["id"]]["start"], items[month["id"]]["end"]) == ("2024-04-01",
+                                                                         "2024-05-01")
+    year = next(d for d in shown if len(d["date"]["value"]) == 4 and d["status"] == "occurred")
+    assert items[year["id"]]["end"][:4] == str(int(year["date"]["value"]) + 1)
+    planned = [d for d in shown if d["status"] == "planned"]
+    assert planned  # as of the day of the report, the visits were plans
+    for development in shown:
+        classes = items[development["id"]]["classes"]
+        assert ("status-planned" in classes) == (development["status"] == "planned")
+        assert ("approximate" in classes) == development["date"]["approximate"]
+    style = page.evaluate(f"""getComputedStyle(document.querySelector(
+        '#timeline [data-development-id="{planned[0]["id"]}"]').closest('.vis-item'))
+        .borderTopStyle""")
+    assert style == "dashed"
+    war = next(d for d in shown if d["kind"] == "armed_attack")
+    agreement = next(d for d in shown if d["kind"] == "agreement")
+    assert "family-conflict" in items[war["id"]]["classes"]
+    assert "family-cooperation" in items[agreement["id"]]["classes"]
     assert console == []
 
 
