@@ -144,6 +144,22 @@ def test_a_shared_view_opens_the_pair_on_its_date(page, console, service):
     assert "rifle scopes" in details.inner_text()
     expected = details.locator("section.expected")
     assert "Sergei Lavrov" in expected.inner_text()
+    # Each development behind the pair, with its contribution and its sources' own words.
+    pair = service.get("/api/v1/relationships/china/russia?as_of=2024-04-07")
+    behind = {d["id"]: d for d in developments(service, "&as_of=2024-04-07")}
+    contributions = details.locator("table.contributions tbody tr")
+    assert contributions.count() == len(pair["developments"])
+    passages = details.locator(".behind blockquote").all_inner_texts()
+    for development in pair["developments"]:
+        for source in behind[development["id"]]["sources"]:
+            assert source["passage"] in passages
+    assert f"{pair['developments'][0]['contribution']:.2f}" in contributions.nth(0).inner_text()
+    ties = details.locator("ul.ties > li").all_inner_texts()
+    assert len(ties) == len(pair["ties"])
+    for tie, text in zip(pair["ties"], ties, strict=True):
+        assert tie["kind"].replace("_", " ") in text and f"since {tie['since']}" in text
+        assert ("↔" in text) == tie["mutual"]
+        assert all(item in text for item in tie["items"])
     assert page.input_value("#as_of") == "2024-04-07"
     assert page.evaluate("timelinePage.map.getElementById('china,russia').hasClass('chosen')")
     ARTIFACTS.mkdir(exist_ok=True)
