@@ -424,7 +424,8 @@ class EventLog(Dialect):
         return derived_name(self.events_table_name, "heads")
 
     def append_only_tables(self) -> tuple[str, ...]:
-        return (self.events_table_name, self.hash_table_name, self.heads_table_name)
+        return (self.events_table_name, self.hash_table_name, self.heads_table_name,
+                self.tree_table_name)
 
     def sql(self, statement: str, **names: str) -> str:
         tables = {
@@ -783,8 +784,8 @@ SQLITE_NO_REPLACE = (
 class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
     """The library's SQLite application recorder, made append-only and tamper-evident.
 
-    Triggers refuse UPDATE and DELETE on the events, their hashes and the issued heads, and an
-    insert whose key exists (which REPLACE would otherwise turn into a silent delete). Positions
+    Triggers refuse UPDATE and DELETE on the events, their hashes, the issued heads and the
+    Merkle tree, and an insert whose key exists (which REPLACE would otherwise turn into a silent delete). Positions
     come from AUTOINCREMENT, so a position is never issued twice, even after the last event was
     removed. Each event's chain hash (see timeline.audit) is written by `_insert_events`, in the
     same transaction as the event, as the library's searchabletimestamps example writes its
@@ -818,6 +819,10 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
                 f"EXISTS (SELECT 1 FROM {events} WHERE rowid = NEW.rowid) OR EXISTS (SELECT 1"
                 f" FROM {events} WHERE originator_id = NEW.originator_id"
                 " AND originator_version = NEW.originator_version)"
+            ),
+            self.tree_table_name: (
+                f"EXISTS (SELECT 1 FROM {self.tree_table_name}"
+                " WHERE level = NEW.level AND idx = NEW.idx)"
             ),
         }
         for table in self.append_only_tables():

@@ -86,8 +86,8 @@ def test_a_store_recorded_before_the_tree_gets_it_when_opened(durable_store):
     register(app, 11)
     root = app.audit.tree()["root"]
     app.close()
-    with Raw(durable_store).connect() as db:  # as a store of the earlier release
-        db.execute("DELETE FROM event_tree")
+    # As a store of the earlier release (the triggers, which it lacked, switched off first).
+    Raw(durable_store).attack("DELETE FROM event_tree")
     assert Raw(durable_store).run("SELECT COUNT(*) FROM event_tree")[0][0] == 0
     reopened = Timeline(durable_store)
     assert reopened.audit.tree() == {"size": 11, "root": root}
@@ -115,18 +115,14 @@ def test_verify_finds_a_tree_altered_outside_the_recorder(durable_store):
     assert app.audit.verify().ok
     third = app.recorder.select_log(0, 3)[2].position
     raw = Raw(durable_store)
-    with raw.connect() as db:
-        good = db.execute(raw.sql("SELECT hash FROM event_tree WHERE level = 0 AND idx = 2")
-                          ).fetchone()[0]
-        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2"),
-                   ("00" * 32,))
+    [(good,)] = raw.run("SELECT hash FROM event_tree WHERE level = 0 AND idx = 2")
+    raw.attack("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2", params=("00" * 32,))
     result = app.audit.verify()
     assert not result.ok and result.first_bad_position == third
     assert "Merkle tree" in result.reason and result.checked == 6
-    with raw.connect() as db:  # the leaf put back, an interior node altered instead
-        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2"), (good,))
-        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 1 AND idx = 2"),
-                   ("00" * 32,))
+    # The leaf put back, an interior node altered instead.
+    raw.attack("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2", params=(good,))
+    raw.attack("UPDATE event_tree SET hash = ? WHERE level = 1 AND idx = 2", params=("00" * 32,))
     result = app.audit.verify()
     assert not result.ok and "Merkle tree" in result.reason
     app.close()
