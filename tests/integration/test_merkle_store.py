@@ -6,6 +6,7 @@ recorded before it existed."""
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -125,4 +126,55 @@ def test_verify_finds_a_tree_altered_outside_the_recorder(durable_store):
     raw.attack("UPDATE event_tree SET hash = ? WHERE level = 1 AND idx = 2", params=("00" * 32,))
     result = app.audit.verify()
     assert not result.ok and "Merkle tree" in result.reason
+    app.close()
+
+
+class CountingCursor:
+    """A cursor that counts the statements sent through it."""
+
+    def __init__(self, cursor, counter: list[int]) -> None:
+        self.cursor, self.counter = cursor, counter
+
+    def execute(self, *args):
+        self.counter[0] += 1
+        return self.cursor.execute(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.cursor, name)
+
+
+def test_a_proof_takes_the_same_two_statements_at_any_log_size(store, monkeypatch):
+    app = Timeline(store)
+    recorder, statements = app.recorder, [0]
+
+    def counting(opens):
+        @contextmanager
+        def counted(*args, **kwargs):
+            with opens(*args, **kwargs) as cursor:
+                yield CountingCursor(cursor, statements)
+        return counted
+
+    grown = 0
+    counts = {}
+    for size in (5, 1000, 5000):  # leaves added straight to the tree, as appends add them
+        with recorder.datastore.transaction(commit=True) as c:
+            recorder._grow_tree(c, [f"{i:064x}" for i in range(grown, size)])
+        grown = size
+        # Every way the recorder opens a cursor (PostgreSQL reads with a bare one).
+        for opens in ("transaction", "cursor"):
+            if hasattr(recorder.datastore, opens):
+                monkeypatch.setattr(recorder.datastore, opens,
+                                    counting(getattr(recorder.datastore, opens)))
+        for proof, args in ((app.audit.inclusion, (size // 3, size)),
+                            (app.audit.consistency, (size // 3, size - 1)),
+                            (app.audit.tree, ())):
+            statements[0] = 0
+            proof(*args)
+            counts.setdefault(size, []).append(statements[0])
+        monkeypatch.undo()
+    assert counts == {5: [2, 2, 2], 1000: [2, 2, 2], 5000: [2, 2, 2]}
+    root = bytes.fromhex(app.audit.tree()["root"])
+    proof = app.audit.inclusion(4321, 5000)  # and they still verify
+    merkle.verify_inclusion(4321, 5000, bytes.fromhex(proof["leaf_hash"]),
+                            [bytes.fromhex(h) for h in proof["hashes"]], root)
     app.close()
