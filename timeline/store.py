@@ -428,20 +428,27 @@ class EventLog(Dialect):
                 self.tree_table_name)
 
     def sql(self, statement: str, **names: str) -> str:
-        tables = {
-            "event_hashes": self.table(self.hash_table_name),
-            "event_heads": self.table(self.heads_table_name),
-            "event_tree": self.table(self.tree_table_name),
-            "events": self.table(self.events_table_name),
-        }
-        return super().sql(statement, **{**tables, **names})
+        # Looked up before the table names are built: each append asks for several
+        # statements, and building the names each time was a tenth of the append's own work.
+        key = (statement, *names.items())
+        cache = self.__dict__.setdefault("_log_sql_cache", {})
+        if key not in cache:
+            tables = {
+                "event_hashes": self.table(self.hash_table_name),
+                "event_heads": self.table(self.heads_table_name),
+                "event_tree": self.table(self.tree_table_name),
+                "events": self.table(self.events_table_name),
+            }
+            cache[key] = super().sql(statement, **{**tables, **names})
+        return cache[key]
 
     def watch_projection(self, tracking_table: str, application_name: str) -> None:
         """Refuse to write while the log ends before this view's tracking position."""
         self.projection = (tracking_table, application_name)
 
     def _marks_sql(self) -> str:
-        """The tail of the chain, the highest head issued and the view's position."""
+        """The tail of the chain, the highest head issued, the view's position, and the last
+        leaf of the Merkle tree: what an append reads before it seals, in one statement."""
         projected = "0"
         if self.projection is not None:
             projected = (
@@ -453,6 +460,7 @@ class EventLog(Dialect):
             " (SELECT position FROM {event_hashes} ORDER BY position DESC LIMIT 1) AS tail,"
             " (SELECT hash FROM {event_hashes} ORDER BY position DESC LIMIT 1) AS tail_hash,"
             " (SELECT MAX(position) FROM {event_heads}) AS issued,"
+            " (SELECT MAX(idx) FROM {event_tree} WHERE level = 0) AS tree_last,"
             " {projected} AS projected",
             position=self.position, projected=projected,
         )
@@ -501,7 +509,8 @@ class EventLog(Dialect):
             self.sql("INSERT INTO {event_hashes} (position, hash, previous_hash) VALUES (?, ?, ?)"),
             rows,
         )
-        self._grow_tree(c, [row[1] for row in rows])
+        tree_last = marks["tree_last"]
+        self._grow_tree(c, [row[1] for row in rows], 0 if tree_last is None else tree_last + 1)
 
     # --- the Merkle tree over the chain hashes (timeline.merkle) --------------------------
 
@@ -523,13 +532,14 @@ class EventLog(Dialect):
 
         return complete
 
-    def _grow_tree(self, c: Any, chain_hashes: Sequence[str]) -> None:
-        """Add leaves (chain hashes, in log order) to the tree, in the caller's transaction:
-        each closes at most log2(n) complete subtrees, whose hashes are written here."""
+    def _grow_tree(self, c: Any, chain_hashes: Sequence[str], size: int | None = None) -> None:
+        """Add leaves (chain hashes, in log order) to the tree of `size` leaves (read when not
+        given), in the caller's transaction: each closes at most log2(n) complete subtrees,
+        whose hashes are written here."""
         if not chain_hashes:
             return
-        nodes = merkle.grow(self._tree_size(c), [bytes.fromhex(h) for h in chain_hashes],
-                            self._tree_node(c))
+        nodes = merkle.grow(self._tree_size(c) if size is None else size,
+                            [bytes.fromhex(h) for h in chain_hashes], self._tree_node(c))
         c.executemany(
             self.sql("INSERT INTO {event_tree} (level, idx, hash) VALUES (?, ?, ?)"),
             [(level, index, digest.hex()) for level, index, digest in nodes],
@@ -598,7 +608,7 @@ class EventLog(Dialect):
                 wanted.add((level, index))
                 return merkle.EMPTY_ROOT
 
-            build(lambda start, end: merkle.range_hash(start, end, note), size)
+            build(merkle.stored_subtree(note), size)
             nodes = self._tree_nodes(c, wanted)
 
         def complete(level: int, index: int) -> bytes:
@@ -607,7 +617,7 @@ class EventLog(Dialect):
                                  " its table was altered outside the recorder")
             return nodes[(level, index)]
 
-        return build(lambda start, end: merkle.range_hash(start, end, complete), size)
+        return build(merkle.stored_subtree(complete), size)
 
     @staticmethod
     def record_beside(c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:

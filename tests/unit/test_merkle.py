@@ -227,8 +227,7 @@ def test_growing_in_batches_keeps_the_complete_subtrees_of_the_whole_tree(batche
     reference = tree(leaves)
     for (level, index), digest in stored.items():
         assert digest == reference(index << level, (index + 1) << level)
-    from_store = lambda start, end: merkle.range_hash(
-        start, end, lambda lv, ix: stored[(lv, ix)])
+    from_store = merkle.stored_subtree(lambda lv, ix: stored[(lv, ix)])
     assert from_store(0, n) == merkle.root_of(leaves)
     for old in [0, *sizes]:
         proof = merkle.consistency_proof(old, n, from_store)
