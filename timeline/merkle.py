@@ -190,6 +190,13 @@ def verify_consistency(
         raise ProofError("the consistency proof does not lead to both roots")
 
 
+def right_edge(size: int) -> list[tuple[int, int]]:
+    """The complete subtrees (level, index) that the next leaves of a tree of `size` leaves
+    are hashed with: one per one bit of the size, the largest first."""
+    return [(level, (size >> level) - 1)
+            for level in reversed(range(size.bit_length())) if size >> level & 1]
+
+
 def grow(count: int, leaves: Sequence[bytes], complete: Callable[[int, int], bytes]
          ) -> list[tuple[int, int, bytes]]:
     """The complete-subtree nodes (level, index, hash) that appending `leaves` (leaf data)

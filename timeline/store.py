@@ -46,6 +46,7 @@ from timeline.audit import (
     LoggedEvent,
     LogMarks,
     StreamGap,
+    chain_digest,
     chain_hash,
 )
 from timeline.domain import Content, PartialDate, Participation, Source, stored_date
@@ -490,27 +491,29 @@ class EventLog(Dialect):
     refuse_when_sealing = True
 
     def _seal(self, c: Any, positions: Sequence[int], stored: Sequence[StoredEvent]) -> None:
-        """Write the chain hashes of events just inserted, in their transaction. The caller
-        holds the store's write lock, so the previous hash read here is the true tail."""
+        """Write the chain hashes of events just inserted, in their transaction, and grow the
+        Merkle tree by them. The caller holds the store's write lock, so the previous hash
+        read here is the true tail."""
         marks = self._read_marks(c)
         if self.refuse_when_sealing:
             self._refuse_if_ended_early(marks)
         previous = marks["tail_hash"] or GENESIS
-        rows = []
+        rows, digests = [], []
+        running = bytes.fromhex(previous)
         for position, event in zip(positions, stored, strict=True):
-            logged = LoggedEvent(
-                position, self.stream_text(event.originator_id), event.originator_version,
-                event.topic, event.state,
-            )
-            digest = chain_hash(previous, logged)
+            running = chain_digest(running, position, self.stream_text(event.originator_id),
+                                   event.originator_version, event.topic, event.state)
+            digest = running.hex()
             rows.append((position, digest, previous))
+            digests.append(running)
             previous = digest
         c.executemany(
             self.sql("INSERT INTO {event_hashes} (position, hash, previous_hash) VALUES (?, ?, ?)"),
             rows,
         )
         tree_last = marks["tree_last"]
-        self._grow_tree(c, [row[1] for row in rows], 0 if tree_last is None else tree_last + 1)
+        self._add_leaves(c, digests, 0 if tree_last is None else tree_last + 1,
+                         marks["tail_hash"])
 
     # --- the Merkle tree over the chain hashes (timeline.merkle) --------------------------
 
@@ -536,14 +539,41 @@ class EventLog(Dialect):
         """Add leaves (chain hashes, in log order) to the tree of `size` leaves (read when not
         given), in the caller's transaction: each closes at most log2(n) complete subtrees,
         whose hashes are written here."""
-        if not chain_hashes:
+        self._add_leaves(c, [bytes.fromhex(h) for h in chain_hashes],
+                         self._tree_size(c) if size is None else size, None)
+
+    # The tree's right edge as this process last left it: (size, the last leaf's chain hash,
+    # the complete subtrees an append there reads). Nodes never change, and a chain hash
+    # commits to every event before it, so while the tree has that size and that last leaf
+    # the edge is still true; any other writer, or a rolled-back append, changes them and the
+    # edge is read again. It saves a statement on about every other append.
+    _edge: tuple[int, str | None, dict[tuple[int, int], bytes]] = (-1, None, {})
+
+    def _add_leaves(self, c: Any, leaves: Sequence[bytes], size: int, last: str | None) -> None:
+        if not leaves:
             return
-        nodes = merkle.grow(self._tree_size(c) if size is None else size,
-                            [bytes.fromhex(h) for h in chain_hashes], self._tree_node(c))
+        known_size, known_last, edge = self._edge
+        read = self._tree_node(c)
+        if last is None or (known_size, known_last) != (size, last):
+            edge = {}
+
+        def complete(level: int, index: int) -> bytes:
+            if (level, index) not in edge:
+                edge[(level, index)] = read(level, index)
+            return edge[(level, index)]
+
+        nodes = merkle.grow(size, leaves, complete)
         c.executemany(
             self.sql("INSERT INTO {event_tree} (level, idx, hash) VALUES (?, ?, ?)"),
             [(level, index, digest.hex()) for level, index, digest in nodes],
         )
+        if last is not None:
+            made = {(level, index): digest for level, index, digest in nodes}
+            now = size + len(leaves)
+            self._edge = (now, leaves[-1].hex(), {
+                key: made[key] if key in made else edge[key]
+                for key in merkle.right_edge(now) if key in made or key in edge
+            })
 
     def build_tree(self, batch: int = 10000) -> int:
         """Give a log recorded before the tree existed its tree (the leaves it lacks), in one

@@ -178,3 +178,28 @@ def test_a_proof_takes_the_same_two_statements_at_any_log_size(store, monkeypatc
     merkle.verify_inclusion(4321, 5000, bytes.fromhex(proof["leaf_hash"]),
                             [bytes.fromhex(h) for h in proof["hashes"]], root)
     app.close()
+
+
+def test_the_tree_stays_the_chains_with_writers_taking_turns_and_a_rolled_back_append(
+    durable_store, monkeypatch
+):
+    # Each recorder remembers the tree's right edge between its appends: another process's
+    # appends, and an append whose transaction rolled back, must not leave it stale.
+    first, second = Timeline(durable_store), Timeline(durable_store)
+    for turn in range(12):
+        register(first if turn % 3 else second, 1, prefix=f"turn{turn}")
+    record_beside = first.recorder.record_beside
+
+    def fail_once(*args, **kwargs):
+        monkeypatch.setattr(first.recorder, "record_beside", record_beside)
+        raise RuntimeError("the transaction rolls back after the seal")
+
+    monkeypatch.setattr(first.recorder, "record_beside", fail_once)
+    with pytest.raises(RuntimeError):
+        first.register_actor("rolled-back", "Rolled back", ActorKind.STATE)
+    register(second, 1, prefix="after")
+    register(first, 3, prefix="later")
+    assert first.audit.tree()["root"] == merkle.root_of(chain_hashes(first)).hex()
+    assert first.audit.tree()["size"] == 16 and first.audit.verify().ok
+    first.close()
+    second.close()

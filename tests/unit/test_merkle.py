@@ -234,3 +234,14 @@ def test_growing_in_batches_keeps_the_complete_subtrees_of_the_whole_tree(batche
         old_root = merkle.root_of(leaves[:old])
         assert independently_consistent(old, n, old_root, from_store(0, n), proof)
 
+
+
+def test_the_right_edge_is_the_complete_subtrees_a_tree_of_that_size_holds():
+    for size in range(70):
+        edge = merkle.right_edge(size)
+        covered, start = [], 0
+        for level, index in edge:  # left to right, they tile the tree's leaves
+            assert index << level == start
+            start = (index + 1) << level
+            covered.append(level)
+        assert start == size and covered == sorted(covered, reverse=True)
