@@ -138,7 +138,8 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
         super().__init__(datastore, **kwargs)
         schema = f'"{datastore.schema}"'
         statements = [
-            self.sql(self.HASH_TABLE), self.sql(self.HEADS_TABLE), self.sql(self.TREE_TABLE, without_rowid=''),
+            self.sql(self.HASH_TABLE, without_rowid=""), self.sql(self.HEADS_TABLE, without_rowid=""),
+            self.sql(self.TREE_TABLE, without_rowid=""),
             APPEND_ONLY_FUNCTION.format(schema=schema),
         ]
         for name in self.append_only_tables():

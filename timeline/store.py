@@ -390,13 +390,17 @@ class EventLog(Dialect):
     # Set by watch_projection: the view whose position the log must never end before.
     projection: tuple[str, str] | None = None
 
+    # Without a rowid on SQLite, where `BIGINT PRIMARY KEY` is not the rowid: each append then
+    # writes one B-tree, not a table and an index (stores made before keep their layout,
+    # which the same statements read and write).
     HASH_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_hashes} ("
         " position BIGINT PRIMARY KEY, hash TEXT NOT NULL, previous_hash TEXT NOT NULL)"
+        "{without_rowid}"
     )
     HEADS_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_heads} ("
-        " position BIGINT PRIMARY KEY, hash TEXT NOT NULL)"
+        " position BIGINT PRIMARY KEY, hash TEXT NOT NULL){without_rowid}"
     )
     # The complete subtrees of the Merkle tree over the chain hashes (see timeline.merkle):
     # level 0 holds leaf i (the i-th event), level l node j covers leaves j*2^l..(j+1)*2^l-1.
@@ -881,8 +885,8 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
              "rowid INTEGER PRIMARY KEY AUTOINCREMENT, originator_id TEXT NOT NULL, "
              "originator_version INTEGER NOT NULL, topic TEXT, state BLOB, "
              "UNIQUE (originator_id, originator_version))"),
-            self.sql(self.HASH_TABLE),
-            self.sql(self.HEADS_TABLE),
+            self.sql(self.HASH_TABLE, without_rowid=self.without_rowid),
+            self.sql(self.HEADS_TABLE, without_rowid=self.without_rowid),
             self.sql(self.TREE_TABLE, without_rowid=self.without_rowid),
         ]
         taken = {
