@@ -494,11 +494,15 @@ class EventLog(Dialect):
     # Whether _seal refuses a log that ended early (PostgreSQL refuses before its insert).
     refuse_when_sealing = True
 
-    def _seal(self, c: Any, positions: Sequence[int], stored: Sequence[StoredEvent]) -> None:
+    def _seal(
+        self, c: Any, positions: Sequence[int], stored: Sequence[StoredEvent],
+        marks: Any = None,
+    ) -> None:
         """Write the chain hashes of events just inserted, in their transaction, and grow the
         Merkle tree by them. The caller holds the store's write lock, so the previous hash
-        read here is the true tail."""
-        marks = self._read_marks(c)
+        read here (or in `marks`, read under the same lock) is the true tail."""
+        if marks is None:
+            marks = self._read_marks(c)
         if self.refuse_when_sealing:
             self._refuse_if_ended_early(marks)
         previous = marks["tail_hash"] or GENESIS
