@@ -2,13 +2,15 @@
 
     python benchmarks/proofs.py                          # 10k, 100k and 1M leaves, SQLite
     python benchmarks/proofs.py --sizes 10000,100000
+    python benchmarks/proofs.py --store postgres --append 0   # the same on PostgreSQL
 
-Each size gets a fresh SQLite file whose Merkle tree is grown through the recorder's own
-append path (`_grow_tree`, the code each append runs) from synthetic 32-byte chain hashes; no
-events are needed, since proofs read only the tree. Then it times inclusion proofs of random
-leaves and consistency proofs between random sizes, and prints the median time of each, and
-its ratio to the smallest size's (1.00 = flat; log2(n) grows by 1.5x from 10k to 1M), and
-how many stored hashes a proof read on average (the O(log n) bound, counted).
+Each size gets a fresh store (a SQLite file, or a PostgreSQL schema dropped afterwards) whose
+Merkle tree is grown through the recorder's own append path (`_grow_tree`, the code each
+append runs) from synthetic 32-byte chain hashes; no events are needed, since proofs read only
+the tree. Then it times inclusion proofs of random leaves and consistency proofs between
+random sizes, and prints the median time of each, and its ratio to the smallest size's
+(1.00 = flat; log2(n) grows by 1.5x from 10k to 1M), how many statements a proof sent to the
+store and how many stored hashes it read, on average.
 """
 
 from __future__ import annotations
@@ -20,16 +22,35 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from uuid import uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import POSTGRES
 from timeline import merkle
 from timeline.application import Timeline
 
 
-def grown(directory: str, size: int) -> Timeline:
-    app = Timeline(f"sqlite:///{directory}/tree-{size}.db")
+def fresh(kind: str, directory: str, name: str) -> tuple[str, str | None]:
+    """A new store's URL, and its PostgreSQL schema (to drop) if it has one."""
+    if kind == "sqlite":
+        return f"sqlite:///{directory}/{name}.db", None
+    schema = f"bench_proofs_{uuid4().hex[:12]}"
+    return f"{POSTGRES}?schema={schema}", schema
+
+
+def drop(schema: str | None) -> None:
+    if schema:
+        import psycopg
+
+        with psycopg.connect(POSTGRES, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def grown(url: str, size: int) -> Timeline:
+    app = Timeline(url)
     recorder = app.recorder
     batch = 10000
     with recorder.datastore.transaction(commit=True) as c:
@@ -40,22 +61,44 @@ def grown(directory: str, size: int) -> Timeline:
     return app
 
 
-def counting_reads(app: Timeline) -> list[int]:
-    """Count the stored hashes each proof reads (the recorder's one read of a node)."""
-    recorder, reads = app.recorder, [0]
-    node = recorder._tree_node
+class Counted:
+    """A cursor that counts the statements it sends and the stored hashes they return."""
 
-    def counted(c):
-        complete = node(c)
+    def __init__(self, cursor, counts: dict[str, int]) -> None:
+        self.cursor, self.counts, self.reads_nodes = cursor, counts, False
 
-        def read(level: int, index: int) -> bytes:
-            reads[0] += 1
-            return complete(level, index)
+    def execute(self, statement, *args):
+        self.counts["statements"] += 1
+        self.reads_nodes = "SELECT level, idx, hash" in str(statement)
+        return self.cursor.execute(statement, *args)
 
-        return read
+    def fetchall(self):
+        rows = self.cursor.fetchall()
+        if self.reads_nodes:
+            self.counts["hashes"] += len(rows)
+        return rows
 
-    recorder._tree_node = counted
-    return reads
+    def __getattr__(self, name):
+        return getattr(self.cursor, name)
+
+
+def counting(app: Timeline) -> dict[str, int]:
+    """Count what the proofs send to the store, through every cursor the recorder opens."""
+    counts = {"statements": 0, "hashes": 0}
+    datastore = app.recorder.datastore
+    for opens in ("transaction", "cursor"):
+        if hasattr(datastore, opens):
+            original = getattr(datastore, opens)
+
+            def counted(*args, original=original, **kwargs):
+                @contextmanager
+                def wrapped():
+                    with original(*args, **kwargs) as cursor:
+                        yield Counted(cursor, counts)
+                return wrapped()
+
+            setattr(datastore, opens, counted)
+    return counts
 
 
 def timed(calls: list, fn) -> float:
@@ -68,22 +111,22 @@ def timed(calls: list, fn) -> float:
     return statistics.median(times)
 
 
-def tree_share(directory: str, count: int) -> tuple[float, float]:
+def tree_share(url: str, count: int) -> tuple[float, float]:
     """The share of appending time spent growing the tree (the recorder's hook, timed from
     inside), one development per transaction and then in one batch: the direct cost, which
     the machine's noise does not blur as it blurs a ratio of two runs."""
     from timeline.synth import Synthesizer, SynthReport, batches, record_batch, register_actors
 
-    app = Timeline(f"sqlite:///{directory}/append.db")
+    app = Timeline(url)
     recorder, spent = app.recorder, [0.0]
-    grow = recorder._grow_tree
+    grow = recorder._add_leaves  # where each append's seal grows the tree
 
-    def timed_grow(c, hashes):
+    def timed_grow(*args):
         started = time.perf_counter()
-        grow(c, hashes)
+        grow(*args)
         spent[0] += time.perf_counter() - started
 
-    recorder._grow_tree = timed_grow
+    recorder._add_leaves = timed_grow
     synthesizer = Synthesizer(count, 100, 1)
     register_actors(app, synthesizer, SynthReport())
     contents = [payload for op, _, payload in synthesizer.plan() if op == "record"]
@@ -107,14 +150,18 @@ def main() -> None:
     parser.add_argument("--proofs", type=int, default=300, help="proofs of each kind per size")
     parser.add_argument("--append", type=int, default=2000,
                         help="developments appended to measure the tree's share (0: skip)")
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite",
+                        help=f"the store to measure (postgres: {POSTGRES}, or the server in"
+                             " TIMELINE_TEST_POSTGRES)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = random.Random(15)
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         for size in sizes:
+            url, schema = fresh(args.store, directory, f"tree-{size}")
             started = time.perf_counter()
-            app = grown(directory, size)
+            app = grown(url, size)
             built = time.perf_counter() - started
             audit = app.audit
             inclusion = [(rng.randrange(size), size) for _ in range(args.proofs)]
@@ -124,19 +171,31 @@ def main() -> None:
             proof = audit.inclusion(*inclusion[0])
             merkle.verify_inclusion(inclusion[0][0], size, bytes.fromhex(proof["leaf_hash"]),
                                     [bytes.fromhex(h) for h in proof["hashes"]], root)
-            reads = counting_reads(app)
+            # Untimed proofs of other leaves first: the timed ones then meet the store as a
+            # running service does, not the cold cache just after the tree was written.
+            for index in rng.sample(range(size), min(size, args.proofs)):
+                audit.inclusion(index, size)
+            counts = counting(app)
             inc, con = timed(inclusion, audit.inclusion), timed(consistency, audit.consistency)
-            rows.append((size, built, inc, con, reads[0] / (2 * args.proofs)))
+            proofs = 2 * args.proofs
+            rows.append((size, built, inc, con, counts["statements"] / proofs,
+                         counts["hashes"] / proofs))
             app.close()
+            drop(schema)
     base = rows[0]
+    print(f"{args.store}: {args.proofs} proofs of each kind per size")
     print(f"{'leaves':>9} {'grow s':>8} {'inclusion ms':>13} {'ratio':>6} "
-          f"{'consistency ms':>15} {'ratio':>6} {'hashes read/proof':>18}")
-    for size, built, inc, con, read in rows:
+          f"{'consistency ms':>15} {'ratio':>6} {'statements/proof':>17} {'hashes/proof':>13}")
+    for size, built, inc, con, statements, hashes in rows:
         print(f"{size:>9} {built:>8.1f} {inc * 1e3:>13.3f} {inc / base[2]:>6.2f} "
-              f"{con * 1e3:>15.3f} {con / base[3]:>6.2f} {read:>18.1f}")
+              f"{con * 1e3:>15.3f} {con / base[3]:>6.2f} {statements:>17.1f} {hashes:>13.1f}")
     if args.append:
         with tempfile.TemporaryDirectory() as directory:
-            single, batched = tree_share(directory, args.append)
+            url, schema = fresh(args.store, directory, "append")
+            try:
+                single, batched = tree_share(url, args.append)
+            finally:
+                drop(schema)
         print(f"share of append time spent growing the tree: {single:.1%} one development per"
               f" transaction, {batched:.1%} in batches of 1000")
 

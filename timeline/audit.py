@@ -136,8 +136,25 @@ def recorded_at_of(payload: bytes) -> str:
     return data_ if isinstance(data_, str) else ""
 
 
+def chain_digest(
+    previous: bytes, position: int, stream_id: str, stream_version: int, topic: str,
+    payload: bytes,
+) -> bytes:
+    """SHA-256(previous hash ‖ header ‖ payload), the canonical encoding of an event in the
+    chain (LoggedEvent.canonical), without building the event or copying its payload: the
+    recorder computes one for every event it appends."""
+    digest = hashlib.sha256(previous)
+    digest.update(
+        f"{position}\n{stream_id}\n{stream_version}\n{topic}\n{recorded_at_of(payload)}\n"
+        .encode()
+    )
+    digest.update(payload)
+    return digest.digest()
+
+
 def chain_hash(previous_hash: str, event: LoggedEvent) -> str:
-    return hashlib.sha256(bytes.fromhex(previous_hash) + event.canonical()).hexdigest()
+    return chain_digest(bytes.fromhex(previous_hash), event.position, event.stream_id,
+                        event.stream_version, event.topic, event.payload).hex()
 
 
 @dataclass(frozen=True)

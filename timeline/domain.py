@@ -30,6 +30,9 @@ from timeline.vocabulary import (
 TIMELINE_NAMESPACE = uuid5(NAMESPACE_URL, "https://timeline.invalid/ids")
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# A BCP 47 language tag as sources give it: a language, then optional script, region or
+# variant subtags (`en`, `zh-Hans`, `pt-BR`); `und` when the language cannot be told.
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -155,18 +158,49 @@ def _parsed_date(value: str, approximate: bool, derivation: str | None) -> Parti
 
 @dataclass(frozen=True)
 class Source:
-    """Where a development was reported, by whom, and the passage it rests on."""
+    """Where a development was reported, by whom, and the passage it rests on.
+
+    `language` is the BCP 47 tag of the passage's language (`en`, `zh`, `ru`); None when it
+    was not recorded, as in every source recorded before sources had it (see
+    upcast_sources_v1_v2).
+    """
 
     publication: str
     attribution: str
     reported_on: PartialDate
     passage: str
     url: str | None = None
+    language: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("publication", "attribution", "passage"):
             if not getattr(self, name).strip():
                 raise InvalidInput(f"a source needs a {name}", f"sources.{name}")
+        if self.language is not None and not LANGUAGE_TAG.match(self.language):
+            raise InvalidInput(
+                f"{self.language!r} is not a language tag: use BCP 47, such as en, zh or pt-BR",
+                "sources.language",
+            )
+
+
+def upcast_sources_v1_v2(state: dict[str, Any]) -> None:
+    """The upcast of every development event that carries sources, from version 1 (sources
+    had no `language`) to version 2: each source of the event, wherever the event holds it,
+    gets language None, "not recorded" (said here, not left to the field's default, so that
+    old sources keep that meaning whatever default later ones get). The stored bytes are
+    never changed (the hash chain covers them); the event is read in the new shape."""
+
+    def upcast(source: Source | None) -> Source | None:
+        return None if source is None else replace(source, language=None)
+
+    if "source" in state:
+        state["source"] = upcast(state["source"])
+    content = state.get("content")
+    if isinstance(content, Content):
+        state["content"] = replace(content, sources=tuple(map(upcast, content.sources)))
+    changes = state.get("changes")
+    if isinstance(changes, dict) and "sources" in changes:
+        state["changes"] = {**changes, "sources": tuple(map(upcast, changes["sources"]))}
 
 
 def happened_by(when: PartialDate, reported: date | None) -> date:
@@ -356,11 +390,47 @@ def check_status(status: Status, planned_for: PartialDate | None) -> None:
 
 
 class Development(Aggregate):
-    """One reported development: an invasion, a visit, a shipment, a declaration."""
+    """One reported development: an invasion, a visit, a shipment, a declaration.
+
+    Every event that carries sources is at version 2: version 1 sources had no `language`
+    (see upcast_sources_v1_v2).
+    """
 
     id: UUID  # given by the caller: uuid5 of a seed key, or a fresh uuid4
 
-    @event("Recorded")
+    class Recorded(Aggregate.Created):
+        """The development's first event, with its content."""
+
+        content: Content
+        status: Status
+        key: str | None
+        recorded_by: str
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcast_sources_v1_v2)
+
+    class Corrected(Aggregate.Event):
+        """Some fields of the content changed, on a source."""
+
+        changes: dict[str, Any]
+        reason: str
+        source: Source
+        recorded_by: str
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcast_sources_v1_v2)
+
+    class Retracted(Aggregate.Event):
+        """The development withdrawn: it stays in the log but no longer counts."""
+
+        reason: str
+        source: Source | None
+        recorded_by: str
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcast_sources_v1_v2)
+
+    @event(Recorded)
     def __init__(
         self,
         content: Content,
@@ -407,7 +477,7 @@ class Development(Aggregate):
         self._corrected(changes=effective, reason=reason, source=source,
                         recorded_by=recorded_by)
 
-    @event("Corrected")
+    @event(Corrected)
     def _corrected(
         self, changes: dict[str, Any], reason: str, source: Source, recorded_by: str
     ) -> None:
@@ -456,6 +526,9 @@ class Development(Aggregate):
         date: PartialDate | None
         recorded_by: str
 
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcast_sources_v1_v2)
+
         def apply(self, aggregate: Any) -> None:
             aggregate._status_changed(self.status, self.source, self.date,
                                       self.timestamp.date())
@@ -490,7 +563,7 @@ class Development(Aggregate):
             raise InvalidInput("a retraction needs a reason", "reason")
         self._retracted(reason=reason, source=source, recorded_by=recorded_by)
 
-    @event("Retracted")
+    @event(Retracted)
     def _retracted(self, reason: str, source: Source | None, recorded_by: str) -> None:
         self.retracted = True
         self.retraction_reason = reason

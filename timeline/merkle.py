@@ -39,15 +39,28 @@ def is_complete(start: int, end: int) -> bool:
     return size > 0 and size & (size - 1) == 0 and start % size == 0
 
 
-def range_hash(start: int, end: int, complete: Callable[[int, int], bytes]) -> bytes:
-    """MTH of leaves start..end-1 from `complete(level, index)`, the stored complete subtrees
-    (level 0 is the leaves). The left part of every RFC split is complete and aligned, so
-    this reads at most log2(n) stored hashes."""
-    if is_complete(start, end):
-        level = (end - start).bit_length() - 1
-        return complete(level, start >> level)
-    k = split(end - start)
-    return node_hash(complete((k.bit_length() - 1), start // k), range_hash(start + k, end, complete))
+def stored_subtree(complete: Callable[[int, int], bytes]) -> Subtree:
+    """`subtree` over the stored complete subtrees, `complete(level, index)` (level 0 is the
+    leaves). A range that is not one complete subtree splits as the RFC splits it: its left
+    part is complete and aligned, the rest splits again, so one range reads at most log2(n)
+    stored hashes. Each range is computed once per `subtree`: the ranges of a proof share
+    their right ends, and without this an inclusion path walked that right edge once per
+    level, log2(n)^2 steps in all."""
+    made: dict[tuple[int, int], bytes] = {}
+
+    def subtree(start: int, end: int) -> bytes:
+        found = made.get((start, end))
+        if found is None:
+            if is_complete(start, end):
+                level = (end - start).bit_length() - 1
+                found = complete(level, start >> level)
+            else:
+                k = split(end - start)
+                found = node_hash(subtree(start, start + k), subtree(start + k, end))
+            made[(start, end)] = found
+        return found
+
+    return subtree
 
 
 def root_of(leaves: Sequence[bytes]) -> bytes:
@@ -175,6 +188,13 @@ def verify_consistency(
         raise ProofError("the consistency proof is too short")
     if fr != old_root or sr != new_root:
         raise ProofError("the consistency proof does not lead to both roots")
+
+
+def right_edge(size: int) -> list[tuple[int, int]]:
+    """The complete subtrees (level, index) that the next leaves of a tree of `size` leaves
+    are hashed with: one per one bit of the size, the largest first."""
+    return [(level, (size >> level) - 1)
+            for level in reversed(range(size.bit_length())) if size >> level & 1]
 
 
 def grow(count: int, leaves: Sequence[bytes], complete: Callable[[int, int], bytes]

@@ -9,6 +9,7 @@ positions.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -136,9 +137,12 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
                 "hash in the insert's transaction, which the library's insert function skips"
             )
         super().__init__(datastore, **kwargs)
+        # The marks an insert read under the table's lock, for its seal (in the same thread).
+        self._sealing = threading.local()
         schema = f'"{datastore.schema}"'
         statements = [
-            self.sql(self.HASH_TABLE), self.sql(self.HEADS_TABLE), self.sql(self.TREE_TABLE, without_rowid=''),
+            self.sql(self.HASH_TABLE, without_rowid=""), self.sql(self.HEADS_TABLE, without_rowid=""),
+            self.sql(self.TREE_TABLE, without_rowid=""),
             APPEND_ONLY_FUNCTION.format(schema=schema),
         ]
         for name in self.append_only_tables():
@@ -158,16 +162,24 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
         # before the insert: the library commits the transaction before it re-raises an error
         # from the insert's own step (where the chain is sealed), so a refusal there would not
         # undo the events.
+        #
+        # The table's lock is taken first (the library takes it again before its insert,
+        # which is then a no-op): the marks read under it are the true tail, which the seal
+        # uses, so a write waits for one round trip fewer.
         super()._insert_events(curs, stored_events, **kwargs)
         if stored_events:
-            self._refuse_if_ended_early(self._read_marks(curs))
+            self._lock_table(curs)
+            marks = self._read_marks(curs)
+            self._refuse_if_ended_early(marks)
+            self._sealing.marks = marks
         self.record_beside(curs, stored_events, **kwargs)
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        self._seal(curs, positions or [], stored_events)
+        marks, self._sealing.marks = getattr(self._sealing, "marks", None), None
+        self._seal(curs, positions or [], stored_events, marks)
         return positions
 
     def stream_key(self, originator_id: UUID) -> Any:

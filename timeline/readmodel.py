@@ -44,7 +44,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The shape of the view's tables. A store whose view was built in another shape has its view
 # dropped and rebuilt from the events when it is opened (the events are the truth; the view is
 # derived), so upgrading Timeline never needs a hand-written migration of the view.
-VIEW_SHAPE = 4  # 4: knowledge time (reported_from), world time from `begins`; actors keyed by id
+# 4: knowledge time (reported_from), world time from `begins`; actors keyed by id.
+# 5: each source in a development's document has its `language`.
+VIEW_SHAPE = 5
 
 
 # What one thread keeps while it applies a run of events in one transaction.

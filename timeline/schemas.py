@@ -25,6 +25,7 @@ from marshmallow import (
 
 from timeline.domain import (
     CONTENT_FIELDS,
+    LANGUAGE_TAG,
     SLUG,
     Content,
     InvalidInput,
@@ -53,6 +54,7 @@ MAX_LENGTH: dict[str, int] = {
     "alias": 200,
     "actor_id": 100,  # an actor's id, wherever one is named
     "url": 2000,
+    "language": 35,  # a BCP 47 tag: a language, its script, region and a variant fit
 }
 MAX_ITEMS: dict[str, int] = {
     "actors": 50,
@@ -163,6 +165,13 @@ class SourceSchema(Strict):
     reported_on = PartialDateField(required=True)
     passage = fields.String(required=True, validate=length("passage"))
     url = fields.Url(load_default=None, allow_none=True, validate=length("url"))
+    language = fields.String(
+        load_default=None, allow_none=True,
+        validate=[length("language"), validate.Regexp(
+            LANGUAGE_TAG, error="not a language tag: use BCP 47, such as en, zh or pt-BR")],
+        metadata={"description": "The BCP 47 tag of the passage's language (en, zh, ru);"
+                                 " null when not recorded."},
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Source:
@@ -272,6 +281,7 @@ class SourceOut(Schema):
     reported_on = fields.Nested(PartialDateOut, required=True)
     passage = fields.String(required=True)
     url = fields.String(required=True, allow_none=True)
+    language = fields.String(required=True, allow_none=True)
 
 
 class ParticipationOut(Schema):
@@ -487,5 +497,6 @@ def dump_source(source: Source | None) -> dict[str, Any] | None:
         "reported_on": dump_date(source.reported_on),
         "passage": source.passage,
         "url": source.url,
+        "language": source.language,
     }
 

@@ -46,6 +46,7 @@ from timeline.audit import (
     LoggedEvent,
     LogMarks,
     StreamGap,
+    chain_digest,
     chain_hash,
 )
 from timeline.domain import Content, PartialDate, Participation, Source, stored_date
@@ -389,13 +390,17 @@ class EventLog(Dialect):
     # Set by watch_projection: the view whose position the log must never end before.
     projection: tuple[str, str] | None = None
 
+    # Without a rowid on SQLite, where `BIGINT PRIMARY KEY` is not the rowid: each append then
+    # writes one B-tree, not a table and an index (stores made before keep their layout,
+    # which the same statements read and write).
     HASH_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_hashes} ("
         " position BIGINT PRIMARY KEY, hash TEXT NOT NULL, previous_hash TEXT NOT NULL)"
+        "{without_rowid}"
     )
     HEADS_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_heads} ("
-        " position BIGINT PRIMARY KEY, hash TEXT NOT NULL)"
+        " position BIGINT PRIMARY KEY, hash TEXT NOT NULL){without_rowid}"
     )
     # The complete subtrees of the Merkle tree over the chain hashes (see timeline.merkle):
     # level 0 holds leaf i (the i-th event), level l node j covers leaves j*2^l..(j+1)*2^l-1.
@@ -424,23 +429,31 @@ class EventLog(Dialect):
         return derived_name(self.events_table_name, "heads")
 
     def append_only_tables(self) -> tuple[str, ...]:
-        return (self.events_table_name, self.hash_table_name, self.heads_table_name)
+        return (self.events_table_name, self.hash_table_name, self.heads_table_name,
+                self.tree_table_name)
 
     def sql(self, statement: str, **names: str) -> str:
-        tables = {
-            "event_hashes": self.table(self.hash_table_name),
-            "event_heads": self.table(self.heads_table_name),
-            "event_tree": self.table(self.tree_table_name),
-            "events": self.table(self.events_table_name),
-        }
-        return super().sql(statement, **{**tables, **names})
+        # Looked up before the table names are built: each append asks for several
+        # statements, and building the names each time was a tenth of the append's own work.
+        key = (statement, *names.items())
+        cache = self.__dict__.setdefault("_log_sql_cache", {})
+        if key not in cache:
+            tables = {
+                "event_hashes": self.table(self.hash_table_name),
+                "event_heads": self.table(self.heads_table_name),
+                "event_tree": self.table(self.tree_table_name),
+                "events": self.table(self.events_table_name),
+            }
+            cache[key] = super().sql(statement, **{**tables, **names})
+        return cache[key]
 
     def watch_projection(self, tracking_table: str, application_name: str) -> None:
         """Refuse to write while the log ends before this view's tracking position."""
         self.projection = (tracking_table, application_name)
 
     def _marks_sql(self) -> str:
-        """The tail of the chain, the highest head issued and the view's position."""
+        """The tail of the chain, the highest head issued, the view's position, and the last
+        leaf of the Merkle tree: what an append reads before it seals, in one statement."""
         projected = "0"
         if self.projection is not None:
             projected = (
@@ -452,6 +465,7 @@ class EventLog(Dialect):
             " (SELECT position FROM {event_hashes} ORDER BY position DESC LIMIT 1) AS tail,"
             " (SELECT hash FROM {event_hashes} ORDER BY position DESC LIMIT 1) AS tail_hash,"
             " (SELECT MAX(position) FROM {event_heads}) AS issued,"
+            " (SELECT MAX(idx) FROM {event_tree} WHERE level = 0) AS tree_last,"
             " {projected} AS projected",
             position=self.position, projected=projected,
         )
@@ -480,27 +494,34 @@ class EventLog(Dialect):
     # Whether _seal refuses a log that ended early (PostgreSQL refuses before its insert).
     refuse_when_sealing = True
 
-    def _seal(self, c: Any, positions: Sequence[int], stored: Sequence[StoredEvent]) -> None:
-        """Write the chain hashes of events just inserted, in their transaction. The caller
-        holds the store's write lock, so the previous hash read here is the true tail."""
-        marks = self._read_marks(c)
+    def _seal(
+        self, c: Any, positions: Sequence[int], stored: Sequence[StoredEvent],
+        marks: Any = None,
+    ) -> None:
+        """Write the chain hashes of events just inserted, in their transaction, and grow the
+        Merkle tree by them. The caller holds the store's write lock, so the previous hash
+        read here (or in `marks`, read under the same lock) is the true tail."""
+        if marks is None:
+            marks = self._read_marks(c)
         if self.refuse_when_sealing:
             self._refuse_if_ended_early(marks)
         previous = marks["tail_hash"] or GENESIS
-        rows = []
+        rows, digests = [], []
+        running = bytes.fromhex(previous)
         for position, event in zip(positions, stored, strict=True):
-            logged = LoggedEvent(
-                position, self.stream_text(event.originator_id), event.originator_version,
-                event.topic, event.state,
-            )
-            digest = chain_hash(previous, logged)
+            running = chain_digest(running, position, self.stream_text(event.originator_id),
+                                   event.originator_version, event.topic, event.state)
+            digest = running.hex()
             rows.append((position, digest, previous))
+            digests.append(running)
             previous = digest
         c.executemany(
             self.sql("INSERT INTO {event_hashes} (position, hash, previous_hash) VALUES (?, ?, ?)"),
             rows,
         )
-        self._grow_tree(c, [row[1] for row in rows])
+        tree_last = marks["tree_last"]
+        self._add_leaves(c, digests, 0 if tree_last is None else tree_last + 1,
+                         marks["tail_hash"])
 
     # --- the Merkle tree over the chain hashes (timeline.merkle) --------------------------
 
@@ -522,17 +543,45 @@ class EventLog(Dialect):
 
         return complete
 
-    def _grow_tree(self, c: Any, chain_hashes: Sequence[str]) -> None:
-        """Add leaves (chain hashes, in log order) to the tree, in the caller's transaction:
-        each closes at most log2(n) complete subtrees, whose hashes are written here."""
-        if not chain_hashes:
+    def _grow_tree(self, c: Any, chain_hashes: Sequence[str], size: int | None = None) -> None:
+        """Add leaves (chain hashes, in log order) to the tree of `size` leaves (read when not
+        given), in the caller's transaction: each closes at most log2(n) complete subtrees,
+        whose hashes are written here."""
+        self._add_leaves(c, [bytes.fromhex(h) for h in chain_hashes],
+                         self._tree_size(c) if size is None else size, None)
+
+    # The tree's right edge as this process last left it: (size, the last leaf's chain hash,
+    # the complete subtrees an append there reads). Nodes never change, and a chain hash
+    # commits to every event before it, so while the tree has that size and that last leaf
+    # the edge is still true; any other writer, or a rolled-back append, changes them and the
+    # edge is read again. It saves a statement on about every other append.
+    _edge: tuple[int, str | None, dict[tuple[int, int], bytes]] = (-1, None, {})
+
+    def _add_leaves(self, c: Any, leaves: Sequence[bytes], size: int, last: str | None) -> None:
+        if not leaves:
             return
-        nodes = merkle.grow(self._tree_size(c), [bytes.fromhex(h) for h in chain_hashes],
-                            self._tree_node(c))
+        known_size, known_last, edge = self._edge
+        read = self._tree_node(c)
+        if last is None or (known_size, known_last) != (size, last):
+            edge = {}
+
+        def complete(level: int, index: int) -> bytes:
+            if (level, index) not in edge:
+                edge[(level, index)] = read(level, index)
+            return edge[(level, index)]
+
+        nodes = merkle.grow(size, leaves, complete)
         c.executemany(
             self.sql("INSERT INTO {event_tree} (level, idx, hash) VALUES (?, ?, ?)"),
             [(level, index, digest.hex()) for level, index, digest in nodes],
         )
+        if last is not None:
+            made = {(level, index): digest for level, index, digest in nodes}
+            now = size + len(leaves)
+            self._edge = (now, leaves[-1].hex(), {
+                key: made[key] if key in made else edge[key]
+                for key in merkle.right_edge(now) if key in made or key in edge
+            })
 
     def build_tree(self, batch: int = 10000) -> int:
         """Give a log recorded before the tree existed its tree (the leaves it lacks), in one
@@ -569,13 +618,44 @@ class EventLog(Dialect):
         with self.datastore.transaction(commit=False) as c:
             return self._tree_size(c)
 
+    def _tree_nodes(self, c: Any, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored nodes (level, index) asked for, in one statement."""
+        keys = sorted(set(wanted))
+        if not keys:
+            return {}
+        # One primary-key lookup per term, which both planners run as such (SQLite's OR
+        # optimisation, PostgreSQL's BitmapOr): a proof costs the same at any log size.
+        statement = self.sql(
+            "SELECT level, idx, hash FROM {event_tree} WHERE "
+            + " OR ".join(["(level = ? AND idx = ?)"] * len(keys))
+        )
+        c.execute(statement, [part for key in keys for part in key])
+        return {(row["level"], row["idx"]): bytes.fromhex(row["hash"]) for row in c.fetchall()}
+
     def tree_proof(self, build: Callable[[Callable[[int, int], bytes], int], Any]) -> Any:
-        """`build(subtree, size)` in one read of the tree: `subtree(start, end)` is the MTH of
-        leaves start..end-1 from at most log2(n) stored hashes, `size` the tree's size."""
-        with self.datastore.transaction(commit=False) as c:
-            complete = self._tree_node(c)
-            return build(lambda start, end: merkle.range_hash(start, end, complete),
-                         self._tree_size(c))
+        """`build(subtree, size)` over the stored tree: `subtree(start, end)` is the MTH of
+        leaves start..end-1, `size` the tree's size. Two statements at any log size: the size,
+        then every stored hash the proof needs (at most 2·log2(n) of them)."""
+        with self.reading() as c:
+            size = self._tree_size(c)
+            # Which nodes a proof reads depends on its sizes and indices only, never on the
+            # hashes: a first run of `build` with placeholders lists them.
+            wanted: set[tuple[int, int]] = set()
+
+            def note(level: int, index: int) -> bytes:
+                wanted.add((level, index))
+                return merkle.EMPTY_ROOT
+
+            build(merkle.stored_subtree(note), size)
+            nodes = self._tree_nodes(c, wanted)
+
+        def complete(level: int, index: int) -> bytes:
+            if (level, index) not in nodes:
+                raise DamagedLog(f"the Merkle tree has no node at level {level}, index {index}:"
+                                 " its table was altered outside the recorder")
+            return nodes[(level, index)]
+
+        return build(merkle.stored_subtree(complete), size)
 
     @staticmethod
     def record_beside(c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
@@ -783,8 +863,8 @@ SQLITE_NO_REPLACE = (
 class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
     """The library's SQLite application recorder, made append-only and tamper-evident.
 
-    Triggers refuse UPDATE and DELETE on the events, their hashes and the issued heads, and an
-    insert whose key exists (which REPLACE would otherwise turn into a silent delete). Positions
+    Triggers refuse UPDATE and DELETE on the events, their hashes, the issued heads and the
+    Merkle tree, and an insert whose key exists (which REPLACE would otherwise turn into a silent delete). Positions
     come from AUTOINCREMENT, so a position is never issued twice, even after the last event was
     removed. Each event's chain hash (see timeline.audit) is written by `_insert_events`, in the
     same transaction as the event, as the library's searchabletimestamps example writes its
@@ -809,8 +889,8 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
              "rowid INTEGER PRIMARY KEY AUTOINCREMENT, originator_id TEXT NOT NULL, "
              "originator_version INTEGER NOT NULL, topic TEXT, state BLOB, "
              "UNIQUE (originator_id, originator_version))"),
-            self.sql(self.HASH_TABLE),
-            self.sql(self.HEADS_TABLE),
+            self.sql(self.HASH_TABLE, without_rowid=self.without_rowid),
+            self.sql(self.HEADS_TABLE, without_rowid=self.without_rowid),
             self.sql(self.TREE_TABLE, without_rowid=self.without_rowid),
         ]
         taken = {
@@ -818,6 +898,10 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
                 f"EXISTS (SELECT 1 FROM {events} WHERE rowid = NEW.rowid) OR EXISTS (SELECT 1"
                 f" FROM {events} WHERE originator_id = NEW.originator_id"
                 " AND originator_version = NEW.originator_version)"
+            ),
+            self.tree_table_name: (
+                f"EXISTS (SELECT 1 FROM {self.tree_table_name}"
+                " WHERE level = NEW.level AND idx = NEW.idx)"
             ),
         }
         for table in self.append_only_tables():

@@ -83,6 +83,9 @@ OVER_THE_LIMIT = [
     ("/api/v1/developments",
      {**DEVELOPMENT, "sources": [{**SOURCE, "url": "https://example.org/" + too_long("url")}]},
      "url", MAX_LENGTH["url"]),
+    ("/api/v1/developments",
+     {**DEVELOPMENT, "sources": [{**SOURCE, "language": "en-" + "-".join(["abcdefgh"] * 4)}]},
+     "language", MAX_LENGTH["language"]),
     ("/api/v1/actors", {"id": LONG_SLUG, "name": "X", "kind": "state"}, "id",
      MAX_LENGTH["actor_id"]),
     ("/api/v1/actors", {"id": "x", "name": too_long("name"), "kind": "state"}, "name",
@@ -106,6 +109,21 @@ def test_text_and_lists_over_their_limit_are_422_naming_the_field_and_limit(
         response = client.post(path, json=body, headers=auth)
         errors = json.dumps(is_problem(response, 422)["errors"])
         assert f'"{field}"' in errors and f" to {limit} " in errors, (field, errors)
+    assert timeline.audit.count() == before
+
+
+def test_a_sources_language_is_kept_and_a_malformed_one_is_422_naming_it(
+    client, timeline, auth
+):
+    sources = [{**SOURCE, "language": "zh-Hans"}, SOURCE]
+    body = record(client, auth, sources=sources).get_json()
+    assert [s["language"] for s in body["sources"]] == ["zh-Hans", None]
+    before = timeline.audit.count()
+    for language in ("english", "zh_CN", "", "e"):
+        response = client.post("/api/v1/developments", headers=auth, json={
+            **DEVELOPMENT, "sources": [SOURCE, {**SOURCE, "language": language}]})
+        errors = is_problem(response, 422)["errors"]
+        assert list(errors["sources"]["1"]) == ["language"], (language, errors)
     assert timeline.audit.count() == before
 
 
@@ -141,7 +159,7 @@ def test_openapi_shows_every_limit(client):
     for name in ("actors", "sources", "items"):
         assert properties[name]["maxItems"] == MAX_ITEMS[name]
     assert properties["items"]["items"]["maxLength"] == MAX_LENGTH["item"]
-    for name in ("publication", "attribution", "passage", "url"):
+    for name in ("publication", "attribution", "passage", "url", "language"):
         assert source["properties"][name]["maxLength"] == MAX_LENGTH[name]
     assert schemas["Participation"]["properties"]["actor"]["maxLength"] == MAX_LENGTH["actor_id"]
     assert actor["name"]["maxLength"] == MAX_LENGTH["name"]

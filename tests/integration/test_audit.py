@@ -49,7 +49,7 @@ class Raw:
         """Run SQL after switching the append-only triggers off, as an operator could."""
         with self.connect() as db:
             if self.postgres:
-                for table in (self.events, "event_hashes"):
+                for table in (self.events, "event_hashes", "event_heads", "event_tree"):
                     db.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
             else:
                 for (name,) in db.execute(
@@ -97,10 +97,15 @@ def test_an_intact_store_verifies_and_its_head_is_the_last_hash(store):
 
 def test_the_store_refuses_update_and_delete_naming_the_rule(store):
     raw = Raw(store)
-    for statement in ("UPDATE {events} SET topic = 'x' WHERE {position} = 1",
-                      "DELETE FROM {events} WHERE {position} = 1",
-                      "UPDATE event_hashes SET hash = 'x' WHERE position = 1",
-                      "DELETE FROM event_hashes"):
+    statements = ["UPDATE {events} SET topic = 'x' WHERE {position} = 1",
+                  "DELETE FROM {events} WHERE {position} = 1",
+                  "UPDATE event_hashes SET hash = 'x' WHERE position = 1",
+                  "DELETE FROM event_hashes",
+                  "UPDATE event_tree SET hash = 'x' WHERE level = 0 AND idx = 0",
+                  "DELETE FROM event_tree"]
+    if raw.postgres:
+        statements += ["TRUNCATE event_hashes", "TRUNCATE event_tree"]
+    for statement in statements:
         with pytest.raises(Exception, match="append-only") as error:
             raw.run(statement)
         assert "immutable log rule" in str(error.value)

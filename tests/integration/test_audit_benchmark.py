@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from tests.conftest import STORES, require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,3 +27,20 @@ def test_the_append_benchmark_runs_against_its_baseline(tmp_path):
         "developments/s, one per transaction", "events/s, batches of 1000",
     }
     assert all(row["baseline"] > 0 and row["hardened"] > 0 for row in rows)
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_the_proof_benchmark_runs_and_counts_two_statements_a_proof(kind):
+    if kind == "postgres":
+        require_postgres()
+    result = subprocess.run(
+        [sys.executable, "benchmarks/proofs.py", "--sizes", "100,300", "--proofs", "5",
+         "--append", "20", "--store", kind],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = [line.split() for line in result.stdout.splitlines() if line.split()[0].isdigit()]
+    assert [row[0] for row in table] == ["100", "300"]
+    assert all(row[-2] == "2.0" for row in table)  # statements per proof, at either size
+    share = re.search(r"growing the tree: ([\d.]+)% one .*, ([\d.]+)% in batches", result.stdout)
+    assert share and all(float(part) > 0 for part in share.groups()), result.stdout

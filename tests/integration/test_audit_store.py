@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.application import Application
@@ -16,13 +17,14 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteDatastore
 
-from tests.conftest import SEEDS, fresh_store
+from tests.conftest import SEEDS, content, fresh_store
+from tests.conftest import source as conftest_source
 from tests.integration.test_audit import Raw
 from timeline.application import Timeline
 from timeline.audit import AuditLog, LogFileError, allowed_topics
 from timeline.seeding import seed
 from timeline.store import StoreError, TimelineRecorder, derived_name, persistence_env
-from timeline.vocabulary import ActorKind
+from timeline.vocabulary import ActorKind, Status
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "log-recorded-2026-11.ndjson"
 
@@ -192,6 +194,61 @@ def test_a_log_recorded_by_earlier_code_verifies_decodes_and_projects(store):
     pair = app.get_relationship("china", "russia")
     assert pair["ties"], pair
     assert app.get_actor("china")["aliases"] == ["PRC"]  # the correction the fixture recorded
+    app.close()
+
+
+def stored_sources(payload: dict) -> list[dict]:
+    """The sources a stored development event holds, as stored (transcoded dicts)."""
+    found = []
+    for value in (payload.get("content", {}).get("_data_", {}).get("sources", []),
+                  payload.get("changes", {}).get("sources", []), [payload.get("source")]):
+        found += [source["_data_"] for source in value if source]
+    return found
+
+
+def test_sources_recorded_before_they_had_a_language_read_in_the_new_shape(store):
+    """The one upcast of sources (Development's events, version 1 to 2): the fixture's events
+    were stored without a `language`; they read with language None, while their stored
+    bytes, and so the chain and the Merkle tree, stay as they were."""
+    fixture = [json.loads(line) for line in FIXTURE.open(encoding="utf-8")]
+    developments = [e for e in fixture if e["topic"].startswith("timeline.domain:Development.")]
+    old_sources = [s for e in developments for s in stored_sources(json.loads(e["payload"]))]
+    assert len(old_sources) >= 27 and not any("language" in s for s in old_sources)
+    assert not any("class_version" in json.loads(e["payload"]) for e in developments)
+
+    app = Timeline(store)
+    with FIXTURE.open(encoding="utf-8") as lines:
+        app.audit.import_log(lines)
+    out = io.StringIO()
+    app.audit.export(out)
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == fixture
+    assert app.audit.verify().ok
+
+    for logged in app.recorder.iter_log():  # as the library's mapper reads them
+        if not logged.topic.startswith("timeline.domain:Development."):
+            continue
+        event = app.mapper.to_domain_event(app.recorder.select_events(
+            UUID(logged.stream_id), gt=logged.stream_version - 1, lte=logged.stream_version)[0])
+        sources = [*getattr(getattr(event, "content", None), "sources", ()),
+                   *getattr(event, "changes", {}).get("sources", ()), getattr(event, "source", None)]
+        assert all(source.language is None for source in sources if source is not None)
+    for development in app.list_developments(limit=100):
+        found = app.get_development(UUID(development["id"]))
+        assert all(s["language"] is None for s in found["sources"]), found["id"]
+        for version in found["history"]:
+            if version.get("source"):
+                assert version["source"]["language"] is None
+
+    # A source recorded now is stored at version 2, with its language.
+    ident = app.record_development(replace(content(), sources=(
+        replace(conftest_source("Xi Jinping held talks with Vladimir Putin."), language="zh"),
+    )), Status.OCCURRED)
+    [stored] = app.recorder.select_events(ident)
+    state = json.loads(stored.state)
+    assert state["class_version"] == 2
+    assert [s["language"] for s in stored_sources(state)] == ["zh"]
+    assert app.get_development(ident)["sources"][0]["language"] == "zh"
+    assert app.audit.verify().ok
     app.close()
 
 

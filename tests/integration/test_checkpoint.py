@@ -115,15 +115,12 @@ def test_a_configured_key_signs_and_the_cli_holds_the_log_to_its_checkpoint(dura
     # A log whose first four events were rewritten (and its tree rebuilt over them) no
     # longer extends the checkpoint: the proof from 7 to 11 carries the hash of leaves 0-3.
     raw = Raw(durable_store)
-    with raw.connect() as db:
-        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 2 AND idx = 0"),
-                   ("00" * 32,))
+    raw.attack("UPDATE event_tree SET hash = ? WHERE level = 2 AND idx = 0", params=("00" * 32,))
     broken = cli("verify", "--checkpoint", str(kept), "--key", verifier)
     assert broken.exit_code == 1, broken.output
     assert "NOT CONSISTENT with the checkpoint" in broken.output
     # A node removed is reported as damage, not a crash.
-    with raw.connect() as db:
-        db.execute("DELETE FROM event_tree WHERE level = 2 AND idx = 0")
+    raw.attack("DELETE FROM event_tree WHERE level = 2 AND idx = 0")
     damaged = cli("verify", "--checkpoint", str(kept), "--key", verifier)
     assert damaged.exit_code == 1 and "Error: the Merkle tree has no node" in damaged.output
     app.close()

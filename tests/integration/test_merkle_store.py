@@ -6,6 +6,7 @@ recorded before it existed."""
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -86,8 +87,8 @@ def test_a_store_recorded_before_the_tree_gets_it_when_opened(durable_store):
     register(app, 11)
     root = app.audit.tree()["root"]
     app.close()
-    with Raw(durable_store).connect() as db:  # as a store of the earlier release
-        db.execute("DELETE FROM event_tree")
+    # As a store of the earlier release (the triggers, which it lacked, switched off first).
+    Raw(durable_store).attack("DELETE FROM event_tree")
     assert Raw(durable_store).run("SELECT COUNT(*) FROM event_tree")[0][0] == 0
     reopened = Timeline(durable_store)
     assert reopened.audit.tree() == {"size": 11, "root": root}
@@ -115,18 +116,90 @@ def test_verify_finds_a_tree_altered_outside_the_recorder(durable_store):
     assert app.audit.verify().ok
     third = app.recorder.select_log(0, 3)[2].position
     raw = Raw(durable_store)
-    with raw.connect() as db:
-        good = db.execute(raw.sql("SELECT hash FROM event_tree WHERE level = 0 AND idx = 2")
-                          ).fetchone()[0]
-        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2"),
-                   ("00" * 32,))
+    [(good,)] = raw.run("SELECT hash FROM event_tree WHERE level = 0 AND idx = 2")
+    raw.attack("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2", params=("00" * 32,))
     result = app.audit.verify()
     assert not result.ok and result.first_bad_position == third
     assert "Merkle tree" in result.reason and result.checked == 6
-    with raw.connect() as db:  # the leaf put back, an interior node altered instead
-        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2"), (good,))
-        db.execute(raw.sql("UPDATE event_tree SET hash = ? WHERE level = 1 AND idx = 2"),
-                   ("00" * 32,))
+    # The leaf put back, an interior node altered instead.
+    raw.attack("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2", params=(good,))
+    raw.attack("UPDATE event_tree SET hash = ? WHERE level = 1 AND idx = 2", params=("00" * 32,))
     result = app.audit.verify()
     assert not result.ok and "Merkle tree" in result.reason
     app.close()
+
+
+class CountingCursor:
+    """A cursor that counts the statements sent through it."""
+
+    def __init__(self, cursor, counter: list[int]) -> None:
+        self.cursor, self.counter = cursor, counter
+
+    def execute(self, *args):
+        self.counter[0] += 1
+        return self.cursor.execute(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.cursor, name)
+
+
+def test_a_proof_takes_the_same_two_statements_at_any_log_size(store, monkeypatch):
+    app = Timeline(store)
+    recorder, statements = app.recorder, [0]
+
+    def counting(opens):
+        @contextmanager
+        def counted(*args, **kwargs):
+            with opens(*args, **kwargs) as cursor:
+                yield CountingCursor(cursor, statements)
+        return counted
+
+    grown = 0
+    counts = {}
+    for size in (5, 1000, 5000):  # leaves added straight to the tree, as appends add them
+        with recorder.datastore.transaction(commit=True) as c:
+            recorder._grow_tree(c, [f"{i:064x}" for i in range(grown, size)])
+        grown = size
+        # Every way the recorder opens a cursor (PostgreSQL reads with a bare one).
+        for opens in ("transaction", "cursor"):
+            if hasattr(recorder.datastore, opens):
+                monkeypatch.setattr(recorder.datastore, opens,
+                                    counting(getattr(recorder.datastore, opens)))
+        for proof, args in ((app.audit.inclusion, (size // 3, size)),
+                            (app.audit.consistency, (size // 3, size - 1)),
+                            (app.audit.tree, ())):
+            statements[0] = 0
+            proof(*args)
+            counts.setdefault(size, []).append(statements[0])
+        monkeypatch.undo()
+    assert counts == {5: [2, 2, 2], 1000: [2, 2, 2], 5000: [2, 2, 2]}
+    root = bytes.fromhex(app.audit.tree()["root"])
+    proof = app.audit.inclusion(4321, 5000)  # and they still verify
+    merkle.verify_inclusion(4321, 5000, bytes.fromhex(proof["leaf_hash"]),
+                            [bytes.fromhex(h) for h in proof["hashes"]], root)
+    app.close()
+
+
+def test_the_tree_stays_the_chains_with_writers_taking_turns_and_a_rolled_back_append(
+    durable_store, monkeypatch
+):
+    # Each recorder remembers the tree's right edge between its appends: another process's
+    # appends, and an append whose transaction rolled back, must not leave it stale.
+    first, second = Timeline(durable_store), Timeline(durable_store)
+    for turn in range(12):
+        register(first if turn % 3 else second, 1, prefix=f"turn{turn}")
+    record_beside = first.recorder.record_beside
+
+    def fail_once(*args, **kwargs):
+        monkeypatch.setattr(first.recorder, "record_beside", record_beside)
+        raise RuntimeError("the transaction rolls back after the seal")
+
+    monkeypatch.setattr(first.recorder, "record_beside", fail_once)
+    with pytest.raises(RuntimeError):
+        first.register_actor("rolled-back", "Rolled back", ActorKind.STATE)
+    register(second, 1, prefix="after")
+    register(first, 3, prefix="later")
+    assert first.audit.tree()["root"] == merkle.root_of(chain_hashes(first)).hex()
+    assert first.audit.tree()["size"] == 16 and first.audit.verify().ok
+    first.close()
+    second.close()

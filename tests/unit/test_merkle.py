@@ -227,11 +227,21 @@ def test_growing_in_batches_keeps_the_complete_subtrees_of_the_whole_tree(batche
     reference = tree(leaves)
     for (level, index), digest in stored.items():
         assert digest == reference(index << level, (index + 1) << level)
-    from_store = lambda start, end: merkle.range_hash(
-        start, end, lambda lv, ix: stored[(lv, ix)])
+    from_store = merkle.stored_subtree(lambda lv, ix: stored[(lv, ix)])
     assert from_store(0, n) == merkle.root_of(leaves)
     for old in [0, *sizes]:
         proof = merkle.consistency_proof(old, n, from_store)
         old_root = merkle.root_of(leaves[:old])
         assert independently_consistent(old, n, old_root, from_store(0, n), proof)
 
+
+
+def test_the_right_edge_is_the_complete_subtrees_a_tree_of_that_size_holds():
+    for size in range(70):
+        edge = merkle.right_edge(size)
+        covered, start = [], 0
+        for level, index in edge:  # left to right, they tile the tree's leaves
+            assert index << level == start
+            start = (index + 1) << level
+            covered.append(level)
+        assert start == size and covered == sorted(covered, reverse=True)
