@@ -48,18 +48,33 @@ class ReplayQuery(PageArgs):
     known_at = KNOWN_AT
 
 
-def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Response:
-    """A page of the replay's steps: the cursor counts the steps already served (the replay is
-    computed whole, O(developments replayed), but never served whole)."""
-    steps = timeline().replay(pair=pair, until=query.get("until"), start=query.get("start"),
-                              order=query["order"], axes=axes_of(query))
-    offset = decode_cursor(query["after"], 1)[0] if query.get("after") else 0
-    if not isinstance(offset, int) or offset < 0:
+# The parts of a replay's cursor (the key of the last step served, see relationships.Moment.key
+# and relationships.Report): their types, in each order.
+CURSOR_PARTS = {"happened": (str, int, str, str, str, str, str, str),
+                "reported": (str, str, int, str, str)}
+
+
+def replay_cursor(query: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The key of the step a page starts after; a cursor of another replay is a 422."""
+    if not query.get("after"):
+        return None
+    types = CURSOR_PARTS[query["order"]]
+    parts = decode_cursor(query["after"], len(types))
+    if not all(type(part) is kind for part, kind in zip(parts, types, strict=True)):
         raise Abort(problem(422, "`after` is not a cursor of this replay",
                             errors={"after": ["not a cursor of this replay"]}))
+    return tuple(parts)
+
+
+def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Response:
+    """A page of the replay's steps, after the step the cursor names: computed a page at a
+    time (see Queries.replay_page), never whole."""
     limit = query["limit"]
-    return page("steps", steps[offset:offset + limit + 1], limit,
-                lambda _: encode_cursor(offset + limit),
+    found = timeline().replay_page(
+        pair=pair, until=query.get("until"), start=query.get("start"), order=query["order"],
+        after=replay_cursor(query), limit=limit + 1, axes=axes_of(query))
+    return page("steps", [step for _, step in found], limit,
+                lambda _: encode_cursor(*found[limit - 1][0]),
                 order=query["order"], axes=axes_of(query).echo())
 
 

@@ -16,7 +16,20 @@ from uuid import UUID
 from timeline.axes import AXES, Axes
 from timeline.domain import Development, InvalidInput, NotFound, as_uuid
 from timeline.history import development_on
-from timeline.relationships import Relationship, fold, pair_of, replay, replay_reported
+from timeline.readmodel import Among
+from timeline.relationships import (
+    HappenedKey,
+    Relationship,
+    ReportedKey,
+    by_version_of,
+    fold,
+    pair_of,
+    replay,
+    replay_reported,
+    replay_steps,
+    reported_steps,
+    reports_of,
+)
 from timeline.vocabulary import Stance
 
 
@@ -125,18 +138,112 @@ class Queries:
     ) -> list[dict[str, Any]]:
         """The ordered steps that built the relationships (of one pair, or all) up to `until`:
         in the order they happened (world time), or as the news arrived (`order="reported"`,
-        `until` and `start` then bounding the days of the reports)."""
+        `until` and `start` then bounding the days of the reports). The whole replay, at once:
+        O(developments replayed); replay_page serves it a page at a time."""
         axes = Axes.given(axes, **when)
         if pair is not None:
             self.actors.require(list(pair))
-        if order == "reported":
-            axes = replace(axes, reported_by=min(filter(None, (until, axes.reported_by)),
-                                                 default=None))
-            linked = self.read_model.links(pair=pair, axes=axes, every_version=True)
-        else:
-            linked = self.read_model.links(pair=pair, axes=replace(axes, as_of=until))
+        reported, axes = replay_axes(order, until, axes)
+        linked = self.read_model.links(pair=pair, axes=axes, every_version=reported)
         if pair is not None:
             linked = [link for link in linked if link.pair == pair_of(*pair)]
-        if order == "reported":
+        if reported:
             return replay_reported(linked, until=until, start=start)
         return replay(linked, until=until, start=start)
+
+    def replay_page(
+        self,
+        *,
+        limit: int,
+        after: ReplayKey | None = None,
+        until: date | None = None,
+        start: date | None = None,
+        pair: tuple[str, str] | None = None,
+        order: str = "happened",
+        axes: Axes | None = None,
+        **when: Any,
+    ) -> list[tuple[ReplayKey, dict[str, Any]]]:
+        """The `limit` steps of `replay` after the step whose key is `after` (each step with
+        its key, the cursor of the next page): the same steps, a page at a time.
+
+        Cost: O(developments of the pair) for one pair. For all pairs, the page's steps are
+        found in the moments index (or the reports index, by report) after the cursor, then
+        only the page's pairs are folded: O(limit + developments of the page's pairs), whatever
+        the length of the rest of the history.
+        """
+        axes = Axes.given(axes, **when)
+        if pair is not None:
+            self.actors.require(list(pair))
+        reported, axes = replay_axes(order, until, axes)
+        if pair is not None:
+            linked = [link for link in self.read_model.links(pair=pair, axes=axes,
+                                                             every_version=reported)
+                      if link.pair == pair_of(*pair)]
+            if reported:
+                return reported_steps(linked, start=start, after=after,  # type: ignore[return-value]
+                                      limit=limit)
+            return replay_steps(linked, until, start, after, limit)  # type: ignore[return-value,arg-type]
+        view = self.read_model.current()
+        if reported:
+            pairs = self._report_pairs(view, axes, after, start, limit)  # type: ignore[arg-type]
+            developments = {link.fact.id for link in view.select_links(
+                among=Among(pairs=sorted(pairs)), axes=axes, every_version=True)}
+            linked = view.select_links(among=Among(developments=sorted(developments)),
+                                       axes=axes, every_version=True)
+            return reported_steps(linked, start=start, after=after,  # type: ignore[return-value,arg-type]
+                                  limit=limit, pairs=pairs)
+        pairs = self._moment_pairs(view, axes, after, until, start, limit)  # type: ignore[arg-type]
+        linked = view.select_links(among=Among(pairs=sorted(pairs)), axes=axes)
+        return replay_steps(linked, until, start, after, limit)  # type: ignore[return-value,arg-type]
+
+    def _moment_pairs(self, view: Any, axes: Axes, after: HappenedKey | None,
+                      until: date | None, start: date | None, limit: int) -> set[tuple[str, str]]:
+        """The pairs of the next `limit` steps of a replay in world time after `after`: the
+        moments after it, read from the index a run at a time, each spread over its links
+        (the same day and step for each link of a version, see Moment.key)."""
+        keys: list[HappenedKey] = []
+        cursor, inclusive = after, True  # the cursor's moment may have links still to come
+        while len(keys) < limit:
+            found = view.select_moments(axes, cursor, until, start, limit, inclusive)
+            links = by_version_of(view.select_links(
+                among=Among(versions=sorted({(m[3], m[4]) for m in found})), axes=axes))
+            for day, step, earliest, ident, version in found:
+                for link in links.get((ident, version), ()):
+                    key = (day, step, earliest, ident, *link.pair, link.source, link.target)
+                    if after is None or key > after:
+                        keys.append(key)  # type: ignore[arg-type]
+            if len(found) < limit:
+                break
+            cursor, inclusive = found[-1], False
+        return {(key[4], key[5]) for key in sorted(keys)[:limit]}
+
+    def _report_pairs(self, view: Any, axes: Axes, after: ReportedKey | None,
+                      start: date | None, limit: int) -> set[tuple[str, str]]:
+        """The pairs of the next `limit` steps of a replay as the news arrived after `after`:
+        the reports after it, read from the index a run at a time, each with the pairs of its
+        version and of the version it replaces (every version of their developments read)."""
+        keys: list[ReportedKey] = []
+        cursor, inclusive = after, True  # the cursor's report may have pairs still to come
+        while len(keys) < limit:
+            found = view.select_reports(axes, cursor, start, limit, inclusive)
+            wanted = set(found)
+            for report in reports_of(by_version_of(view.select_links(
+                    among=Among(developments=sorted({ident for _, ident, _ in found})),
+                    axes=axes, every_version=True))):
+                if (report.day, report.ident, report.version) in wanted:
+                    keys += [key for key in report.step_keys() if after is None or key > after]
+            if len(found) < limit:
+                break
+            cursor, inclusive = found[-1], False
+        return {(key[3], key[4]) for key in sorted(keys)[:limit]}
+
+ReplayKey = HappenedKey | ReportedKey
+
+
+def replay_axes(order: str, until: date | None, axes: Axes) -> tuple[bool, Axes]:
+    """Whether a replay goes as the news arrived, and the axes its links are read on: as the
+    news arrived, every version reported by `until`; in world time, as of `until`."""
+    if order == "reported":
+        return True, replace(axes, reported_by=min(filter(None, (until, axes.reported_by)),
+                                                   default=None))
+    return False, replace(axes, as_of=until)

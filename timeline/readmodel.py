@@ -34,7 +34,13 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from timeline.axes import NOW, Axes
 from timeline.domain import Actor, Development
 from timeline.progress import PROJECTED, Progress
-from timeline.relationships import Fact, Linked, links, pair_of
+from timeline.relationships import (
+    Fact,
+    Linked,
+    links,
+    moments_of,
+    pair_of,
+)
 from timeline.schemas import dump_development
 from timeline.store import Dialect, SQLiteDialect
 from timeline.vocabulary import Role
@@ -44,7 +50,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The shape of the view's tables. A store whose view was built in another shape has its view
 # dropped and rebuilt from the events when it is opened (the events are the truth; the view is
 # derived), so upgrading Timeline never needs a hand-written migration of the view.
-VIEW_SHAPE = 4  # 4: knowledge time (reported_from), world time from `begins`; actors keyed by id
+VIEW_SHAPE = 5  # 4: knowledge time (reported_from), world time from `begins`; actors keyed by id
+# 5: the moments of each version (a replay's page found in an index)
 
 
 # What one thread keeps while it applies a run of events in one transaction.
@@ -100,6 +107,34 @@ class LogHead:
     position: str
 
 
+class Among(NamedTuple):
+    """The links a query selects by a list: of these pairs, of these developments (every
+    version), or of these (development id, version)."""
+
+    pairs: Sequence[tuple[str, str]] = ()
+    developments: Sequence[str] = ()
+    versions: Sequence[tuple[str, int]] = ()
+
+    CHUNK = 400  # values per IN list: SQLite takes at most 500 branches of a UNION ALL
+
+    def branches(self) -> list[tuple[str, list[Any]]]:
+        """Conditions on the links `l`, each with its parameters, one per chunk of the list."""
+        found: list[tuple[str, list[Any]]] = []
+        for column, values, width in (("(l.a, l.b)", self.pairs, 2),
+                                      ("l.development_id", self.developments, 1),
+                                      ("(l.development_id, l.version)", self.versions, 2)):
+            values = list(values)
+            marks = "(?, ?)" if width == 2 else "?"
+            for i in range(0, len(values), self.CHUNK):
+                chunk = values[i:i + self.CHUNK]
+                if width == 2:
+                    found.append((f"{column} IN (VALUES {', '.join([marks] * len(chunk))})",
+                                  [v for pair in chunk for v in pair]))
+                else:
+                    found.append((f"{column} IN ({', '.join([marks] * len(chunk))})", chunk))
+        return found or [("1 = 0", [])]
+
+
 class VersionRow(NamedTuple):
     """A row of development_versions, its fields in the table's column order."""
 
@@ -138,6 +173,22 @@ class LinkRow(NamedTuple):
     fact: str  # the fact as its links store it (see Version.stored_fact)
 
 
+class MomentRow(NamedTuple):
+    """A row of development_moments: a day on which a version changes where it stands (see
+    relationships.moments_of), with what a replay filters on, copied from its version."""
+
+    development_id: str
+    version: int
+    day: str  # ISO day
+    step: int
+    now_only: int
+    earliest: str
+    recorded_at: int
+    superseded_at: int | None
+    retracted: int
+    reported_from: str
+
+
 class ParticipantRow(NamedTuple):
     """A row of development_actors: an actor a version names, in one role."""
 
@@ -172,6 +223,7 @@ class VersionWrites(NamedTuple):
     versions: list[VersionRow]
     participants: list[ParticipantRow]
     links: list[LinkRow]
+    moments: list[MomentRow]
 
 
 def actor_document(actor: Actor) -> dict[str, Any]:
@@ -294,6 +346,16 @@ def link_rows(row: VersionRow, version: Version,
     ]
 
 
+def moment_rows(row: VersionRow, fact: Fact) -> list[MomentRow]:
+    """The days on which a version changes where it stands, to now (see moments_of)."""
+    return [
+        MomentRow(row.development_id, row.version, day.isoformat(), int(step), int(now_only),
+                  row.earliest, row.recorded_at, row.superseded_at, row.retracted,
+                  row.reported_from)
+        for day, step, now_only in moments_of(fact)
+    ]
+
+
 def named_actors(versions: Iterable[Version]) -> set[str]:
     """Every actor the versions name, in any role."""
     return {actor_id for version in versions
@@ -307,10 +369,12 @@ def plan_writes(versions: Sequence[Version], states: Mapping[str, Iterable[str]]
     rows = superseded_in_run(versions)
     participants: list[ParticipantRow] = []
     linked: list[LinkRow] = []
+    moments: list[MomentRow] = []
     for row, version in zip(rows, versions, strict=True):
         participants += participant_rows(row, version.fact)
         linked += link_rows(row, version, states)
-    return VersionWrites(superseded_before_run(versions), rows, participants, linked)
+        moments += moment_rows(row, version.fact)
+    return VersionWrites(superseded_before_run(versions), rows, participants, linked, moments)
 
 
 # What write_versions runs, each statement once per run with its rows (see VersionWrites).
@@ -323,6 +387,9 @@ SUPERSEDE_VERSIONS = (
 )
 SUPERSEDE_LINKS = (
     "UPDATE {development_links} SET superseded_at = ? WHERE development_id = ? AND version = ?"
+)
+SUPERSEDE_MOMENTS = (
+    "UPDATE {development_moments} SET superseded_at = ? WHERE development_id = ? AND version = ?"
 )
 INSERT_VERSIONS = (
     "INSERT INTO {development_versions} (development_id, version, position, recorded_at,"
@@ -337,6 +404,11 @@ INSERT_LINKS = (
     "INSERT INTO {development_links} (a, b, source, target, development_id, version,"
     " recorded_at, superseded_at, retracted, reported_from, begins, fact)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+INSERT_MOMENTS = (
+    "INSERT INTO {development_moments} (development_id, version, day, step, now_only, earliest,"
+    " recorded_at, superseded_at, retracted, reported_from)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -384,7 +456,8 @@ class AlreadyProjected(IntegrityError):
 class ViewQueries(Dialect):
     """The read model's tables and queries, written once for both stores (see store.Dialect)."""
 
-    VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors")
+    VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors",
+                   "development_moments")
     TABLES = (*VIEW_TABLES, "view_shape")
     # The applications whose events fill the view (their names key its tracking records).
     FOLLOWS = ("Timeline",)
@@ -412,6 +485,9 @@ class ViewQueries(Dialect):
                 WHERE superseded_at IS NULL""",
             """CREATE INDEX IF NOT EXISTS development_versions_recorded
                 ON {development_versions} (recorded_at)""",
+            # The versions as the news arrived: a page of a replay by report (select_reports).
+            """CREATE INDEX IF NOT EXISTS development_versions_reported
+                ON {development_versions} (reported_from, development_id, version)""",
             # The directed links each version makes (see relationships.links), keyed by pair,
             # each with what a relationship query filters on and reads (its version's
             # record-time interval, knowledge-time day, retraction, first world day and compact
@@ -433,6 +509,17 @@ class ViewQueries(Dialect):
                 actor TEXT NOT NULL, development_id TEXT NOT NULL, version BIGINT NOT NULL,
                 role TEXT NOT NULL,
                 PRIMARY KEY (actor, development_id, version, role)){without_rowid}""",
+            # The days on which each version changes where it stands (relationships.moments_of),
+            # in a replay's order, with what in_force filters on: a page of a replay in world
+            # time is an index range after its cursor (select_moments), not a fold of history.
+            """CREATE TABLE IF NOT EXISTS {development_moments} (
+                development_id TEXT NOT NULL, version BIGINT NOT NULL,
+                day TEXT NOT NULL, step INTEGER NOT NULL, now_only INTEGER NOT NULL,
+                earliest TEXT NOT NULL, recorded_at BIGINT NOT NULL, superseded_at BIGINT,
+                retracted INTEGER NOT NULL, reported_from TEXT NOT NULL,
+                PRIMARY KEY (development_id, version, day, step)){without_rowid}""",
+            """CREATE INDEX IF NOT EXISTS development_moments_in_order
+                ON {development_moments} (day, step, earliest, development_id)""",
             "CREATE TABLE IF NOT EXISTS {view_shape} (version BIGINT NOT NULL)",
         ]
         return [self.sql(s, without_rowid=self.without_rowid) for s in statements]
@@ -560,9 +647,11 @@ class ViewQueries(Dialect):
         for statement, rows in (
             (SUPERSEDE_VERSIONS, writes.superseded),
             (SUPERSEDE_LINKS, writes.superseded),
+            (SUPERSEDE_MOMENTS, writes.superseded),
             (INSERT_VERSIONS, writes.versions),
             (INSERT_PARTICIPANTS, writes.participants),
             (INSERT_LINKS, writes.links),
+            (INSERT_MOMENTS, writes.moments),
         ):
             if rows:
                 c.executemany(self.sql(statement), rows)
@@ -703,12 +792,14 @@ class ViewQueries(Dialect):
         pair: tuple[str, str] | None = None,
         actor: str | None = None,
         pairs: tuple[tuple[str, str], tuple[str, str]] | None = None,
+        among: Among | None = None,
         axes: Axes = NOW,
         every_version: bool = False,
         unless_behind: LogHead | None = None,
     ) -> list[Linked] | None:
         """The links of one pair, of one actor's pairs, of the pairs from `pairs[0]` to
-        `pairs[1]` (in key order), or of all pairs, in the version of
+        `pairs[1]` (in key order), of those `among` some pairs, developments or versions, or of
+        all pairs, in the version of
         each development in force on the axes, of developments begun by `axes.as_of`; with
         `every_version`, of every version reported and recorded by then (see in_force).
 
@@ -741,6 +832,8 @@ class ViewQueries(Dialect):
             branches = [("(l.a, l.b) >= (?, ?) AND (l.a, l.b) <= (?, ?)", [*first, *last])]
         elif actor is not None:
             branches = [("l.a = ?", [actor]), ("l.b = ?", [actor])]
+        elif among is not None:
+            branches = among.branches()
         else:
             branches = [("1 = 1", [])]
         statement = " UNION ALL ".join(
@@ -768,6 +861,59 @@ class ViewQueries(Dialect):
                 fact = facts[stored] = Fact.from_row(json.loads(stored))
             found.append(Linked(fact, row["source"], row["target"]))
         return found
+
+    def select_moments(self, axes: Axes, after: Sequence[Any] | None, until: date | None,
+                       start: date | None, limit: int, inclusive: bool = False
+                       ) -> list[tuple[Any, ...]]:
+        """The next `limit` moments of a replay in world time (relationships.moments_of) after
+        the key `after` (from its moment on, `inclusive`), in the replay's order, each as (day,
+        step, earliest, development id, version): of the version of each development in force
+        on the axes, up to `until` and from `start`. O(limit): an index range scan."""
+        where, params = in_force(axes, "m")
+        if until is not None:
+            where += ["m.day <= ?", "m.now_only = 0"]
+            params.append(until.isoformat())
+        if start is not None:
+            where.append("m.day >= ?")
+            params.append(start.isoformat())
+        return self._next_in_order(
+            "{development_moments} m", ("m.day", "m.step", "m.earliest", "m.development_id"),
+            ("m.version",), where, params, after, inclusive, limit)
+
+    def select_reports(self, axes: Axes, after: Sequence[Any] | None, start: date | None,
+                       limit: int, inclusive: bool = False) -> list[tuple[Any, ...]]:
+        """The next `limit` reports of a replay as the news arrived after the key `after` (from
+        its report on, `inclusive`), each as (day, development id, version): every version with
+        a link, reported and recorded by the axes, in the replay's order, from `start`.
+        O(limit): an index range scan."""
+        where, params = in_force(axes, "v", every_version=True)
+        where.append("EXISTS (SELECT 1 FROM {development_links} l WHERE l.development_id ="
+                     " v.development_id AND l.version = v.version)")
+        if start is not None:
+            where.append("v.reported_from >= ?")
+            params.append(start.isoformat())
+        return self._next_in_order(
+            "{development_versions} v", ("v.reported_from", "v.development_id", "v.version"),
+            (), where, params, after, inclusive, limit)
+
+    def _next_in_order(self, source: str, order: Sequence[str], more: Sequence[str],
+                       where: list[str], params: list[Any], after: Sequence[Any] | None,
+                       inclusive: bool, limit: int) -> list[tuple[Any, ...]]:
+        """The `order` columns (then the `more` columns) of the first `limit` rows of `source`
+        that meet `where`, in that order, after the key `after` (from it on, `inclusive`)."""
+        if after is not None:
+            where = [*where, (f"({', '.join(order)}) {'>=' if inclusive else '>'}"
+                             f" ({', '.join('?' * len(order))})")]
+            params = [*params, *after[:len(order)]]
+        columns = [*order, *more]
+        statement = (f"SELECT {', '.join(columns)} FROM {source}"
+                     + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
+                               for i, w in enumerate(where))
+                     + f" ORDER BY {', '.join(order)} LIMIT ?")
+        with self.reading() as c:
+            c.execute(self.sql(statement), [*params, limit])
+            return [tuple(row[column.partition(".")[2]] for column in columns)
+                    for row in c.fetchall()]
 
     def select_pairs(self, axes: Axes, after: tuple[str, str] | None, limit: int
                      ) -> list[tuple[str, str]]:

@@ -137,3 +137,21 @@ def test_a_replay_is_served_in_pages_that_add_up_to_it(client):
             url = url.replace("http://localhost", "")
     assert steps == whole["steps"]
     assert client.get("/api/v1/replay?until=2024-06-30&after=bad").status_code == 422
+
+
+def test_a_replay_by_report_is_served_in_pages_that_add_up_to_it(client):
+    whole = client.get("/api/v1/replay?order=reported&limit=500").get_json()
+    assert whole["next"] is None and len(whole["steps"]) > 5
+    steps, after = [], None
+    while True:
+        found = client.get("/api/v1/replay?order=reported&limit=3"
+                           + (f"&after={after}" if after else "")).get_json()
+        steps += found["steps"]
+        after = found["next"]
+        if after is None:
+            break
+    assert steps == whole["steps"]
+    # A cursor names a step of one order: the other order refuses it, naming `after`.
+    cursor = client.get("/api/v1/replay?limit=1").get_json()["next"]
+    refused = client.get(f"/api/v1/replay?order=reported&after={cursor}")
+    assert refused.status_code == 422 and "after" in refused.get_json()["errors"]
