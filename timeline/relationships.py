@@ -560,10 +560,22 @@ class Moment(NamedTuple):
     link: Linked
 
     def key(self) -> HappenedKey:
-        """Where the moment stands in a replay in world time (see timeline_of)."""
+        """Where the moment stands in a replay in world time (see timeline_of), as a cursor
+        holds it: the same order as `order`."""
         link = self.link
         return (self.day.isoformat(), int(self.step), link.fact.date.earliest.isoformat(),
                 link.fact.id, *link.pair, link.source, link.target)
+
+    def order(self) -> tuple[Any, ...]:
+        """The moment's key with its days as dates: quicker to sort by."""
+        link = self.link
+        return (self.day, self.step, link.fact.date.earliest, link.fact.id, link.pair,
+                link.source, link.target)
+
+    def after(self, key: HappenedKey) -> bool:
+        """Whether the moment comes after the key (its full key made only on the same day)."""
+        day = self.day.isoformat()
+        return day > key[0] or (day == key[0] and self.key() > key)
 
 
 # The order of a replay in world time, total: the day, the step, the development's earliest
@@ -608,21 +620,25 @@ def moments_of(fact: Fact, as_of: date | None = None) -> list[FactMoment]:
     return moments
 
 
-def timeline_of(linked: Iterable[Linked], as_of: date | None) -> list[Moment]:
+def timeline_of(linked: Iterable[Linked], as_of: date | None,
+                per_fact: dict[int, list[FactMoment]] | None = None) -> list[Moment]:
     """The moments at which developments change where they stand, in the order they happen,
     up to `as_of` (None: all, then each ends as it stands now).
 
     Ties are broken by the step, then the development's earliest day and id, then the pair and
     the link's direction (Moment.key), so the order is total and the same on every run.
+    `per_fact` keeps each fact's moments (by the fact's id(), for the same `as_of`) for a
+    caller that folds the same facts again.
     """
     moments = []
-    per_fact: dict[int, list[FactMoment]] = {}  # per fact, not per link
+    if per_fact is None:
+        per_fact = {}  # per fact, not per link
     for link in linked:
         found = per_fact.get(id(link.fact))
         if found is None:
             found = per_fact[id(link.fact)] = moments_of(link.fact, as_of)
         moments += [Moment(day, step, link) for day, step, _ in found]
-    moments.sort(key=Moment.key)
+    moments.sort(key=Moment.order)
     return moments
 
 
@@ -638,10 +654,13 @@ def apply(relationship: Relationship, step: Step, link: Linked) -> None:
                              else Standing.POSSIBLE)
 
 
-def fold(linked: Iterable[Linked], as_of: date | None = None) -> dict[tuple[str, str], Relationship]:
-    """The state of every pair the developments touch, as of a world date (None: now)."""
+def fold(linked: Iterable[Linked], as_of: date | None = None,
+         per_fact: dict[int, list[FactMoment]] | None = None,
+         ) -> dict[tuple[str, str], Relationship]:
+    """The state of every pair the developments touch, as of a world date (None: now).
+    `per_fact` as timeline_of takes it."""
     relationships: dict[tuple[str, str], Relationship] = {}
-    for moment in timeline_of(linked, as_of):
+    for moment in timeline_of(linked, as_of, per_fact):
         pair = moment.link.pair
         relationship = relationships.setdefault(pair, Relationship(pair))
         apply(relationship, moment.step, moment.link)
@@ -683,14 +702,12 @@ def replay_steps(
             break
         day, step, link = moment
         relationship = relationships.setdefault(link.pair, Relationship(link.pair))
+        if (start is not None and day < start) or (after is not None and not moment.after(after)):
+            apply(relationship, step, link)  # silently: only a step shown needs its summaries
+            continue
         before = relationship.summary()
         apply(relationship, step, link)
-        if start is not None and day < start:
-            continue
-        key = moment.key()
-        if after is not None and key <= after:
-            continue
-        steps.append((key, {
+        steps.append((moment.key(), {
             "date": day.isoformat(),
             "event": step.event,
             "development": link.fact.reference(),
@@ -767,6 +784,7 @@ def reported_steps(
     by_version = by_version_of(linked)
     in_force: dict[str, int] = {}  # development id -> the version in force
     members: dict[tuple[str, str], set[str]] = {}  # pair -> ids of developments linking it
+    states = PairStates(by_version, in_force, members)
     steps: list[tuple[ReportedKey, dict[str, Any]]] = []
     for report in reports_of(by_version):
         if limit is not None and len(steps) >= limit:
@@ -779,7 +797,7 @@ def reported_steps(
         if start is None or not report.day or report.day >= start.isoformat():
             shown = [(key, pair) for key, pair in zip(report.step_keys(), report.touched, strict=True)
                      if (pairs is None or pair in pairs) and (after is None or key > after)]
-        before = {pair: _pair_state(pair, members, in_force, by_version) for _, pair in shown}
+        before = {pair: states.of(pair) for _, pair in shown}
         if previous is not None:
             for link in by_version[(ident, previous)]:
                 members[link.pair].discard(ident)
@@ -787,7 +805,7 @@ def reported_steps(
         for link in by_version[(ident, version)]:
             members.setdefault(link.pair, set()).add(ident)
         for key, pair in shown[:None if limit is None else limit - len(steps)]:
-            after_state = _pair_state(pair, members, in_force, by_version)
+            after_state = states.of(pair)
             standing = (before[pair].standing_of(ident), after_state.standing_of(ident))
             steps.append((key, {
                 "date": report.day or None,
@@ -800,9 +818,25 @@ def reported_steps(
     return steps
 
 
-def _pair_state(pair: tuple[str, str], members: Mapping[tuple[str, str], set[str]],
-                in_force: Mapping[str, int],
-                by_version: Mapping[tuple[str, int], list[Linked]]) -> Relationship:
-    linked = [link for ident in sorted(members.get(pair, ()))
-              for link in by_version[(ident, in_force[ident])] if link.pair == pair]
-    return fold(linked).get(pair, Relationship(pair))
+class PairStates:
+    """The state of a pair from the versions in force of the developments linking it, each
+    folded once: a pair's state after one report is its state before its next, and each
+    fact's moments are worked out once."""
+
+    def __init__(self, by_version: Mapping[tuple[str, int], list[Linked]],
+                 in_force: Mapping[str, int], members: Mapping[tuple[str, str], set[str]]
+                 ) -> None:
+        self.by_version, self.in_force, self.members = by_version, in_force, members
+        self.per_fact: dict[int, list[FactMoment]] = {}
+        self.folded: dict[tuple[Any, ...], Relationship] = {}
+
+    def of(self, pair: tuple[str, str]) -> Relationship:
+        versions = tuple(sorted((ident, self.in_force[ident])
+                                for ident in self.members.get(pair, ())))
+        found = self.folded.get((pair, versions))
+        if found is None:
+            linked = [link for version in versions for link in self.by_version[version]
+                      if link.pair == pair]
+            found = fold(linked, None, self.per_fact).get(pair, Relationship(pair))
+            self.folded[(pair, versions)] = found
+        return found
