@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from timeline.axes import AXES, Axes
@@ -96,35 +96,57 @@ class Queries:
         axes: Axes | None = None, **when: Any,
     ) -> list[dict[str, Any]]:
         """Every pair (or every pair of one actor), by pair, on the axes; with `limit`, the
-        page of pairs after `after`.
+        page of pairs after `after` (see relationships_page).
 
-        Cost: O(developments of the actor's pairs) with `actor`. Without, a page costs
-        O(developments of its pairs): the page's pairs are found in the pair index and only
-        they are folded; a `stance` filter reads pages until its own is full, so a rare stance
-        costs up to O(all developments).
+        Cost, whole: O(developments of the actor's pairs) with `actor`, else O(all links).
+        """
+        if limit is not None:
+            return self.relationships_page(actor=actor, stance=stance, after=after,
+                                           limit=limit, axes=axes, **when).items
+        axes = Axes.given(axes, **when)
+        if actor is not None:
+            self.actors.require([actor])
+        states = fold(self.read_model.links(actor=actor, axes=axes), axes.as_of)
+        return [r.as_dict() for pair, r in sorted(states.items())
+                if (actor is None or actor in pair) and (after is None or pair > after)
+                and (stance is None or r.stance is stance)]
+
+    def relationships_page(
+        self, *, limit: int, actor: str | None = None, stance: Stance | None = None,
+        after: tuple[str, str] | None = None, axes: Axes | None = None, **when: Any,
+    ) -> Listed:
+        """The next `limit` relationships after the pair `after` (of one actor, or all), by
+        pair, on the axes, and the pair the page after it starts after (None: the last page).
+
+        Cost: O(developments of the pairs read). The pairs come from the pair index, a run at a
+        time, and only they are folded; a page reads at most SCAN_PAIRS pairs, so a `stance`
+        filter that matches few of them answers with a shorter page (even an empty one) and a
+        cursor to go on from, never with a scan of the store.
         """
         axes = Axes.given(axes, **when)
-
-        def wanted(states: Any) -> list[dict[str, Any]]:
-            found = [r.as_dict() for pair, r in sorted(states.items())
-                     if (actor is None or actor in pair) and (after is None or pair > after)]
-            return [s for s in found if stance is None or s["stance"] == stance.value]
-
-        if actor is not None or limit is None:
-            if actor is not None:
-                self.actors.require([actor])
-            found = wanted(fold(self.read_model.links(actor=actor, axes=axes), axes.as_of))
-            return found if limit is None else found[:limit]
+        if actor is not None:
+            self.actors.require([actor])
         view = self.read_model.current()
-        found = []
-        while len(found) < limit:
-            pairs = view.select_pairs(axes, after, limit)
+        found: list[dict[str, Any]] = []
+        scanned = 0
+        while len(found) <= limit:
+            if scanned >= SCAN_PAIRS:
+                return Listed(found, after)
+            wanted = limit + 1 - len(found)
+            if stance is not None:  # most pairs read will not match: read more at a time
+                wanted = min(SCAN_PAIRS - scanned, max(wanted, 100))
+            pairs = view.select_pairs(axes, after, wanted, actor)
             if not pairs:
-                break
-            linked = view.select_links(pairs=(pairs[0], pairs[-1]), axes=axes)
-            found += wanted(fold(linked, axes.as_of))
-            after = pairs[-1]
-        return found[:limit]
+                return Listed(found, None)
+            states = fold(view.select_links(among=Among(pairs=pairs), axes=axes), axes.as_of)
+            for pair in pairs:
+                scanned, after = scanned + 1, pair
+                state = states.get(pair)  # none when nothing of the pair stands on the axes
+                if state is not None and (stance is None or state.stance is stance):
+                    found.append(state.as_dict())
+                    if len(found) > limit:
+                        break
+        return Listed(found[:limit], tuple(found[limit - 1]["pair"]))  # type: ignore[arg-type]
 
     def replay(
         self,
@@ -238,6 +260,14 @@ class Queries:
         return {(key[3], key[4]) for key in sorted(keys)[:limit]}
 
 ReplayKey = HappenedKey | ReportedKey
+SCAN_PAIRS = 1000  # the pairs one page of relationships reads at most (see relationships_page)
+
+
+class Listed(NamedTuple):
+    """A page of a list, and the key the next page starts after (None: this is the last)."""
+
+    items: list[dict[str, Any]]
+    next: Any
 
 
 def replay_axes(order: str, until: date | None, axes: Axes) -> tuple[bool, Axes]:

@@ -915,24 +915,35 @@ class ViewQueries(Dialect):
             return [tuple(row[column.partition(".")[2]] for column in columns)
                     for row in c.fetchall()]
 
-    def select_pairs(self, axes: Axes, after: tuple[str, str] | None, limit: int
-                     ) -> list[tuple[str, str]]:
-        """The next `limit` pairs after `after`, in key order, that have a link in force on
-        the axes: a page of relationships found in the pair index, so that only the page's
-        pairs are folded. O(links of those pairs)."""
+    def select_pairs(self, axes: Axes, after: tuple[str, str] | None, limit: int,
+                     actor: str | None = None) -> list[tuple[str, str]]:
+        """The next `limit` pairs after `after` (of one actor, or all), in key order, that have
+        a link in force on the axes: a page of relationships found in the pair index, so that
+        only the page's pairs are folded. O(links of those pairs)."""
         where, params = in_force(axes, "l")
         if axes.as_of is not None:
             where.append("l.begins <= ?")
             params.append(axes.as_of.isoformat())
-        if after is not None:
-            where.append("(l.a, l.b) > (?, ?)")
-            params += list(after)
-        statement = ("SELECT DISTINCT l.a, l.b FROM {development_links} l"
-                     + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
-                               for i, w in enumerate(where))
-                     + " ORDER BY l.a, l.b LIMIT ?")
+        if actor is None:
+            branches = [("(l.a, l.b) > (?, ?)" if after else "1 = 1", list(after or ()))]
+        else:
+            # An actor's pairs are two ranges, of the (a, b) index and of the (b, a) index, each
+            # in pair order: each is read up to the page's size, then the two are merged. The
+            # bounds are written so that the planner reads each as a range.
+            start = "" if after is None else after[1] if after[0] == actor else (
+                "" if after[0] < actor else None)
+            branches = [("l.a = ? AND l.b > ?", [actor, start]) if start is not None
+                        else ("1 = 0", []),
+                        ("l.b = ? AND l.a >= ? AND (l.a, l.b) > (?, ?)",
+                         [actor, (after or ("", ""))[0], *(after or ("", ""))])]
+        statement = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT DISTINCT l.a, l.b FROM {{development_links}} l WHERE {chosen}"
+            + "".join(f" AND {w}" for w in where) + f" ORDER BY l.a, l.b LIMIT ?) AS branch{i}"
+            for i, (chosen, _) in enumerate(branches)
+        ) + " ORDER BY a, b LIMIT ?"
+        values = [value for _, keys in branches for value in (*keys, *params, limit)]
         with self.reading() as c:
-            c.execute(self.sql(statement), [*params, limit])
+            c.execute(self.sql(statement), [*values, limit])
             return [(row["a"], row["b"]) for row in c.fetchall()]
 
     def lag(self, head: LogHead) -> int:
