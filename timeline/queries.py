@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from timeline.axes import AXES, Axes
 from timeline.domain import Development, InvalidInput, NotFound, as_uuid
 from timeline.history import development_on
-from timeline.readmodel import Among
+from timeline.readmodel import Among, Listed
 from timeline.relationships import (
     HappenedKey,
     Relationship,
@@ -31,6 +31,8 @@ from timeline.relationships import (
     reports_of,
 )
 from timeline.vocabulary import Stance
+
+SCAN_DEVELOPMENTS = 5000  # the developments one page reads at most (see developments_page)
 
 
 class Queries:
@@ -62,7 +64,16 @@ class Queries:
         self, *, actors: Sequence[str] = (), axes: Axes | None = None, **filters: Any
     ) -> list[dict[str, Any]]:
         """Developments in world-date order (earliest day, then latest day, then id), filtered
-        as ViewQueries.select_developments says.
+        as developments_page says; every one, or the first `limit` after `after`."""
+        return self.developments_page(actors=actors, axes=axes, bounded=False, **filters).items
+
+    def developments_page(
+        self, *, actors: Sequence[str] = (), axes: Axes | None = None,
+        bounded: bool = True, **filters: Any
+    ) -> Listed:
+        """A page of developments in world-date order (earliest day, then latest day, then
+        id), filtered as ViewQueries.developments_page says, reading at most
+        SCAN_DEVELOPMENTS of them (unless not `bounded`).
 
         `actors` matches developments involving any of them or any actor that belongs to them
         (China's developments include those of Wang Yi and of Hong Kong); an unknown actor is
@@ -73,8 +84,9 @@ class Queries:
         members = sorted(view.select_members(actors)) if actors else ()
         when = {k: filters.pop(k) for k in AXES if k in filters}
         filters = {k: getattr(v, "value", v) for k, v in filters.items()}
-        return view.select_developments(actors=members, axes=Axes.given(axes, **when),
-                                        **filters)
+        return view.developments_page(actors=members, axes=Axes.given(axes, **when),
+                                      scan=SCAN_DEVELOPMENTS if bounded else None,
+                                      **filters)
 
     def get_relationship(self, a: str, b: str, axes: Axes | None = None, **when: Any
                          ) -> dict[str, Any]:
@@ -261,13 +273,6 @@ class Queries:
 
 ReplayKey = HappenedKey | ReportedKey
 SCAN_PAIRS = 1000  # the pairs one page of relationships reads at most (see relationships_page)
-
-
-class Listed(NamedTuple):
-    """A page of a list, and the key the next page starts after (None: this is the last)."""
-
-    items: list[dict[str, Any]]
-    next: Any
 
 
 def replay_axes(order: str, until: date | None, axes: Axes) -> tuple[bool, Axes]:

@@ -32,7 +32,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from timeline.axes import NOW, Axes
-from timeline.domain import Actor, Development
+from timeline.domain import Actor, Development, PartialDate
 from timeline.progress import PROJECTED, Progress
 from timeline.relationships import (
     Fact,
@@ -95,6 +95,13 @@ def in_force(axes: Axes, alias: str = "v", every_version: bool = False
              f" {alias}.development_id AND w.version > {alias}.version AND {later})")
     where += [f"{alias}.retracted = 0", newer]
     return where, [*params, *params]
+
+
+class Listed(NamedTuple):
+    """A page of a list, and the key the next page starts after (None: the last page)."""
+
+    items: list[dict[str, Any]]
+    next: Any
 
 
 @dataclass(frozen=True)
@@ -714,7 +721,11 @@ class ViewQueries(Dialect):
                 return found
             found |= more
 
-    def select_developments(
+    def select_developments(self, **query: Any) -> list[dict[str, Any]]:
+        """The developments of developments_page, without a bound on the rows read."""
+        return self.developments_page(**query).items
+
+    def developments_page(
         self,
         *,
         actors: Sequence[str] = (),
@@ -726,18 +737,28 @@ class ViewQueries(Dialect):
         axes: Axes = NOW,
         after: tuple[str, str, str] | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+        scan: int | None = None,
+    ) -> Listed:
         """Developments in world-date order, each in the version in force on the axes; as of a
-        date, only those begun by then, each with the status in force and where it stands.
+        date, only those begun by then, each with the status in force and where it stands;
+        and the key the next page starts after (see Listed).
 
         A development is in [start, end] when its period overlaps it. Retracted ones are left
         out. `after` is the (earliest, latest, id) of the last row of the previous page.
-        Cost: one index range scan, O(rows returned) on current knowledge.
+        Cost: one index range scan of the developments in force, O(rows returned) without
+        filters; the filters are checked on at most `scan` of them (the page is then shorter
+        than `limit`, even empty, and `next` says where the scan stopped), so a rare filter
+        never reads the whole store.
 
         One function, over 50 lines, because each filter adds its condition to one statement:
         split up, the conditions and their parameters would have to travel between pieces.
         """
-        where, params = in_force(axes)
+        in_axes, in_params = in_force(axes)
+        if after is not None:
+            in_axes.append("(v.earliest, v.latest, v.development_id) > (?, ?, ?)")
+            in_params += list(after)
+        where: list[str] = []
+        params: list[Any] = []
         # As of a date the status is the one in force then, known only once the fact is read.
         by_status = status if axes.as_of is not None else None
         for column, value in (("kind", kind), ("status", status if by_status is None else None),
@@ -745,8 +766,10 @@ class ViewQueries(Dialect):
             if value is not None:
                 where.append(f"v.{column} = ?")
                 params.append(value)
-        for condition, value in (("v.latest >= ?", start), ("v.earliest <= ?", end),
-                                 ("v.begins <= ?", axes.as_of)):
+        if end is not None:  # the end of the index range: the scan stops there
+            in_axes.append("v.earliest <= ?")
+            in_params.append(end.isoformat())
+        for condition, value in (("v.latest >= ?", start), ("v.begins <= ?", axes.as_of)):
             if value is not None:
                 where.append(condition)
                 params.append(value.isoformat())
@@ -757,34 +780,44 @@ class ViewQueries(Dialect):
                 f" ({','.join('?' * len(actors))}))"
             )
             params += list(actors)
-        found: list[dict[str, Any]] = []
-        while True:
-            page_where, page_params = list(where), list(params)
-            if after is not None:
-                page_where.append("(v.earliest, v.latest, v.development_id) > (?, ?, ?)")
-                page_params += list(after)
-            statement = (
-                "SELECT v.earliest, v.latest, v.development_id, v.document, v.fact"
-                " FROM {development_versions} v WHERE " + " AND ".join(page_where)
-                + " ORDER BY v.earliest, v.latest, v.development_id"
-            )
-            wanted = None if limit is None else limit - len(found)
-            if wanted is not None:
-                statement += " LIMIT ?"
-                page_params.append(wanted)
-            with self.reading() as c:
-                c.execute(self.sql(statement), page_params)
-                rows = c.fetchall()
-            for row in rows:
-                document = as_of_date(json.loads(row["document"]), row["fact"], axes.as_of)
-                if by_status is None or document["status"] == by_status:
-                    found.append(document)
-            if by_status is None or not rows or wanted is None or len(rows) < wanted:
-                return found
-            if len(found) == limit:
-                return found
-            last = rows[-1]
-            after = (last["earliest"], last["latest"], last["development_id"])
+        order = " ORDER BY v.earliest, v.latest, v.development_id"
+        # The rows read: the developments in force after the cursor, `scan` of them at most.
+        scanned = ("SELECT v.* FROM {development_versions} v WHERE " + " AND ".join(in_axes)
+                   + ("" if scan is None else order + " LIMIT ?"))
+        scanned_params = [*in_params, *([] if scan is None else [scan])]
+        statement = (f"SELECT v.earliest, v.latest, v.development_id, v.document, v.fact FROM"
+                     f" ({scanned}) v" + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
+                                                  for i, w in enumerate(where)) + order)
+        statement_params = [*scanned_params, *params]
+        if limit is not None and by_status is None:
+            statement += " LIMIT ?"
+            statement_params.append(limit + 1)  # the one more tells that a next page exists
+        with self.reading() as c:
+            c.execute(self.sql(statement), statement_params)
+            rows = c.fetchall()
+        found = []
+        for row in rows:
+            document = as_of_date(json.loads(row["document"]), row["fact"], axes.as_of)
+            if by_status is None or document["status"] == by_status:
+                found.append(document)
+        if limit is not None and len(found) > limit:
+            last = found[limit - 1]
+            day = PartialDate.parse(last["date"]["value"])
+            return Listed(found[:limit], (day.earliest.isoformat(), day.latest.isoformat(),
+                                          last["id"]))
+        if scan is None:
+            return Listed(found, None)
+        # Short of `limit`: the end of the list, or the end of the rows a page may read.
+        with self.reading() as c:
+            c.execute(self.sql(f"SELECT COUNT(*) AS n, MAX(v.earliest) AS earliest FROM"
+                               f" ({scanned}) v"), scanned_params)
+            if c.fetchone()["n"] < scan:
+                return Listed(found, None)
+            c.execute(self.sql(f"SELECT v.earliest, v.latest, v.development_id FROM ({scanned})"
+                               " v ORDER BY v.earliest DESC, v.latest DESC,"
+                               " v.development_id DESC LIMIT 1"), scanned_params)
+            last = c.fetchone()
+        return Listed(found, (last["earliest"], last["latest"], last["development_id"]))
 
     def select_links(
         self,
