@@ -52,10 +52,10 @@ def one(view: Any, statement: str, *params: Any) -> Any:
         return c.fetchone()
 
 
-def deep_cursors(app: Any) -> dict[str, str]:
-    """A cursor near the end of each list, such that the page after it is still full."""
+def deep_cursors(app: Any, limit: int) -> dict[str, str]:
+    """A cursor near the end of each list, such that a page of `limit` after it is full."""
     view = app.read_model.current()
-    offset = MAX_LIMIT + 1
+    offset = limit + 1
     development = one(view, "SELECT earliest, latest, development_id FROM {development_versions}"
                       " WHERE superseded_at IS NULL AND retracted = 0 ORDER BY earliest DESC,"
                       " latest DESC, development_id DESC LIMIT 1 OFFSET ?", offset)
@@ -102,17 +102,16 @@ def typical_pair(app: Any) -> tuple[str, str]:
     return row["a"], row["b"]
 
 
-def pair_replay_cursor(app: Any, pair: tuple[str, str]) -> str:
+def pair_replay_cursor(app: Any, pair: tuple[str, str], limit: int) -> str:
     """A cursor a full page before the end of the pair's replay."""
     steps = len(app.replay(pair=pair))
-    found = app.replay_page(pair=pair, limit=max(1, steps - MAX_LIMIT - 1))
+    found = app.replay_page(pair=pair, limit=max(1, steps - limit - 1))
     return encode_cursor(*found[-1][0])
 
 
-def fan_out(client: Any, states: list[str], token: str) -> None:
+def fan_out(client: Any, states: list[str], half: int, token: str) -> None:
     """Record one development with the most links the schemas allow: half the actors as
     sources, half as targets (every source linked to every target)."""
-    half = MAX_ITEMS["actors"] // 2
     actors = ([{"actor": a, "role": "source"} for a in states[:half]]
               + [{"actor": a, "role": "target"} for a in states[half:2 * half]])
     body = {"kind": "agreement", "summary": "A summit of everyone.", "actors": actors,
@@ -125,16 +124,16 @@ def fan_out(client: Any, states: list[str], token: str) -> None:
         raise SystemExit(f"fan-out: {response.status_code} {response.get_data(as_text=True)}")
 
 
-def probe(store: str, size: str, rounds: int) -> None:
+def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT) -> None:
     flask_app = create_app({"STORE": store})
     app = flask_app.extensions["timeline"]
     client = flask_app.test_client()
     client.get("/healthz")
-    cursors = deep_cursors(app)
+    cursors = deep_cursors(app, page_size)
     a, b = typical_pair(app)
     (ba, bb), state = busiest(app)
-    big_pair_cursor = pair_replay_cursor(app, (ba, bb))
-    limit = f"limit={MAX_LIMIT}"
+    big_pair_cursor = pair_replay_cursor(app, (ba, bb), page_size)
+    limit = f"limit={page_size}"
     baseline = median_ms(client, f"/api/v1/relationships/{a}/{b}", rounds)
     record("pair query (baseline)", size, baseline, baseline, None)
     probes = [
@@ -161,8 +160,8 @@ def probe(store: str, size: str, rounds: int) -> None:
     # A maximal fan-out development, then the pair query and the list again.
     token = app.access.create_token(f"bench-fan-out-{time.time_ns()}", "write")
     states = [row["id"] for row in app.list_actors() if row["kind"] == "state"]
-    fan_out(client, states, token)
-    half = MAX_ITEMS["actors"] // 2
+    half = min(MAX_ITEMS["actors"], len(states)) // 2  # a tiny store has fewer states
+    fan_out(client, states, half, token)
     fan_a, fan_b = sorted((states[0], states[half]))
     after = median_ms(client, f"/api/v1/relationships/{fan_a}/{fan_b}", rounds)
     record("pair query of a pair in a maximal fan-out development", size, after, baseline, None)
@@ -179,20 +178,21 @@ def record(measure: str, size: str, ms: float, baseline: float, first: float | N
           f"{against}", flush=True)
 
 
-def make_store(directory: Path, size: int) -> str:
+def make_store(directory: Path, size: int, actors: int) -> str:
     """A SQLite store of `size` synthetic developments (made once, then reused)."""
-    path = directory / f"pages-{size}.db"
+    path = directory / f"pages-{size}-{actors}.db"
     store = f"sqlite:///{path}"
     if not path.exists():
-        for command in (["synth", "--developments", str(size), "--actors", "300", "--seed", "7"],
-                        ["project"]):
+        for command in (["synth", "--developments", str(size), "--actors", str(actors),
+                         "--seed", "7"], ["project"]):
             subprocess.run([sys.executable, "-m", "timeline.cli", "--store", store, *command,
                             "-q"], check=True)
     return store
 
 
 def human(n: int) -> str:
-    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k"
+    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else (
+        f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n))
 
 
 def main() -> None:
@@ -204,14 +204,18 @@ def main() -> None:
     parser.add_argument("--directory", type=Path, default=ROOT / ".bench",
                         help="Where the synthetic stores are made and kept.")
     parser.add_argument("--rounds", type=int, default=7, help="Requests per median.")
+    parser.add_argument("--actors", type=int, default=300, help="Actors of the stores made.")
+    parser.add_argument("--limit", type=int, default=MAX_LIMIT,
+                        help="The page size probed (default: the largest a client may ask).")
     parser.add_argument("--json", type=Path, help="Write the rows as JSON here too.")
     args = parser.parse_args()
     if args.store:
-        probe(args.store, args.size_label, args.rounds)
+        probe(args.store, args.size_label, args.rounds, args.limit)
     else:
         args.directory.mkdir(exist_ok=True)
         for size in map(int, args.sizes.split(",")):
-            probe(make_store(args.directory, size), human(size), args.rounds)
+            probe(make_store(args.directory, size, args.actors), human(size), args.rounds,
+                  args.limit)
     if args.json:
         args.json.write_text(json.dumps(ROWS, indent=1))
 
