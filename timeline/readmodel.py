@@ -127,18 +127,20 @@ class Among(NamedTuple):
     def branches(self) -> list[tuple[str, list[Any]]]:
         """Conditions on the links `l`, each with its parameters, one per chunk of the list."""
         found: list[tuple[str, list[Any]]] = []
-        for column, values, width in (("(l.a, l.b)", self.pairs, 2),
-                                      ("l.development_id", self.developments, 1),
-                                      ("(l.development_id, l.version)", self.versions, 2)):
+        # Two columns as ORed equalities: SQLite reads `(x, y) IN (VALUES ...)` with a scan of
+        # the whole table, and each equality with its index.
+        for columns, values in ((("l.a", "l.b"), self.pairs),
+                                (("l.development_id",), self.developments),
+                                (("l.development_id", "l.version"), self.versions)):
             values = list(values)
-            marks = "(?, ?)" if width == 2 else "?"
             for i in range(0, len(values), self.CHUNK):
                 chunk = values[i:i + self.CHUNK]
-                if width == 2:
-                    found.append((f"{column} IN (VALUES {', '.join([marks] * len(chunk))})",
+                if len(columns) == 2:
+                    term = f"({columns[0]} = ? AND {columns[1]} = ?)"
+                    found.append((f"({' OR '.join([term] * len(chunk))})",
                                   [v for pair in chunk for v in pair]))
                 else:
-                    found.append((f"{column} IN ({', '.join([marks] * len(chunk))})", chunk))
+                    found.append((f"{columns[0]} IN ({', '.join('?' * len(chunk))})", chunk))
         return found or [("1 = 0", [])]
 
 
