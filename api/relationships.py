@@ -20,7 +20,6 @@ from api.http import (
     encode_cursor,
     listed,
     ok,
-    page,
     timeline,
 )
 from timeline.schemas import RelationshipListOut, RelationshipOut, StepListOut
@@ -64,13 +63,11 @@ def replay_cursor(query: dict[str, Any]) -> tuple[Any, ...] | None:
 def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Response:
     """A page of the replay's steps, after the step the cursor names: computed a page at a
     time (see Queries.replay_page), never whole."""
-    limit = query["limit"]
     found = timeline().replay_page(
         pair=pair, until=query.get("until"), start=query.get("start"), order=query["order"],
-        after=replay_cursor(query), limit=limit + 1, axes=axes_of(query))
-    return page("steps", [step for _, step in found], limit,
-                lambda _: encode_cursor(*found[limit - 1][0]),
-                order=query["order"], axes=axes_of(query).echo())
+        after=replay_cursor(query), limit=query["limit"], axes=axes_of(query))
+    return listed("steps", found.items, found.next and encode_cursor(*found.next),
+                  order=query["order"], axes=axes_of(query).echo())
 
 
 @blueprint.get("/relationships")

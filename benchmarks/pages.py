@@ -105,8 +105,7 @@ def typical_pair(app: Any) -> tuple[str, str]:
 def pair_replay_cursor(app: Any, pair: tuple[str, str], limit: int) -> str:
     """A cursor a full page before the end of the pair's replay."""
     steps = len(app.replay(pair=pair))
-    found = app.replay_page(pair=pair, limit=max(1, steps - limit - 1))
-    return encode_cursor(*found[-1][0])
+    return encode_cursor(*app.replay_page(pair=pair, limit=max(1, steps - limit - 1)).next)
 
 
 def fan_out(client: Any, states: list[str], half: int, token: str) -> None:

@@ -196,14 +196,15 @@ class Queries:
         order: str = "happened",
         axes: Axes | None = None,
         **when: Any,
-    ) -> list[tuple[ReplayKey, dict[str, Any]]]:
-        """The `limit` steps of `replay` after the step whose key is `after` (each step with
-        its key, the cursor of the next page): the same steps, a page at a time.
+    ) -> Listed:
+        """The `limit` steps of `replay` after the step whose key is `after`, and the key the
+        next page starts after (None: the last page): the same steps, a page at a time.
 
         Cost: O(developments of the pair) for one pair. For all pairs, the page's steps are
         found in the moments index (or the reports index, by report) after the cursor, then
-        only the page's pairs are folded: O(limit + developments of the page's pairs), whatever
-        the length of the rest of the history.
+        only the page's pairs are folded, with their history. A page folds at most SCAN_LINKS
+        links: past them it ends early (after one step at least), so a page costs at most
+        that, or one pair's history, whatever the length of the store.
         """
         axes = Axes.given(axes, **when)
         if pair is not None:
@@ -213,26 +214,54 @@ class Queries:
             linked = [link for link in self.read_model.links(pair=pair, axes=axes,
                                                              every_version=reported)
                       if link.pair == pair_of(*pair)]
-            if reported:
-                return reported_steps(linked, start=start, after=after,  # type: ignore[return-value]
-                                      limit=limit)
-            return replay_steps(linked, until, start, after, limit)  # type: ignore[return-value,arg-type]
+            found: list[tuple[Any, dict[str, Any]]] = (
+                reported_steps(linked, start=start, after=after, limit=limit + 1)  # type: ignore[arg-type]
+                if reported else replay_steps(linked, until, start, after, limit + 1))  # type: ignore[arg-type]
+            return Listed([step for _, step in found[:limit]],
+                          found[limit - 1][0] if len(found) > limit else None)
         view = self.read_model.current()
         if reported:
-            pairs = self._report_pairs(view, axes, after, start, limit)  # type: ignore[arg-type]
+            keys: list[Any] = self._report_keys(view, axes, after, start, limit + 1)  # type: ignore[arg-type]
+        else:
+            keys = self._moment_keys(view, axes, after, until, start, limit + 1)  # type: ignore[arg-type]
+        at = 3 if reported else 4  # where the pair is in a key
+        shown = self._affordable(view, keys[:limit], lambda key: (key[at], key[at + 1]), axes,
+                                 reported)
+        next_key = (shown[-1] if len(shown) < min(len(keys), limit)
+                    else keys[limit - 1] if len(keys) > limit else None)
+        pairs = {(key[at], key[at + 1]) for key in shown}
+        if reported:
             developments = {link.fact.id for link in view.select_links(
                 among=Among(pairs=sorted(pairs)), axes=axes, every_version=True)}
             linked = view.select_links(among=Among(developments=sorted(developments)),
                                        axes=axes, every_version=True)
-            return reported_steps(linked, start=start, after=after,  # type: ignore[return-value,arg-type]
-                                  limit=limit, pairs=pairs)
-        pairs = self._moment_pairs(view, axes, after, until, start, limit)  # type: ignore[arg-type]
-        linked = view.select_links(among=Among(pairs=sorted(pairs)), axes=axes)
-        return replay_steps(linked, until, start, after, limit)  # type: ignore[return-value,arg-type]
+            found = reported_steps(linked, start=start, after=after,  # type: ignore[arg-type]
+                                   limit=len(shown), pairs=pairs)
+        else:
+            linked = view.select_links(among=Among(pairs=sorted(pairs)), axes=axes)
+            found = replay_steps(linked, until, start, after, len(shown))  # type: ignore[arg-type]
+        return Listed([step for _, step in found], next_key)
 
-    def _moment_pairs(self, view: Any, axes: Axes, after: HappenedKey | None,
-                      until: date | None, start: date | None, limit: int) -> set[tuple[str, str]]:
-        """The pairs of the next `limit` steps of a replay in world time after `after`: the
+    def _affordable(self, view: Any, keys: list[Any], pair_of_key: Any, axes: Axes,
+                    every_version: bool) -> list[Any]:
+        """The first of the keys (in order) whose pairs hold SCAN_LINKS links together, and
+        always the first key."""
+        sizes = view.count_links(sorted({pair_of_key(key) for key in keys}), axes,
+                                 every_version)
+        seen: set[tuple[str, str]] = set()
+        total = 0
+        for i, key in enumerate(keys):
+            pair = pair_of_key(key)
+            if pair not in seen:
+                seen.add(pair)
+                total += sizes.get(pair, 0)
+                if total > SCAN_LINKS and i > 0:
+                    return keys[:i]
+        return keys
+
+    def _moment_keys(self, view: Any, axes: Axes, after: HappenedKey | None,
+                     until: date | None, start: date | None, limit: int) -> list[HappenedKey]:
+        """The keys of the next `limit` steps of a replay in world time after `after`: the
         moments after it, read from the index a run at a time, each spread over its links
         (the same day and step for each link of a version, see Moment.key)."""
         keys: list[HappenedKey] = []
@@ -249,11 +278,11 @@ class Queries:
             if len(found) < limit:
                 break
             cursor, inclusive = found[-1], False
-        return {(key[4], key[5]) for key in sorted(keys)[:limit]}
+        return sorted(keys)[:limit]
 
-    def _report_pairs(self, view: Any, axes: Axes, after: ReportedKey | None,
-                      start: date | None, limit: int) -> set[tuple[str, str]]:
-        """The pairs of the next `limit` steps of a replay as the news arrived after `after`:
+    def _report_keys(self, view: Any, axes: Axes, after: ReportedKey | None,
+                     start: date | None, limit: int) -> list[ReportedKey]:
+        """The keys of the next `limit` steps of a replay as the news arrived after `after`:
         the reports after it, read from the index a run at a time, each with the pairs of its
         version and of the version it replaces (every version of their developments read)."""
         keys: list[ReportedKey] = []
@@ -269,10 +298,11 @@ class Queries:
             if len(found) < limit:
                 break
             cursor, inclusive = found[-1], False
-        return {(key[3], key[4]) for key in sorted(keys)[:limit]}
+        return sorted(keys)[:limit]
 
 ReplayKey = HappenedKey | ReportedKey
 SCAN_PAIRS = 1000  # the pairs one page of relationships reads at most (see relationships_page)
+SCAN_LINKS = 20_000  # the links one page of a replay folds at most, but for one pair (replay_page)
 
 
 def replay_axes(order: str, until: date | None, axes: Axes) -> tuple[bool, Axes]:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import timeline.queries
 from tests.conftest import SEEDS, STORES, fresh_store
 from timeline.application import Timeline
 from timeline.readmodel import ViewQueries
@@ -40,11 +41,12 @@ def history(request):
 def paged(app: Timeline, limit: int, **query):
     steps, after = [], None
     while True:
-        found = app.replay_page(limit=limit + 1, after=after, **query)
-        steps += [step for _, step in found[:limit]]
-        if len(found) <= limit:
+        page = app.replay_page(limit=limit, after=after, **query)
+        assert len(page.items) <= limit
+        steps += page.items
+        if page.next is None:
             return steps
-        after = found[limit - 1][0]
+        after = page.next
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
@@ -65,7 +67,7 @@ def test_a_deep_page_of_the_whole_replay_reads_only_its_own_pairs(history, order
     app, _ = history
     whole = app.replay(order=order)
     middle = len(whole) // 2
-    after = app.replay_page(limit=middle, order=order)[-1][0]
+    after = app.replay_page(limit=middle, order=order).next
     read: list[dict] = []
     select_links = ViewQueries.select_links
 
@@ -75,14 +77,35 @@ def test_a_deep_page_of_the_whole_replay_reads_only_its_own_pairs(history, order
         return found
 
     monkeypatch.setattr(ViewQueries, "select_links", counted)
-    page = app.replay_page(limit=10, after=after, order=order)
-    assert [step for _, step in page] == whole[middle:middle + 10]
+    page = app.replay_page(limit=10, after=after, order=order).items
+    assert page == whole[middle:middle + 10]
     # Every read names what it reads (pairs, developments or versions): none reads the store.
     assert read and all(r["query"].get("among") for r in read)
     # The fold reads the page's pairs (by report: with every version of their developments),
     # whatever else the history holds.
-    pairs = sorted({tuple(step["pair"]) for _, step in page})
+    pairs = sorted({tuple(step["pair"]) for step in page})
     folded = read[-1] if order == "happened" else read[-2]
     assert list(folded["query"]["among"].pairs) == pairs
     assert folded["links"] == sum(len(app.read_model.links(
         pair=pair, every_version=order == "reported")) for pair in pairs)
+
+
+@pytest.mark.parametrize("order", ["happened", "reported"])
+def test_a_page_folds_a_bounded_number_of_links_but_always_shows_a_step(history, order,
+                                                                        monkeypatch):
+    app, _ = history
+    whole = app.replay(order=order)
+    monkeypatch.setattr(timeline.queries, "SCAN_LINKS", 10)
+    # Every pair here holds more than 10 links, or few enough that some pages hold more than
+    # one step: pages come back short, yet each shows a step and they add up to the replay.
+    steps, after, sizes = [], None, []
+    while True:
+        page = app.replay_page(limit=20, after=after, order=order)
+        assert page.items
+        steps += page.items
+        sizes.append(len(page.items))
+        if page.next is None:
+            break
+        after = page.next
+    assert steps == whole
+    assert max(sizes[:-1]) < 20
