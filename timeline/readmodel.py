@@ -184,18 +184,15 @@ class LinkRow(NamedTuple):
 
 class MomentRow(NamedTuple):
     """A row of development_moments: a day on which a version changes where it stands (see
-    relationships.moments_of), with what a replay filters on, copied from its version."""
+    relationships.moments_of), keyed in a replay's order. Written once: what in_force filters
+    on is read from its version's row."""
 
-    development_id: str
-    version: int
     day: str  # ISO day
     step: int
-    now_only: int
     earliest: str
-    recorded_at: int
-    superseded_at: int | None
-    retracted: int
-    reported_from: str
+    development_id: str
+    version: int
+    now_only: int
 
 
 class ParticipantRow(NamedTuple):
@@ -358,9 +355,8 @@ def link_rows(row: VersionRow, version: Version,
 def moment_rows(row: VersionRow, fact: Fact) -> list[MomentRow]:
     """The days on which a version changes where it stands, to now (see moments_of)."""
     return [
-        MomentRow(row.development_id, row.version, day.isoformat(), int(step), int(now_only),
-                  row.earliest, row.recorded_at, row.superseded_at, row.retracted,
-                  row.reported_from)
+        MomentRow(day.isoformat(), int(step), row.earliest, row.development_id, row.version,
+                  int(now_only))
         for day, step, now_only in moments_of(fact)
     ]
 
@@ -397,9 +393,6 @@ SUPERSEDE_VERSIONS = (
 SUPERSEDE_LINKS = (
     "UPDATE {development_links} SET superseded_at = ? WHERE development_id = ? AND version = ?"
 )
-SUPERSEDE_MOMENTS = (
-    "UPDATE {development_moments} SET superseded_at = ? WHERE development_id = ? AND version = ?"
-)
 INSERT_VERSIONS = (
     "INSERT INTO {development_versions} (development_id, version, position, recorded_at,"
     " superseded_at, kind, status, certainty, retracted, earliest, latest, reported_from,"
@@ -415,9 +408,8 @@ INSERT_LINKS = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 INSERT_MOMENTS = (
-    "INSERT INTO {development_moments} (development_id, version, day, step, now_only, earliest,"
-    " recorded_at, superseded_at, retracted, reported_from)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    "INSERT INTO {development_moments} (day, step, earliest, development_id, version, now_only)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -519,16 +511,14 @@ class ViewQueries(Dialect):
                 role TEXT NOT NULL,
                 PRIMARY KEY (actor, development_id, version, role)){without_rowid}""",
             # The days on which each version changes where it stands (relationships.moments_of),
-            # in a replay's order, with what in_force filters on: a page of a replay in world
-            # time is an index range after its cursor (select_moments), not a fold of history.
+            # keyed in a replay's order: a page of a replay in world time is a range of this key
+            # after its cursor (select_moments), not a fold of history. One B-tree, written
+            # once per version: what in_force filters on is read from the version's row.
             """CREATE TABLE IF NOT EXISTS {development_moments} (
+                day TEXT NOT NULL, step INTEGER NOT NULL, earliest TEXT NOT NULL,
                 development_id TEXT NOT NULL, version BIGINT NOT NULL,
-                day TEXT NOT NULL, step INTEGER NOT NULL, now_only INTEGER NOT NULL,
-                earliest TEXT NOT NULL, recorded_at BIGINT NOT NULL, superseded_at BIGINT,
-                retracted INTEGER NOT NULL, reported_from TEXT NOT NULL,
-                PRIMARY KEY (development_id, version, day, step)){without_rowid}""",
-            """CREATE INDEX IF NOT EXISTS development_moments_in_order
-                ON {development_moments} (day, step, earliest, development_id)""",
+                now_only INTEGER NOT NULL,
+                PRIMARY KEY (day, step, earliest, development_id, version)){without_rowid}""",
             "CREATE TABLE IF NOT EXISTS {view_shape} (version BIGINT NOT NULL)",
         ]
         return [self.sql(s, without_rowid=self.without_rowid) for s in statements]
@@ -656,7 +646,6 @@ class ViewQueries(Dialect):
         for statement, rows in (
             (SUPERSEDE_VERSIONS, writes.superseded),
             (SUPERSEDE_LINKS, writes.superseded),
-            (SUPERSEDE_MOMENTS, writes.superseded),
             (INSERT_VERSIONS, writes.versions),
             (INSERT_PARTICIPANTS, writes.participants),
             (INSERT_LINKS, writes.links),
@@ -922,7 +911,7 @@ class ViewQueries(Dialect):
         the key `after` (from its moment on, `inclusive`), in the replay's order, each as (day,
         step, earliest, development id, version): of the version of each development in force
         on the axes, up to `until` and from `start`. O(limit): an index range scan."""
-        where, params = in_force(axes, "m")
+        where, params = in_force(axes, "v")
         if until is not None:
             where += ["m.day <= ?", "m.now_only = 0"]
             params.append(until.isoformat())
@@ -930,7 +919,9 @@ class ViewQueries(Dialect):
             where.append("m.day >= ?")
             params.append(start.isoformat())
         return self._next_in_order(
-            "{development_moments} m", ("m.day", "m.step", "m.earliest", "m.development_id"),
+            "{development_moments} m JOIN {development_versions} v ON v.development_id ="
+            " m.development_id AND v.version = m.version",
+            ("m.day", "m.step", "m.earliest", "m.development_id"),
             ("m.version",), where, params, after, inclusive, limit)
 
     def select_reports(self, axes: Axes, after: Sequence[Any] | None, start: date | None,
