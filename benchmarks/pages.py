@@ -62,9 +62,11 @@ def deep_cursors(app: Any, limit: int) -> dict[str, str]:
     pair = one(view, "SELECT DISTINCT a, b FROM {development_links} WHERE superseded_at IS NULL"
                " AND retracted = 0 ORDER BY a DESC, b DESC LIMIT 1 OFFSET ?", offset)
     # A key with empty pair and direction sorts before every step of its moment (or report).
-    moment = one(view, "SELECT day, step, earliest, development_id FROM {development_moments}"
-                 " WHERE superseded_at IS NULL AND retracted = 0 ORDER BY day DESC, step DESC,"
-                 " earliest DESC, development_id DESC LIMIT 1 OFFSET ?", offset)
+    moment = one(view, "SELECT m.day, m.step, m.earliest, m.development_id FROM"
+                 " {development_moments} m JOIN {development_versions} v ON v.development_id"
+                 " = m.development_id AND v.version = m.version WHERE v.superseded_at IS NULL"
+                 " AND v.retracted = 0 ORDER BY m.day DESC, m.step DESC, m.earliest DESC,"
+                 " m.development_id DESC LIMIT 1 OFFSET ?", offset)
     report = one(view, "SELECT reported_from, development_id, version FROM"
                  " {development_versions} ORDER BY reported_from DESC, development_id DESC,"
                  " version DESC LIMIT 1 OFFSET ?", offset)

@@ -815,16 +815,14 @@ class ViewQueries(Dialect):
         *,
         pair: tuple[str, str] | None = None,
         actor: str | None = None,
-        pairs: tuple[tuple[str, str], tuple[str, str]] | None = None,
         among: Among | None = None,
         axes: Axes = NOW,
         every_version: bool = False,
         unless_behind: LogHead | None = None,
     ) -> list[Linked] | None:
-        """The links of one pair, of one actor's pairs, of the pairs from `pairs[0]` to
-        `pairs[1]` (in key order), of those `among` some pairs, developments or versions, or of
-        all pairs, in the version of
-        each development in force on the axes, of developments begun by `axes.as_of`; with
+        """The links of one pair, of one actor's pairs, of those `among` some pairs,
+        developments or versions, or of all pairs, in the version of each development in force
+        on the axes, of developments begun by `axes.as_of`; with
         `every_version`, of every version reported and recorded by then (see in_force).
 
         With `unless_behind`, the same statement also reads whether the view has applied the
@@ -833,7 +831,8 @@ class ViewQueries(Dialect):
 
         Cost: an index range scan on (a, b), or on (a, b) and (b, a): O(links of the pair, or
         of the actor's pairs, over all their versions), whatever the length of the rest of the
-        history. With neither pair nor actor, O(all links).
+        history; `among`, one index lookup per pair, development or version. With none of
+        them, O(all links).
 
         Over 50 lines because the statement, its lag check and the decoding of its rows are
         one round trip to the store, read together (see the benchmarks' query figures).
@@ -851,9 +850,6 @@ class ViewQueries(Dialect):
         )
         if pair is not None:
             branches = [("l.a = ? AND l.b = ?", list(pair_of(*pair)))]
-        elif pairs is not None:  # a range of pairs, in key order (see select_pairs)
-            first, last = pairs
-            branches = [("(l.a, l.b) >= (?, ?) AND (l.a, l.b) <= (?, ?)", [*first, *last])]
         elif actor is not None:
             branches = [("l.a = ?", [actor]), ("l.b = ?", [actor])]
         elif among is not None:
