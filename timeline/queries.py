@@ -131,18 +131,19 @@ class Queries:
         pair, on the axes, and the pair the page after it starts after (None: the last page).
 
         Cost: O(developments of the pairs read). The pairs come from the pair index, a run at a
-        time, and only they are folded; a page reads at most SCAN_PAIRS pairs, so a `stance`
-        filter that matches few of them answers with a shorter page (even an empty one) and a
-        cursor to go on from, never with a scan of the store.
+        time, and only they are folded; a page reads at most SCAN_PAIRS pairs holding at most
+        SCAN_LINKS links (or one pair, whatever its size), so a `stance` filter that matches
+        few of them, or a run of busy pairs, answers with a shorter page (even an empty one)
+        and a cursor to go on from, never with a scan of the store.
         """
         axes = Axes.given(axes, **when)
         if actor is not None:
             self.actors.require([actor])
         view = self.read_model.current()
         found: list[dict[str, Any]] = []
-        scanned = 0
+        scanned = links = 0
         while len(found) <= limit:
-            if scanned >= SCAN_PAIRS:
+            if scanned >= SCAN_PAIRS or links > SCAN_LINKS:
                 return Listed(found, after)
             wanted = limit + 1 - len(found)
             if stance is not None:  # most pairs read will not match: read more at a time
@@ -150,6 +151,13 @@ class Queries:
             pairs = view.select_pairs(axes, after, wanted, actor)
             if not pairs:
                 return Listed(found, None)
+            # The pairs a page folds hold SCAN_LINKS links at most, but for its first pair.
+            sizes = view.count_links(pairs, axes)
+            for i, pair in enumerate(pairs):
+                links += sizes.get(pair, 0)
+                if links > SCAN_LINKS and (scanned or i):
+                    pairs = pairs[:i]
+                    break
             states = fold(view.select_links(among=Among(pairs=pairs), axes=axes), axes.as_of)
             for pair in pairs:
                 scanned, after = scanned + 1, pair

@@ -97,3 +97,18 @@ def test_a_rare_stance_reads_a_bounded_number_of_pairs_per_page(app, monkeypatch
     assert [r for items in pages for r in items] == wars
     assert any(len(items) < 2 for items in pages[:-1])
     assert len(pages) >= len(everything) // 3
+
+
+def test_a_page_folds_a_bounded_number_of_links_but_always_one_pair(app, monkeypatch):
+    everything = app.list_relationships()
+    monkeypatch.setattr(timeline.queries, "SCAN_LINKS", 3)
+    pages, after = [], None
+    while True:
+        page = app.relationships_page(after=after, limit=5)
+        assert page.items or page.next is None
+        pages.append(page.items)
+        if page.next is None:
+            break
+        after = page.next
+    assert [r for items in pages for r in items] == everything
+    assert max(len(items) for items in pages[:-1]) < 5
