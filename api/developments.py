@@ -67,7 +67,9 @@ class DevelopmentQuery(PageArgs, DateRangeArgs, AxesArgs):
 @blueprint.arguments(DevelopmentQuery, location="query")
 @blueprint.response(200, DevelopmentListOut)
 def list_developments(query: dict[str, Any]) -> Response:
-    """Developments in world-date order (first day of their period, then last day)."""
+    """Developments in world-date order (first day of their period, then last day). A page
+    checks its filters on at most 5000 developments: with a rare filter it may hold fewer than
+    `limit` (even none), and a `next` cursor."""
     after = query.get("after")
     found = timeline().developments_page(
         actors=query.get("actor", ()),

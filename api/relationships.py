@@ -76,7 +76,8 @@ def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Resp
 @documents(blueprint, 404)
 def list_relationships(query: dict[str, Any]) -> Response:
     """Every pair (or every pair of one actor), in pair order. A page reads at most 1000
-    pairs: with `stance`, it may hold fewer than `limit` (even none) and a `next` cursor."""
+    pairs holding 20,000 links (or one pair): with `stance`, or busy pairs, it may hold fewer
+    than `limit` (even none) and a `next` cursor."""
     after = tuple(decode_cursor(query["after"], 2)) if query.get("after") else None
     found = timeline().relationships_page(
         actor=query.get("actor"), stance=query.get("stance"), after=after,
@@ -108,7 +109,9 @@ def replay_pair(query: dict[str, Any], a: str, b: str) -> Response:
 @blueprint.arguments(ReplayQuery, location="query")
 @blueprint.response(200, StepListOut)
 def replay(query: dict[str, Any]) -> Response:
-    """The steps that built every pair's state, in world-date order or as the news arrived."""
+    """The steps that built every pair's state, in world-date order or as the news arrived. A
+    page folds the history of the pairs it shows, at most 20,000 links (or one pair's): it may
+    hold fewer than `limit` steps, and a `next` cursor."""
     return replayed(query)
 
 
