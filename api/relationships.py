@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, redirect, request, url_for
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from api.http import (
     KNOWN_AT,
@@ -57,7 +57,10 @@ def replay_cursor(query: dict[str, Any]) -> tuple[Any, ...] | None:
     if not query.get("after"):
         return None
     types = CURSOR_PARTS[query["order"]]
-    return tuple(decode_cursor(query["after"], len(types), types))
+    parts = decode_cursor(query["after"], len(types), types)
+    if any(isinstance(part, int) and not 0 <= part < 2**31 for part in parts):
+        raise ValidationError({"after": ["not a cursor this service gave out"]})
+    return tuple(parts)
 
 
 def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Response:
