@@ -9,18 +9,12 @@ from datetime import date
 import pytest
 
 import timeline.queries
-from tests.conftest import SEEDS
-from timeline.application import Timeline
-from timeline.seeding import seed
 from timeline.vocabulary import Kind, Status
 
 
 @pytest.fixture
-def app(store):
-    app = Timeline(store)
-    seed(app, SEEDS)
-    yield app
-    app.close()
+def app(seeded):
+    return seeded
 
 
 def pages(app, limit, **filters):

@@ -8,32 +8,33 @@ from datetime import date
 import pytest
 
 import timeline.queries
-from tests.conftest import SEEDS
-from timeline.application import Timeline
-from timeline.seeding import seed
 from timeline.vocabulary import Stance
 
 
 @pytest.fixture
-def app(store):
-    app = Timeline(store)
-    seed(app, SEEDS)
-    yield app
-    app.close()
+def app(seeded):
+    return seeded
 
 
-def test_a_page_folds_only_its_own_pairs(app, monkeypatch):
-    everything = app.list_relationships()
-    assert len(everything) > 10
-    folded: list[set] = []
+@pytest.fixture
+def folded(monkeypatch) -> list[set]:
+    """The pairs of each fold a query does from now on."""
+    found: list[set] = []
     real_fold = timeline.queries.fold
 
     def spy(linked, as_of=None):
         linked = list(linked)
-        folded.append({link.pair for link in linked})
+        found.append({link.pair for link in linked})
         return real_fold(linked, as_of)
 
     monkeypatch.setattr(timeline.queries, "fold", spy)
+    return found
+
+
+def test_a_page_folds_only_its_own_pairs(app, folded):
+    everything = app.list_relationships()
+    assert len(everything) > 10
+    folded.clear()
     first = app.list_relationships(limit=1)
     assert [r["pair"] for r in first] == [everything[0]["pair"]]
     # Its own pair, and the next one, which tells that a next page exists.
@@ -56,7 +57,7 @@ def test_pages_in_the_index_add_up_to_the_whole_list_on_every_axis(app):
         assert wars == [r for r in everything if r["stance"] == "war"][:1]
 
 
-def test_an_actors_pages_fold_only_their_own_pairs_and_add_up(app, monkeypatch):
+def test_an_actors_pages_fold_only_their_own_pairs_and_add_up(app, folded):
     everything = app.list_relationships(actor="russia")
     assert len(everything) > 3
     paged, after = [], None
@@ -67,15 +68,7 @@ def test_an_actors_pages_fold_only_their_own_pairs_and_add_up(app, monkeypatch):
             break
         after = page.next
     assert paged == everything
-    folded: list[set] = []
-    real_fold = timeline.queries.fold
-
-    def spy(linked, as_of=None):
-        linked = list(linked)
-        folded.append({link.pair for link in linked})
-        return real_fold(linked, as_of)
-
-    monkeypatch.setattr(timeline.queries, "fold", spy)
+    folded.clear()
     assert app.relationships_page(actor="russia", limit=1).items == everything[:1]
     assert folded == [{tuple(everything[0]["pair"]), tuple(everything[1]["pair"])}]
 
