@@ -21,12 +21,11 @@ from api.http import (
     encode_cursor,
     etag_of,
     expected_version,
+    listed,
     ok,
-    page,
     timeline,
     writer,
 )
-from timeline.domain import PartialDate
 from timeline.history import DevelopmentDetailOut
 from timeline.schemas import (
     CorrectionSchema,
@@ -64,18 +63,15 @@ class DevelopmentQuery(PageArgs, DateRangeArgs, AxesArgs):
     end = fields.Date(data_key="to", metadata={"description": "Periods starting on or before"})
 
 
-def cursor_of(development: dict[str, Any]) -> str:
-    date = PartialDate.parse(development["date"]["value"])
-    return encode_cursor(date.earliest.isoformat(), date.latest.isoformat(), development["id"])
-
-
 @blueprint.get("")
 @blueprint.arguments(DevelopmentQuery, location="query")
 @blueprint.response(200, DevelopmentListOut)
 def list_developments(query: dict[str, Any]) -> Response:
-    """Developments in world-date order (first day of their period, then last day)."""
+    """Developments in world-date order (first day of their period, then last day). A page
+    checks its filters on at most 5000 developments: with a rare filter it may hold fewer than
+    `limit` (even none), and a `next` cursor."""
     after = query.get("after")
-    found = timeline().list_developments(
+    found = timeline().developments_page(
         actors=query.get("actor", ()),
         kind=query.get("kind"),
         status=query.get("status"),
@@ -84,10 +80,10 @@ def list_developments(query: dict[str, Any]) -> Response:
         end=query.get("end"),
         axes=axes_of(query),
         after=tuple(decode_cursor(after, 3)) if after else None,  # type: ignore[arg-type]
-        limit=query["limit"] + 1,
+        limit=query["limit"],
     )
-    return page("developments", found, query["limit"], cursor_of,
-                axes=axes_of(query).echo())
+    return listed("developments", found.items, found.next and encode_cursor(*found.next),
+                  axes=axes_of(query).echo())
 
 
 @blueprint.get("/<uuid:development_id>")

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -248,13 +248,16 @@ def encode_cursor(*parts: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, size: int) -> list[Any]:
-    """The parts of a cursor made by encode_cursor; a malformed one is a 422 naming `after`."""
+def decode_cursor(cursor: str, size: int, types: Sequence[type] | None = None) -> list[Any]:
+    """The parts of a cursor made by encode_cursor, each of its type in `types` (default: all
+    text); a malformed one is a 422 naming `after`."""
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         parts = None
-    if not isinstance(parts, list) or len(parts) != size:
+    if (not isinstance(parts, list) or len(parts) != size
+            or any(type(part) is not kind for part, kind in zip(parts, types or [str] * size,
+                                                                 strict=True))):
         raise ValidationError({"after": ["not a cursor this service gave out"]})
     return parts
 
@@ -269,7 +272,13 @@ def page(
     """
     more = len(items) > limit
     items = items[:limit]
-    next_cursor = cursor_of(items[-1]) if more and items else None
+    return listed(name, items, cursor_of(items[-1]) if more and items else None, **extra)
+
+
+def listed(name: str, items: list[Any], next_cursor: str | None, **extra: Any) -> Response:
+    """A page of a list and the cursor of the next (None: the last), as `page` serves it. A
+    page that read as much as one may hold fewer entries than `limit`, even none: the cursor
+    says whether more follow."""
     headers = {}
     if next_cursor is not None:
         query = request.args.to_dict(flat=False)

@@ -6,13 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, redirect, request, url_for
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
-from api.errors import problem
 from api.http import (
     KNOWN_AT,
     REPORTED_BY,
-    Abort,
     AxesArgs,
     Blueprint,
     PageArgs,
@@ -20,8 +18,8 @@ from api.http import (
     decode_cursor,
     documents,
     encode_cursor,
+    listed,
     ok,
-    page,
     timeline,
 )
 from timeline.schemas import RelationshipListOut, RelationshipOut, StepListOut
@@ -48,19 +46,31 @@ class ReplayQuery(PageArgs):
     known_at = KNOWN_AT
 
 
+# The parts of a replay's cursor (the key of the last step served, see relationships.Moment.key
+# and relationships.Report): their types, in each order.
+CURSOR_PARTS = {"happened": (str, int, str, str, str, str, str, str),
+                "reported": (str, str, int, str, str)}
+
+
+def replay_cursor(query: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The key of the step a page starts after; a cursor of another replay is a 422."""
+    if not query.get("after"):
+        return None
+    types = CURSOR_PARTS[query["order"]]
+    parts = decode_cursor(query["after"], len(types), types)
+    if any(isinstance(part, int) and not 0 <= part < 2**31 for part in parts):
+        raise ValidationError({"after": ["not a cursor this service gave out"]})
+    return tuple(parts)
+
+
 def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Response:
-    """A page of the replay's steps: the cursor counts the steps already served (the replay is
-    computed whole, O(developments replayed), but never served whole)."""
-    steps = timeline().replay(pair=pair, until=query.get("until"), start=query.get("start"),
-                              order=query["order"], axes=axes_of(query))
-    offset = decode_cursor(query["after"], 1)[0] if query.get("after") else 0
-    if not isinstance(offset, int) or offset < 0:
-        raise Abort(problem(422, "`after` is not a cursor of this replay",
-                            errors={"after": ["not a cursor of this replay"]}))
-    limit = query["limit"]
-    return page("steps", steps[offset:offset + limit + 1], limit,
-                lambda _: encode_cursor(offset + limit),
-                order=query["order"], axes=axes_of(query).echo())
+    """A page of the replay's steps, after the step the cursor names: computed a page at a
+    time (see Queries.replay_page), never whole."""
+    found = timeline().replay_page(
+        pair=pair, until=query.get("until"), start=query.get("start"), order=query["order"],
+        after=replay_cursor(query), limit=query["limit"], axes=axes_of(query))
+    return listed("steps", found.items, found.next and encode_cursor(*found.next),
+                  order=query["order"], axes=axes_of(query).echo())
 
 
 @blueprint.get("/relationships")
@@ -68,13 +78,15 @@ def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Resp
 @blueprint.response(200, RelationshipListOut)
 @documents(blueprint, 404)
 def list_relationships(query: dict[str, Any]) -> Response:
-    """Every pair (or every pair of one actor), in pair order."""
+    """Every pair (or every pair of one actor), in pair order. A page reads at most 1000
+    pairs holding 20,000 links (or one pair): with `stance`, or busy pairs, it may hold fewer
+    than `limit` (even none) and a `next` cursor."""
     after = tuple(decode_cursor(query["after"], 2)) if query.get("after") else None
-    found = timeline().list_relationships(
+    found = timeline().relationships_page(
         actor=query.get("actor"), stance=query.get("stance"), after=after,
-        limit=query["limit"] + 1, axes=axes_of(query))
-    return page("relationships", found, query["limit"],
-                lambda r: encode_cursor(*r["pair"]), axes=axes_of(query).echo())
+        limit=query["limit"], axes=axes_of(query))
+    return listed("relationships", found.items, found.next and encode_cursor(*found.next),
+                  axes=axes_of(query).echo())
 
 
 @blueprint.get("/relationships/<a>/<b>")
@@ -100,7 +112,9 @@ def replay_pair(query: dict[str, Any], a: str, b: str) -> Response:
 @blueprint.arguments(ReplayQuery, location="query")
 @blueprint.response(200, StepListOut)
 def replay(query: dict[str, Any]) -> Response:
-    """The steps that built every pair's state, in world-date order or as the news arrived."""
+    """The steps that built every pair's state, in world-date order or as the news arrived. A
+    page folds the history of the pairs it shows, at most 20,000 links (or one pair's): it may
+    hold fewer than `limit` steps, and a `next` cursor."""
     return replayed(query)
 
 

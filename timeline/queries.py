@@ -16,8 +16,23 @@ from uuid import UUID
 from timeline.axes import AXES, Axes
 from timeline.domain import Development, InvalidInput, NotFound, as_uuid
 from timeline.history import development_on
-from timeline.relationships import Relationship, fold, pair_of, replay, replay_reported
+from timeline.readmodel import Among, Listed
+from timeline.relationships import (
+    HappenedKey,
+    Relationship,
+    ReportedKey,
+    by_version_of,
+    fold,
+    pair_of,
+    replay,
+    replay_reported,
+    replay_steps,
+    reported_steps,
+    reports_of,
+)
 from timeline.vocabulary import Stance
+
+SCAN_DEVELOPMENTS = 5000  # the developments one page reads at most (see developments_page)
 
 
 class Queries:
@@ -49,7 +64,16 @@ class Queries:
         self, *, actors: Sequence[str] = (), axes: Axes | None = None, **filters: Any
     ) -> list[dict[str, Any]]:
         """Developments in world-date order (earliest day, then latest day, then id), filtered
-        as ViewQueries.select_developments says.
+        as developments_page says; every one, or the first `limit` after `after`."""
+        return self.developments_page(actors=actors, axes=axes, bounded=False, **filters).items
+
+    def developments_page(
+        self, *, actors: Sequence[str] = (), axes: Axes | None = None,
+        bounded: bool = True, **filters: Any
+    ) -> Listed:
+        """A page of developments in world-date order (earliest day, then latest day, then
+        id), filtered as ViewQueries.developments_page says, reading at most
+        SCAN_DEVELOPMENTS of them (unless not `bounded`).
 
         `actors` matches developments involving any of them or any actor that belongs to them
         (China's developments include those of Wang Yi and of Hong Kong); an unknown actor is
@@ -60,8 +84,9 @@ class Queries:
         members = sorted(view.select_members(actors)) if actors else ()
         when = {k: filters.pop(k) for k in AXES if k in filters}
         filters = {k: getattr(v, "value", v) for k, v in filters.items()}
-        return view.select_developments(actors=members, axes=Axes.given(axes, **when),
-                                        **filters)
+        return view.developments_page(actors=members, axes=Axes.given(axes, **when),
+                                      scan=SCAN_DEVELOPMENTS if bounded else None,
+                                      **filters)
 
     def get_relationship(self, a: str, b: str, axes: Axes | None = None, **when: Any
                          ) -> dict[str, Any]:
@@ -83,35 +108,65 @@ class Queries:
         axes: Axes | None = None, **when: Any,
     ) -> list[dict[str, Any]]:
         """Every pair (or every pair of one actor), by pair, on the axes; with `limit`, the
-        page of pairs after `after`.
+        page of pairs after `after` (see relationships_page).
 
-        Cost: O(developments of the actor's pairs) with `actor`. Without, a page costs
-        O(developments of its pairs): the page's pairs are found in the pair index and only
-        they are folded; a `stance` filter reads pages until its own is full, so a rare stance
-        costs up to O(all developments).
+        Cost, whole: O(developments of the actor's pairs) with `actor`, else O(all links).
+        """
+        if limit is not None:
+            return self.relationships_page(actor=actor, stance=stance, after=after,
+                                           limit=limit, axes=axes, **when).items
+        axes = Axes.given(axes, **when)
+        if actor is not None:
+            self.actors.require([actor])
+        states = fold(self.read_model.links(actor=actor, axes=axes), axes.as_of)
+        return [r.as_dict() for pair, r in sorted(states.items())
+                if (actor is None or actor in pair) and (after is None or pair > after)
+                and (stance is None or r.stance is stance)]
+
+    def relationships_page(
+        self, *, limit: int, actor: str | None = None, stance: Stance | None = None,
+        after: tuple[str, str] | None = None, axes: Axes | None = None, **when: Any,
+    ) -> Listed:
+        """The next `limit` relationships after the pair `after` (of one actor, or all), by
+        pair, on the axes, and the pair the page after it starts after (None: the last page).
+
+        Cost: O(developments of the pairs read). The pairs come from the pair index, a run at a
+        time, and only they are folded; a page reads at most SCAN_PAIRS pairs holding at most
+        SCAN_LINKS links (or one pair, whatever its size), so a `stance` filter that matches
+        few of them, or a run of busy pairs, answers with a shorter page (even an empty one)
+        and a cursor to go on from, never with a scan of the store.
         """
         axes = Axes.given(axes, **when)
-
-        def wanted(states: Any) -> list[dict[str, Any]]:
-            found = [r.as_dict() for pair, r in sorted(states.items())
-                     if (actor is None or actor in pair) and (after is None or pair > after)]
-            return [s for s in found if stance is None or s["stance"] == stance.value]
-
-        if actor is not None or limit is None:
-            if actor is not None:
-                self.actors.require([actor])
-            found = wanted(fold(self.read_model.links(actor=actor, axes=axes), axes.as_of))
-            return found if limit is None else found[:limit]
+        if actor is not None:
+            self.actors.require([actor])
         view = self.read_model.current()
-        found = []
-        while len(found) < limit:
-            pairs = view.select_pairs(axes, after, limit)
+        found: list[dict[str, Any]] = []
+        scanned = links = 0
+        while len(found) <= limit:
+            if scanned >= SCAN_PAIRS or links > SCAN_LINKS:
+                return Listed(found, after)
+            wanted = limit + 1 - len(found)
+            if stance is not None:  # most pairs read will not match: read more at a time
+                wanted = min(SCAN_PAIRS - scanned, max(wanted, 100))
+            pairs = view.select_pairs(axes, after, wanted, actor)
             if not pairs:
-                break
-            linked = view.select_links(pairs=(pairs[0], pairs[-1]), axes=axes)
-            found += wanted(fold(linked, axes.as_of))
-            after = pairs[-1]
-        return found[:limit]
+                return Listed(found, None)
+            # The pairs a page folds hold SCAN_LINKS links at most, but for its first pair.
+            sizes = view.count_links(pairs, axes)
+            for i, pair in enumerate(pairs):
+                links += sizes.get(pair, 0)
+                if links > SCAN_LINKS and (scanned or i):
+                    pairs = pairs[:i]
+                    break
+            states = fold(view.select_links(among=Among(pairs=pairs), axes=axes), axes.as_of)
+            for pair in pairs:
+                scanned, after = scanned + 1, pair
+                state = states.get(pair)  # none when nothing of the pair stands on the axes
+                if state is not None and (stance is None or state.stance is stance):
+                    found.append(state.as_dict())
+                    if len(found) > limit:
+                        break
+        return Listed(found[:limit], tuple(found[limit - 1]["pair"]))  # type: ignore[arg-type]
 
     def replay(
         self,
@@ -125,18 +180,143 @@ class Queries:
     ) -> list[dict[str, Any]]:
         """The ordered steps that built the relationships (of one pair, or all) up to `until`:
         in the order they happened (world time), or as the news arrived (`order="reported"`,
-        `until` and `start` then bounding the days of the reports)."""
+        `until` and `start` then bounding the days of the reports). The whole replay, at once:
+        O(developments replayed); replay_page serves it a page at a time."""
         axes = Axes.given(axes, **when)
         if pair is not None:
             self.actors.require(list(pair))
-        if order == "reported":
-            axes = replace(axes, reported_by=min(filter(None, (until, axes.reported_by)),
-                                                 default=None))
-            linked = self.read_model.links(pair=pair, axes=axes, every_version=True)
-        else:
-            linked = self.read_model.links(pair=pair, axes=replace(axes, as_of=until))
+        reported, axes = replay_axes(order, until, axes)
+        linked = self.read_model.links(pair=pair, axes=axes, every_version=reported)
         if pair is not None:
             linked = [link for link in linked if link.pair == pair_of(*pair)]
-        if order == "reported":
+        if reported:
             return replay_reported(linked, until=until, start=start)
         return replay(linked, until=until, start=start)
+
+    def replay_page(
+        self,
+        *,
+        limit: int,
+        after: ReplayKey | None = None,
+        until: date | None = None,
+        start: date | None = None,
+        pair: tuple[str, str] | None = None,
+        order: str = "happened",
+        axes: Axes | None = None,
+        **when: Any,
+    ) -> Listed:
+        """The `limit` steps of `replay` after the step whose key is `after`, and the key the
+        next page starts after (None: the last page): the same steps, a page at a time.
+
+        Cost: O(developments of the pair) for one pair. For all pairs, the page's steps are
+        found in the moments index (or the reports index, by report) after the cursor, then
+        only the page's pairs are folded, with their history. A page folds at most SCAN_LINKS
+        links: past them it ends early (after one step at least), so a page costs at most
+        that, or one pair's history, whatever the length of the store.
+        """
+        axes = Axes.given(axes, **when)
+        if pair is not None:
+            self.actors.require(list(pair))
+        reported, axes = replay_axes(order, until, axes)
+        if pair is not None:
+            linked = [link for link in self.read_model.links(pair=pair, axes=axes,
+                                                             every_version=reported)
+                      if link.pair == pair_of(*pair)]
+            found: list[tuple[Any, dict[str, Any]]] = (
+                reported_steps(linked, start=start, after=after, limit=limit + 1)  # type: ignore[arg-type]
+                if reported else replay_steps(linked, until, start, after, limit + 1))  # type: ignore[arg-type]
+            return Listed([step for _, step in found[:limit]],
+                          found[limit - 1][0] if len(found) > limit else None)
+        view = self.read_model.current()
+        if reported:
+            keys: list[Any] = self._report_keys(view, axes, after, start, limit + 1)  # type: ignore[arg-type]
+        else:
+            keys = self._moment_keys(view, axes, after, until, start, limit + 1)  # type: ignore[arg-type]
+        at = 3 if reported else 4  # where the pair is in a key
+        shown = self._affordable(view, keys[:limit], lambda key: (key[at], key[at + 1]), axes,
+                                 reported)
+        next_key = (shown[-1] if len(shown) < min(len(keys), limit)
+                    else keys[limit - 1] if len(keys) > limit else None)
+        pairs = {(key[at], key[at + 1]) for key in shown}
+        if reported:
+            developments = {link.fact.id for link in view.select_links(
+                among=Among(pairs=sorted(pairs)), axes=axes, every_version=True)}
+            linked = view.select_links(among=Among(developments=sorted(developments)),
+                                       axes=axes, every_version=True)
+            found = reported_steps(linked, start=start, after=after,  # type: ignore[arg-type]
+                                   limit=len(shown), pairs=pairs)
+        else:
+            linked = view.select_links(among=Among(pairs=sorted(pairs)), axes=axes)
+            found = replay_steps(linked, until, start, after, len(shown))  # type: ignore[arg-type]
+        return Listed([step for _, step in found], next_key)
+
+    def _affordable(self, view: Any, keys: list[Any], pair_of_key: Any, axes: Axes,
+                    every_version: bool) -> list[Any]:
+        """The first of the keys (in order) whose pairs hold SCAN_LINKS links together, and
+        always the first key."""
+        sizes = view.count_links(sorted({pair_of_key(key) for key in keys}), axes,
+                                 every_version)
+        seen: set[tuple[str, str]] = set()
+        total = 0
+        for i, key in enumerate(keys):
+            pair = pair_of_key(key)
+            if pair not in seen:
+                seen.add(pair)
+                total += sizes.get(pair, 0)
+                if total > SCAN_LINKS and i > 0:
+                    return keys[:i]
+        return keys
+
+    def _moment_keys(self, view: Any, axes: Axes, after: HappenedKey | None,
+                     until: date | None, start: date | None, limit: int) -> list[HappenedKey]:
+        """The keys of the next `limit` steps of a replay in world time after `after`: the
+        moments after it, read from the index a run at a time, each spread over its links
+        (the same day and step for each link of a version, see Moment.key)."""
+        keys: list[HappenedKey] = []
+        cursor, inclusive = after, True  # the cursor's moment may have links still to come
+        while len(keys) < limit:
+            found = view.select_moments(axes, cursor, until, start, limit, inclusive)
+            links = by_version_of(view.select_links(
+                among=Among(versions=sorted({(m[3], m[4]) for m in found})), axes=axes))
+            for day, step, earliest, ident, version in found:
+                for link in links.get((ident, version), ()):
+                    key = (day, step, earliest, ident, *link.pair, link.source, link.target)
+                    if after is None or key > after:
+                        keys.append(key)  # type: ignore[arg-type]
+            if len(found) < limit:
+                break
+            cursor, inclusive = found[-1], False
+        return sorted(keys)[:limit]
+
+    def _report_keys(self, view: Any, axes: Axes, after: ReportedKey | None,
+                     start: date | None, limit: int) -> list[ReportedKey]:
+        """The keys of the next `limit` steps of a replay as the news arrived after `after`:
+        the reports after it, read from the index a run at a time, each with the pairs of its
+        version and of the version it replaces (every version of their developments read)."""
+        keys: list[ReportedKey] = []
+        cursor, inclusive = after, True  # the cursor's report may have pairs still to come
+        while len(keys) < limit:
+            found = view.select_reports(axes, cursor, start, limit, inclusive)
+            wanted = set(found)
+            for report in reports_of(by_version_of(view.select_links(
+                    among=Among(developments=sorted({ident for _, ident, _ in found})),
+                    axes=axes, every_version=True))):
+                if (report.day, report.ident, report.version) in wanted:
+                    keys += [key for key in report.step_keys() if after is None or key > after]
+            if len(found) < limit:
+                break
+            cursor, inclusive = found[-1], False
+        return sorted(keys)[:limit]
+
+ReplayKey = HappenedKey | ReportedKey
+SCAN_PAIRS = 1000  # the pairs one page of relationships reads at most (see relationships_page)
+SCAN_LINKS = 20_000  # the links one page of a replay folds at most, but for one pair (replay_page)
+
+
+def replay_axes(order: str, until: date | None, axes: Axes) -> tuple[bool, Axes]:
+    """Whether a replay goes as the news arrived, and the axes its links are read on: as the
+    news arrived, every version reported by `until`; in world time, as of `until`."""
+    if order == "reported":
+        return True, replace(axes, reported_by=min(filter(None, (until, axes.reported_by)),
+                                                   default=None))
+    return False, replace(axes, as_of=until)

@@ -32,9 +32,15 @@ from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from timeline.axes import NOW, Axes
-from timeline.domain import Actor, Development
+from timeline.domain import Actor, Development, PartialDate
 from timeline.progress import PROJECTED, Progress
-from timeline.relationships import Fact, Linked, links, pair_of
+from timeline.relationships import (
+    Fact,
+    Linked,
+    links,
+    moments_of,
+    pair_of,
+)
 from timeline.schemas import dump_development
 from timeline.store import Dialect, SQLiteDialect
 from timeline.vocabulary import Role
@@ -46,7 +52,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # derived), so upgrading Timeline never needs a hand-written migration of the view.
 # 4: knowledge time (reported_from), world time from `begins`; actors keyed by id.
 # 5: each source in a development's document has its `language`.
-VIEW_SHAPE = 5
+# 6: the moments of each version (a replay's page found in an index).
+VIEW_SHAPE = 6
 
 
 # What one thread keeps while it applies a run of events in one transaction.
@@ -92,6 +99,13 @@ def in_force(axes: Axes, alias: str = "v", every_version: bool = False
     return where, [*params, *params]
 
 
+class Listed(NamedTuple):
+    """A page of a list, and the key the next page starts after (None: the last page)."""
+
+    items: list[dict[str, Any]]
+    next: Any
+
+
 @dataclass(frozen=True)
 class LogHead:
     """Where to find the end of an application's log: its name (the view's tracking key),
@@ -100,6 +114,36 @@ class LogHead:
     application_name: str
     events: str
     position: str
+
+
+class Among(NamedTuple):
+    """The links a query selects by a list: of these pairs, of these developments (every
+    version), or of these (development id, version)."""
+
+    pairs: Sequence[tuple[str, str]] = ()
+    developments: Sequence[str] = ()
+    versions: Sequence[tuple[str, int]] = ()
+
+    CHUNK = 400  # values per IN list: SQLite takes at most 500 branches of a UNION ALL
+
+    def branches(self) -> list[tuple[str, list[Any]]]:
+        """Conditions on the links `l`, each with its parameters, one per chunk of the list."""
+        found: list[tuple[str, list[Any]]] = []
+        # Two columns as ORed equalities: SQLite reads `(x, y) IN (VALUES ...)` with a scan of
+        # the whole table, and each equality with its index.
+        for columns, values in ((("l.a", "l.b"), self.pairs),
+                                (("l.development_id",), self.developments),
+                                (("l.development_id", "l.version"), self.versions)):
+            values = list(values)
+            for i in range(0, len(values), self.CHUNK):
+                chunk = values[i:i + self.CHUNK]
+                if len(columns) == 2:
+                    term = f"({columns[0]} = ? AND {columns[1]} = ?)"
+                    found.append((f"({' OR '.join([term] * len(chunk))})",
+                                  [v for pair in chunk for v in pair]))
+                else:
+                    found.append((f"{columns[0]} IN ({', '.join('?' * len(chunk))})", chunk))
+        return found or [("1 = 0", [])]
 
 
 class VersionRow(NamedTuple):
@@ -140,6 +184,19 @@ class LinkRow(NamedTuple):
     fact: str  # the fact as its links store it (see Version.stored_fact)
 
 
+class MomentRow(NamedTuple):
+    """A row of development_moments: a day on which a version changes where it stands (see
+    relationships.moments_of), keyed in a replay's order. Written once: what in_force filters
+    on is read from its version's row."""
+
+    day: str  # ISO day
+    step: int
+    earliest: str
+    development_id: str
+    version: int
+    now_only: int
+
+
 class ParticipantRow(NamedTuple):
     """A row of development_actors: an actor a version names, in one role."""
 
@@ -174,6 +231,7 @@ class VersionWrites(NamedTuple):
     versions: list[VersionRow]
     participants: list[ParticipantRow]
     links: list[LinkRow]
+    moments: list[MomentRow]
 
 
 def actor_document(actor: Actor) -> dict[str, Any]:
@@ -296,6 +354,15 @@ def link_rows(row: VersionRow, version: Version,
     ]
 
 
+def moment_rows(row: VersionRow, fact: Fact) -> list[MomentRow]:
+    """The days on which a version changes where it stands, to now (see moments_of)."""
+    return [
+        MomentRow(day.isoformat(), int(step), row.earliest, row.development_id, row.version,
+                  int(now_only))
+        for day, step, now_only in moments_of(fact)
+    ]
+
+
 def named_actors(versions: Iterable[Version]) -> set[str]:
     """Every actor the versions name, in any role."""
     return {actor_id for version in versions
@@ -309,10 +376,12 @@ def plan_writes(versions: Sequence[Version], states: Mapping[str, Iterable[str]]
     rows = superseded_in_run(versions)
     participants: list[ParticipantRow] = []
     linked: list[LinkRow] = []
+    moments: list[MomentRow] = []
     for row, version in zip(rows, versions, strict=True):
         participants += participant_rows(row, version.fact)
         linked += link_rows(row, version, states)
-    return VersionWrites(superseded_before_run(versions), rows, participants, linked)
+        moments += moment_rows(row, version.fact)
+    return VersionWrites(superseded_before_run(versions), rows, participants, linked, moments)
 
 
 # What write_versions runs, each statement once per run with its rows (see VersionWrites).
@@ -339,6 +408,10 @@ INSERT_LINKS = (
     "INSERT INTO {development_links} (a, b, source, target, development_id, version,"
     " recorded_at, superseded_at, retracted, reported_from, begins, fact)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+INSERT_MOMENTS = (
+    "INSERT INTO {development_moments} (day, step, earliest, development_id, version, now_only)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -386,7 +459,8 @@ class AlreadyProjected(IntegrityError):
 class ViewQueries(Dialect):
     """The read model's tables and queries, written once for both stores (see store.Dialect)."""
 
-    VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors")
+    VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors",
+                   "development_moments")
     TABLES = (*VIEW_TABLES, "view_shape")
     # The applications whose events fill the view (their names key its tracking records).
     FOLLOWS = ("Timeline",)
@@ -414,6 +488,9 @@ class ViewQueries(Dialect):
                 WHERE superseded_at IS NULL""",
             """CREATE INDEX IF NOT EXISTS development_versions_recorded
                 ON {development_versions} (recorded_at)""",
+            # The versions as the news arrived: a page of a replay by report (select_reports).
+            """CREATE INDEX IF NOT EXISTS development_versions_reported
+                ON {development_versions} (reported_from, development_id, version)""",
             # The directed links each version makes (see relationships.links), keyed by pair,
             # each with what a relationship query filters on and reads (its version's
             # record-time interval, knowledge-time day, retraction, first world day and compact
@@ -435,6 +512,15 @@ class ViewQueries(Dialect):
                 actor TEXT NOT NULL, development_id TEXT NOT NULL, version BIGINT NOT NULL,
                 role TEXT NOT NULL,
                 PRIMARY KEY (actor, development_id, version, role)){without_rowid}""",
+            # The days on which each version changes where it stands (relationships.moments_of),
+            # keyed in a replay's order: a page of a replay in world time is a range of this key
+            # after its cursor (select_moments), not a fold of history. One B-tree, written
+            # once per version: what in_force filters on is read from the version's row.
+            """CREATE TABLE IF NOT EXISTS {development_moments} (
+                day TEXT NOT NULL, step INTEGER NOT NULL, earliest TEXT NOT NULL,
+                development_id TEXT NOT NULL, version BIGINT NOT NULL,
+                now_only INTEGER NOT NULL,
+                PRIMARY KEY (day, step, earliest, development_id, version)){without_rowid}""",
             "CREATE TABLE IF NOT EXISTS {view_shape} (version BIGINT NOT NULL)",
         ]
         return [self.sql(s, without_rowid=self.without_rowid) for s in statements]
@@ -565,6 +651,7 @@ class ViewQueries(Dialect):
             (INSERT_VERSIONS, writes.versions),
             (INSERT_PARTICIPANTS, writes.participants),
             (INSERT_LINKS, writes.links),
+            (INSERT_MOMENTS, writes.moments),
         ):
             if rows:
                 c.executemany(self.sql(statement), rows)
@@ -627,7 +714,11 @@ class ViewQueries(Dialect):
                 return found
             found |= more
 
-    def select_developments(
+    def select_developments(self, **query: Any) -> list[dict[str, Any]]:
+        """The developments of developments_page, without a bound on the rows read."""
+        return self.developments_page(**query).items
+
+    def developments_page(
         self,
         *,
         actors: Sequence[str] = (),
@@ -639,18 +730,28 @@ class ViewQueries(Dialect):
         axes: Axes = NOW,
         after: tuple[str, str, str] | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+        scan: int | None = None,
+    ) -> Listed:
         """Developments in world-date order, each in the version in force on the axes; as of a
-        date, only those begun by then, each with the status in force and where it stands.
+        date, only those begun by then, each with the status in force and where it stands;
+        and the key the next page starts after (see Listed).
 
         A development is in [start, end] when its period overlaps it. Retracted ones are left
         out. `after` is the (earliest, latest, id) of the last row of the previous page.
-        Cost: one index range scan, O(rows returned) on current knowledge.
+        Cost: one index range scan of the developments in force, O(rows returned) without
+        filters; the filters are checked on at most `scan` of them (the page is then shorter
+        than `limit`, even empty, and `next` says where the scan stopped), so a rare filter
+        never reads the whole store.
 
         One function, over 50 lines, because each filter adds its condition to one statement:
         split up, the conditions and their parameters would have to travel between pieces.
         """
-        where, params = in_force(axes)
+        in_axes, in_params = in_force(axes)
+        if after is not None:
+            in_axes.append("(v.earliest, v.latest, v.development_id) > (?, ?, ?)")
+            in_params += list(after)
+        where: list[str] = []
+        params: list[Any] = []
         # As of a date the status is the one in force then, known only once the fact is read.
         by_status = status if axes.as_of is not None else None
         for column, value in (("kind", kind), ("status", status if by_status is None else None),
@@ -658,8 +759,10 @@ class ViewQueries(Dialect):
             if value is not None:
                 where.append(f"v.{column} = ?")
                 params.append(value)
-        for condition, value in (("v.latest >= ?", start), ("v.earliest <= ?", end),
-                                 ("v.begins <= ?", axes.as_of)):
+        if end is not None:  # the end of the index range: the scan stops there
+            in_axes.append("v.earliest <= ?")
+            in_params.append(end.isoformat())
+        for condition, value in (("v.latest >= ?", start), ("v.begins <= ?", axes.as_of)):
             if value is not None:
                 where.append(condition)
                 params.append(value.isoformat())
@@ -670,48 +773,58 @@ class ViewQueries(Dialect):
                 f" ({','.join('?' * len(actors))}))"
             )
             params += list(actors)
-        found: list[dict[str, Any]] = []
-        while True:
-            page_where, page_params = list(where), list(params)
-            if after is not None:
-                page_where.append("(v.earliest, v.latest, v.development_id) > (?, ?, ?)")
-                page_params += list(after)
-            statement = (
-                "SELECT v.earliest, v.latest, v.development_id, v.document, v.fact"
-                " FROM {development_versions} v WHERE " + " AND ".join(page_where)
-                + " ORDER BY v.earliest, v.latest, v.development_id"
-            )
-            wanted = None if limit is None else limit - len(found)
-            if wanted is not None:
-                statement += " LIMIT ?"
-                page_params.append(wanted)
-            with self.reading() as c:
-                c.execute(self.sql(statement), page_params)
-                rows = c.fetchall()
-            for row in rows:
-                document = as_of_date(json.loads(row["document"]), row["fact"], axes.as_of)
-                if by_status is None or document["status"] == by_status:
-                    found.append(document)
-            if by_status is None or not rows or wanted is None or len(rows) < wanted:
-                return found
-            if len(found) == limit:
-                return found
-            last = rows[-1]
-            after = (last["earliest"], last["latest"], last["development_id"])
+        order = " ORDER BY v.earliest, v.latest, v.development_id"
+        # The rows read: the developments in force after the cursor, `scan` of them at most.
+        scanned = ("SELECT v.* FROM {development_versions} v WHERE " + " AND ".join(in_axes)
+                   + ("" if scan is None else order + " LIMIT ?"))
+        scanned_params = [*in_params, *([] if scan is None else [scan])]
+        statement = (f"SELECT v.earliest, v.latest, v.development_id, v.document, v.fact FROM"
+                     f" ({scanned}) v" + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
+                                                  for i, w in enumerate(where)) + order)
+        statement_params = [*scanned_params, *params]
+        if limit is not None and by_status is None:
+            statement += " LIMIT ?"
+            statement_params.append(limit + 1)  # the one more tells that a next page exists
+        with self.reading() as c:
+            c.execute(self.sql(statement), statement_params)
+            rows = c.fetchall()
+        found = []
+        for row in rows:
+            document = as_of_date(json.loads(row["document"]), row["fact"], axes.as_of)
+            if by_status is None or document["status"] == by_status:
+                found.append(document)
+        if limit is not None and len(found) > limit:
+            last = found[limit - 1]
+            day = PartialDate.parse(last["date"]["value"])
+            return Listed(found[:limit], (day.earliest.isoformat(), day.latest.isoformat(),
+                                          last["id"]))
+        if scan is None:
+            return Listed(found, None)
+        # Short of `limit`: the end of the list, or the end of the rows a page may read.
+        with self.reading() as c:
+            c.execute(self.sql(f"SELECT COUNT(*) AS n, MAX(v.earliest) AS earliest FROM"
+                               f" ({scanned}) v"), scanned_params)
+            if c.fetchone()["n"] < scan:
+                return Listed(found, None)
+            c.execute(self.sql(f"SELECT v.earliest, v.latest, v.development_id FROM ({scanned})"
+                               " v ORDER BY v.earliest DESC, v.latest DESC,"
+                               " v.development_id DESC LIMIT 1"), scanned_params)
+            last = c.fetchone()
+        return Listed(found, (last["earliest"], last["latest"], last["development_id"]))
 
     def select_links(
         self,
         *,
         pair: tuple[str, str] | None = None,
         actor: str | None = None,
-        pairs: tuple[tuple[str, str], tuple[str, str]] | None = None,
+        among: Among | None = None,
         axes: Axes = NOW,
         every_version: bool = False,
         unless_behind: LogHead | None = None,
     ) -> list[Linked] | None:
-        """The links of one pair, of one actor's pairs, of the pairs from `pairs[0]` to
-        `pairs[1]` (in key order), or of all pairs, in the version of
-        each development in force on the axes, of developments begun by `axes.as_of`; with
+        """The links of one pair, of one actor's pairs, of those `among` some pairs,
+        developments or versions, or of all pairs, in the version of each development in force
+        on the axes, of developments begun by `axes.as_of`; with
         `every_version`, of every version reported and recorded by then (see in_force).
 
         With `unless_behind`, the same statement also reads whether the view has applied the
@@ -720,7 +833,8 @@ class ViewQueries(Dialect):
 
         Cost: an index range scan on (a, b), or on (a, b) and (b, a): O(links of the pair, or
         of the actor's pairs, over all their versions), whatever the length of the rest of the
-        history. With neither pair nor actor, O(all links).
+        history; `among`, one index lookup per pair, development or version. With none of
+        them, O(all links).
 
         Over 50 lines because the statement, its lag check and the decoding of its rows are
         one round trip to the store, read together (see the benchmarks' query figures).
@@ -738,11 +852,10 @@ class ViewQueries(Dialect):
         )
         if pair is not None:
             branches = [("l.a = ? AND l.b = ?", list(pair_of(*pair)))]
-        elif pairs is not None:  # a range of pairs, in key order (see select_pairs)
-            first, last = pairs
-            branches = [("(l.a, l.b) >= (?, ?) AND (l.a, l.b) <= (?, ?)", [*first, *last])]
         elif actor is not None:
             branches = [("l.a = ?", [actor]), ("l.b = ?", [actor])]
+        elif among is not None:
+            branches = among.branches()
         else:
             branches = [("1 = 1", [])]
         statement = " UNION ALL ".join(
@@ -771,24 +884,108 @@ class ViewQueries(Dialect):
             found.append(Linked(fact, row["source"], row["target"]))
         return found
 
-    def select_pairs(self, axes: Axes, after: tuple[str, str] | None, limit: int
-                     ) -> list[tuple[str, str]]:
-        """The next `limit` pairs after `after`, in key order, that have a link in force on
-        the axes: a page of relationships found in the pair index, so that only the page's
-        pairs are folded. O(links of those pairs)."""
+    def count_links(self, pairs: Sequence[tuple[str, str]], axes: Axes,
+                    every_version: bool = False) -> dict[tuple[str, str], int]:
+        """How many links each pair has on the axes, as select_links would read them: counted
+        in the pair index, without reading a fact (what folding the pairs would cost)."""
+        where, wanted = in_force(axes, "l", every_version)
+        if axes.as_of is not None:
+            where.append("l.begins <= ?")
+            wanted.append(axes.as_of.isoformat())
+        found: dict[tuple[str, str], int] = {}
+        with self.reading() as c:
+            for chosen, keys in Among(pairs=pairs).branches():
+                c.execute(self.sql(
+                    f"SELECT l.a, l.b, COUNT(*) AS n FROM {{development_links}} l WHERE {chosen}"
+                    + "".join(f" AND {w}" for w in where) + " GROUP BY l.a, l.b"),
+                    [*keys, *wanted])
+                found.update({(row["a"], row["b"]): row["n"] for row in c.fetchall()})
+        return found
+
+    def select_moments(self, axes: Axes, after: Sequence[Any] | None, until: date | None,
+                       start: date | None, limit: int, inclusive: bool = False
+                       ) -> list[tuple[Any, ...]]:
+        """The next `limit` moments of a replay in world time (relationships.moments_of) after
+        the key `after` (from its moment on, `inclusive`), in the replay's order, each as (day,
+        step, earliest, development id, version): of the version of each development in force
+        on the axes, up to `until` and from `start`. O(limit): an index range scan."""
+        where, params = in_force(axes, "v")
+        if until is not None:
+            where += ["m.day <= ?", "m.now_only = 0"]
+            params.append(until.isoformat())
+        if start is not None:
+            where.append("m.day >= ?")
+            params.append(start.isoformat())
+        return self._next_in_order(
+            "{development_moments} m JOIN {development_versions} v ON v.development_id ="
+            " m.development_id AND v.version = m.version",
+            ("m.day", "m.step", "m.earliest", "m.development_id"),
+            ("m.version",), where, params, after, inclusive, limit)
+
+    def select_reports(self, axes: Axes, after: Sequence[Any] | None, start: date | None,
+                       limit: int, inclusive: bool = False) -> list[tuple[Any, ...]]:
+        """The next `limit` reports of a replay as the news arrived after the key `after` (from
+        its report on, `inclusive`), each as (day, development id, version): every version with
+        a link, reported and recorded by the axes, in the replay's order, from `start`.
+        O(limit): an index range scan."""
+        where, params = in_force(axes, "v", every_version=True)
+        where.append("EXISTS (SELECT 1 FROM {development_links} l WHERE l.development_id ="
+                     " v.development_id AND l.version = v.version)")
+        if start is not None:
+            where.append("v.reported_from >= ?")
+            params.append(start.isoformat())
+        return self._next_in_order(
+            "{development_versions} v", ("v.reported_from", "v.development_id", "v.version"),
+            (), where, params, after, inclusive, limit)
+
+    def _next_in_order(self, source: str, order: Sequence[str], more: Sequence[str],
+                       where: list[str], params: list[Any], after: Sequence[Any] | None,
+                       inclusive: bool, limit: int) -> list[tuple[Any, ...]]:
+        """The `order` columns (then the `more` columns) of the first `limit` rows of `source`
+        that meet `where`, in that order, after the key `after` (from it on, `inclusive`)."""
+        if after is not None:
+            where = [*where, (f"({', '.join(order)}) {'>=' if inclusive else '>'}"
+                             f" ({', '.join('?' * len(order))})")]
+            params = [*params, *after[:len(order)]]
+        columns = [*order, *more]
+        statement = (f"SELECT {', '.join(columns)} FROM {source}"
+                     + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
+                               for i, w in enumerate(where))
+                     + f" ORDER BY {', '.join(order)} LIMIT ?")
+        with self.reading() as c:
+            c.execute(self.sql(statement), [*params, limit])
+            return [tuple(row[column.partition(".")[2]] for column in columns)
+                    for row in c.fetchall()]
+
+    def select_pairs(self, axes: Axes, after: tuple[str, str] | None, limit: int,
+                     actor: str | None = None) -> list[tuple[str, str]]:
+        """The next `limit` pairs after `after` (of one actor, or all), in key order, that have
+        a link in force on the axes: a page of relationships found in the pair index, so that
+        only the page's pairs are folded. O(links of those pairs)."""
         where, params = in_force(axes, "l")
         if axes.as_of is not None:
             where.append("l.begins <= ?")
             params.append(axes.as_of.isoformat())
-        if after is not None:
-            where.append("(l.a, l.b) > (?, ?)")
-            params += list(after)
-        statement = ("SELECT DISTINCT l.a, l.b FROM {development_links} l"
-                     + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
-                               for i, w in enumerate(where))
-                     + " ORDER BY l.a, l.b LIMIT ?")
+        if actor is None:
+            branches = [("(l.a, l.b) > (?, ?)" if after else "1 = 1", list(after or ()))]
+        else:
+            # An actor's pairs are two ranges, of the (a, b) index and of the (b, a) index, each
+            # in pair order: each is read up to the page's size, then the two are merged. The
+            # bounds are written so that the planner reads each as a range.
+            start = "" if after is None else after[1] if after[0] == actor else (
+                "" if after[0] < actor else None)
+            branches = [("l.a = ? AND l.b > ?", [actor, start]) if start is not None
+                        else ("1 = 0", []),
+                        ("l.b = ? AND l.a >= ? AND (l.a, l.b) > (?, ?)",
+                         [actor, (after or ("", ""))[0], *(after or ("", ""))])]
+        statement = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT DISTINCT l.a, l.b FROM {{development_links}} l WHERE {chosen}"
+            + "".join(f" AND {w}" for w in where) + f" ORDER BY l.a, l.b LIMIT ?) AS branch{i}"
+            for i, (chosen, _) in enumerate(branches)
+        ) + " ORDER BY a, b LIMIT ?"
+        values = [value for _, keys in branches for value in (*keys, *params, limit)]
         with self.reading() as c:
-            c.execute(self.sql(statement), [*params, limit])
+            c.execute(self.sql(statement), [*values, limit])
             return [(row["a"], row["b"]) for row in c.fetchall()]
 
     def lag(self, head: LogHead) -> int:

@@ -43,7 +43,7 @@ The rules, as the README documents them:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum
@@ -559,35 +559,86 @@ class Moment(NamedTuple):
     step: Step
     link: Linked
 
+    def key(self) -> HappenedKey:
+        """Where the moment stands in a replay in world time (see timeline_of), as a cursor
+        holds it: the same order as `order`."""
+        link = self.link
+        return (self.day.isoformat(), int(self.step), link.fact.date.earliest.isoformat(),
+                link.fact.id, *link.pair, link.source, link.target)
 
-def timeline_of(linked: Iterable[Linked], as_of: date | None) -> list[Moment]:
+    def order(self) -> tuple[Any, ...]:
+        """The moment's key with its days as dates: quicker to sort by."""
+        link = self.link
+        return (self.day, self.step, link.fact.date.earliest, link.fact.id, link.pair,
+                link.source, link.target)
+
+    def after(self, key: HappenedKey) -> bool:
+        """Whether the moment comes after the key (its full key made only on the same day)."""
+        day = self.day.isoformat()
+        return day > key[0] or (day == key[0] and self.key() > key)
+
+
+# The order of a replay in world time, total: the day, the step, the development's earliest
+# day and id, then the pair and the link's direction (a development may link a pair both ways).
+# Days are ISO text, so that a key travels in a cursor and compares like the dates.
+HappenedKey = tuple[str, int, str, str, str, str, str, str]
+# The order of a replay as the news arrived: the report's day, the development and its version,
+# then the pair.
+ReportedKey = tuple[str, str, int, str, str]
+
+
+class FactMoment(NamedTuple):
+    """A day on which a development changes where it stands, in all its links (see moments_of).
+    `now_only` marks the last step of a replay to now, which one up to a date never shows."""
+
+    day: date
+    step: Step
+    now_only: bool
+
+
+def moments_of(fact: Fact, as_of: date | None = None) -> list[FactMoment]:
+    """The days on which a development changes where it stands, up to `as_of` (None: all, then
+    each ends as it stands now), each with its step.
+
+    Those up to a date are those to now that are not `now_only`, up to that date: the read model
+    keeps the moments to now, so that a replay's page is found in an index (see
+    ViewQueries.select_moments)."""
+    found = fact.changes()
+    moments = []
+    counted_on = None
+    for day, standing in found:
+        if as_of is not None and day > as_of:
+            break
+        moments.append(FactMoment(day, STEP_OF[standing], False))
+        if standing is Standing.COUNTS and counted_on is None:
+            counted_on = day
+    if as_of is None and found and found[-1][1] is not fact.standing(None):
+        moments.append(FactMoment(found[-1][0], STEP_OF[fact.standing(None)], True))
+    if counted_on is not None and fact.has_ended(as_of):
+        ended = max(fact.ended.latest, counted_on)  # type: ignore[union-attr]
+        moments.append(FactMoment(ended, Step.ENDS, False))
+    return moments
+
+
+def timeline_of(linked: Iterable[Linked], as_of: date | None,
+                per_fact: dict[int, list[FactMoment]] | None = None) -> list[Moment]:
     """The moments at which developments change where they stand, in the order they happen,
     up to `as_of` (None: all, then each ends as it stands now).
 
-    Ties are broken by the step, then the development's earliest day and id, so the order is
-    total and the same on every run.
+    Ties are broken by the step, then the development's earliest day and id, then the pair and
+    the link's direction (Moment.key), so the order is total and the same on every run.
+    `per_fact` keeps each fact's moments (by the fact's id(), for the same `as_of`) for a
+    caller that folds the same facts again.
     """
     moments = []
-    changes: dict[int, list[tuple[date, Standing | None]]] = {}  # per fact, not per link
+    if per_fact is None:
+        per_fact = {}  # per fact, not per link
     for link in linked:
-        fact = link.fact
-        found = changes.get(id(fact))
+        found = per_fact.get(id(link.fact))
         if found is None:
-            found = changes[id(fact)] = fact.changes()
-        counted_on = None
-        for day, standing in found:
-            if as_of is not None and day > as_of:
-                break
-            moments.append(Moment(day, STEP_OF[standing], link))
-            if standing is Standing.COUNTS and counted_on is None:
-                counted_on = day
-        if as_of is None and found and found[-1][1] is not fact.standing(None):
-            moments.append(Moment(found[-1][0], STEP_OF[fact.standing(None)], link))
-        if counted_on is not None and fact.has_ended(as_of):
-            ended = max(fact.ended.latest, counted_on)  # type: ignore[union-attr]
-            moments.append(Moment(ended, Step.ENDS, link))
-    moments.sort(key=lambda m: (m.day, m.step, m.link.fact.date.earliest, m.link.fact.id,
-                                m.link.pair))
+            found = per_fact[id(link.fact)] = moments_of(link.fact, as_of)
+        moments += [Moment(day, step, link) for day, step, _ in found]
+    moments.sort(key=Moment.order)
     return moments
 
 
@@ -603,10 +654,13 @@ def apply(relationship: Relationship, step: Step, link: Linked) -> None:
                              else Standing.POSSIBLE)
 
 
-def fold(linked: Iterable[Linked], as_of: date | None = None) -> dict[tuple[str, str], Relationship]:
-    """The state of every pair the developments touch, as of a world date (None: now)."""
+def fold(linked: Iterable[Linked], as_of: date | None = None,
+         per_fact: dict[int, list[FactMoment]] | None = None,
+         ) -> dict[tuple[str, str], Relationship]:
+    """The state of every pair the developments touch, as of a world date (None: now).
+    `per_fact` as timeline_of takes it."""
     relationships: dict[tuple[str, str], Relationship] = {}
-    for moment in timeline_of(linked, as_of):
+    for moment in timeline_of(linked, as_of, per_fact):
         pair = moment.link.pair
         relationship = relationships.setdefault(pair, Relationship(pair))
         apply(relationship, moment.step, moment.link)
@@ -631,20 +685,34 @@ def replay(
     """The steps that built the state up to `until`, in world-date order: which development
     changed which pair, and what changed. Steps before `start` are applied silently, so the
     first step shown starts from the state as of the day before `start`."""
+    return [step for _, step in replay_steps(linked, until, start)]
+
+
+def replay_steps(
+    linked: Iterable[Linked], until: date | None = None, start: date | None = None,
+    after: HappenedKey | None = None, limit: int | None = None,
+) -> list[tuple[HappenedKey, dict[str, Any]]]:
+    """The steps of `replay`, each with its key: only those after the key `after` (the steps
+    before it applied silently, as before `start`), and at most `limit` of them. Folding stops
+    at the last step shown."""
     relationships: dict[tuple[str, str], Relationship] = {}
-    steps = []
-    for day, step, link in timeline_of(linked, until):
+    steps: list[tuple[HappenedKey, dict[str, Any]]] = []
+    for moment in timeline_of(linked, until):
+        if limit is not None and len(steps) >= limit:
+            break
+        day, step, link = moment
         relationship = relationships.setdefault(link.pair, Relationship(link.pair))
+        if (start is not None and day < start) or (after is not None and not moment.after(after)):
+            apply(relationship, step, link)  # silently: only a step shown needs its summaries
+            continue
         before = relationship.summary()
         apply(relationship, step, link)
-        if start is not None and day < start:
-            continue
-        steps.append({
+        steps.append((moment.key(), {
             "date": day.isoformat(),
             "event": step.event,
             "development": link.fact.reference(),
             **change_of(relationship, before),
-        })
+        }))
     return steps
 
 
@@ -658,51 +726,117 @@ def replay_reported(
 
     Cost: each step refolds the pairs it touches, O(developments of those pairs).
     """
-    by_version: dict[tuple[str, int], list[Linked]] = {}
-    for link in linked:
-        by_version.setdefault((link.fact.id, link.fact.version), []).append(link)
-    reports = sorted(by_version, key=lambda key: (by_version[key][0].fact.reported_from
-                                                  or date.max, key))
+    return [step for _, step in reported_steps(linked, until, start)]
+
+
+class Report(NamedTuple):
+    """A version of a development as the news brought it, in a replay by report: the version
+    it replaces (None: the first), and the pairs whose state it may change, in pair order."""
+
+    day: str  # ISO day from which it counts in knowledge time ("" when unknown)
+    ident: str
+    version: int
+    previous: int | None
+    touched: list[tuple[str, str]]
+
+    def step_keys(self) -> list[ReportedKey]:
+        """The keys of its steps, one per pair touched."""
+        return [(self.day, self.ident, self.version, *pair) for pair in self.touched]
+
+
+def reports_of(by_version: Mapping[tuple[str, int], list[Linked]]) -> list[Report]:
+    """The versions (given with their links) in the order they were reported, each with the
+    version in force before it. One reported after a later version changes nothing: no report."""
+    order = sorted(by_version, key=lambda key: (by_version[key][0].fact.reported_from
+                                                or date.max, key))
     in_force: dict[str, int] = {}  # development id -> the version in force
-    members: dict[tuple[str, str], set[str]] = {}  # pair -> ids of developments linking it
-    steps = []
-    for ident, version in reports:
-        fact = by_version[(ident, version)][0].fact
-        if (until is not None and fact.reported_from is not None
-                and fact.reported_from > until):
-            break
+    found = []
+    for ident, version in order:
         previous = in_force.get(ident)
         if previous is not None and previous > version:
             continue
-        pairs = {link.pair for link in by_version[(ident, version)]}
+        touched = {link.pair for link in by_version[(ident, version)]}
         if previous is not None:
-            pairs |= {link.pair for link in by_version[(ident, previous)]}
-        before = {pair: _pair_state(pair, members, in_force, by_version) for pair in pairs}
+            touched |= {link.pair for link in by_version[(ident, previous)]}
+        reported_from = by_version[(ident, version)][0].fact.reported_from
+        found.append(Report(reported_from.isoformat() if reported_from else "", ident, version,
+                            previous, sorted(touched)))
+        in_force[ident] = version
+    return found
+
+
+def by_version_of(linked: Iterable[Linked]) -> dict[tuple[str, int], list[Linked]]:
+    """Links grouped by the (development id, version) that makes them."""
+    by_version: dict[tuple[str, int], list[Linked]] = {}
+    for link in linked:
+        by_version.setdefault((link.fact.id, link.fact.version), []).append(link)
+    return by_version
+
+
+def reported_steps(
+    linked: Iterable[Linked], until: date | None = None, start: date | None = None,
+    after: ReportedKey | None = None, limit: int | None = None,
+    pairs: Collection[tuple[str, str]] | None = None,
+) -> list[tuple[ReportedKey, dict[str, Any]]]:
+    """The steps of `replay_reported`, each with its key: only those after the key `after`, of
+    the `pairs` given (None: all), and at most `limit` of them. A pair's state is folded only
+    for a step shown; the others only move the versions in force along."""
+    by_version = by_version_of(linked)
+    in_force: dict[str, int] = {}  # development id -> the version in force
+    members: dict[tuple[str, str], set[str]] = {}  # pair -> ids of developments linking it
+    states = PairStates(by_version, in_force, members)
+    steps: list[tuple[ReportedKey, dict[str, Any]]] = []
+    for report in reports_of(by_version):
+        if limit is not None and len(steps) >= limit:
+            break
+        ident, version, previous = report.ident, report.version, report.previous
+        fact = by_version[(ident, version)][0].fact
+        if until is not None and report.day and report.day > until.isoformat():
+            break
+        shown: list[tuple[ReportedKey, tuple[str, str]]] = []
+        if start is None or not report.day or report.day >= start.isoformat():
+            shown = [(key, pair) for key, pair in zip(report.step_keys(), report.touched, strict=True)
+                     if (pairs is None or pair in pairs) and (after is None or key > after)]
+        before = {pair: states.of(pair) for _, pair in shown}
         if previous is not None:
             for link in by_version[(ident, previous)]:
                 members[link.pair].discard(ident)
         in_force[ident] = version
         for link in by_version[(ident, version)]:
             members.setdefault(link.pair, set()).add(ident)
-        if start is not None and fact.reported_from is not None and fact.reported_from < start:
-            continue
-        for pair in sorted(pairs):
-            after = _pair_state(pair, members, in_force, by_version)
-            standing = (before[pair].standing_of(ident), after.standing_of(ident))
-            steps.append({
-                "date": fact.reported_from.isoformat() if fact.reported_from else None,
+        for key, pair in shown[:None if limit is None else limit - len(steps)]:
+            after_state = states.of(pair)
+            standing = (before[pair].standing_of(ident), after_state.standing_of(ident))
+            steps.append((key, {
+                "date": report.day or None,
                 "event": "reported",
                 "version": version,
                 "standing": {"from": label_of(standing[0]), "to": label_of(standing[1])},
                 "development": fact.reference(),
-                **change_of(after, before[pair].summary()),
-            })
+                **change_of(after_state, before[pair].summary()),
+            }))
     return steps
 
 
-def _pair_state(pair: tuple[str, str], members: Mapping[tuple[str, str], set[str]],
-                in_force: Mapping[str, int],
-                by_version: Mapping[tuple[str, int], list[Linked]]) -> Relationship:
-    linked = [link for ident in sorted(members.get(pair, ()))
-              for link in by_version[(ident, in_force[ident])] if link.pair == pair]
-    return fold(linked).get(pair, Relationship(pair))
+class PairStates:
+    """The state of a pair from the versions in force of the developments linking it, each
+    folded once: a pair's state after one report is its state before its next, and each
+    fact's moments are worked out once."""
+
+    def __init__(self, by_version: Mapping[tuple[str, int], list[Linked]],
+                 in_force: Mapping[str, int], members: Mapping[tuple[str, str], set[str]]
+                 ) -> None:
+        self.by_version, self.in_force, self.members = by_version, in_force, members
+        self.per_fact: dict[int, list[FactMoment]] = {}
+        self.folded: dict[tuple[Any, ...], Relationship] = {}
+
+    def of(self, pair: tuple[str, str]) -> Relationship:
+        versions = tuple(sorted((ident, self.in_force[ident])
+                                for ident in self.members.get(pair, ())))
+        found = self.folded.get((pair, versions))
+        if found is None:
+            linked = [link for version in versions for link in self.by_version[version]
+                      if link.pair == pair]
+            found = fold(linked, None, self.per_fact).get(pair, Relationship(pair))
+            self.folded[(pair, versions)] = found
+        return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import timeline.queries
 from tests.helpers import SOURCE, record
 from timeline.domain import development_id
 
@@ -138,3 +139,17 @@ def test_auditor_journey_pages_through_the_whole_log(client, timeline):
     assert [(e["stream_version"], e["type"]) for e in stream] == [
         (1, "Development.Recorded"), (2, "Development.Corrected")]
     assert stream[1]["data"]["reason"]
+
+
+def test_a_rare_filter_answers_short_pages_each_with_a_cursor(client, monkeypatch):
+    urls = ["/api/v1/relationships?stance=war&limit=2",
+            "/api/v1/developments?kind=visit&limit=2"]
+    whole = [follow(client, url.replace("limit=2", "limit=500"))[0] for url in urls]
+    # Each page may read 3 pairs or developments: pages come back short, even empty, and
+    # following `next` still gives every match.
+    monkeypatch.setattr(timeline.queries, "SCAN_PAIRS", 3)
+    monkeypatch.setattr(timeline.queries, "SCAN_DEVELOPMENTS", 3)
+    for url, expected in zip(urls, whole, strict=True):
+        items, pages = follow(client, url)
+        assert expected and items == expected
+        assert pages > (len(expected) + 1) // 2 + 1

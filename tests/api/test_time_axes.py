@@ -3,6 +3,7 @@ reported by a date, and what this store had recorded at a moment (docs/user-guid
 
 from __future__ import annotations
 
+from api.http import encode_cursor
 from timeline.domain import development_id
 
 LAVROV_TRIP = str(development_id("2024-04-lavrov-visits-beijing"))
@@ -137,3 +138,24 @@ def test_a_replay_is_served_in_pages_that_add_up_to_it(client):
             url = url.replace("http://localhost", "")
     assert steps == whole["steps"]
     assert client.get("/api/v1/replay?until=2024-06-30&after=bad").status_code == 422
+
+
+def test_a_replay_by_report_is_served_in_pages_that_add_up_to_it(client):
+    whole = client.get("/api/v1/replay?order=reported&limit=500").get_json()
+    assert whole["next"] is None and len(whole["steps"]) > 5
+    steps, after = [], None
+    while True:
+        found = client.get("/api/v1/replay?order=reported&limit=3"
+                           + (f"&after={after}" if after else "")).get_json()
+        steps += found["steps"]
+        after = found["next"]
+        if after is None:
+            break
+    assert steps == whole["steps"]
+    # A cursor names a step of one order: the other order refuses it, naming `after`.
+    cursor = client.get("/api/v1/replay?limit=1").get_json()["next"]
+    refused = client.get(f"/api/v1/replay?order=reported&after={cursor}")
+    assert refused.status_code == 422 and "after" in refused.get_json()["errors"]
+    # A cursor of the right shape but out of range is refused too, not a crash.
+    huge = encode_cursor("2024-01-01", 10**30, "2024-01-01", "x", "a", "b", "a", "b")
+    assert client.get(f"/api/v1/replay?after={huge}").status_code == 422

@@ -1,0 +1,27 @@
+"""The worst-page benchmark still runs: a tiny run of every probe (no timings are asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_worst_page_benchmark_runs_at_a_tiny_size(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "benchmarks/pages.py", "--sizes", "300", "--actors", "12",
+         "--limit", "5", "--rounds", "1", "--directory", str(tmp_path),
+         "--json", str(tmp_path / "pages.json")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads((tmp_path / "pages.json").read_text())
+    measures = {row["measure"] for row in rows}
+    for endpoint in ["developments", "relationships", "replay (happened)", "replay (reported)",
+                     "replay of the busiest pair", "events"]:
+        assert f"{endpoint}: deep page" in measures, endpoint
+    assert "pair query of a pair in a maximal fan-out development" in measures
+    assert all(row["x_pair_query"] > 0 for row in rows)
