@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 
 from api.errors import problem
 from api.http import (
+    DATASET,
     KNOWN_AT,
     REPORTED_BY,
     Abort,
@@ -30,7 +31,12 @@ from timeline.vocabulary import Stance
 blueprint = Blueprint("relationships", __name__, url_prefix="/api/v1", description=__doc__,
                       reads_view=True)
 
-class RelationshipQuery(AxesArgs, PageArgs):
+
+class PairQuery(AxesArgs):
+    dataset = DATASET
+
+
+class RelationshipQuery(PairQuery, PageArgs):
     actor = fields.String(metadata={"description": "Only the pairs of this actor"})
     stance = fields.Enum(Stance, by_value=True)
 
@@ -46,13 +52,15 @@ class ReplayQuery(PageArgs):
                        "one step per version in the order it was reported"})
     reported_by = REPORTED_BY
     known_at = KNOWN_AT
+    dataset = DATASET
 
 
 def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Response:
     """A page of the replay's steps: the cursor counts the steps already served (the replay is
     computed whole, O(developments replayed), but never served whole)."""
     steps = timeline().replay(pair=pair, until=query.get("until"), start=query.get("start"),
-                              order=query["order"], axes=axes_of(query))
+                              order=query["order"], axes=axes_of(query),
+                              datasets=query.get("dataset", ()))
     offset = decode_cursor(query["after"], 1)[0] if query.get("after") else 0
     if not isinstance(offset, int) or offset < 0:
         raise Abort(problem(422, "`after` is not a cursor of this replay",
@@ -72,19 +80,20 @@ def list_relationships(query: dict[str, Any]) -> Response:
     after = tuple(decode_cursor(query["after"], 2)) if query.get("after") else None
     found = timeline().list_relationships(
         actor=query.get("actor"), stance=query.get("stance"), after=after,
-        limit=query["limit"] + 1, axes=axes_of(query))
+        limit=query["limit"] + 1, axes=axes_of(query), datasets=query.get("dataset", ()))
     return page("relationships", found, query["limit"],
                 lambda r: encode_cursor(*r["pair"]), axes=axes_of(query).echo())
 
 
 @blueprint.get("/relationships/<a>/<b>")
-@blueprint.arguments(AxesArgs, location="query")
+@blueprint.arguments(PairQuery, location="query")
 @blueprint.response(200, RelationshipOut)
 @documents(blueprint, 404, 422)
 def get_relationship(query: dict[str, Any], a: str, b: str) -> Response:
     """The state of one pair, in either order, on the time axes: stance, score, ties, and the
     developments behind them with what each contributes to the score."""
-    return ok(timeline().get_relationship(a, b, axes_of(query)))
+    return ok(timeline().get_relationship(a, b, axes_of(query),
+                                          datasets=query.get("dataset", ())))
 
 
 @blueprint.get("/relationships/<a>/<b>/replay")

@@ -44,7 +44,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The shape of the view's tables. A store whose view was built in another shape has its view
 # dropped and rebuilt from the events when it is opened (the events are the truth; the view is
 # derived), so upgrading Timeline never needs a hand-written migration of the view.
-VIEW_SHAPE = 4  # 4: knowledge time (reported_from), world time from `begins`; actors keyed by id
+VIEW_SHAPE = 5  # 5: each version and link keeps its development's dataset
+# 4: knowledge time (reported_from), world time from `begins`; actors keyed by id
 
 
 # What one thread keeps while it applies a run of events in one transaction.
@@ -90,6 +91,14 @@ def in_force(axes: Axes, alias: str = "v", every_version: bool = False
     return where, [*params, *params]
 
 
+def of_datasets(datasets: Sequence[str], alias: str, where: list[str], params: list[Any]
+                ) -> None:
+    """Add the condition that the rows of `alias` came from one of `datasets` (none: any)."""
+    if datasets:
+        where.append(f"{alias}.dataset IN ({', '.join('?' * len(datasets))})")
+        params += list(datasets)
+
+
 @dataclass(frozen=True)
 class LogHead:
     """Where to find the end of an application's log: its name (the view's tracking key),
@@ -118,6 +127,7 @@ class VersionRow(NamedTuple):
     begins: str  # ISO day
     document: str
     fact: str  # the fact as its links store it (see Version.stored_fact)
+    dataset: str  # where the development came from (see vocabulary.Dataset)
 
 
 class LinkRow(NamedTuple):
@@ -136,6 +146,7 @@ class LinkRow(NamedTuple):
     reported_from: str
     begins: str
     fact: str  # the fact as its links store it (see Version.stored_fact)
+    dataset: str
 
 
 class ParticipantRow(NamedTuple):
@@ -211,6 +222,7 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
             begins=fact.begins.isoformat(),
             document=json.dumps(dump_development(development, recorded_at)),
             fact=stored_fact,
+            dataset=development.dataset.value,
         ),
         fact,
         stored_fact,
@@ -289,7 +301,7 @@ def link_rows(row: VersionRow, version: Version,
     return [
         LinkRow(*pair_of(source, target), source, target, row.development_id, row.version,
                 row.recorded_at, row.superseded_at, row.retracted, row.reported_from,
-                row.begins, version.stored_fact)
+                row.begins, version.stored_fact, row.dataset)
         for source, target in links(version.fact, states)
     ]
 
@@ -327,7 +339,8 @@ SUPERSEDE_LINKS = (
 INSERT_VERSIONS = (
     "INSERT INTO {development_versions} (development_id, version, position, recorded_at,"
     " superseded_at, kind, status, certainty, retracted, earliest, latest, reported_from,"
-    " begins, document, fact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " begins, document, fact, dataset)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_PARTICIPANTS = (
     "INSERT INTO {development_actors} (actor, development_id, version, role)"
@@ -335,8 +348,8 @@ INSERT_PARTICIPANTS = (
 )
 INSERT_LINKS = (
     "INSERT INTO {development_links} (a, b, source, target, development_id, version,"
-    " recorded_at, superseded_at, retracted, reported_from, begins, fact)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    " recorded_at, superseded_at, retracted, reported_from, begins, fact, dataset)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -404,7 +417,7 @@ class ViewQueries(Dialect):
                 kind TEXT NOT NULL, status TEXT NOT NULL, certainty TEXT NOT NULL,
                 retracted INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL,
                 reported_from TEXT NOT NULL, begins TEXT NOT NULL,
-                document TEXT NOT NULL, fact TEXT NOT NULL,
+                document TEXT NOT NULL, fact TEXT NOT NULL, dataset TEXT NOT NULL,
                 PRIMARY KEY (development_id, version))""",
             # The current versions in world-date order: the common listing.
             """CREATE INDEX IF NOT EXISTS development_versions_current
@@ -422,7 +435,7 @@ class ViewQueries(Dialect):
                 development_id TEXT NOT NULL, version BIGINT NOT NULL,
                 recorded_at BIGINT NOT NULL, superseded_at BIGINT,
                 retracted INTEGER NOT NULL, reported_from TEXT NOT NULL, begins TEXT NOT NULL,
-                fact TEXT NOT NULL,
+                fact TEXT NOT NULL, dataset TEXT NOT NULL,
                 PRIMARY KEY (a, b, development_id, version, source, target)){without_rowid}""",
             """CREATE INDEX IF NOT EXISTS development_links_by_b
                 ON {development_links} (b, a)""",
@@ -632,6 +645,7 @@ class ViewQueries(Dialect):
         kind: str | None = None,
         status: str | None = None,
         certainty: str | None = None,
+        datasets: Sequence[str] = (),
         start: date | None = None,
         end: date | None = None,
         axes: Axes = NOW,
@@ -641,8 +655,8 @@ class ViewQueries(Dialect):
         """Developments in world-date order, each in the version in force on the axes; as of a
         date, only those begun by then, each with the status in force and where it stands.
 
-        A development is in [start, end] when its period overlaps it. Retracted ones are left
-        out. `after` is the (earliest, latest, id) of the last row of the previous page.
+        A development is in [start, end] when its period overlaps it; with `datasets`, it
+        came from one of them. Retracted ones are left out. `after` is the (earliest, latest, id) of the last row of the previous page.
         Cost: one index range scan, O(rows returned) on current knowledge.
 
         One function, over 50 lines, because each filter adds its condition to one statement:
@@ -661,6 +675,7 @@ class ViewQueries(Dialect):
             if value is not None:
                 where.append(condition)
                 params.append(value.isoformat())
+        of_datasets(datasets, "v", where, params)
         if actors:
             where.append(
                 "EXISTS (SELECT 1 FROM {development_actors} a WHERE a.development_id ="
@@ -704,13 +719,15 @@ class ViewQueries(Dialect):
         actor: str | None = None,
         pairs: tuple[tuple[str, str], tuple[str, str]] | None = None,
         axes: Axes = NOW,
+        datasets: Sequence[str] = (),
         every_version: bool = False,
         unless_behind: LogHead | None = None,
     ) -> list[Linked] | None:
         """The links of one pair, of one actor's pairs, of the pairs from `pairs[0]` to
         `pairs[1]` (in key order), or of all pairs, in the version of
         each development in force on the axes, of developments begun by `axes.as_of`; with
-        `every_version`, of every version reported and recorded by then (see in_force).
+        `every_version`, of every version reported and recorded by then (see in_force); with
+        `datasets`, only of developments from those datasets.
 
         With `unless_behind`, the same statement also reads whether the view has applied the
         whole log, and None is returned if it has not (the caller catches up and asks again):
@@ -727,6 +744,7 @@ class ViewQueries(Dialect):
         if axes.as_of is not None:
             where.append("l.begins <= ?")
             wanted.append(axes.as_of.isoformat())
+        of_datasets(datasets, "l", where, wanted)
         # Each link carries what the filters need and the fact the answer needs: one range
         # scan of the pair index (or of both, for an actor), whatever the planner's statistics
         # say, and no lookup of the version per link.
@@ -769,15 +787,16 @@ class ViewQueries(Dialect):
             found.append(Linked(fact, row["source"], row["target"]))
         return found
 
-    def select_pairs(self, axes: Axes, after: tuple[str, str] | None, limit: int
-                     ) -> list[tuple[str, str]]:
+    def select_pairs(self, axes: Axes, after: tuple[str, str] | None, limit: int,
+                     datasets: Sequence[str] = ()) -> list[tuple[str, str]]:
         """The next `limit` pairs after `after`, in key order, that have a link in force on
-        the axes: a page of relationships found in the pair index, so that only the page's
-        pairs are folded. O(links of those pairs)."""
+        the axes (from one of `datasets`, when given): a page of relationships found in the
+        pair index, so that only the page's pairs are folded. O(links of those pairs)."""
         where, params = in_force(axes, "l")
         if axes.as_of is not None:
             where.append("l.begins <= ?")
             params.append(axes.as_of.isoformat())
+        of_datasets(datasets, "l", where, params)
         if after is not None:
             where.append("(l.a, l.b) > (?, ?)")
             params += list(after)
