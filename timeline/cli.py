@@ -537,7 +537,11 @@ def gdelt_files(paths: tuple[Path, ...], since: date | None, until: date | None)
             stamp = file.name[:8]
             if ".export." not in file.name.lower() or not stamp.isdigit():
                 continue
-            day = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]))
+            try:
+                day = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]))
+            except ValueError:  # not a GDELT name (20241399...): say so, and go on
+                click.echo(f"{file}: skipped, its name does not start with a day", err=True)
+                continue
             if (since is None or day >= since) and (until is None or day <= until):
                 found.append(file)
     return found

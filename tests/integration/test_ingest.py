@@ -321,6 +321,7 @@ def test_the_ingest_commands_report_bad_rows_and_verify_passes(run, tmp_path):
     write(exports / "20240405000000.export.CSV", gdelt_line("1"))
     write(exports / "20240406000000.export.CSV", gdelt_line("2"), "bad\trow")
     write(exports / "20240407000000.export.CSV", gdelt_line("3"))
+    write(exports / "20241399000000.export.CSV", gdelt_line("4"))  # no such day
     result = run("ingest", "gdelt", "--since", "2024-04-06", "--until", "2024-04-06",
                  str(exports))
     assert result.exit_code == 0, result.output
@@ -333,6 +334,8 @@ def test_the_ingest_commands_report_bad_rows_and_verify_passes(run, tmp_path):
     assert result.exit_code == 0 and "1 recorded" in result.output
     again = run("ingest", "gdelt", str(exports))
     assert "In all: 2 recorded, 0 corrected, 1 unchanged, 1 skipped" in again.output
+    assert "20241399000000.export.CSV: skipped, its name does not start with a day" in (
+        again.output)
     verified = run("verify")
     assert verified.exit_code == 0, verified.output
 
