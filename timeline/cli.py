@@ -1061,6 +1061,10 @@ def format_development(d: dict[str, Any]) -> str:
             f"{'':<12} source: {source['publication']}, {format_date(source['reported_on'])}"
             f" — {source['attribution']}"
         )
+    provenance = d.get("provenance")
+    if provenance:
+        lines.append(f"{'':<12} from: {provenance['dataset']} record {provenance['record_id']},"
+                     f" {provenance['file']}:{provenance['line']}")
     lines.append(f"{'':<12} id: {d['id']} (version {d['version']})")
     return "\n".join(lines) + "\n"
 

@@ -353,5 +353,7 @@ def test_the_query_commands_keep_the_datasets_asked_for(run, tmp_path):
     replayed = run("replay", "--until", "2024-04-30", "--by", "reported", "--dataset", "gdelt",
                    "--pair", "russia,ukraine")
     assert replayed.exit_code == 0 and "2024-04-06" in replayed.output, replayed.output
+    text = run("developments", "--dataset", "gdelt").output
+    assert "from: gdelt record 1, a.export.CSV:1" in text
     refused = run("developments", "--dataset", "gdelt,news")
     assert refused.exit_code == 2 and "'news' is not a dataset" in refused.output
