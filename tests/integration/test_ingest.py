@@ -315,7 +315,7 @@ def test_a_file_that_is_not_an_acled_export_is_refused(tmp_path):
 # --- the command line -----------------------------------------------------------------------
 
 
-def test_the_ingest_commands_report_bad_rows_and_verify_passes(run, tmp_path):
+def test_the_ingest_commands_report_bad_rows_and_verify_passes(run, durable_store, tmp_path):
     exports = tmp_path / "gdelt"
     exports.mkdir()
     write(exports / "20240405000000.export.CSV", gdelt_line("1"))
@@ -332,6 +332,11 @@ def test_the_ingest_commands_report_bad_rows_and_verify_passes(run, tmp_path):
     acled_file = write(tmp_path / "acled.csv", ACLED_HEADER, acled_line())
     result = run("ingest", "acled", str(acled_file))
     assert result.exit_code == 0 and "1 recorded" in result.output
+    app = Timeline(durable_store)
+    try:
+        assert app.read_model.lag() == 0  # the command brought the view up to date
+    finally:
+        app.close()
     again = run("ingest", "gdelt", str(exports))
     assert "In all: 2 recorded, 0 corrected, 1 unchanged, 1 skipped" in again.output
     assert "20241399000000.export.CSV: skipped, its name does not start with a day" in (
