@@ -10,6 +10,7 @@ from flask import Response, g, url_for
 from marshmallow import fields
 
 from api.http import (
+    DATASET,
     IF_MATCH_PATTERN,
     AxesArgs,
     Blueprint,
@@ -59,6 +60,7 @@ class DevelopmentQuery(PageArgs, DateRangeArgs, AxesArgs):
     kind = fields.Enum(Kind, by_value=True)
     status = fields.Enum(Status, by_value=True)
     certainty = fields.Enum(Certainty, by_value=True)
+    dataset = DATASET
     start = fields.Date(data_key="from", metadata={"description": "Periods ending on or after"})
     end = fields.Date(data_key="to", metadata={"description": "Periods starting on or before"})
 
@@ -76,6 +78,7 @@ def list_developments(query: dict[str, Any]) -> Response:
         kind=query.get("kind"),
         status=query.get("status"),
         certainty=query.get("certainty"),
+        datasets=query.get("dataset", ()),
         start=query.get("start"),
         end=query.get("end"),
         axes=axes_of(query),

@@ -28,7 +28,10 @@ from api.idempotency import Claim, Earlier, IdempotencyRecords, RequestInProgres
 from timeline.access import Scope, Token
 from timeline.application import Timeline
 from timeline.axes import AXES, Axes, moment
+from timeline.domain import InvalidInput
+from timeline.queries import dataset_values
 from timeline.readmodel import ViewBehind, ViewState
+from timeline.vocabulary import Dataset
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -581,6 +584,31 @@ AS_OF = fields.Date(metadata={
                    "force then (YYYY-MM-DD); default: now"})
 REPORTED_BY = fields.Date(metadata={
     "description": "Knowledge time: only what sources had reported by this date (YYYY-MM-DD)"})
+
+
+class Datasets(fields.Field):
+    """Datasets named in a query, comma-separated (`seed,gdelt`): a list of their names."""
+
+    NAMES = "|".join(dataset.value for dataset in Dataset)
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "invalid": "Datasets separated by commas, each one of "
+                   + ", ".join(dataset.value for dataset in Dataset) + "."}
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        try:
+            return dataset_values(name.strip() for name in value.split(","))
+        except InvalidInput as error:
+            raise ValidationError(error.message) from None
+
+
+DATASET = Datasets(metadata={
+    "description": "Only developments from these datasets, comma-separated: `seed` (the "
+                   "sourced seed data), `manual` (recorded through the API or the command "
+                   "line), `gdelt`, `acled` (ingested); default: all",
+    "type": "string", "pattern": f"^({Datasets.NAMES})(,({Datasets.NAMES}))*$",
+    "example": "seed,gdelt"})
 
 
 class AxesArgs(Schema):

@@ -9,6 +9,7 @@ from flask import Response, redirect, request, url_for
 from marshmallow import ValidationError, fields, validate
 
 from api.http import (
+    DATASET,
     KNOWN_AT,
     REPORTED_BY,
     AxesArgs,
@@ -28,7 +29,12 @@ from timeline.vocabulary import Stance
 blueprint = Blueprint("relationships", __name__, url_prefix="/api/v1", description=__doc__,
                       reads_view=True)
 
-class RelationshipQuery(AxesArgs, PageArgs):
+
+class PairQuery(AxesArgs):
+    dataset = DATASET
+
+
+class RelationshipQuery(PairQuery, PageArgs):
     actor = fields.String(metadata={"description": "Only the pairs of this actor"})
     stance = fields.Enum(Stance, by_value=True)
 
@@ -44,6 +50,7 @@ class ReplayQuery(PageArgs):
                        "one step per version in the order it was reported"})
     reported_by = REPORTED_BY
     known_at = KNOWN_AT
+    dataset = DATASET
 
 
 # The parts of a replay's cursor (the key of the last step served, see relationships.Moment.key
@@ -68,7 +75,8 @@ def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Resp
     time (see Queries.replay_page), never whole."""
     found = timeline().replay_page(
         pair=pair, until=query.get("until"), start=query.get("start"), order=query["order"],
-        after=replay_cursor(query), limit=query["limit"], axes=axes_of(query))
+        after=replay_cursor(query), limit=query["limit"], axes=axes_of(query),
+        datasets=query.get("dataset", ()))
     return listed("steps", found.items, found.next and encode_cursor(*found.next),
                   order=query["order"], axes=axes_of(query).echo())
 
@@ -84,19 +92,21 @@ def list_relationships(query: dict[str, Any]) -> Response:
     after = tuple(decode_cursor(query["after"], 2)) if query.get("after") else None
     found = timeline().relationships_page(
         actor=query.get("actor"), stance=query.get("stance"), after=after,
-        limit=query["limit"], axes=axes_of(query))
+        limit=query["limit"], axes=axes_of(query),
+        datasets=query.get("dataset", ()))
     return listed("relationships", found.items, found.next and encode_cursor(*found.next),
                   axes=axes_of(query).echo())
 
 
 @blueprint.get("/relationships/<a>/<b>")
-@blueprint.arguments(AxesArgs, location="query")
+@blueprint.arguments(PairQuery, location="query")
 @blueprint.response(200, RelationshipOut)
 @documents(blueprint, 404, 422)
 def get_relationship(query: dict[str, Any], a: str, b: str) -> Response:
     """The state of one pair, in either order, on the time axes: stance, score, ties, and the
     developments behind them with what each contributes to the score."""
-    return ok(timeline().get_relationship(a, b, axes_of(query)))
+    return ok(timeline().get_relationship(a, b, axes_of(query),
+                                          datasets=query.get("dataset", ())))
 
 
 @blueprint.get("/relationships/<a>/<b>/replay")

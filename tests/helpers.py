@@ -1,6 +1,9 @@
-"""Helpers shared by the HTTP tests: a valid development, and checks of problem documents."""
+"""Helpers shared by the tests: a valid development, checks of problem documents, and rows of
+the event datasets written from their codebooks."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 SOURCE = {
     "publication": "Reuters",
@@ -30,3 +33,47 @@ def record(client, auth, **changes):
     response = client.post("/api/v1/developments", json={**DEVELOPMENT, **changes}, headers=auth)
     assert response.status_code == 201, response.get_json()
     return response
+
+
+# --- dataset rows (see tests/integration/test_ingest.py) ---------------------------------
+
+
+def gdelt_line(event_id: str = "1180000001", sqldate: str = "20240405",
+               actor1: tuple[str, str, str, str] = ("RUS", "RUSSIA", "RUS", ""),
+               actor2: tuple[str, str, str, str] = ("UKR", "UKRAINE", "UKR", ""),
+               code: str = "190", root: str = "19", sources: str = "3",
+               dateadded: str = "20240406101500",
+               url: str = "https://www.example.org/news/1") -> str:
+    """A line as the GDELT 2.0 Event Codebook lays it out: 61 tab-separated columns."""
+    columns = [event_id, sqldate, sqldate[:6], sqldate[:4], "2024.2575"]
+    for code_, name, country, group in (actor1, actor2):
+        columns += [code_, name, country, group, "", "", "", "", "", ""]
+    columns += ["1", code, code[:3], root, "4", "-10.0", "12", sources, "12", "-6.5"]
+    for place in ("Moscow, Moskva, Russia", "Kyiv, Ukraine", "Kharkiv, Kharkiv, Ukraine"):
+        columns += ["4", place, "UP", "UP07", "", "49.98", "36.25", "-1"]
+    columns += [dateadded, url]
+    assert len(columns) == 61
+    return "\t".join(columns)
+
+
+def write(path: Path, *lines: str, raw: bytes = b"") -> Path:
+    path.write_bytes("".join(f"{line}\n" for line in lines).encode() + raw)
+    return path
+
+
+ACLED_HEADER = ("event_id_cnty,event_date,year,time_precision,disorder_type,event_type,"
+                "sub_event_type,actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,"
+                "interaction,civilian_targeting,iso,region,country,admin1,admin2,admin3,"
+                "location,latitude,longitude,geo_precision,source,source_scale,notes,"
+                "fatalities,tags,timestamp")
+
+
+def acled_line(event_id: str = "UKR100001", event_date: str = "2024-04-05",
+               precision: str = "1", event_type: str = "Battles",
+               sub_event: str = "Armed clash", notes: str = "Clashes near Kharkiv.",
+               fatalities: str = "3", timestamp: str = "1712448000") -> str:
+    """An invented record in ACLED's current export layout (no real ACLED rows: its terms)."""
+    return (f"{event_id},{event_date},2024,{precision},Political violence,{event_type},"
+            f"{sub_event},Military Forces of Russia (2000-),,8,Military Forces of Ukraine (2019-),"
+            f",1,18,,804,Europe,Ukraine,Kharkiv,Kharkivskyi,,Kharkiv,49.98,36.25,1,"
+            f"Ukrainska Pravda,National,\"{notes}\",{fatalities},,{timestamp}")

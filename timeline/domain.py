@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
@@ -21,6 +21,7 @@ from timeline.vocabulary import (
     STATUS_TRANSITIONS,
     ActorKind,
     Certainty,
+    Dataset,
     Kind,
     Role,
     Status,
@@ -217,6 +218,41 @@ def reported_day(sources: tuple[Source, ...] | list[Source]) -> date:
     return min(source.reported_on.latest for source in sources)
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """The dataset record an ingested development came from: the dataset, its own id for the
+    record, the file (a name, or `archive.zip!member`) and line it was read from, and the
+    dataset's own coding of it that has no place in the content (GDELT's GoldsteinScale,
+    ACLED's fatalities), as the file states it."""
+
+    dataset: Dataset
+    record_id: str
+    file: str
+    line: int
+    coding: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.dataset in (Dataset.SEED, Dataset.MANUAL):
+            raise InvalidInput(f"{self.dataset.value} data is not ingested", "provenance")
+        if not self.record_id.strip():
+            raise InvalidInput("provenance needs the dataset's record id", "provenance")
+
+
+def dataset_of(provenance: Provenance | None, key: str | None) -> Dataset:
+    """The dataset of a development: its provenance's; without one, the seed data when it has
+    a key (seed entries have one) and recorded by hand when not. A development ingested before
+    provenance was kept has the key `gdelt:ID` or `acled:ID`, which names its dataset."""
+    if provenance is not None:
+        return provenance.dataset
+    if key is None:
+        return Dataset.MANUAL
+    prefix = key.partition(":")[0]
+    return INGESTED.get(prefix, Dataset.SEED) if ":" in key else Dataset.SEED
+
+
+INGESTED = {dataset.value: dataset for dataset in (Dataset.GDELT, Dataset.ACLED)}
+
+
 class StatusSpan(NamedTuple):
     """A status a development had from a world day on (None: from its first version), with
     the development's date while it had it (a trip's announcement while planned, the trip
@@ -405,6 +441,7 @@ class Development(Aggregate):
         status: Status
         key: str | None
         recorded_by: str
+        provenance: Provenance | None = None  # absent from events stored before it: None
 
         class_version = 2
         upcast_v1_v2 = staticmethod(upcast_sources_v1_v2)
@@ -416,6 +453,7 @@ class Development(Aggregate):
         reason: str
         source: Source
         recorded_by: str
+        provenance: Provenance | None = None  # absent from events stored before it: None
 
         class_version = 2
         upcast_v1_v2 = staticmethod(upcast_sources_v1_v2)
@@ -437,11 +475,13 @@ class Development(Aggregate):
         status: Status,
         key: str | None,
         recorded_by: str,
+        provenance: Provenance | None = None,
     ) -> None:
         check_status(status, content.planned_for)
         self.content = content
         self.status = status
         self.key = key
+        self.provenance = provenance  # None for seed data and developments recorded by hand
         self.ended: PartialDate | None = None  # when an ongoing development stopped
         # The status in force on each world day (see StatusSpan), for "status as of a date".
         self.statuses = [StatusSpan(status, None, content.date)]
@@ -455,10 +495,16 @@ class Development(Aggregate):
         if self.retracted:
             raise Retracted("the development is retracted and cannot change")
 
+    @property
+    def dataset(self) -> Dataset:
+        return dataset_of(self.provenance, self.key)
+
     def correct(
-        self, changes: dict[str, Any], reason: str, source: Source, recorded_by: str
+        self, changes: dict[str, Any], reason: str, source: Source, recorded_by: str,
+        provenance: Provenance | None = None,
     ) -> None:
-        """Record a correction of some fields; only fields whose value changes are kept."""
+        """Record a correction of some fields; only fields whose value changes are kept.
+        `provenance`: the dataset record that revised it, when a dataset did."""
         self._check_open()
         unknown = set(changes) - set(CONTENT_FIELDS)
         if unknown:
@@ -474,13 +520,19 @@ class Development(Aggregate):
             raise InvalidInput("a correction needs a reason", "reason")
         corrected = self.content.changed(effective)  # validates the result as a whole
         check_status(self.status, corrected.planned_for)
+        if provenance is not None and provenance.dataset is not self.dataset:
+            raise InvalidInput(f"a development of {self.dataset.value} cannot be revised by"
+                               f" {provenance.dataset.value}", "provenance")
         self._corrected(changes=effective, reason=reason, source=source,
-                        recorded_by=recorded_by)
+                        recorded_by=recorded_by, provenance=provenance)
 
     @event(Corrected)
     def _corrected(
-        self, changes: dict[str, Any], reason: str, source: Source, recorded_by: str
+        self, changes: dict[str, Any], reason: str, source: Source, recorded_by: str,
+        provenance: Provenance | None = None,
     ) -> None:
+        if provenance is not None:
+            self.provenance = provenance
         content = self.content.changed(changes)
         if source not in content.sources:
             content = content.changed({"sources": (*content.sources, source)})

@@ -7,7 +7,7 @@ store and registered actors), kept apart from the commands as the read side of C
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -30,7 +30,22 @@ from timeline.relationships import (
     reported_steps,
     reports_of,
 )
-from timeline.vocabulary import Stance
+from timeline.vocabulary import Dataset, Stance
+
+
+def dataset_values(datasets: Iterable[Dataset | str]) -> list[str]:
+    """The datasets a query keeps (none: all), as the read model stores them; a name that is
+    not a dataset is InvalidInput naming the `dataset` field."""
+    values = []
+    for dataset in datasets:
+        try:
+            values.append(Dataset(dataset).value)
+        except ValueError:
+            names = ", ".join(d.value for d in Dataset)
+            raise InvalidInput(f"{dataset!r} is not a dataset: use {names}",
+                               "dataset") from None
+    return sorted(set(values))
+
 
 SCAN_DEVELOPMENTS = 5000  # the developments one page reads at most (see developments_page)
 
@@ -61,15 +76,17 @@ class Queries:
         return development_on(events, Axes.given(axes, **when))
 
     def list_developments(
-        self, *, actors: Sequence[str] = (), axes: Axes | None = None, **filters: Any
+        self, *, actors: Sequence[str] = (), datasets: Iterable[Dataset | str] = (),
+        axes: Axes | None = None, **filters: Any
     ) -> list[dict[str, Any]]:
         """Developments in world-date order (earliest day, then latest day, then id), filtered
         as developments_page says; every one, or the first `limit` after `after`."""
-        return self.developments_page(actors=actors, axes=axes, bounded=False, **filters).items
+        return self.developments_page(actors=actors, datasets=datasets, axes=axes,
+                                      bounded=False, **filters).items
 
     def developments_page(
-        self, *, actors: Sequence[str] = (), axes: Axes | None = None,
-        bounded: bool = True, **filters: Any
+        self, *, actors: Sequence[str] = (), datasets: Iterable[Dataset | str] = (),
+        axes: Axes | None = None, bounded: bool = True, **filters: Any
     ) -> Listed:
         """A page of developments in world-date order (earliest day, then latest day, then
         id), filtered as ViewQueries.developments_page says, reading at most
@@ -77,58 +94,68 @@ class Queries:
 
         `actors` matches developments involving any of them or any actor that belongs to them
         (China's developments include those of Wang Yi and of Hong Kong); an unknown actor is
-        NotFound, not an empty timeline.
+        NotFound, not an empty timeline. `datasets` keeps those from these datasets.
         """
+        wanted = dataset_values(datasets)
         self.actors.require(actors)
         view = self.read_model.current()
         members = sorted(view.select_members(actors)) if actors else ()
         when = {k: filters.pop(k) for k in AXES if k in filters}
         filters = {k: getattr(v, "value", v) for k, v in filters.items()}
         return view.developments_page(actors=members, axes=Axes.given(axes, **when),
+                                      datasets=wanted,
                                       scan=SCAN_DEVELOPMENTS if bounded else None,
                                       **filters)
 
-    def get_relationship(self, a: str, b: str, axes: Axes | None = None, **when: Any
+    def get_relationship(self, a: str, b: str, axes: Axes | None = None,
+                         datasets: Iterable[Dataset | str] = (), **when: Any
                          ) -> dict[str, Any]:
-        """The state of the pair (either order) on the axes.
+        """The state of the pair (either order) on the axes, from the developments of
+        `datasets` (none: all).
 
         Cost: O(developments of the pair), through the (a, b) index.
         """
         axes = Axes.given(axes, **when)
+        wanted = dataset_values(datasets)
         self.actors.require([a, b])
         if a == b:
             raise InvalidInput("a relationship needs two different actors", "pair")
         pair = pair_of(a, b)
-        state = fold(self.read_model.links(pair=pair, axes=axes), axes.as_of)
+        state = fold(self.read_model.links(pair=pair, axes=axes, datasets=wanted), axes.as_of)
         return {**state.get(pair, Relationship(pair)).as_dict(), "axes": axes.echo()}
 
     def list_relationships(
         self, *, actor: str | None = None, stance: Stance | None = None,
         after: tuple[str, str] | None = None, limit: int | None = None,
-        axes: Axes | None = None, **when: Any,
+        axes: Axes | None = None, datasets: Iterable[Dataset | str] = (), **when: Any,
     ) -> list[dict[str, Any]]:
-        """Every pair (or every pair of one actor), by pair, on the axes; with `limit`, the
-        page of pairs after `after` (see relationships_page).
+        """Every pair (or every pair of one actor), by pair, on the axes, from the
+        developments of `datasets` (none: all); with `limit`, the page of pairs after `after`
+        (see relationships_page).
 
         Cost, whole: O(developments of the actor's pairs) with `actor`, else O(all links).
         """
         if limit is not None:
             return self.relationships_page(actor=actor, stance=stance, after=after,
-                                           limit=limit, axes=axes, **when).items
+                                           limit=limit, axes=axes, datasets=datasets,
+                                           **when).items
         axes = Axes.given(axes, **when)
+        kept = dataset_values(datasets)
         if actor is not None:
             self.actors.require([actor])
-        states = fold(self.read_model.links(actor=actor, axes=axes), axes.as_of)
+        states = fold(self.read_model.links(actor=actor, axes=axes, datasets=kept), axes.as_of)
         return [r.as_dict() for pair, r in sorted(states.items())
                 if (actor is None or actor in pair) and (after is None or pair > after)
                 and (stance is None or r.stance is stance)]
 
     def relationships_page(
         self, *, limit: int, actor: str | None = None, stance: Stance | None = None,
-        after: tuple[str, str] | None = None, axes: Axes | None = None, **when: Any,
+        after: tuple[str, str] | None = None, axes: Axes | None = None,
+        datasets: Iterable[Dataset | str] = (), **when: Any,
     ) -> Listed:
         """The next `limit` relationships after the pair `after` (of one actor, or all), by
-        pair, on the axes, and the pair the page after it starts after (None: the last page).
+        pair, on the axes, from the developments of `datasets` (none: all), and the pair the
+        page after it starts after (None: the last page).
 
         Cost: O(developments of the pairs read). The pairs come from the pair index, a run at a
         time, and only they are folded; a page reads at most SCAN_PAIRS pairs holding at most
@@ -137,6 +164,7 @@ class Queries:
         and a cursor to go on from, never with a scan of the store.
         """
         axes = Axes.given(axes, **when)
+        kept = dataset_values(datasets)
         if actor is not None:
             self.actors.require([actor])
         view = self.read_model.current()
@@ -148,17 +176,18 @@ class Queries:
             wanted = limit + 1 - len(found)
             if stance is not None:  # most pairs read will not match: read more at a time
                 wanted = min(SCAN_PAIRS - scanned, max(wanted, 100))
-            pairs = view.select_pairs(axes, after, wanted, actor)
+            pairs = view.select_pairs(axes, after, wanted, actor, kept)
             if not pairs:
                 return Listed(found, None)
             # The pairs a page folds hold SCAN_LINKS links at most, but for its first pair.
-            sizes = view.count_links(pairs, axes)
+            sizes = view.count_links(pairs, axes, datasets=kept)
             for i, pair in enumerate(pairs):
                 links += sizes.get(pair, 0)
                 if links > SCAN_LINKS and (scanned or i):
                     pairs = pairs[:i]
                     break
-            states = fold(view.select_links(among=Among(pairs=pairs), axes=axes), axes.as_of)
+            states = fold(view.select_links(among=Among(pairs=pairs), axes=axes,
+                                            datasets=kept), axes.as_of)
             for pair in pairs:
                 scanned, after = scanned + 1, pair
                 state = states.get(pair)  # none when nothing of the pair stands on the axes
@@ -176,17 +205,21 @@ class Queries:
         pair: tuple[str, str] | None = None,
         order: str = "happened",
         axes: Axes | None = None,
+        datasets: Iterable[Dataset | str] = (),
         **when: Any,
     ) -> list[dict[str, Any]]:
         """The ordered steps that built the relationships (of one pair, or all) up to `until`:
         in the order they happened (world time), or as the news arrived (`order="reported"`,
-        `until` and `start` then bounding the days of the reports). The whole replay, at once:
-        O(developments replayed); replay_page serves it a page at a time."""
+        `until` and `start` then bounding the days of the reports), from the developments of
+        `datasets` (none: all). The whole replay, at once: O(developments replayed);
+        replay_page serves it a page at a time."""
         axes = Axes.given(axes, **when)
+        kept = dataset_values(datasets)
         if pair is not None:
             self.actors.require(list(pair))
         reported, axes = replay_axes(order, until, axes)
-        linked = self.read_model.links(pair=pair, axes=axes, every_version=reported)
+        linked = self.read_model.links(pair=pair, axes=axes, every_version=reported,
+                                       datasets=kept)
         if pair is not None:
             linked = [link for link in linked if link.pair == pair_of(*pair)]
         if reported:
@@ -203,10 +236,12 @@ class Queries:
         pair: tuple[str, str] | None = None,
         order: str = "happened",
         axes: Axes | None = None,
+        datasets: Iterable[Dataset | str] = (),
         **when: Any,
     ) -> Listed:
         """The `limit` steps of `replay` after the step whose key is `after`, and the key the
-        next page starts after (None: the last page): the same steps, a page at a time.
+        next page starts after (None: the last page): the same steps, a page at a time, from
+        the developments of `datasets` (none: all).
 
         Cost: O(developments of the pair) for one pair. For all pairs, the page's steps are
         found in the moments index (or the reports index, by report) after the cursor, then
@@ -215,12 +250,14 @@ class Queries:
         that, or one pair's history, whatever the length of the store.
         """
         axes = Axes.given(axes, **when)
+        kept = dataset_values(datasets)
         if pair is not None:
             self.actors.require(list(pair))
         reported, axes = replay_axes(order, until, axes)
         if pair is not None:
             linked = [link for link in self.read_model.links(pair=pair, axes=axes,
-                                                             every_version=reported)
+                                                             every_version=reported,
+                                                             datasets=kept)
                       if link.pair == pair_of(*pair)]
             found: list[tuple[Any, dict[str, Any]]] = (
                 reported_steps(linked, start=start, after=after, limit=limit + 1)  # type: ignore[arg-type]
@@ -229,33 +266,35 @@ class Queries:
                           found[limit - 1][0] if len(found) > limit else None)
         view = self.read_model.current()
         if reported:
-            keys: list[Any] = self._report_keys(view, axes, after, start, limit + 1)  # type: ignore[arg-type]
+            keys: list[Any] = self._report_keys(view, axes, after, start, limit + 1, kept)  # type: ignore[arg-type]
         else:
-            keys = self._moment_keys(view, axes, after, until, start, limit + 1)  # type: ignore[arg-type]
+            keys = self._moment_keys(view, axes, after, until, start, limit + 1, kept)  # type: ignore[arg-type]
         at = 3 if reported else 4  # where the pair is in a key
         shown = self._affordable(view, keys[:limit], lambda key: (key[at], key[at + 1]), axes,
-                                 reported)
+                                 reported, kept)
         next_key = (shown[-1] if len(shown) < min(len(keys), limit)
                     else keys[limit - 1] if len(keys) > limit else None)
         pairs = {(key[at], key[at + 1]) for key in shown}
         if reported:
             developments = {link.fact.id for link in view.select_links(
-                among=Among(pairs=sorted(pairs)), axes=axes, every_version=True)}
+                among=Among(pairs=sorted(pairs)), axes=axes, every_version=True,
+                datasets=kept)}
             linked = view.select_links(among=Among(developments=sorted(developments)),
-                                       axes=axes, every_version=True)
+                                       axes=axes, every_version=True, datasets=kept)
             found = reported_steps(linked, start=start, after=after,  # type: ignore[arg-type]
                                    limit=len(shown), pairs=pairs)
         else:
-            linked = view.select_links(among=Among(pairs=sorted(pairs)), axes=axes)
+            linked = view.select_links(among=Among(pairs=sorted(pairs)), axes=axes,
+                                       datasets=kept)
             found = replay_steps(linked, until, start, after, len(shown))  # type: ignore[arg-type]
         return Listed([step for _, step in found], next_key)
 
     def _affordable(self, view: Any, keys: list[Any], pair_of_key: Any, axes: Axes,
-                    every_version: bool) -> list[Any]:
-        """The first of the keys (in order) whose pairs hold SCAN_LINKS links together, and
-        always the first key."""
+                    every_version: bool, datasets: Sequence[str]) -> list[Any]:
+        """The first of the keys (in order) whose pairs hold SCAN_LINKS links together (of
+        `datasets`, when given), and always the first key."""
         sizes = view.count_links(sorted({pair_of_key(key) for key in keys}), axes,
-                                 every_version)
+                                 every_version, datasets)
         seen: set[tuple[str, str]] = set()
         total = 0
         for i, key in enumerate(keys):
@@ -268,14 +307,16 @@ class Queries:
         return keys
 
     def _moment_keys(self, view: Any, axes: Axes, after: HappenedKey | None,
-                     until: date | None, start: date | None, limit: int) -> list[HappenedKey]:
+                     until: date | None, start: date | None, limit: int,
+                     datasets: Sequence[str]) -> list[HappenedKey]:
         """The keys of the next `limit` steps of a replay in world time after `after`: the
-        moments after it, read from the index a run at a time, each spread over its links
-        (the same day and step for each link of a version, see Moment.key)."""
+        moments after it (of `datasets`, when given), read from the index a run at a time, each
+        spread over its links (the same day and step for each link of a version, see
+        Moment.key)."""
         keys: list[HappenedKey] = []
         cursor, inclusive = after, True  # the cursor's moment may have links still to come
         while len(keys) < limit:
-            found = view.select_moments(axes, cursor, until, start, limit, inclusive)
+            found = view.select_moments(axes, cursor, until, start, limit, inclusive, datasets)
             links = by_version_of(view.select_links(
                 among=Among(versions=sorted({(m[3], m[4]) for m in found})), axes=axes))
             for day, step, earliest, ident, version in found:
@@ -289,14 +330,16 @@ class Queries:
         return sorted(keys)[:limit]
 
     def _report_keys(self, view: Any, axes: Axes, after: ReportedKey | None,
-                     start: date | None, limit: int) -> list[ReportedKey]:
+                     start: date | None, limit: int, datasets: Sequence[str]
+                     ) -> list[ReportedKey]:
         """The keys of the next `limit` steps of a replay as the news arrived after `after`:
-        the reports after it, read from the index a run at a time, each with the pairs of its
-        version and of the version it replaces (every version of their developments read)."""
+        the reports after it (of `datasets`, when given), read from the index a run at a time,
+        each with the pairs of its version and of the version it replaces (every version of
+        their developments read: a development's versions share its dataset)."""
         keys: list[ReportedKey] = []
         cursor, inclusive = after, True  # the cursor's report may have pairs still to come
         while len(keys) < limit:
-            found = view.select_reports(axes, cursor, start, limit, inclusive)
+            found = view.select_reports(axes, cursor, start, limit, inclusive, datasets)
             wanted = set(found)
             for report in reports_of(by_version_of(view.select_links(
                     among=Among(developments=sorted({ident for _, ident, _ in found})),

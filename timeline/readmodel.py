@@ -53,7 +53,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # 4: knowledge time (reported_from), world time from `begins`; actors keyed by id.
 # 5: each source in a development's document has its `language`.
 # 6: the moments of each version (a replay's page found in an index).
-VIEW_SHAPE = 6
+# 7: each version and link keeps its development's dataset.
+VIEW_SHAPE = 7
 
 
 # What one thread keeps while it applies a run of events in one transaction.
@@ -104,6 +105,14 @@ class Listed(NamedTuple):
 
     items: list[dict[str, Any]]
     next: Any
+
+
+def of_datasets(datasets: Sequence[str], alias: str, where: list[str], params: list[Any]
+                ) -> None:
+    """Add the condition that the rows of `alias` came from one of `datasets` (none: any)."""
+    if datasets:
+        where.append(f"{alias}.dataset IN ({', '.join('?' * len(datasets))})")
+        params += list(datasets)
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,7 @@ class VersionRow(NamedTuple):
     begins: str  # ISO day
     document: str
     fact: str  # the fact as its links store it (see Version.stored_fact)
+    dataset: str  # where the development came from (see vocabulary.Dataset)
 
 
 class LinkRow(NamedTuple):
@@ -182,6 +192,7 @@ class LinkRow(NamedTuple):
     reported_from: str
     begins: str
     fact: str  # the fact as its links store it (see Version.stored_fact)
+    dataset: str
 
 
 class MomentRow(NamedTuple):
@@ -271,6 +282,7 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
             begins=fact.begins.isoformat(),
             document=json.dumps(dump_development(development, recorded_at)),
             fact=stored_fact,
+            dataset=development.dataset.value,
         ),
         fact,
         stored_fact,
@@ -349,7 +361,7 @@ def link_rows(row: VersionRow, version: Version,
     return [
         LinkRow(*pair_of(source, target), source, target, row.development_id, row.version,
                 row.recorded_at, row.superseded_at, row.retracted, row.reported_from,
-                row.begins, version.stored_fact)
+                row.begins, version.stored_fact, row.dataset)
         for source, target in links(version.fact, states)
     ]
 
@@ -398,7 +410,8 @@ SUPERSEDE_LINKS = (
 INSERT_VERSIONS = (
     "INSERT INTO {development_versions} (development_id, version, position, recorded_at,"
     " superseded_at, kind, status, certainty, retracted, earliest, latest, reported_from,"
-    " begins, document, fact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " begins, document, fact, dataset)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_PARTICIPANTS = (
     "INSERT INTO {development_actors} (actor, development_id, version, role)"
@@ -406,8 +419,8 @@ INSERT_PARTICIPANTS = (
 )
 INSERT_LINKS = (
     "INSERT INTO {development_links} (a, b, source, target, development_id, version,"
-    " recorded_at, superseded_at, retracted, reported_from, begins, fact)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    " recorded_at, superseded_at, retracted, reported_from, begins, fact, dataset)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 INSERT_MOMENTS = (
     "INSERT INTO {development_moments} (day, step, earliest, development_id, version, now_only)"
@@ -480,7 +493,7 @@ class ViewQueries(Dialect):
                 kind TEXT NOT NULL, status TEXT NOT NULL, certainty TEXT NOT NULL,
                 retracted INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL,
                 reported_from TEXT NOT NULL, begins TEXT NOT NULL,
-                document TEXT NOT NULL, fact TEXT NOT NULL,
+                document TEXT NOT NULL, fact TEXT NOT NULL, dataset TEXT NOT NULL,
                 PRIMARY KEY (development_id, version))""",
             # The current versions in world-date order: the common listing.
             """CREATE INDEX IF NOT EXISTS development_versions_current
@@ -501,7 +514,7 @@ class ViewQueries(Dialect):
                 development_id TEXT NOT NULL, version BIGINT NOT NULL,
                 recorded_at BIGINT NOT NULL, superseded_at BIGINT,
                 retracted INTEGER NOT NULL, reported_from TEXT NOT NULL, begins TEXT NOT NULL,
-                fact TEXT NOT NULL,
+                fact TEXT NOT NULL, dataset TEXT NOT NULL,
                 PRIMARY KEY (a, b, development_id, version, source, target)){without_rowid}""",
             """CREATE INDEX IF NOT EXISTS development_links_by_b
                 ON {development_links} (b, a)""",
@@ -725,6 +738,7 @@ class ViewQueries(Dialect):
         kind: str | None = None,
         status: str | None = None,
         certainty: str | None = None,
+        datasets: Sequence[str] = (),
         start: date | None = None,
         end: date | None = None,
         axes: Axes = NOW,
@@ -736,12 +750,13 @@ class ViewQueries(Dialect):
         date, only those begun by then, each with the status in force and where it stands;
         and the key the next page starts after (see Listed).
 
-        A development is in [start, end] when its period overlaps it. Retracted ones are left
-        out. `after` is the (earliest, latest, id) of the last row of the previous page.
+        A development is in [start, end] when its period overlaps it; with `datasets`, it
+        came from one of them. Retracted ones are left out. `after` is the (earliest, latest,
+        id) of the last row of the previous page.
         Cost: one index range scan of the developments in force, O(rows returned) without
-        filters; the filters are checked on at most `scan` of them (the page is then shorter
-        than `limit`, even empty, and `next` says where the scan stopped), so a rare filter
-        never reads the whole store.
+        filters; the filters (`datasets` among them) are checked on at most `scan` of them (the
+        page is then shorter than `limit`, even empty, and `next` says where the scan stopped),
+        so a rare filter never reads the whole store.
 
         One function, over 50 lines, because each filter adds its condition to one statement:
         split up, the conditions and their parameters would have to travel between pieces.
@@ -766,6 +781,7 @@ class ViewQueries(Dialect):
             if value is not None:
                 where.append(condition)
                 params.append(value.isoformat())
+        of_datasets(datasets, "v", where, params)
         if actors:
             where.append(
                 "EXISTS (SELECT 1 FROM {development_actors} a WHERE a.development_id ="
@@ -819,13 +835,15 @@ class ViewQueries(Dialect):
         actor: str | None = None,
         among: Among | None = None,
         axes: Axes = NOW,
+        datasets: Sequence[str] = (),
         every_version: bool = False,
         unless_behind: LogHead | None = None,
     ) -> list[Linked] | None:
         """The links of one pair, of one actor's pairs, of those `among` some pairs,
         developments or versions, or of all pairs, in the version of each development in force
         on the axes, of developments begun by `axes.as_of`; with
-        `every_version`, of every version reported and recorded by then (see in_force).
+        `every_version`, of every version reported and recorded by then (see in_force); with
+        `datasets`, only of developments from those datasets.
 
         With `unless_behind`, the same statement also reads whether the view has applied the
         whole log, and None is returned if it has not (the caller catches up and asks again):
@@ -843,6 +861,7 @@ class ViewQueries(Dialect):
         if axes.as_of is not None:
             where.append("l.begins <= ?")
             wanted.append(axes.as_of.isoformat())
+        of_datasets(datasets, "l", where, wanted)
         # Each link carries what the filters need and the fact the answer needs: one range
         # scan of the pair index (or of both, for an actor), whatever the planner's statistics
         # say, and no lookup of the version per link.
@@ -885,13 +904,16 @@ class ViewQueries(Dialect):
         return found
 
     def count_links(self, pairs: Sequence[tuple[str, str]], axes: Axes,
-                    every_version: bool = False) -> dict[tuple[str, str], int]:
-        """How many links each pair has on the axes, as select_links would read them: counted
-        in the pair index, without reading a fact (what folding the pairs would cost)."""
+                    every_version: bool = False, datasets: Sequence[str] = ()
+                    ) -> dict[tuple[str, str], int]:
+        """How many links each pair has on the axes (from one of `datasets`, when given), as
+        select_links would read them: counted in the pair index, without reading a fact (what
+        folding the pairs would cost)."""
         where, wanted = in_force(axes, "l", every_version)
         if axes.as_of is not None:
             where.append("l.begins <= ?")
             wanted.append(axes.as_of.isoformat())
+        of_datasets(datasets, "l", where, wanted)
         found: dict[tuple[str, str], int] = {}
         with self.reading() as c:
             for chosen, keys in Among(pairs=pairs).branches():
@@ -903,13 +925,15 @@ class ViewQueries(Dialect):
         return found
 
     def select_moments(self, axes: Axes, after: Sequence[Any] | None, until: date | None,
-                       start: date | None, limit: int, inclusive: bool = False
-                       ) -> list[tuple[Any, ...]]:
+                       start: date | None, limit: int, inclusive: bool = False,
+                       datasets: Sequence[str] = ()) -> list[tuple[Any, ...]]:
         """The next `limit` moments of a replay in world time (relationships.moments_of) after
         the key `after` (from its moment on, `inclusive`), in the replay's order, each as (day,
         step, earliest, development id, version): of the version of each development in force
-        on the axes, up to `until` and from `start`. O(limit): an index range scan."""
+        on the axes (from one of `datasets`, when given), up to `until` and from `start`.
+        O(limit): an index range scan."""
         where, params = in_force(axes, "v")
+        of_datasets(datasets, "v", where, params)
         if until is not None:
             where += ["m.day <= ?", "m.now_only = 0"]
             params.append(until.isoformat())
@@ -923,12 +947,14 @@ class ViewQueries(Dialect):
             ("m.version",), where, params, after, inclusive, limit)
 
     def select_reports(self, axes: Axes, after: Sequence[Any] | None, start: date | None,
-                       limit: int, inclusive: bool = False) -> list[tuple[Any, ...]]:
+                       limit: int, inclusive: bool = False, datasets: Sequence[str] = ()
+                       ) -> list[tuple[Any, ...]]:
         """The next `limit` reports of a replay as the news arrived after the key `after` (from
         its report on, `inclusive`), each as (day, development id, version): every version with
-        a link, reported and recorded by the axes, in the replay's order, from `start`.
-        O(limit): an index range scan."""
+        a link, reported and recorded by the axes (from one of `datasets`, when given), in the
+        replay's order, from `start`. O(limit): an index range scan."""
         where, params = in_force(axes, "v", every_version=True)
+        of_datasets(datasets, "v", where, params)
         where.append("EXISTS (SELECT 1 FROM {development_links} l WHERE l.development_id ="
                      " v.development_id AND l.version = v.version)")
         if start is not None:
@@ -958,14 +984,17 @@ class ViewQueries(Dialect):
                     for row in c.fetchall()]
 
     def select_pairs(self, axes: Axes, after: tuple[str, str] | None, limit: int,
-                     actor: str | None = None) -> list[tuple[str, str]]:
+                     actor: str | None = None, datasets: Sequence[str] = ()
+                     ) -> list[tuple[str, str]]:
         """The next `limit` pairs after `after` (of one actor, or all), in key order, that have
-        a link in force on the axes: a page of relationships found in the pair index, so that
-        only the page's pairs are folded. O(links of those pairs)."""
+        a link in force on the axes (from one of `datasets`, when given): a page of
+        relationships found in the pair index, so that only the page's pairs are folded.
+        O(links of those pairs)."""
         where, params = in_force(axes, "l")
         if axes.as_of is not None:
             where.append("l.begins <= ?")
             params.append(axes.as_of.isoformat())
+        of_datasets(datasets, "l", where, params)
         if actor is None:
             branches = [("(l.a, l.b) > (?, ?)" if after else "1 = 1", list(after or ()))]
         else:

@@ -31,9 +31,19 @@ from timeline.domain import (
     InvalidInput,
     PartialDate,
     Participation,
+    Provenance,
     Source,
 )
-from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Stance, Status, TieKind
+from timeline.vocabulary import (
+    ActorKind,
+    Certainty,
+    Dataset,
+    Kind,
+    Role,
+    Stance,
+    Status,
+    TieKind,
+)
 
 # The longest each text may be, in characters, and the most entries each list may hold: a
 # summary is a sentence, a passage or a quote a paragraph, a name a few words. Written only here:
@@ -298,11 +308,30 @@ class ActorOut(Schema):
     version = fields.Integer(required=True)
 
 
+class ProvenanceOut(Schema):
+    """The dataset record an ingested development came from (see docs/ingest.md)."""
+
+    dataset = fields.Enum(Dataset, by_value=True, required=True)
+    record_id = fields.String(required=True, metadata={
+        "description": "The dataset's own id of the record (GLOBALEVENTID, event_id_cnty)"})
+    file = fields.String(required=True, metadata={
+        "description": "The file it was read from (`archive.zip!member` inside a zip)"})
+    line = fields.Integer(required=True, metadata={"description": "Its line in that file"})
+    coding = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={
+        "description": "The dataset's own coding of the record, as the file states it"})
+
+
 class DevelopmentOut(Schema):
     """A version of a development: its content, status and when it was recorded."""
 
     id = fields.UUID(required=True)
     key = fields.String(required=True, allow_none=True)
+    dataset = fields.Enum(Dataset, by_value=True, required=True, metadata={
+        "description": "Where it came from: `seed` data, recorded by hand (`manual`), or "
+                       "ingested from `gdelt` or `acled`"})
+    provenance = fields.Nested(ProvenanceOut, required=True, allow_none=True, metadata={
+        "description": "For an ingested development, the record it came from (the latest "
+                       "that revised it); null otherwise"})
     version = fields.Integer(required=True)
     recorded_at = fields.String(required=True, metadata={"format": "date-time"})
     status = fields.Enum(Status, by_value=True, required=True)
@@ -480,12 +509,25 @@ def dump_development(development: Any, recorded_at: datetime) -> dict[str, Any]:
     return {
         "id": str(development.id),
         "key": development.key,
+        "dataset": development.dataset.value,
+        "provenance": dump_provenance(development.provenance),
         "version": development.version,
         "recorded_at": recorded_at.isoformat(),
         "status": development.status.value,
         "retracted": development.retracted,
         "ended": dump_date(development.ended),
         **dump_content(development.content),
+    }
+
+
+def dump_provenance(provenance: Provenance | None) -> dict[str, Any] | None:
+    """Plain values of a provenance, by hand as ProvenanceOut dumps it (see dump_content)."""
+    return None if provenance is None else {
+        "dataset": provenance.dataset.value,
+        "record_id": provenance.record_id,
+        "file": provenance.file,
+        "line": provenance.line,
+        "coding": dict(provenance.coding),
     }
 
 

@@ -49,8 +49,8 @@ from timeline.audit import (
     chain_digest,
     chain_hash,
 )
-from timeline.domain import Content, PartialDate, Participation, Source, stored_date
-from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status, by_value
+from timeline.domain import Content, PartialDate, Participation, Provenance, Source, stored_date
+from timeline.vocabulary import ActorKind, Certainty, Dataset, Kind, Role, Status, by_value
 
 DEFAULT_STORE = "sqlite:///timeline.db"
 
@@ -984,5 +984,6 @@ def register_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(DataclassAsDict(Source, "source"))
     transcoder.register(DataclassAsDict(Participation, "participation"))
     transcoder.register(DataclassAsDict(Content, "content"))
-    for cls in (ActorKind, Certainty, Kind, Role, Status):
+    transcoder.register(DataclassAsDict(Provenance, "provenance"))
+    for cls in (ActorKind, Certainty, Dataset, Kind, Role, Status):
         transcoder.register(EnumAsValue(cls, cls.__name__.lower()))

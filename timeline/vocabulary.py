@@ -54,6 +54,15 @@ STATUS_TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
+class Dataset(Enum):
+    """Where a development came from: the `dataset` of the API, the CLI and the docs."""
+
+    SEED = "seed"  # the sourced seed files (seeds/)
+    MANUAL = "manual"  # recorded by hand, through the API or the command line
+    GDELT = "gdelt"  # ingested from GDELT 2.0 Events exports
+    ACLED = "acled"  # ingested from ACLED CSV exports
+
+
 class Certainty(Enum):
     CONFIRMED = "confirmed"  # on the record: official statements, documents, observed fact
     REPORTED = "reported"  # reported by named or anonymous sources, not independently confirmed

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import zipfile
 from datetime import date
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from tests.conftest import content
+from tests.helpers import ACLED_HEADER, acled_line, gdelt_line, write
 from timeline.application import Timeline
 from timeline.axes import Axes
-from timeline.cli import main
-from timeline.domain import development_id
+from timeline.domain import InvalidInput, development_id
 from timeline.ingest import acled, gdelt
 from timeline.ingest.bulk import IngestError, ingest
 from timeline.vocabulary import (
@@ -22,48 +21,6 @@ from timeline.vocabulary import (
     acled_kind,
     cameo_kind,
 )
-
-
-def gdelt_line(event_id: str = "1180000001", sqldate: str = "20240405",
-               actor1: tuple[str, str, str, str] = ("RUS", "RUSSIA", "RUS", ""),
-               actor2: tuple[str, str, str, str] = ("UKR", "UKRAINE", "UKR", ""),
-               code: str = "190", root: str = "19", sources: str = "3",
-               dateadded: str = "20240406101500",
-               url: str = "https://www.example.org/news/1") -> str:
-    """A line as the GDELT 2.0 Event Codebook lays it out: 61 tab-separated columns."""
-    columns = [event_id, sqldate, sqldate[:6], sqldate[:4], "2024.2575"]
-    for code_, name, country, group in (actor1, actor2):
-        columns += [code_, name, country, group, "", "", "", "", "", ""]
-    columns += ["1", code, code[:3], root, "4", "-10.0", "12", sources, "12", "-6.5"]
-    for place in ("Moscow, Moskva, Russia", "Kyiv, Ukraine", "Kharkiv, Kharkiv, Ukraine"):
-        columns += ["4", place, "UP", "UP07", "", "49.98", "36.25", "-1"]
-    columns += [dateadded, url]
-    assert len(columns) == 61
-    return "\t".join(columns)
-
-
-def write(path: Path, *lines: str, raw: bytes = b"") -> Path:
-    path.write_bytes("".join(f"{line}\n" for line in lines).encode() + raw)
-    return path
-
-
-ACLED_HEADER = ("event_id_cnty,event_date,year,time_precision,disorder_type,event_type,"
-                "sub_event_type,actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,"
-                "interaction,civilian_targeting,iso,region,country,admin1,admin2,admin3,"
-                "location,latitude,longitude,geo_precision,source,source_scale,notes,"
-                "fatalities,tags,timestamp")
-
-
-def acled_line(event_id: str = "UKR100001", event_date: str = "2024-04-05",
-               precision: str = "1", event_type: str = "Battles",
-               sub_event: str = "Armed clash", notes: str = "Clashes near Kharkiv.",
-               fatalities: str = "3", timestamp: str = "1712448000") -> str:
-    """An invented record in ACLED's current export layout (no real ACLED rows: its terms)."""
-    return (f"{event_id},{event_date},2024,{precision},Political violence,{event_type},"
-            f"{sub_event},Military Forces of Russia (2000-),,8,Military Forces of Ukraine (2019-),"
-            f",1,18,,804,Europe,Ukraine,Kharkiv,Kharkivskyi,,Kharkiv,49.98,36.25,1,"
-            f"Ukrainska Pravda,National,\"{notes}\",{fatalities},,{timestamp}")
-
 
 # --- the tables ----------------------------------------------------------------------------
 
@@ -107,6 +64,18 @@ def test_a_gdelt_row_maps_to_a_development_with_its_provenance(store, tmp_path):
     assert source["url"] == "https://www.example.org/news/1"
     assert "GDELT event 1180000001" in source["passage"]
     assert "GoldsteinScale -10.0" in source["passage"] and "QuadClass 4" in source["passage"]
+    assert found["dataset"] == "gdelt"
+    assert found["provenance"] == {
+        "dataset": "gdelt", "record_id": "1180000001", "file": "20240406101500.export.CSV",
+        "line": 1,
+        "coding": {"IsRootEvent": "1", "EventCode": "190", "EventBaseCode": "190",
+                   "EventRootCode": "19", "QuadClass": "4", "GoldsteinScale": "-10.0",
+                   "NumMentions": "12", "NumSources": "3", "NumArticles": "12",
+                   "AvgTone": "-6.5"},
+    }
+    app.read_model.catch_up()
+    (listed,) = app.list_developments()
+    assert listed["provenance"] == found["provenance"] and listed["dataset"] == "gdelt"
 
 
 def test_gdelt_actors_map_to_states_groups_or_new_actors_keeping_their_codes(store, tmp_path):
@@ -119,7 +88,12 @@ def test_gdelt_actors_map_to_states_groups_or_new_actors_keeping_their_codes(sto
     found = app.get_development(development_id("gdelt:1"))
     assert found["kind"] == "visit" and found["certainty"] == "alleged"
     assert {a["actor"] for a in found["actors"]} == {"cameo-usagov", "nato"}
-    assert set(app.get_actor("cameo-usagov")["aliases"]) == {"USAGOV", "UNITED STATES"}
+    usagov = app.get_actor("cameo-usagov")
+    assert set(usagov["aliases"]) == {"USAGOV", "UNITED STATES"}
+    # A role in a state belongs to it, so its developments count in the state's relationships.
+    assert usagov["belongs_to"] == ["united-states"]
+    assert app.get_actor("united-states")["kind"] == "state"
+    assert app.get_relationship("united-states", "nato")["developments"]
 
 
 def test_ingesting_a_file_twice_or_an_overlapping_zip_records_nothing(store, tmp_path):
@@ -227,6 +201,8 @@ def test_a_revised_acled_record_becomes_a_correction_keeping_the_previous_versio
     older = ingest(app, acled.rows(first), recorded_by="acled")  # history does not go back
     assert (again.corrected, again.unchanged, older.corrected, older.unchanged) == (0, 1, 0, 1)
     found = app.get_development(development_id("acled:UKR100001"))
+    assert (found["provenance"]["file"], found["provenance"]["coding"]["fatalities"]) == (
+        "revised.csv", "5")  # the record as the export that revised it states it
     recorded, corrected = found["history"]
     assert recorded["changes"]["summary"] == "Clashes near Kharkiv."
     assert corrected["type"] == "corrected"
@@ -241,6 +217,68 @@ def test_a_revised_acled_record_becomes_a_correction_keeping_the_previous_versio
 
     assert summary_reported_by(date(2024, 4, 8)) == ["Clashes near Kharkiv."]
     assert summary_reported_by(date(2024, 4, 9)) == ["Clashes near Kharkiv; 5 killed."]
+
+
+def test_an_acled_revision_of_the_fatalities_alone_is_a_correction(store, tmp_path):
+    app = Timeline(store)
+    ingest(app, acled.rows(write(tmp_path / "first.csv", ACLED_HEADER, acled_line())),
+           recorded_by="acled")
+    revised = write(tmp_path / "revised.csv", ACLED_HEADER,
+                    acled_line(fatalities="7", timestamp="1712620800"))
+    report = ingest(app, acled.rows(revised), recorded_by="acled")
+    assert (report.corrected, report.unchanged) == (1, 0)
+    found = app.get_development(development_id("acled:UKR100001"))
+    assert [v["type"] for v in found["history"]] == ["recorded", "corrected"]
+    assert ["fatalities 3" in s["passage"] for s in found["sources"]] == [True, False]
+    assert "fatalities 7" in found["sources"][1]["passage"]
+    assert found["provenance"]["coding"]["fatalities"] == "7"
+    again = ingest(app, acled.rows(revised), recorded_by="acled")
+    assert (again.corrected, again.unchanged) == (0, 1)
+
+
+def test_listings_relationships_and_replays_keep_the_datasets_asked_for(seeded, tmp_path):
+    app = seeded
+    file = write(tmp_path / "20240410000000.export.CSV",
+                 gdelt_line("1", sqldate="20240409", dateadded="20240410000000"))
+    ingest(app, gdelt.rows(file), recorded_by="gdelt")
+    app.read_model.catch_up()
+    gdelt_id = str(development_id("gdelt:1"))
+
+    def datasets(found: list[dict]) -> set[str]:
+        return {d["dataset"] for d in found}
+
+    assert datasets(app.list_developments()) == {"seed", "gdelt"}
+    assert [d["id"] for d in app.list_developments(datasets=["gdelt"])] == [gdelt_id]
+    assert datasets(app.list_developments(datasets=["seed"])) == {"seed"}
+    assert datasets(app.list_developments(datasets=["seed", "gdelt"])) == {"seed", "gdelt"}
+    assert app.list_developments(datasets=["acled"]) == []
+    pair = app.get_relationship("russia", "ukraine", datasets=["gdelt"])
+    assert [d["id"] for d in pair["developments"]] == [gdelt_id]
+    seeded_pair = app.get_relationship("russia", "ukraine", datasets=["seed"])
+    assert seeded_pair["developments"] and gdelt_id not in [
+        d["id"] for d in seeded_pair["developments"]]
+    assert [r["pair"] for r in app.list_relationships(datasets=["gdelt"])] == [
+        ["russia", "ukraine"]]
+    assert [r["pair"] for r in app.list_relationships(datasets=["gdelt"], limit=5)] == [
+        ["russia", "ukraine"]]
+    assert [r["pair"] for r in app.list_relationships(actor="china", datasets=["gdelt"])] == []
+    # An analyst replays GDELT's view of the pair in the order GDELT saw the news.
+    steps = app.replay(pair=("russia", "ukraine"), order="reported",
+                       until=date(2024, 4, 30), datasets=["gdelt"])
+    assert [(s["date"], s["development"]["id"]) for s in steps] == [("2024-04-10", gdelt_id)]
+    with pytest.raises(InvalidInput) as refused:
+        app.list_developments(datasets=["gdelt", "news"])
+    assert refused.value.field == "dataset" and "'news' is not a dataset" in str(refused.value)
+
+
+def test_the_dataset_of_seed_data_and_of_developments_recorded_by_hand(seeded):
+    recorded = seeded.record_development(content(), recorded_by="analyst")
+    assert seeded.get_development(recorded)["dataset"] == "manual"
+    assert seeded.get_development(recorded)["provenance"] is None
+    seeded.read_model.catch_up()
+    assert [d["id"] for d in seeded.list_developments(datasets=["manual"])] == [str(recorded)]
+    seed_entry = seeded.get_development(development_id("2022-russia-invades-ukraine"))
+    assert (seed_entry["dataset"], seed_entry["provenance"]) == ("seed", None)
 
 
 def test_the_older_acled_layout_and_bad_records(store, tmp_path):
@@ -277,24 +315,50 @@ def test_a_file_that_is_not_an_acled_export_is_refused(tmp_path):
 # --- the command line -----------------------------------------------------------------------
 
 
-def test_the_ingest_commands_report_bad_rows_and_verify_passes(tmp_path):
-    store = f"sqlite:///{tmp_path / 'store.db'}"
+def test_the_ingest_commands_report_bad_rows_and_verify_passes(run, durable_store, tmp_path):
     exports = tmp_path / "gdelt"
     exports.mkdir()
     write(exports / "20240405000000.export.CSV", gdelt_line("1"))
     write(exports / "20240406000000.export.CSV", gdelt_line("2"), "bad\trow")
     write(exports / "20240407000000.export.CSV", gdelt_line("3"))
-    runner = CliRunner()
-    result = runner.invoke(main, ["--store", store, "ingest", "gdelt", "--since", "2024-04-06",
-                                  "--until", "2024-04-06", str(exports)])
+    write(exports / "20241399000000.export.CSV", gdelt_line("4"))  # no such day
+    result = run("ingest", "gdelt", "--since", "2024-04-06", "--until", "2024-04-06",
+                 str(exports))
     assert result.exit_code == 0, result.output
     assert f"{exports / '20240406000000.export.CSV'}:2: 2 columns, not 61" in result.output
     assert "1 recorded, 0 corrected, 0 unchanged, 1 skipped" in result.output
-    strict = runner.invoke(main, ["--store", store, "ingest", "gdelt", "--strict",
-                                  str(exports / "20240406000000.export.CSV")])
+    strict = run("ingest", "gdelt", "--strict", str(exports / "20240406000000.export.CSV"))
     assert strict.exit_code == 1 and "--strict: nothing recorded" in strict.output
     acled_file = write(tmp_path / "acled.csv", ACLED_HEADER, acled_line())
-    result = runner.invoke(main, ["--store", store, "ingest", "acled", str(acled_file)])
+    result = run("ingest", "acled", str(acled_file))
     assert result.exit_code == 0 and "1 recorded" in result.output
-    verified = runner.invoke(main, ["--store", store, "verify"])
+    app = Timeline(durable_store)
+    try:
+        assert app.read_model.lag() == 0  # the command brought the view up to date
+    finally:
+        app.close()
+    again = run("ingest", "gdelt", str(exports))
+    assert "In all: 2 recorded, 0 corrected, 1 unchanged, 1 skipped" in again.output
+    assert "20241399000000.export.CSV: skipped, its name does not start with a day" in (
+        again.output)
+    verified = run("verify")
     assert verified.exit_code == 0, verified.output
+
+
+def test_the_query_commands_keep_the_datasets_asked_for(run, tmp_path):
+    run("ingest", "gdelt", str(write(tmp_path / "a.export.CSV", gdelt_line("1"))))
+    run("ingest", "acled", str(write(tmp_path / "acled.csv", ACLED_HEADER, acled_line())))
+    gdelt_only = run("developments", "--dataset", "gdelt", "--json")
+    assert gdelt_only.exit_code == 0, gdelt_only.output
+    assert '"dataset": "gdelt"' in gdelt_only.output and '"acled"' not in gdelt_only.output
+    both = run("developments", "--dataset", "gdelt,acled", "--json").output
+    assert '"dataset": "gdelt"' in both and '"dataset": "acled"' in both
+    pairs = run("relationships", "--dataset", "acled", "--json").output
+    assert "acled-military-forces-of-russia-2000" in pairs and '"russia"' not in pairs
+    replayed = run("replay", "--until", "2024-04-30", "--by", "reported", "--dataset", "gdelt",
+                   "--pair", "russia,ukraine")
+    assert replayed.exit_code == 0 and "2024-04-06" in replayed.output, replayed.output
+    text = run("developments", "--dataset", "gdelt").output
+    assert "from: gdelt record 1, a.export.CSV:1" in text
+    refused = run("developments", "--dataset", "gdelt,news")
+    assert refused.exit_code == 2 and "'news' is not a dataset" in refused.output

@@ -29,7 +29,7 @@ def tour() -> dict[str, str]:
 
 
 def test_the_readme_has_a_tour_for_each_kind_of_user():
-    assert set(tour()) == {"Clients", "Analysts", "Auditors"}
+    assert set(tour()) == {"Clients", "Analysts", "Auditors", "Datasets"}
     assert all(tour().values())
 
 
@@ -39,6 +39,7 @@ def service(tmp_path):
     `.venv` is this environment, so `.venv/bin/timeline` there is the command under test."""
     with serving(tmp_path) as port:
         (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
+        (tmp_path / "samples").symlink_to(ROOT / "samples")
         yield tmp_path, port
 
 
@@ -89,3 +90,17 @@ def test_the_tour_runs_as_printed(service):
     assert "The log still extends the kept head" in auditors
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/developments/{VISIT}") as got:
         assert json.load(got)["version"] == corrected["version"]
+    datasets = run(steps["Datasets"], directory, port)
+    assert "In all: 9 recorded, 0 corrected, 1 unchanged, 0 skipped" in datasets
+    assert "In all: 0 recorded, 0 corrected, 10 unchanged, 0 skipped" in datasets
+    pair, listed = documents(datasets)[:2]
+    assert pair["stance"] == "war"
+    assert {d["sources"][0]["attribution"] for d in pair["developments"]} == {
+        "GDELT 2.0, machine-coded"}
+    (visit,) = listed["developments"]
+    assert visit["provenance"]["record_id"] == "1170000003"
+    assert visit["provenance"]["file"] == "20240410101500.export.CSV"
+    # The replay's lines follow curl's output, which ends with no newline.
+    reported = re.findall(r"(\d{4}-\d\d-\d\d)  russia – ukraine  reported", datasets)
+    assert reported == ["2024-04-10", "2024-04-10", "2024-04-12", "2024-04-12"]
+    assert "events verified" in datasets

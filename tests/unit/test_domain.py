@@ -13,10 +13,12 @@ from timeline.domain import (
     InvalidTransition,
     PartialDate,
     Participation,
+    Provenance,
     Retracted,
+    dataset_of,
     development_id,
 )
-from timeline.vocabulary import KINDS, STATUS_TRANSITIONS, Kind, Role, Status
+from timeline.vocabulary import KINDS, STATUS_TRANSITIONS, Dataset, Kind, Role, Status
 
 
 def new_development(status: Status = Status.OCCURRED, **changes) -> Development:
@@ -148,3 +150,37 @@ def test_every_kind_has_a_weight_on_the_scale():
 
 def test_seeded_ids_are_deterministic():
     assert development_id("a-key") == development_id("a-key") != development_id("b-key")
+
+
+class TestProvenance:
+    def test_a_development_without_provenance_takes_its_dataset_from_its_key(self):
+        assert dataset_of(None, None) is Dataset.MANUAL  # recorded by hand: no key
+        assert dataset_of(None, "2022-russia-invades-ukraine") is Dataset.SEED
+        assert dataset_of(None, "gdelt:1180000001") is Dataset.GDELT  # ingested before it
+        assert dataset_of(None, "acled:UKR1") is Dataset.ACLED
+        ingested = Provenance(Dataset.ACLED, "UKR1", "a.csv", 2)
+        assert dataset_of(ingested, "acled:UKR1") is Dataset.ACLED
+
+    def test_a_recorded_event_stored_before_provenance_still_applies(self):
+        development = new_development()
+        (recorded,) = development.collect_events()
+        del recorded.__dict__["provenance"]  # as events stored before it existed decode
+        again = recorded.mutate(None)
+        assert again.provenance is None and again.dataset is Dataset.SEED
+
+    def test_only_its_own_dataset_revises_an_ingested_development(self):
+        gdelt = Provenance(Dataset.GDELT, "1", "a.CSV", 1)
+        development = Development(id=development_id("gdelt:1"), content=content(),
+                                  status=Status.OCCURRED, key="gdelt:1", recorded_by="gdelt",
+                                  provenance=gdelt)
+        acled = Provenance(Dataset.ACLED, "1", "b.csv", 1)
+        with pytest.raises(InvalidInput, match="cannot be revised by acled"):
+            development.correct({"summary": "Revised."}, "revised", source(), "acled", acled)
+        later = Provenance(Dataset.GDELT, "1", "c.CSV", 7)
+        development.correct({"summary": "Revised."}, "revised", source(), "gdelt", later)
+        assert development.provenance == later
+
+    def test_seed_and_manual_data_have_no_provenance(self):
+        for dataset in (Dataset.SEED, Dataset.MANUAL):
+            with pytest.raises(InvalidInput):
+                Provenance(dataset, "x", "f", 1)

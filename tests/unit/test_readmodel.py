@@ -40,7 +40,7 @@ def version(ident: str, number: int, at: int, *, participants: tuple[str, ...] =
         development_id=ident, version=number, position=at, recorded_at=at, superseded_at=None,
         kind=fact.kind.value, status=fact.status.value, certainty=fact.certainty.value,
         retracted=0, earliest="2023-10-16", latest="2023-10-16", reported_from="2023-10-16",
-        begins="2023-10-16", document="{}", fact="{}",
+        begins="2023-10-16", document="{}", fact="{}", dataset="gdelt",
     )
     return Version(row, fact, f"fact of {ident} v{number}")
 
@@ -64,15 +64,17 @@ def test_a_run_supersedes_the_version_an_earlier_run_wrote_once_per_development(
     assert writes.superseded == [Superseded(superseded_at=20, development_id="d1", version=2)]
 
 
-def test_each_link_is_keyed_by_its_pair_and_lifted_to_the_states():
+def test_each_link_is_keyed_by_its_pair_lifted_to_the_states_and_keeps_the_dataset():
     writes = plan_writes([version("d1", 1, 10)], STATES)
     assert sorted(writes.links) == [
         LinkRow(a="china", b="russia", source="russia", target="china", development_id="d1",
                 version=1, recorded_at=10, superseded_at=None, retracted=0,
-                reported_from="2023-10-16", begins="2023-10-16", fact="fact of d1 v1"),
+                reported_from="2023-10-16", begins="2023-10-16", fact="fact of d1 v1",
+                dataset="gdelt"),
         LinkRow(a="lavrov", b="wang-yi", source="lavrov", target="wang-yi", development_id="d1",
                 version=1, recorded_at=10, superseded_at=None, retracted=0,
-                reported_from="2023-10-16", begins="2023-10-16", fact="fact of d1 v1"),
+                reported_from="2023-10-16", begins="2023-10-16", fact="fact of d1 v1",
+                dataset="gdelt"),
     ]
 
 

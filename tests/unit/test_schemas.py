@@ -5,10 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from timeline.domain import PartialDate, Source
-from timeline.schemas import SourceSchema, content_schema, dump_content, dump_source
+from timeline.domain import PartialDate, Provenance, Source
+from timeline.schemas import (
+    ProvenanceOut,
+    SourceSchema,
+    content_schema,
+    dump_content,
+    dump_provenance,
+    dump_source,
+)
 from timeline.seeding import load
 from timeline.synth import Synthesizer
+from timeline.vocabulary import Dataset
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -42,3 +50,10 @@ def test_a_source_dumps_as_its_schema_dumps_it():
     for each in (source, replace(source, url="https://example.org/a")):
         assert dump_source(each) == SourceSchema().dump(each)
     assert dump_source(None) is None
+
+
+def test_a_provenance_dumps_as_its_schema_dumps_it():
+    provenance = Provenance(Dataset.GDELT, "1170000003", "20240410101500.export.CSV", 3,
+                            {"GoldsteinScale": "1.9", "EventCode": "042"})
+    assert dump_provenance(provenance) == ProvenanceOut().dump(provenance)
+    assert dump_provenance(None) is None

@@ -13,13 +13,25 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from timeline.domain import Content, PartialDate, Participation, Source, TimelineError
-from timeline.ingest.bulk import ActorNeeded, BadRow, IngestError, Row, members, slug
-from timeline.vocabulary import ActorKind, Certainty, Role, acled_kind
+from timeline.domain import (
+    Content,
+    PartialDate,
+    Participation,
+    Provenance,
+    Source,
+    TimelineError,
+)
+from timeline.ingest.bulk import ActorNeeded, BadRow, IngestError, Row, file_name, members, slug
+from timeline.vocabulary import ActorKind, Certainty, Dataset, Role, acled_kind
 
-DATASET = "acled"
+DATASET = Dataset.ACLED
 REQUIRED = ("event_id_cnty", "event_date", "time_precision", "event_type", "sub_event_type",
             "actor1", "country", "source", "notes", "timestamp")
+# ACLED's own coding of an event, kept in its provenance when the export has the column.
+# Not `timestamp`: it dates the version (the source's reported_on), it does not code it.
+CODING = ("event_type", "sub_event_type", "disorder_type", "time_precision", "fatalities",
+          "inter1", "inter2", "interaction", "civilian_targeting", "latitude", "longitude",
+          "geo_precision", "tags")
 REVISED = "ACLED revised the record"
 
 
@@ -109,7 +121,9 @@ def row(file: str, line: int, record: dict[str, str]) -> Row | BadRow:
         return BadRow(file, line, f"fatalities {get('fatalities')!r} is not a number")
     except TimelineError as error:
         return BadRow(file, line, error.message)
-    return Row(line, f"{DATASET}:{event_id}", content, tuple(dict.fromkeys(needed)), REVISED)
+    coding = {name: get(name) or "" for name in CODING if name in record}
+    provenance = Provenance(DATASET, event_id, file_name(file), line, coding)
+    return Row(content, tuple(dict.fromkeys(needed)), provenance, REVISED)
 
 
 def rows(path: Path) -> Iterator[Row | BadRow]:

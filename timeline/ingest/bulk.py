@@ -13,12 +13,12 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import BinaryIO
 from uuid import UUID
 
 from timeline.application import Timeline
-from timeline.domain import CONTENT_FIELDS, Content, Development, development_id
+from timeline.domain import CONTENT_FIELDS, Content, Development, Provenance, development_id
 from timeline.progress import RECORDED, Progress
 from timeline.vocabulary import ActorKind, Status
 
@@ -37,17 +37,22 @@ class ActorNeeded:
     name: str
     kind: ActorKind
     aliases: tuple[str, ...] = ()
+    belongs_to: tuple[str, ...] = ()  # registered before it, among the same row's actors
 
 
 @dataclass(frozen=True)
 class Row:
-    """One dataset record as a development: its stable key, its content, and its actors."""
+    """One dataset record as a development: its content, its actors, and where it came from
+    (whose dataset and record id make its stable key)."""
 
-    line: int
-    key: str
     content: Content
     actors: tuple[ActorNeeded, ...]
+    provenance: Provenance
     revision_reason: str | None = None  # set when the dataset revises records in place
+
+    @property
+    def key(self) -> str:
+        return f"{self.provenance.dataset.value}:{self.provenance.record_id}"
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,12 @@ def decoded(line: bytes) -> str:
 SLUG_CHARACTERS = re.compile(r"[^a-z0-9]+")
 
 
+def file_name(file: str) -> str:
+    """A file as provenance names it: without the directories it was read from on this
+    machine (`20240410101500.export.CSV`, or `archive.zip!member`)."""
+    return PurePath(file).name
+
+
 def slug(text: str, prefix: str) -> str:
     """An actor id made from a dataset's name or code for it (`cameo-rusgov`, `ukraine`)."""
     body = SLUG_CHARACTERS.sub("-", text.lower()).strip("-")[:60].strip("-")
@@ -151,7 +162,7 @@ def _record_batch(app: Timeline, rows: list[Row], report: IngestReport, recorded
         for actor in row.actors:
             if not app.has_actor(actor.actor_id):
                 app.register_actor(actor.actor_id, actor.name, actor.kind, actor.aliases,
-                                   recorded_by=recorded_by)
+                                   actor.belongs_to, recorded_by=recorded_by)
                 report.actors_registered += 1
         ident = development_id(row.key)
         development = unsaved.get(ident)
@@ -164,7 +175,7 @@ def _record_batch(app: Timeline, rows: list[Row], report: IngestReport, recorded
             else:
                 unsaved[ident] = Development(id=ident, content=row.content,
                                              status=Status.OCCURRED, key=row.key,
-                                             recorded_by=recorded_by)
+                                             recorded_by=recorded_by, provenance=row.provenance)
                 report.recorded += 1
                 continue
         if _revise(development, row, recorded_by):
@@ -178,7 +189,10 @@ def _record_batch(app: Timeline, rows: list[Row], report: IngestReport, recorded
 
 def _revise(development: Development, row: Row, recorded_by: str) -> bool:
     """Record the dataset's newer version of a development as a correction; False when the
-    row states nothing new (or the dataset is one whose records never change)."""
+    row states nothing new (or the dataset is one whose records never change).
+
+    A version that changes only the dataset's own coding (ACLED's fatalities) is a correction
+    too: its source, which cites the new coding, joins the development's sources."""
     if row.revision_reason is None or development.retracted:
         return False
     source = row.content.sources[-1]
@@ -189,7 +203,10 @@ def _revise(development: Development, row: Row, recorded_by: str) -> bool:
         for name in CONTENT_FIELDS
         if name != "sources" and getattr(row.content, name) != getattr(development.content, name)
     }
+    held = development.provenance
+    if not changes and held is not None and held.coding != row.provenance.coding:
+        changes["sources"] = (*development.content.sources, source)
     if not changes:
         return False
-    development.correct(changes, row.revision_reason, source, recorded_by)
+    development.correct(changes, row.revision_reason, source, recorded_by, row.provenance)
     return True

@@ -12,11 +12,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from timeline.domain import Content, PartialDate, Participation, Source, TimelineError
-from timeline.ingest.bulk import ActorNeeded, BadRow, Row, decoded, lines_of, slug
-from timeline.vocabulary import ActorKind, Certainty, Role, cameo_kind
+from timeline.domain import (
+    Content,
+    PartialDate,
+    Participation,
+    Provenance,
+    Source,
+    TimelineError,
+)
+from timeline.ingest.bulk import ActorNeeded, BadRow, Row, decoded, file_name, lines_of, slug
+from timeline.vocabulary import ActorKind, Certainty, Dataset, Role, cameo_kind
 
-DATASET = "gdelt"
+DATASET = Dataset.GDELT
 ATTRIBUTION = "GDELT 2.0, machine-coded"
 COLUMNS = 61
 
@@ -27,17 +34,25 @@ EVENT_CODE, EVENT_BASE_CODE, EVENT_ROOT_CODE = 26, 27, 28
 QUAD_CLASS, GOLDSTEIN, NUM_MENTIONS, NUM_SOURCES, NUM_ARTICLES, AVG_TONE = range(29, 35)
 ACTION_GEO_FULLNAME = 52
 DATEADDED, SOURCEURL = 59, 60
+# GDELT's own coding of an event, kept in its provenance under the codebook's names.
+CODING = {"IsRootEvent": 25, "EventCode": EVENT_CODE, "EventBaseCode": EVENT_BASE_CODE,
+          "EventRootCode": EVENT_ROOT_CODE, "QuadClass": QUAD_CLASS, "GoldsteinScale": GOLDSTEIN,
+          "NumMentions": NUM_MENTIONS, "NumSources": NUM_SOURCES,
+          "NumArticles": NUM_ARTICLES, "AvgTone": AVG_TONE}
 
-# CAMEO country codes of the states the seed data registers.
-CAMEO_STATES: dict[str, str] = {
-    "RUS": "russia",
-    "CHN": "china",
-    "USA": "united-states",
-    "UKR": "ukraine",
-    "IRN": "iran",
-    "PRK": "north-korea",
-    "SWE": "sweden",
-    "HKG": "hong-kong",
+# CAMEO country codes of the states (and Hong Kong) the seed data registers, as it does.
+CAMEO_STATES: dict[str, ActorNeeded] = {
+    code: ActorNeeded(actor_id, name, kind, (code,))
+    for code, actor_id, name, kind in (
+        ("RUS", "russia", "Russia", ActorKind.STATE),
+        ("CHN", "china", "China", ActorKind.STATE),
+        ("USA", "united-states", "United States", ActorKind.STATE),
+        ("UKR", "ukraine", "Ukraine", ActorKind.STATE),
+        ("IRN", "iran", "Iran", ActorKind.STATE),
+        ("PRK", "north-korea", "North Korea", ActorKind.STATE),
+        ("SWE", "sweden", "Sweden", ActorKind.STATE),
+        ("HKG", "hong-kong", "Hong Kong", ActorKind.REGION),
+    )
 }
 # CAMEO known-group codes: the organisation each maps to, registered when first named.
 CAMEO_GROUPS: dict[str, ActorNeeded] = {
@@ -51,19 +66,24 @@ CAMEO_GROUPS: dict[str, ActorNeeded] = {
 REPORTED_FROM_SOURCES = 2
 
 
-def actor(columns: list[str], start: int) -> ActorNeeded | None:
-    """The actor a block of ten actor columns names, or None when the block is empty."""
+def actors(columns: list[str], start: int) -> tuple[ActorNeeded, ...]:
+    """The actors a block of ten actor columns needs, the one it names last: none for an
+    empty block; a code with a role in a registered state (RUSGOV) needs that state too,
+    since it belongs to it (so its developments count in the state's relationships)."""
     code, name, country, group = (columns[start + i].strip() for i in range(4))
     if not code:
-        return None
+        return ()
     if group in CAMEO_GROUPS:
-        return CAMEO_GROUPS[group]
+        return (CAMEO_GROUPS[group],)
+    state = CAMEO_STATES.get(country)
     # A bare country code is the state; a code with a role (RUSGOV, USAMIL) is its own actor.
-    if code == country and country in CAMEO_STATES:
-        return ActorNeeded(CAMEO_STATES[country], name or code, ActorKind.STATE, (code,))
+    if code == country and state is not None:
+        return (state,)
     kind = ActorKind.STATE if code == country else ActorKind.ORGANISATION
     aliases = tuple(dict.fromkeys(filter(None, (code, name))))
-    return ActorNeeded(slug(code, "cameo"), name.title() or code, kind, aliases)
+    named = ActorNeeded(slug(code, "cameo"), name.title() or code, kind, aliases,
+                        () if state is None else (state.actor_id,))
+    return (named,) if state is None else (state, named)
 
 
 def day(text: str, column: str) -> PartialDate:
@@ -88,7 +108,9 @@ def row(file: str, line: int, text: str) -> Row | BadRow:
     kind = cameo_kind(*codes)
     if kind is None:
         return BadRow(file, line, f"unknown CAMEO code {codes[0]!r} (root {codes[2]!r})")
-    source_actor, target_actor = actor(columns, ACTOR1), actor(columns, ACTOR2)
+    source_needs, target_needs = actors(columns, ACTOR1), actors(columns, ACTOR2)
+    source_actor = source_needs[-1] if source_needs else None
+    target_actor = target_needs[-1] if target_needs else None
     if source_actor is None and target_actor is None:
         return BadRow(file, line, "neither Actor1Code nor Actor2Code is given")
     url = columns[SOURCEURL].strip()
@@ -129,8 +151,9 @@ def row(file: str, line: int, text: str) -> Row | BadRow:
         return BadRow(file, line, f"NumSources {columns[NUM_SOURCES]!r} is not a number")
     except TimelineError as error:
         return BadRow(file, line, error.message)
-    needed = tuple(a for a in (source_actor, target_actor) if a is not None)
-    return Row(line, f"{DATASET}:{event_id}", content, needed)
+    needed = tuple(dict.fromkeys((*source_needs, *target_needs)))
+    coding = {name: columns[i].strip() for name, i in CODING.items()}
+    return Row(content, needed, Provenance(DATASET, event_id, file_name(file), line, coding))
 
 
 def rows(path: Path) -> Iterator[Row | BadRow]:
