@@ -31,6 +31,7 @@ def pages(app, limit, **filters):
     {}, {"kind": Kind.VISIT}, {"actors": ["xi-jinping"]}, {"status": Status.ONGOING},
     {"status": Status.OCCURRED, "as_of": date(2024, 4, 7)}, {"start": date(2024, 5, 1)},
     {"end": date(2022, 12, 31), "reported_by": date(2024, 4, 7)},
+    {"datasets": ["seed"], "kind": Kind.VISIT},
 ])
 def test_short_pages_of_a_bounded_scan_add_up_to_the_whole_list(app, monkeypatch, filters):
     whole = app.list_developments(**filters)

@@ -1,9 +1,11 @@
-"""Property: a replay served a page at a time adds up to the whole replay, in both orders and on
-every time axis; and a page of the whole store's replay reads only the links of its own pairs."""
+"""Property: a replay served a page at a time adds up to the whole replay, in both orders, on
+every time axis and for every dataset filter; and a page of the whole store's replay reads only
+the links of its own pairs."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,18 +14,25 @@ from hypothesis import strategies as st
 import timeline.queries
 from tests.conftest import SEEDS, STORES, fresh_store
 from timeline.application import Timeline
+from timeline.ingest import gdelt
+from timeline.ingest.bulk import ingest
 from timeline.readmodel import ViewQueries
 from timeline.seeding import seed
 from timeline.synth import Synthesizer, SynthReport, batches, record_batch, register_actors
 
 PAIRS = [None, ("china", "russia"), ("state-000000", "state-000001")]
 DAYS = st.one_of(st.none(), st.dates(date(1965, 1, 1), date(2025, 12, 31)))
+# The history holds seed and GDELT developments (none recorded by hand): each filter below keeps
+# some of them, all of them, or none.
+DATASETS = [(), ("seed",), ("gdelt",), ("manual",), ("gdelt", "seed")]
+SAMPLES = Path(__file__).parents[2] / "samples" / "gdelt"
 
 
 @pytest.fixture(scope="module", params=STORES)
 def history(request):
     """The seed data, then a synthetic history (corrections, retractions, status changes,
-    late records) in runs, with the moments between the runs (for known_at)."""
+    late records) in runs, then the GDELT samples, with the moments between the runs (for
+    known_at)."""
     with fresh_store(request.param) as url:
         app = Timeline(url)
         seed(app, SEEDS)
@@ -34,6 +43,8 @@ def history(request):
         for operations in batches(synthesizer, 100):
             record_batch(app, synthesizer.seed, operations, report)
             moments.append(datetime.now(UTC))
+        for path in sorted(SAMPLES.glob("*.export.CSV")):
+            assert ingest(app, gdelt.rows(path), recorded_by="gdelt").recorded
         yield app, moments
         app.close()
 
@@ -52,13 +63,25 @@ def paged(app: Timeline, limit: int, **query):
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(order=st.sampled_from(["happened", "reported"]), until=DAYS, start=DAYS,
        reported_by=DAYS, known_at=st.integers(0, 3), pair=st.sampled_from(PAIRS),
-       limit=st.sampled_from([1, 3, 40]))
+       limit=st.sampled_from([1, 3, 40]), datasets=st.sampled_from(DATASETS))
 def test_pages_add_up_to_the_whole_replay(history, order, until, start, reported_by, known_at,
-                                          pair, limit):
+                                          pair, limit, datasets):
     app, moments = history
     query = {"order": order, "until": until, "start": start, "reported_by": reported_by,
-             "known_at": None if known_at == 0 else moments[known_at - 1], "pair": pair}
+             "known_at": None if known_at == 0 else moments[known_at - 1], "pair": pair,
+             "datasets": datasets}
     assert paged(app, limit, **query) == app.replay(**query)
+
+
+@pytest.mark.parametrize("order", ["happened", "reported"])
+def test_the_dataset_filter_keeps_the_steps_of_its_developments_a_page_at_a_time(history, order):
+    app, _ = history
+    whole = app.replay(order=order)
+    gdelt_only = paged(app, 7, order=order, datasets=("gdelt",))
+    assert gdelt_only == app.replay(order=order, datasets=("gdelt",))
+    assert 0 < len(gdelt_only) < len(whole)
+    assert paged(app, 7, order=order, datasets=("manual",)) == []
+    assert paged(app, 40, order=order, datasets=("gdelt", "seed")) == whole
 
 
 @pytest.mark.parametrize("order", ["happened", "reported"])
