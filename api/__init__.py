@@ -16,6 +16,7 @@ from api import (
     feed,
     health,
     http,
+    page,
     ratelimit,
     relationships,
 )
@@ -72,6 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for module in (actors, developments, relationships, events, feed, audit, health):
         api.register_blueprint(module.blueprint)
+    app.register_blueprint(page.blueprint)  # plain Flask: the page is not in the OpenAPI
     feed.install(app)
     errors.register(app)
     ratelimit.install(app)  # first: a refused request costs no token lookup

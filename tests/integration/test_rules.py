@@ -175,9 +175,12 @@ def cacheable_gets(api) -> list[str]:
     development = timeline.list_developments(limit=1)[0]["id"]
     values = {"a": "china", "b": "russia", "actor_id": "china", "development_id": development,
               "position": "1", "stream_id": development}
+    files = {"page.asset": {"name": "page.js"},  # the page's own, and a vendored library
+             "page.vendor": {"name": "cytoscape/cytoscape.min.js"}}
     urls = api.url_map.bind("localhost")
     return sorted(
-        urls.build(rule.endpoint, {name: values[name] for name in rule.arguments})
+        urls.build(rule.endpoint, {name: {**values, **files.get(rule.endpoint, {})}[name]
+                                   for name in rule.arguments})
         for rule in api.url_map.iter_rules()
         if "GET" in rule.methods and rule.endpoint not in ("static", "api-docs.openapi_json")
         and not rule.rule.endswith("/stream")  # a live feed, not a document: no ETag

@@ -62,7 +62,8 @@ def test_every_response_carries_exactly_one_date_header(durable_store, options):
     try:
         answering(port, server)
         for path in ("/healthz", "/api/v1/actors/china", "/api/v1/relationships",
-                     "/api/v1/actors/atlantis", "/openapi.json"):
+                     "/api/v1/actors/atlantis", "/openapi.json", "/", "/page/page.js",
+                     "/vendor/cytoscape/cytoscape.min.js"):
             assert len(get(port, path).msg.get_all("Date") or []) == 1, path
     finally:
         server.terminate()
