@@ -124,4 +124,20 @@ def test_loading_a_dataset_in_the_address_shows_that_dataset_alone(
     wait_for_ids(page, [d["id"] for d in developments(service, "&dataset=seed,gdelt")])
     assert page.evaluate(CHECKED) == ["seed", "gdelt"]
     assert address(page)["dataset"] == ["gdelt,seed"]
+    # A shared pair opens as those datasets score it.
+    open_page(page, service, "?dataset=gdelt&pair=russia,ukraine")
+    expected = service.get("/api/v1/relationships/russia/ukraine?dataset=gdelt")
+    details = page.locator('#details article[data-pair="russia,ukraine"]')
+    details.wait_for()
+    assert details.locator(".contributions [data-development-id]").evaluate_all(
+        "(links) => links.map((e) => e.dataset.developmentId)") \
+        == [d["id"] for d in expected["developments"]]
     assert console == []
+
+
+def test_a_dataset_the_api_does_not_know_is_shown_with_its_message(
+        page, console, ingested_service: Service):
+    page.goto(f"{ingested_service.url}/?dataset=seed,nope")
+    status = page.locator("#status.error")
+    status.wait_for()
+    assert "dataset" in status.inner_text()
