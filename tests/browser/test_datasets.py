@@ -141,3 +141,14 @@ def test_a_dataset_the_api_does_not_know_is_shown_with_its_message(
     status = page.locator("#status.error")
     status.wait_for()
     assert "dataset" in status.inner_text()
+
+
+def test_playing_the_news_replays_the_datasets_kept(page, console, ingested_service: Service):
+    open_page(page, ingested_service, "?dataset=gdelt")
+    with page.expect_request(lambda request: "/api/v1/replay" in request.url) as asked:
+        page.click("#play")
+    assert parse_qs(urlsplit(asked.value.url).query)["dataset"] == ["gdelt"]
+    page.wait_for_function("() => location.search.includes('reported_by=')")
+    page.click("#play")  # pause
+    assert address(page)["dataset"] == ["gdelt"]
+    assert console == []
