@@ -615,7 +615,6 @@ function provenance(d) {
     "data-record-id": record.record_id },
   h("h4", {}, "Provenance"),
   h("dl", { class: "facts" },
-    fact("Dataset", record.dataset),
     fact("Record", h("code", { "data-field": "record_id" }, record.record_id)),
     fact("File", h("code", { "data-field": "file" }, record.file)),
     fact("Line", h("span", { "data-field": "line" }, String(record.line)))),
