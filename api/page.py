@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, render_template, send_from_directo
 
 from api.feed import EVENT_TYPE_NAMES
 from api.http import cacheable
-from timeline.vocabulary import KINDS, ActorKind, Certainty, Stance
+from timeline.vocabulary import KINDS, ActorKind, Certainty, Dataset, Stance
 
 blueprint = Blueprint("page", __name__)
 
@@ -46,6 +46,7 @@ def vocabulary() -> dict[str, object]:
         "stances": [stance.value for stance in Stance],
         "certainties": [certainty.value for certainty in Certainty],
         "actor_kinds": [kind.value for kind in ActorKind],
+        "datasets": [dataset.value for dataset in Dataset],  # the API's `dataset` values
         "event_types": EVENT_TYPE_NAMES,  # the names of the live feed's messages
     }
 

@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import SEEDS, fresh_store
 from tests.integration.test_serving import ROOT, answering, free_port
 from timeline.application import Timeline
+from timeline.cli import main
 from timeline.seeding import seed
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots, figures (gitignored)
@@ -88,11 +90,23 @@ def postgres_service() -> Iterator[Service]:
         yield from serve(store)
 
 
-def serve(store: str) -> Iterator[Service]:
+@pytest.fixture(scope="module")
+def ingested_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The seeded service with samples/gdelt ingested beside the seed data, as
+    `timeline ingest gdelt` does it."""
+    store = f"sqlite:///{tmp_path_factory.mktemp('ingested') / 'timeline.db'}"
+    yield from serve(store, gdelt=sorted((ROOT / "samples" / "gdelt").glob("*.export.CSV")))
+
+
+def serve(store: str, gdelt: list[Path] | None = None) -> Iterator[Service]:
     app = Timeline(store)
     seed(app, SEEDS)
     token = app.access.create_token("browser tests")
     app.close()
+    if gdelt:
+        result = CliRunner().invoke(main, ["--store", store, "ingest", "gdelt", "--quiet",
+                                           *map(str, gdelt)])
+        assert result.exit_code == 0, result.output
     port = free_port()
     # A closed page's stream is noticed at the next keep-alive: send one each second.
     env = {**os.environ, "TIMELINE_STREAM_HEARTBEAT": "1"}

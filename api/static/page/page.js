@@ -16,9 +16,10 @@ const SHAPES = {
 };
 const DAY = 24 * 3600 * 1000;
 
-// Everything the URL says: the time axes, the selection and the filters.
+// Everything the URL says: the time axes, the selection, the filters and the datasets kept
+// (`dataset`: comma-separated as the API takes it; empty for every dataset).
 const state = { as_of: "", reported_by: "", known_at: "", pair: "", development: "",
-  actor: "", kind: "", certainty: "", source: "" };
+  actor: "", kind: "", certainty: "", source: "", dataset: "" };
 const page = {
   actors: new Map(), developments: new Map(), relationships: [], timeline: null, items: null,
   map: null, position: 0, viewed: 0, playing: false, earliest: null, seen: new Set(),
@@ -82,6 +83,11 @@ function reading() {
   return page.position ? { ...axes(), min_position: page.position } : axes();
 }
 
+// The datasets kept, for the reads that take them (lists, a pair, the replay).
+function datasets() {
+  return state.dataset ? { dataset: state.dataset } : {};
+}
+
 // --- small helpers --------------------------------------------------------------------
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -140,7 +146,8 @@ function readUrl() {
 function writeUrl() {
   const params = {};
   for (const [name, value] of Object.entries(state)) if (value) params[name] = value;
-  const url = location.pathname + query(params);
+  // Commas stay commas (`pair=china,russia`, `dataset=seed,gdelt`): readable when shared.
+  const url = location.pathname + query(params).replaceAll("%2C", ",");
   if (url === location.pathname + location.search) return;
   // Playing replaces the address at each step: Back leaves the replay, not one day of it.
   if (page.playing) history.replaceState(null, "", url);
@@ -151,6 +158,8 @@ function showState() {
   for (const name of AXES) $(`#${name}`).value = state[name];
   if (state.known_at) $("#advanced").open = true;
   for (const name of FILTERS) $(`#filter-${name}`).value = state[name];
+  const kept = state.dataset.split(",");
+  for (const box of datasetBoxes()) box.checked = !state.dataset || kept.includes(box.value);
   syncSliders();
 }
 
@@ -212,6 +221,7 @@ function wireControls() {
       refresh();
     });
   }
+  for (const box of datasetBoxes()) box.addEventListener("change", chooseDatasets);
   $("#controls").addEventListener("submit", (event) => event.preventDefault());
   $("#play").addEventListener("click", () => (page.playing ? stop() : play()));
   $("#verify").addEventListener("click", verify);
@@ -223,6 +233,24 @@ function wireControls() {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && (state.pair || state.development)) select({});
   });
+}
+
+function datasetBoxes() {
+  return document.querySelectorAll("#datasets input[data-dataset]");
+}
+
+// The datasets ticked: all of them is every dataset (no `dataset` in the URL), none is refused.
+function chooseDatasets(event) {
+  const boxes = [...datasetBoxes()];
+  const ticked = boxes.filter((box) => box.checked).map((box) => box.value);
+  if (!ticked.length) {
+    event.target.checked = true;
+    say("Keep at least one dataset.", true);
+    return;
+  }
+  state.dataset = ticked.length === boxes.length ? "" : ticked.join(",");
+  writeUrl();
+  refresh();
 }
 
 // --- loading and drawing ------------------------------------------------------------------
@@ -254,14 +282,15 @@ function describeAxes() {
   else parts.push("the world today");
   if (state.reported_by) parts.push(`as reported by ${state.reported_by}`);
   if (state.known_at) parts.push(`as this store knew it at ${state.known_at}`);
+  if (state.dataset) parts.push(`from ${state.dataset.split(",").join(", ")} only`);
   return `Showing ${parts.join(", ")}.`;
 }
 
 async function load() {
   const filters = { actor: state.actor, kind: state.kind, certainty: state.certainty };
   const [developments, relationships] = await Promise.all([
-    all("/developments", "developments", { ...reading(), ...filters }),
-    all("/relationships", "relationships", reading()),
+    all("/developments", "developments", { ...reading(), ...datasets(), ...filters }),
+    all("/relationships", "relationships", { ...reading(), ...datasets() }),
   ]);
   const shown = developments.filter((d) => !state.source
     || d.sources.some((source) => source.publication === state.source));
@@ -283,7 +312,8 @@ async function load() {
 function itemOf(development) {
   const { start, end, precision } = period(development.date.value);
   const family = VOCABULARY.kinds[development.kind]?.family || "statement";
-  const classes = [`family-${family}`, `precision-${precision}`, `status-${development.status}`];
+  const classes = [`family-${family}`, `precision-${precision}`, `status-${development.status}`,
+    `dataset-${development.dataset}`];
   if (development.date.approximate) classes.push("approximate");
   if (development.standing) classes.push(`standing-${development.standing}`);
   if (development.retracted) classes.push("retracted");
@@ -298,7 +328,8 @@ function itemOf(development) {
   const item = {
     id: development.id, start, className: classes.join(" "), development,
     title: `${development.date.value}${development.date.approximate ? " (approximate)" : ""} · `
-      + `${kindLabel(development.kind)} · ${development.status} — ${development.summary}`,
+      + `${kindLabel(development.kind)} · ${development.status} · ${development.dataset} — `
+      + development.summary,
   };
   if (precision === "day" && development.status !== "ongoing") item.type = "box";
   else Object.assign(item, { type: "range", end: until });
@@ -318,7 +349,7 @@ function drawTimeline(developments) {
         if (!item?.development) return "";
         const summary = item.development.summary;
         return h("span", { class: "item", tabindex: 0, role: "button",
-          "data-development-id": item.id },
+          "data-development-id": item.id, "data-dataset": item.development.dataset },
         summary.length > 70 ? `${summary.slice(0, 67)}…` : summary);
       },
     });
@@ -349,7 +380,7 @@ function drawTimeline(developments) {
 function drawList(developments) {
   const list = $("#development-list");
   list.replaceChildren(...developments.map((d) => h("li", {},
-    h("button", { type: "button", "data-development-id": d.id,
+    h("button", { type: "button", "data-development-id": d.id, "data-dataset": d.dataset,
       class: `family-${VOCABULARY.kinds[d.kind]?.family}`,
       onclick: () => select({ development: d.id }, true) },
     h("span", { class: "date" }, d.date.value), " ", d.summary))));
@@ -487,7 +518,7 @@ async function showSelection() {
 async function pairDetails(pair) {
   const [a, b] = pair.split(",");
   const found = await api(`/relationships/${encodeURIComponent(a)}/${encodeURIComponent(b)}`,
-    reading());
+    { ...reading(), ...datasets() });
   const known = await Promise.all(found.developments.map((d) => fullDevelopment(d.id)));
   return h("article", { "data-pair": pair },
     h("h3", {}, `${actorName(a)} – ${actorName(b)}`),
@@ -551,7 +582,7 @@ function sources(list) {
 async function developmentDetails(id) {
   const d = await api(`/developments/${encodeURIComponent(id)}`, reading());
   const family = VOCABULARY.kinds[d.kind]?.family;
-  return h("article", { "data-development-id": d.id },
+  return h("article", { "data-development-id": d.id, "data-dataset": d.dataset },
     h("h3", {}, d.summary),
     h("dl", { class: "facts" },
       fact("Kind", h("span", { class: `family-${family}` }, kindLabel(d.kind))),
@@ -563,10 +594,34 @@ async function developmentDetails(id) {
       fact("Actors", d.actors.map((p) => `${actorName(p.actor)} (${p.role})`).join(", ")),
       d.place ? fact("Place", d.place) : null,
       d.items.length ? fact("Items", d.items.join(", ")) : null,
-      d.quote ? fact("Quote", h("q", {}, d.quote)) : null),
+      d.quote ? fact("Quote", h("q", {}, d.quote)) : null,
+      fact("Dataset", h("span", { class: "dataset" }, d.dataset))),
+    provenance(d),
     h("h4", {}, "Sources"), sources(d.sources),
     h("h4", {}, `Versions (${d.history.length})`),
     h("ol", { class: "versions" }, versions(d.history)));
+}
+
+// The dataset record an ingested development came from; seed and manual data have none.
+function provenance(d) {
+  const record = d.provenance;
+  if (!record) {
+    return h("p", { class: "provenance hint", "data-provenance": "none" },
+      `No provenance: ${d.dataset === "manual" ? "recorded by hand" : "sourced seed data"}, `
+      + "not ingested from a dataset.");
+  }
+  const coding = Object.entries(record.coding || {});
+  return h("section", { class: "provenance", "data-provenance": record.dataset,
+    "data-record-id": record.record_id },
+  h("h4", {}, "Provenance"),
+  h("dl", { class: "facts" },
+    fact("Record", h("code", { "data-field": "record_id" }, record.record_id)),
+    fact("File", h("code", { "data-field": "file" }, record.file)),
+    fact("Line", h("span", { "data-field": "line" }, String(record.line)))),
+  coding.length ? h("table", { class: "coding" },
+    h("caption", {}, `${record.dataset}'s own coding`),
+    h("tbody", {}, coding.map(([name, value]) => h("tr", { "data-coding": name },
+      h("th", { scope: "row" }, name), h("td", {}, value))))) : null);
 }
 
 // Each version, with what it changed: a field's earlier value beside its new one.
@@ -673,8 +728,8 @@ async function play() {
   button.setAttribute("aria-pressed", "true");
   button.textContent = "❚❚ Pause";
   try {
-    const steps = await all("/replay", "steps",
-      { order: "reported", ...(state.known_at ? { known_at: state.known_at } : {}) });
+    const steps = await all("/replay", "steps", { order: "reported", ...datasets(),
+      ...(state.known_at ? { known_at: state.known_at } : {}) });
     const dates = [...new Set(steps.map((step) => step.date))];
     const start = state.reported_by ? dates.findIndex((date) => date > state.reported_by) : 0;
     for (const date of dates.slice(start < 0 ? 0 : start)) {
