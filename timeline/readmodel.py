@@ -13,8 +13,11 @@ replay.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
+import logging
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, singledispatch
 from itertools import groupby
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 from eventsourcing.application import Application, Repository
@@ -36,7 +39,7 @@ from timeline.domain import Actor, Development
 from timeline.progress import PROJECTED, Progress
 from timeline.relationships import Fact, Linked, links, pair_of
 from timeline.schemas import dump_development
-from timeline.store import Dialect, SQLiteDialect
+from timeline.store import Dialect, SQLiteDialect, StoreError
 from timeline.vocabulary import Role
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -46,6 +49,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # derived), so upgrading Timeline never needs a hand-written migration of the view.
 VIEW_SHAPE = 4  # 4: knowledge time (reported_from), world time from `begins`; actors keyed by id
 
+
+# The largest backlog a read applies itself unless the store says otherwise (see ReadModel).
+READ_CATCH_UP = 1000
 
 # What one thread keeps while it applies a run of events in one transaction.
 RUN = threading.local()
@@ -845,8 +851,75 @@ class ViewQueries(Dialect):
             return c.fetchone()["n"]
 
 
+class Election:
+    """Who is this store's background projector: `try_acquire` is True for one holder at a
+    time, until it releases (or its process ends)."""
+
+    def try_acquire(self) -> bool:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+
+class FileElection(Election):
+    """An exclusive lock on a file beside a SQLite database: the processes serving one file
+    (gunicorn's workers) elect one projector, and the kernel frees the lock when its holder
+    dies, so another takes over."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file: Any = None
+
+    def try_acquire(self) -> bool:
+        if self._file is not None:
+            return True
+        held = open(self.path, "a+b")  # noqa: SIM115 (held open for as long as it is elected)
+        try:
+            fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            held.close()
+            return False
+        self._file = held
+        return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the file releases the lock
+            self._file = None
+
+
+class ProcessElection(Election):
+    """An election within one process: for an in-memory store, which no other process sees."""
+
+    _locks: ClassVar[dict[str, threading.Lock]] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, name: str) -> None:
+        with self._guard:
+            self.lock = self._locks.setdefault(name, threading.Lock())
+        self.held = False
+
+    def try_acquire(self) -> bool:
+        if not self.held:
+            self.held = self.lock.acquire(blocking=False)
+        return self.held
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.lock.release()
+
+
 class TimelineView(ViewQueries, SQLiteDialect, SQLiteTrackingRecorder):
     """The read model on SQLite, in the events' own database file."""
+
+    def election(self) -> Election:
+        """The lock that elects this store's background projector (see Projector)."""
+        name = self.datastore.pool.db_name
+        if name.startswith("file:") or name == ":memory:":  # in memory: this process alone
+            return ProcessElection(name)
+        return FileElection(f"{os.path.abspath(name)}-projector")
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.view_statements()]
@@ -960,6 +1033,68 @@ class _Collections:
 _collections = _Collections()
 
 
+log = logging.getLogger(__name__)
+
+
+class Projector:
+    """The background projector of a serving process: a thread that catches the view up with
+    the log, so that no request waits for a backlog (see ReadModel.catch_up_for_read).
+
+    One per store at a time: each serving process (gunicorn's workers) has one, and an
+    election (see TimelineView.election) lets only its holder apply events; the others try
+    again at each interval, so one takes over when the holder ends. The thread starts when a
+    read first finds a backlog, and then looks at the log every `interval` seconds.
+    """
+
+    interval = 1.0  # seconds between looks at the log, and between tries of the election
+    retry_delay = 5.0  # seconds to wait after the store failed, before trying again
+
+    def __init__(self, read_model: ReadModel, election: Election) -> None:
+        self.read_model = read_model
+        self.election = election
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def wake(self) -> None:
+        """Catch up now: start the thread if it is not running yet."""
+        with self._start:
+            if self._thread is None and not self._stopping.is_set():
+                self._thread = threading.Thread(
+                    target=self._run, name=f"projector-{self.read_model.name}", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                if self.election.try_acquire():
+                    self._catch_up()
+            except Exception:  # the store failed: say so, and try again later
+                log.exception("the background projector failed; retrying in %g s",
+                              self.retry_delay)
+                self._stopping.wait(self.retry_delay)
+                continue
+            self._wake.wait(self.interval)
+
+    def _catch_up(self) -> None:
+        """Apply runs of events until none is left, checking between runs for a stop."""
+        batch = self.read_model.catch_up_batch
+        while not self._stopping.is_set():
+            if self.read_model.catch_up(batch, limit=batch) < batch:
+                return
+
+    def close(self) -> None:
+        """Stop after the run being applied (it commits whole, or not at all)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.election.release()
+
+
 class ReadModel:
     """An application's view kept current with its log: the projection's housekeeping
     (catching up, the lag, a rebuild), and reads that find the view current first."""
@@ -978,25 +1113,61 @@ class ReadModel:
         # The store's factory chooses the view's recorder (TRACKING_RECORDER_TOPIC).
         self.view: ViewQueries = app.factory.tracking_recorder()  # type: ignore[assignment]
         self.projection = TimelineProjection(self.view, app.repository)
-        # How much a read applies itself (TIMELINE_READ_CATCH_UP, set by the store URL): "all"
-        # where no worker follows the log (SQLite), else at most that many events, and only
-        # when no one else is applying events at that moment.
-        setting = str(app.env.get("TIMELINE_READ_CATCH_UP") or "all")
-        self.read_catch_up: int | None = None if setting == "all" else int(setting)
+        # The largest backlog a read applies itself (TIMELINE_READ_CATCH_UP): beyond it, a
+        # read answers at once from the view as it stands while a background projector
+        # catches up; "all": every read applies the whole backlog first.
+        self.read_catch_up: int | None = None
+        self.configure_reads(app.env.get("TIMELINE_READ_CATCH_UP") or READ_CATCH_UP)
+        # Who else projects this store: "worker" (PostgreSQL: `timeline worker`), else
+        # nobody until a serving process starts its projector (see serve).
+        self.worker_projects = app.env.get("TIMELINE_PROJECTOR") == "worker"
+        self.projector: Projector | None = None
         self._reading = threading.Lock()  # held by the thread of this process catching up
 
+    def configure_reads(self, setting: int | str) -> None:
+        """Set the largest backlog a read applies itself: a whole number, or "all"."""
+        text = str(setting).strip()
+        if text != "all" and not text.isdigit():
+            raise StoreError(f"read_catch_up={setting!r}: give a whole number, or all")
+        self.read_catch_up = None if text == "all" else int(text)
+
+    def serve(self) -> None:
+        """Keep the view current in the background of a serving process, where no worker
+        does (see Projector): reads then never wait for a backlog."""
+        if self.projector is None and not self.worker_projects:
+            self.projector = Projector(self, self.view.election())  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Stop the background projector, if this process runs one."""
+        if self.projector is not None:
+            self.projector.close()
+
     def current(self) -> ViewQueries:
-        """The view, after a read's catch-up (see read_catch_up): whoever just wrote reads
-        what they wrote on SQLite; on PostgreSQL, where the worker projects, a read applies
-        only a bounded number of events and never waits for another's catch-up (a client
-        that must read its own write asks for its position, see reach)."""
+        """The view, after a read's catch-up (see catch_up_for_read)."""
         self.catch_up_for_read()
         return self.view
 
-    def catch_up_for_read(self) -> int:
-        """The catch-up a read does; returns how many events it applied."""
-        if self.read_catch_up is None:
+    def catch_up_for_read(self, lag: int | None = None) -> int:
+        """The catch-up a read does (given the lag when the caller just read it); returns how
+        many events it applied.
+
+        Where another projects the log (the worker, or this process's background projector),
+        a read applies a small backlog (read_catch_up events at most) itself, so a write is
+        read back at once, and only when no one else is applying events at that moment; a
+        larger backlog is left to the projector, and the read answers from the view as it
+        stands. Where no one else projects (a command line process on SQLite), it applies
+        the whole backlog first.
+        """
+        if self.read_catch_up is None or not (self.worker_projects or self.projector):
             return self.catch_up()
+        if lag is None:
+            lag = self.lag()
+        if lag == 0:
+            return 0
+        if lag > self.read_catch_up:
+            if self.projector is not None:
+                self.projector.wake()
+            return 0
         if not self._reading.acquire(blocking=False):
             return 0  # another thread of this process is at it: answer from the view as it is
         try:
@@ -1013,7 +1184,7 @@ class ReadModel:
         `position`: waits up to `timeout` seconds for it (catching up meanwhile as a read
         does), else ViewBehind. The answer to read-your-writes when a worker projects."""
         state = self.state()
-        if state.lag and self.catch_up_for_read():
+        if state.lag and self.catch_up_for_read(state.lag):
             state = self.state()
         if position is None or state.position >= position:
             return state
@@ -1070,11 +1241,17 @@ class ReadModel:
         """How many events the view has not applied yet."""
         return self.view.lag(self.log_head)
 
+    def catch_up_bulk(self, progress: Progress | None = None) -> int:
+        """Apply the whole backlog on the bulk path (long runs, see rebuild_batch): what a
+        command that wrote many events does before it returns, so that no read finds them
+        unapplied."""
+        with fewer_collections():
+            return self.catch_up(self.rebuild_batch, bulk=True, progress=progress)
+
     def rebuild(self, progress: Progress | None = None) -> int:
         """Throw the read model away and project it again from the first event."""
         self.view.reset(self.name)
-        with fewer_collections():
-            applied = self.catch_up(self.rebuild_batch, bulk=True, progress=progress)
+        applied = self.catch_up_bulk(progress)
         self.view.analyze()
         return applied
 
