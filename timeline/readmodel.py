@@ -43,11 +43,14 @@ from timeline.store import Dialect, SQLiteDialect, StoreError
 from timeline.vocabulary import Role
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+COMPACT = (",", ":")  # JSON as the view stores it: no spaces between the items
 
 # The shape of the view's tables. A store whose view was built in another shape has its view
 # dropped and rebuilt from the events when it is opened (the events are the truth; the view is
 # derived), so upgrading Timeline never needs a hand-written migration of the view.
-VIEW_SHAPE = 4  # 4: knowledge time (reported_from), world time from `begins`; actors keyed by id
+# 5: links reference their version's row, and a version's fact is read from its document
+# (each fact stored once).
+VIEW_SHAPE = 5
 
 
 # The largest backlog a read applies itself unless the store says otherwise (see ReadModel).
@@ -63,10 +66,52 @@ def micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
+# A version's document as its row keeps it: without the fields its columns hold (see
+# stored_document), which read_document puts back in the order dump_development gives them.
+FROM_COLUMNS = ("id", "version", "recorded_at", "status", "retracted", "kind", "certainty")
+DOCUMENT_KEYS = ("id", "key", "version", "recorded_at", "status", "retracted", "ended", "kind",
+                 "summary", "actors", "date", "certainty", "sources", "planned_for", "place",
+                 "items", "quote")
+# The columns read_document reads, of the versions' alias v.
+DOCUMENT_COLUMNS = ("v.development_id", "v.version", "v.recorded_at", "v.status", "v.retracted",
+                    "v.kind", "v.certainty", "v.document")
+
+
+def column_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The document's fields a version's columns hold (see FROM_COLUMNS)."""
+    return {
+        "id": row["development_id"],
+        "version": row["version"],
+        "recorded_at": (EPOCH + timedelta(microseconds=row["recorded_at"])).isoformat(),
+        "status": row["status"],
+        "retracted": bool(row["retracted"]),
+        "kind": row["kind"],
+        "certainty": row["certainty"],
+    }
+
+
+def stored_document(document: Mapping[str, Any], row: VersionRow) -> str:
+    """The document without the fields its row's columns hold (each fact stored once); a
+    field that differs from its column (a moment recorded in another zone) is kept."""
+    columns = column_values(row._asdict())
+    return json.dumps({key: value for key, value in document.items()
+                       if key not in columns or columns[key] != value}, separators=COMPACT)
+
+
+def read_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A version's document from its row (see stored_document)."""
+    rest = json.loads(row["document"])
+    columns = column_values(row)
+    document = {key: rest.pop(key) if key in rest else columns[key]
+                for key in DOCUMENT_KEYS if key in rest or key in columns}
+    document.update(rest)  # fields beyond DOCUMENT_KEYS, in their order
+    return document
+
+
 def in_force(axes: Axes, alias: str = "v", every_version: bool = False
              ) -> tuple[list[str], list[Any]]:
-    """SQL conditions (and their parameters) on the rows of `alias` (development versions, or
-    their links) for the version of each development in force on the axes (see timeline.axes),
+    """SQL conditions (and their parameters) on the rows of `alias` (development versions)
+    for the version of each development in force on the axes (see timeline.axes),
     retracted ones left out; with `every_version`, every version reported and recorded by then,
     retracted ones included (a replay as the news arrived).
 
@@ -123,25 +168,18 @@ class VersionRow(NamedTuple):
     reported_from: str  # ISO day
     begins: str  # ISO day
     document: str
-    fact: str  # the fact as its links store it (see Version.stored_fact)
+    statuses: str  # what its fact needs beyond the document (see Fact.from_document)
 
 
 class LinkRow(NamedTuple):
     """A row of development_links: one directed link of a version (see relationships.links),
-    with what a relationship query filters on and reads, copied from its version."""
+    keyed by its pair; what a query filters on and reads is its version's row."""
 
     a: str
     b: str
-    source: str
-    target: str
     development_id: str
     version: int
-    recorded_at: int
-    superseded_at: int | None
-    retracted: int
-    reported_from: str
-    begins: str
-    fact: str  # the fact as its links store it (see Version.stored_fact)
+    from_a: int  # 1: the link goes from a to b; 0: from b to a
 
 
 class ParticipantRow(NamedTuple):
@@ -163,12 +201,11 @@ class Superseded(NamedTuple):
 
 
 class Version(NamedTuple):
-    """A version of a development as the view writes it: its development_versions row, its
-    fact (from which its participants and links follow) and the fact as its links store it."""
+    """A version of a development as the view writes it: its development_versions row and
+    its fact (from which its participants and links follow)."""
 
     row: VersionRow
     fact: Fact
-    stored_fact: str
 
 
 class VersionWrites(NamedTuple):
@@ -199,8 +236,7 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
     # A version recorded without a source counts in knowledge time from the day it was
     # recorded here: nothing earlier proves it was known.
     fact = Fact.of(development, development.reported_on or recorded_at.date())
-    stored_fact = json.dumps(fact.row())
-    return Version(
+    version = Version(
         VersionRow(
             development_id=str(development.id),
             version=development.version,
@@ -215,12 +251,13 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
             latest=content.date.latest.isoformat(),
             reported_from=fact.reported_from.isoformat(),  # type: ignore[union-attr]
             begins=fact.begins.isoformat(),
-            document=json.dumps(dump_development(development, recorded_at)),
-            fact=stored_fact,
+            document="",
+            statuses=json.dumps(fact.stored_statuses(), separators=COMPACT),
         ),
         fact,
-        stored_fact,
     )
+    document = stored_document(dump_development(development, recorded_at), version.row)
+    return version._replace(row=version.row._replace(document=document))
 
 
 class ActorRow(NamedTuple):
@@ -290,12 +327,10 @@ def participant_rows(row: VersionRow, fact: Fact) -> list[ParticipantRow]:
 
 def link_rows(row: VersionRow, version: Version,
               states: Mapping[str, Iterable[str]]) -> list[LinkRow]:
-    """The links a version makes (its actors lifted to their `states`), each carrying the
-    version's record-time interval, retraction, world date and stored fact."""
+    """The links a version makes (its actors lifted to their `states`)."""
     return [
-        LinkRow(*pair_of(source, target), source, target, row.development_id, row.version,
-                row.recorded_at, row.superseded_at, row.retracted, row.reported_from,
-                row.begins, version.stored_fact)
+        LinkRow(*pair_of(source, target), row.development_id, row.version,
+                int(source < target))
         for source, target in links(version.fact, states)
     ]
 
@@ -320,39 +355,36 @@ def plan_writes(versions: Sequence[Version], states: Mapping[str, Iterable[str]]
 
 
 # What write_versions runs, each statement once per run with its rows (see VersionWrites).
-# A superseded version and its links are updated by the whole primary key: every event of a
-# development wrote a row, so the current one is the previous version. (By id and
-# "superseded_at IS NULL", PostgreSQL without statistics walked the partial index of current
-# versions instead: 10-20 ms per row at 1M.)
+# A superseded version is updated by the whole primary key: every event of a development wrote
+# a row, so the current one is the previous version. (By id and "superseded_at IS NULL",
+# PostgreSQL without statistics walked the partial index of current versions instead: 10-20 ms
+# per row at 1M.) Its links reference it, so they need no update.
 SUPERSEDE_VERSIONS = (
     "UPDATE {development_versions} SET superseded_at = ? WHERE development_id = ? AND version = ?"
-)
-SUPERSEDE_LINKS = (
-    "UPDATE {development_links} SET superseded_at = ? WHERE development_id = ? AND version = ?"
 )
 INSERT_VERSIONS = (
     "INSERT INTO {development_versions} (development_id, version, position, recorded_at,"
     " superseded_at, kind, status, certainty, retracted, earliest, latest, reported_from,"
-    " begins, document, fact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " begins, document, statuses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_PARTICIPANTS = (
     "INSERT INTO {development_actors} (actor, development_id, version, role)"
     " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 INSERT_LINKS = (
-    "INSERT INTO {development_links} (a, b, source, target, development_id, version,"
-    " recorded_at, superseded_at, retracted, reported_from, begins, fact)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    "INSERT INTO {development_links} (a, b, development_id, version, from_a)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
-def as_of_date(document: dict[str, Any], stored_fact: str, as_of: date | None
-               ) -> dict[str, Any]:
+def as_of_date(document: dict[str, Any], statuses: str, reported_from: str,
+               as_of: date | None) -> dict[str, Any]:
     """A development's document as it stood on a world date: the status in force then, and
     where it stood (counts, expected, possible; None when cancelled). Unchanged without one."""
     if as_of is None:
         return document
-    return {**document, **Fact.from_row(json.loads(stored_fact)).on(as_of)}
+    fact = Fact.from_document(document, json.loads(statuses), reported_from)
+    return {**document, **fact.on(as_of)}
 
 
 class ViewBusy(Exception):
@@ -410,7 +442,7 @@ class ViewQueries(Dialect):
                 kind TEXT NOT NULL, status TEXT NOT NULL, certainty TEXT NOT NULL,
                 retracted INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL,
                 reported_from TEXT NOT NULL, begins TEXT NOT NULL,
-                document TEXT NOT NULL, fact TEXT NOT NULL,
+                document TEXT NOT NULL, statuses TEXT NOT NULL,
                 PRIMARY KEY (development_id, version))""",
             # The current versions in world-date order: the common listing.
             """CREATE INDEX IF NOT EXISTS development_versions_current
@@ -418,23 +450,17 @@ class ViewQueries(Dialect):
                 WHERE superseded_at IS NULL""",
             """CREATE INDEX IF NOT EXISTS development_versions_recorded
                 ON {development_versions} (recorded_at)""",
-            # The directed links each version makes (see relationships.links), keyed by pair,
-            # each with what a relationship query filters on and reads (its version's
-            # record-time interval, knowledge-time day, retraction, first world day and compact
-            # fact): one index range scan answers the query, with no lookup of the version per
-            # link unless an earlier version must be picked (see in_force).
+            # The directed links each version makes (see relationships.links), keyed by pair.
+            # Each references its version's row, which holds what a relationship query filters
+            # on and reads (record-time interval, knowledge-time day, retraction, first world
+            # day and compact fact), stored once: a query is one index range scan of the pair
+            # and a primary-key lookup of each link's version (see select_links).
             """CREATE TABLE IF NOT EXISTS {development_links} (
-                a TEXT NOT NULL, b TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL,
-                development_id TEXT NOT NULL, version BIGINT NOT NULL,
-                recorded_at BIGINT NOT NULL, superseded_at BIGINT,
-                retracted INTEGER NOT NULL, reported_from TEXT NOT NULL, begins TEXT NOT NULL,
-                fact TEXT NOT NULL,
-                PRIMARY KEY (a, b, development_id, version, source, target)){without_rowid}""",
+                a TEXT NOT NULL, b TEXT NOT NULL,
+                development_id TEXT NOT NULL, version BIGINT NOT NULL, from_a INTEGER NOT NULL,
+                PRIMARY KEY (a, b, development_id, version, from_a)){without_rowid}""",
             """CREATE INDEX IF NOT EXISTS development_links_by_b
                 ON {development_links} (b, a)""",
-            # To mark a superseded version's links.
-            """CREATE INDEX IF NOT EXISTS development_links_by_version
-                ON {development_links} (development_id, version)""",
             """CREATE TABLE IF NOT EXISTS {development_actors} (
                 actor TEXT NOT NULL, development_id TEXT NOT NULL, version BIGINT NOT NULL,
                 role TEXT NOT NULL,
@@ -565,7 +591,6 @@ class ViewQueries(Dialect):
         writes = plan_writes(versions, self._states_of(c, named_actors(versions)))
         for statement, rows in (
             (SUPERSEDE_VERSIONS, writes.superseded),
-            (SUPERSEDE_LINKS, writes.superseded),
             (INSERT_VERSIONS, writes.versions),
             (INSERT_PARTICIPANTS, writes.participants),
             (INSERT_LINKS, writes.links),
@@ -681,7 +706,8 @@ class ViewQueries(Dialect):
                 page_where.append("(v.earliest, v.latest, v.development_id) > (?, ?, ?)")
                 page_params += list(after)
             statement = (
-                "SELECT v.earliest, v.latest, v.development_id, v.document, v.fact"
+                f"SELECT v.earliest, v.latest, {', '.join(DOCUMENT_COLUMNS)}, v.statuses,"
+                " v.reported_from"
                 " FROM {development_versions} v WHERE " + " AND ".join(page_where)
                 + " ORDER BY v.earliest, v.latest, v.development_id"
             )
@@ -693,7 +719,8 @@ class ViewQueries(Dialect):
                 c.execute(self.sql(statement), page_params)
                 rows = c.fetchall()
             for row in rows:
-                document = as_of_date(json.loads(row["document"]), row["fact"], axes.as_of)
+                document = as_of_date(read_document(row), row["statuses"],
+                                      row["reported_from"], axes.as_of)
                 if by_status is None or document["status"] == by_status:
                     found.append(document)
             if by_status is None or not rows or wanted is None or len(rows) < wanted:
@@ -729,16 +756,17 @@ class ViewQueries(Dialect):
         Over 50 lines because the statement, its lag check and the decoding of its rows are
         one round trip to the store, read together (see the benchmarks' query figures).
         """
-        where, wanted = in_force(axes, "l", every_version)
+        where, wanted = in_force(axes, "v", every_version)
         if axes.as_of is not None:
-            where.append("l.begins <= ?")
+            where.append("v.begins <= ?")
             wanted.append(axes.as_of.isoformat())
-        # Each link carries what the filters need and the fact the answer needs: one range
-        # scan of the pair index (or of both, for an actor), whatever the planner's statistics
-        # say, and no lookup of the version per link.
+        # One range scan of the pair index (or of both, for an actor), and each link's version
+        # by its primary key: the filters and the fact are its columns.
+        selected = ["l.a", "l.b", "l.from_a", *DOCUMENT_COLUMNS, "v.statuses", "v.reported_from"]
         select = (
-            "SELECT l.source, l.target, l.fact, CAST(NULL AS BIGINT) AS lag"
-            " FROM {development_links} l"
+            f"SELECT {', '.join(selected)}, CAST(NULL AS BIGINT) AS lag"
+            " FROM {development_links} l JOIN {development_versions} v"
+            " ON v.development_id = l.development_id AND v.version = l.version"
         )
         if pair is not None:
             branches = [("l.a = ? AND l.b = ?", list(pair_of(*pair)))]
@@ -756,23 +784,28 @@ class ViewQueries(Dialect):
         params = [value for _, keys in branches for value in (*keys, *wanted)]
         if unless_behind is not None:
             # The view's lag in the same statement: read-your-writes in one round trip.
-            statement += " UNION ALL SELECT NULL, NULL, NULL, " + self._lag_sql(unless_behind)
+            nulls = ", ".join(["NULL"] * len(selected))
+            statement += f" UNION ALL SELECT {nulls}, " + self._lag_sql(unless_behind)
             params.append(unless_behind.application_name)
         found: list[Linked] = []
-        facts: dict[str, Fact] = {}  # one Fact per development version, shared by its links
+        facts: dict[tuple[str, int], Fact] = {}  # one per development version, for its links
         with self.reading() as c:
             c.execute(self.sql(statement), params)
             rows = c.fetchall()
         for row in rows:
-            stored = row["fact"]
-            if stored is None:  # the lag row
+            if row["document"] is None:  # the lag row
                 if row["lag"]:
                     return None
                 continue
-            fact = facts.get(stored)
+            key = (row["development_id"], row["version"])
+            fact = facts.get(key)
             if fact is None:
-                fact = facts[stored] = Fact.from_row(json.loads(stored))
-            found.append(Linked(fact, row["source"], row["target"]))
+                fact = facts[key] = Fact.from_document(
+                    read_document(row), json.loads(row["statuses"]), row["reported_from"])
+            if row["from_a"]:
+                found.append(Linked(fact, row["a"], row["b"]))
+            else:
+                found.append(Linked(fact, row["b"], row["a"]))
         return found
 
     def select_pairs(self, axes: Axes, after: tuple[str, str] | None, limit: int
@@ -780,14 +813,16 @@ class ViewQueries(Dialect):
         """The next `limit` pairs after `after`, in key order, that have a link in force on
         the axes: a page of relationships found in the pair index, so that only the page's
         pairs are folded. O(links of those pairs)."""
-        where, params = in_force(axes, "l")
+        where, params = in_force(axes, "v")
         if axes.as_of is not None:
-            where.append("l.begins <= ?")
+            where.append("v.begins <= ?")
             params.append(axes.as_of.isoformat())
         if after is not None:
             where.append("(l.a, l.b) > (?, ?)")
             params += list(after)
         statement = ("SELECT DISTINCT l.a, l.b FROM {development_links} l"
+                     " JOIN {development_versions} v"
+                     " ON v.development_id = l.development_id AND v.version = l.version"
                      + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
                                for i, w in enumerate(where))
                      + " ORDER BY l.a, l.b LIMIT ?")

@@ -198,11 +198,11 @@ def test_a_view_of_an_older_shape_is_rebuilt_when_the_store_is_opened(durable_st
     app = Timeline(durable_store)
     seed(app, SEEDS)
     expected = app.list_relationships(as_of=date(2024, 6, 30))
-    # A view as an older release left it: links without their facts, and a marker of the
-    # previous shape, or none (from before the marker existed).
+    # A view as an older release left it: links with a copy of their version's fact, and a
+    # marker of the previous shape, or none (from before the marker existed).
     view = app.read_model.view
     with view.datastore.transaction(commit=True) as c:
-        c.execute(f"ALTER TABLE {view.table('development_links')} DROP COLUMN fact")
+        c.execute(f"ALTER TABLE {view.table('development_links')} ADD COLUMN fact TEXT")
         if marker == "missing":
             c.execute(f"DROP TABLE {view.table('view_shape')}")
         else:
