@@ -27,6 +27,8 @@ def test_the_benchmark_runs_at_a_tiny_size(tmp_path):
         "ingest one per transaction, developments/s",
         "ingest in batches of 1000, events/s (sqlite)",
         "projection rebuild, events/s (sqlite)",
+        "projection catch-up of the backlog, events/s (sqlite)",
+        "read model bytes (sqlite)",
         "projection rebuild with its progress bar on a terminal, events/s (sqlite)",
         "query one pair as of a date (sqlite)",
         "growth 200 -> 400: one actor's relationships as of a date",
@@ -36,3 +38,4 @@ def test_the_benchmark_runs_at_a_tiny_size(tmp_path):
         assert expected in measures, expected
     if not postgres_unavailable():
         assert "projection rebuild, events/s (postgres)" in measures
+        assert "read model bytes (postgres)" in measures
