@@ -43,7 +43,10 @@ from timeline.store import Dialect, SQLiteDialect, StoreError
 from timeline.vocabulary import Role
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-COMPACT = (",", ":")  # JSON as the view stores it: no spaces between the items
+# JSON as the view stores it, with no spaces between the items: one encoder, made once
+# (json.dumps with arguments builds a new one at every call).
+COMPACT = (",", ":")
+encode_compact = json.JSONEncoder(separators=COMPACT).encode
 
 # The shape of the view's tables. A store whose view was built in another shape has its view
 # dropped and rebuilt from the events when it is opened (the events are the truth; the view is
@@ -69,6 +72,7 @@ def micros(moment: datetime) -> int:
 # A version's document as its row keeps it: without the fields its columns hold (see
 # stored_document), which read_document puts back in the order dump_development gives them.
 FROM_COLUMNS = ("id", "version", "recorded_at", "status", "retracted", "kind", "certainty")
+SAME_UNLESS_MOMENT = tuple(key for key in FROM_COLUMNS if key != "recorded_at")
 DOCUMENT_KEYS = ("id", "key", "version", "recorded_at", "status", "retracted", "ended", "kind",
                  "summary", "actors", "date", "certainty", "sources", "planned_for", "place",
                  "items", "quote")
@@ -93,9 +97,11 @@ def column_values(row: Mapping[str, Any]) -> dict[str, Any]:
 def stored_document(document: Mapping[str, Any], row: VersionRow) -> str:
     """The document without the fields its row's columns hold (each fact stored once); a
     field that differs from its column (a moment recorded in another zone) is kept."""
-    columns = column_values(row._asdict())
-    return json.dumps({key: value for key, value in document.items()
-                       if key not in columns or columns[key] != value}, separators=COMPACT)
+    # The row is made from the same version as the document, so only the moment's rendering
+    # can differ from what its column gives back.
+    recorded_at = (EPOCH + timedelta(microseconds=row.recorded_at)).isoformat()
+    same = FROM_COLUMNS if document["recorded_at"] == recorded_at else SAME_UNLESS_MOMENT
+    return encode_compact({key: value for key, value in document.items() if key not in same})
 
 
 def read_document(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -252,7 +258,7 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
             reported_from=fact.reported_from.isoformat(),  # type: ignore[union-attr]
             begins=fact.begins.isoformat(),
             document="",
-            statuses=json.dumps(fact.stored_statuses(), separators=COMPACT),
+            statuses=encode_compact(fact.stored_statuses()),
         ),
         fact,
     )
