@@ -973,11 +973,17 @@ class TimelineProjection(Projection[ViewQueries]):
     """Folds the application's events into the view, one transaction per event."""
 
     name = "timeline"
+    # Aggregates kept from one run to the next (the latest of each stream, up to this many):
+    # a catch-up in runs of 500 read each development's earlier events again from the store
+    # at every run that continued it.
+    kept_aggregates = 20_000
 
     def __init__(self, view: ViewQueries, repository: Repository) -> None:
         super().__init__(view)
         # The aggregate as of each event: the same code that enforces the rules builds the view.
         self.repository = repository
+        self._latest: dict[Any, Any] = {}  # stream id -> its latest aggregate, oldest first
+        self._preparing = threading.Lock()  # the kept aggregates move on in place
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> bool:  # type: ignore[override]
         """Apply one event; False when another process (an API process catching up, or the
@@ -1001,15 +1007,20 @@ class TimelineProjection(Projection[ViewQueries]):
         another process applying events."""
         # Rebuild each aggregate and prepare its rows first, outside the view's transaction:
         # reading the event store while holding the view's write lock would wait on ourselves
-        # in memory stores.
-        latest: dict[Any, Any] = {}  # the latest aggregate of each stream within the run
+        # in memory stores. Each stream's latest aggregate is kept for the next run, whose
+        # events it moves on when it is their predecessor (see _aggregate_at).
         prepared: list[Rows] = []
-        for domain_event, position in events:
-            aggregate = self._aggregate_at(domain_event, latest)
-            latest[domain_event.originator_id] = aggregate
-            rows = rows_of(aggregate, position, domain_event.timestamp)
-            if rows is not None:
-                prepared.append(rows)
+        with self._preparing:
+            latest = self._latest
+            for domain_event, position in events:
+                aggregate = self._aggregate_at(domain_event, latest)
+                latest.pop(domain_event.originator_id, None)  # now the most recent
+                latest[domain_event.originator_id] = aggregate
+                rows = rows_of(aggregate, position, domain_event.timestamp)
+                if rows is not None:
+                    prepared.append(rows)
+            for stream in list(latest)[:max(len(latest) - self.kept_aggregates, 0)]:
+                del latest[stream]
         try:
             self.view.apply_batch(
                 application_name, after, events[-1][1],
