@@ -1173,6 +1173,7 @@ class ReadModel:
         # Who else projects this store: "worker" (PostgreSQL: `timeline worker`), else
         # nobody until a serving process starts its projector (see serve).
         self.worker_projects = app.env.get("TIMELINE_PROJECTOR") == "worker"
+        self.serving = False  # a serving process answers at once (see catch_up_for_read)
         self.projector: Projector | None = None
         self._reading = threading.Lock()  # held by the thread of this process catching up
 
@@ -1186,6 +1187,7 @@ class ReadModel:
     def serve(self) -> None:
         """Keep the view current in the background of a serving process, where no worker
         does (see Projector): reads then never wait for a backlog."""
+        self.serving = True
         if self.projector is None and not self.worker_projects:
             self.projector = Projector(self, self.view.election())  # type: ignore[attr-defined]
 
@@ -1203,15 +1205,17 @@ class ReadModel:
         """The catch-up a read does (given the lag when the caller just read it); returns how
         many events it applied.
 
-        Where another projects the log (the worker, or this process's background projector),
-        a read applies a small backlog (read_catch_up events at most) itself, so a write is
-        read back at once, and only when no one else is applying events at that moment; a
-        larger backlog is left to the projector, and the read answers from the view as it
-        stands. Where no one else projects (a command line process on SQLite), it applies
-        the whole backlog first.
+        In a serving process (see serve), a read applies a small backlog (read_catch_up
+        events at most) itself, so a write is read back at once, and only when no one else is
+        applying events at that moment; a larger backlog is left to the background projector
+        (or the worker), and the read answers from the view as it stands. Any other process
+        (a command) applies the whole backlog first: on PostgreSQL, unless another process is
+        applying events at that moment.
         """
-        if self.read_catch_up is None or not (self.worker_projects or self.projector):
+        if self.read_catch_up is None or not (self.serving or self.worker_projects):
             return self.catch_up()
+        if not self.serving:
+            return self._catch_up_unless_busy(None)
         if lag is None:
             lag = self.lag()
         if lag == 0:
@@ -1220,10 +1224,13 @@ class ReadModel:
             if self.projector is not None:
                 self.projector.wake()
             return 0
+        return self._catch_up_unless_busy(self.read_catch_up)
+
+    def _catch_up_unless_busy(self, limit: int | None) -> int:
         if not self._reading.acquire(blocking=False):
             return 0  # another thread of this process is at it: answer from the view as it is
         try:
-            return self.catch_up(limit=self.read_catch_up, wait=False)
+            return self.catch_up(limit=limit, wait=False)
         finally:
             self._reading.release()
 
