@@ -174,7 +174,8 @@ def raw_postgres_read_decode(app: Timeline) -> float:
 # The tables of the log (the events and their chain hashes, as issue 19 counts it), of its
 # Merkle tree, and of the read model.
 LOG_TABLES = ("stored_events", "timeline_events", "event_hashes")
-VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors")
+VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors",
+               "development_moments")
 
 
 def sqlite_bytes(store_path: Path) -> dict[str, int]:
