@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "IDEMPOTENCY_LEASE": 30,  # seconds a write holds its Idempotency-Key before a retry may
     "IDEMPOTENCY_EXPIRY": 24 * 3600,  # seconds a key's record is kept
     "MIN_POSITION_WAIT": 5,  # seconds a read with min_position waits for the read model
+    # The largest backlog a read applies itself before answering ("all": any); beyond it, a
+    # read answers at once from the read model as it stands. None: the store's setting.
+    "READ_CATCH_UP": None,
 }
 
 
@@ -60,6 +63,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     timeline = Timeline(app.config["STORE"] or os.environ.get("TIMELINE_STORE"))
     app.extensions["timeline"] = timeline
+    if app.config["READ_CATCH_UP"] is not None:
+        timeline.read_model.configure_reads(app.config["READ_CATCH_UP"])
+    # This process catches the read model up in the background (unless a worker does).
+    timeline.read_model.serve()
     records = timeline.factory.access_recorder(IdempotencyRecords)
     records.lease = float(app.config["IDEMPOTENCY_LEASE"])
     records.expiry = float(app.config["IDEMPOTENCY_EXPIRY"])

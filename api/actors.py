@@ -8,7 +8,7 @@ from uuid import UUID
 from flask import Response, g, url_for
 
 from api.http import Blueprint, documents, etag_of, ok, timeline, writer
-from timeline.schemas import ActorListOut, ActorOut, ActorSchema
+from timeline.schemas import ActorListOut, ActorOut, ActorSchema, ActorViewOut
 
 blueprint = Blueprint("actors", __name__, url_prefix="/api/v1/actors", description=__doc__,
                       reads_view=True)
@@ -22,7 +22,7 @@ def list_actors() -> Response:
 
 
 @blueprint.get("/<actor_id>")
-@blueprint.response(200, ActorOut)
+@blueprint.response(200, ActorViewOut)
 @documents(blueprint, 404)
 def get_actor(actor_id: str) -> Response:
     """One actor."""

@@ -97,6 +97,7 @@ def get_development(query: dict[str, Any], development_id: UUID) -> Response:
     """A development in the version in force on the time axes (now, by default), with the
     history of its versions: what changed, when it was recorded and reported, by whom and why.
     As of a date, its status is the one in force then, and `standing` says where it stood."""
+    g.pop("view_state", None)  # read from the log itself, never behind it
     found = timeline().get_development(development_id, axes_of(query))
     return ok(found, headers={"ETag": etag_of(found["version"])})
 

@@ -51,7 +51,11 @@ def idempotency() -> IdempotencyRecords:
 
 
 def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A JSON response; GET responses carry an ETag and answer If-None-Match with 304."""
+    """A JSON response; GET responses carry an ETag and answer If-None-Match with 304. An
+    answer from a read model behind the log says so in its body (see read_from_view)."""
+    state: ViewState | None = g.get("view_state")
+    if state is not None and state.lag and isinstance(body, dict):
+        body = {**body, READ_MODEL: {"position": state.position, "lag": state.lag}}
     response = Response(json.dumps(body, ensure_ascii=False), status=status,
                         mimetype="application/json")
     for name, value in (headers or {}).items():
@@ -134,6 +138,7 @@ def retried_once(view: Callable[..., Any]) -> Callable[..., Any]:
 # --- reads from the view: position, lag and min_position --------------------------------------
 
 MIN_POSITION = "min_position"
+READ_MODEL = "read_model"  # the body's field for where a read model behind the log stood
 POSITION_HEADERS = {
     "Timeline-Position": "The last log position the read model had applied when it answered: "
                          "the answer reflects every event up to it",
@@ -142,10 +147,12 @@ POSITION_HEADERS = {
 
 
 def read_from_view(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A read answered from the read model: first the view's own catch-up (bounded on
-    PostgreSQL, see timeline.readmodel.ReadModel), then, with `min_position`, a bounded wait
-    until the view has applied that position (read-your-writes: a write answers with its
-    Timeline-Position), else 503; the answer says where the view stood."""
+    """A read answered from the read model: first the view's own catch-up (a small backlog
+    only: a larger one is left to the background projector, see
+    timeline.readmodel.ReadModel.catch_up_for_read), then, with `min_position`, a bounded
+    wait until the view has applied that position (read-your-writes: a write answers with its
+    Timeline-Position), else 503. The answer says where the view stood in its headers and,
+    when the view was behind the log, in its body (`read_model`, see ok)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -166,6 +173,7 @@ def read_from_view(view: Callable[..., Any]) -> Callable[..., Any]:
                     errors={MIN_POSITION: [f"not reached within {wait:g} s"]},
                     headers={"Retry-After": "1", **position_headers(behind.state)},
                 )
+        g.view_state = state
         response = view(*args, **kwargs)
         if isinstance(response, Response) and response.status_code < 400:
             response.headers.update(position_headers(state))

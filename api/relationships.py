@@ -23,7 +23,7 @@ from api.http import (
     ok,
     timeline,
 )
-from timeline.schemas import RelationshipListOut, RelationshipOut, StepListOut
+from timeline.schemas import RelationshipListOut, RelationshipViewOut, StepListOut
 from timeline.vocabulary import Stance
 
 blueprint = Blueprint("relationships", __name__, url_prefix="/api/v1", description=__doc__,
@@ -100,7 +100,7 @@ def list_relationships(query: dict[str, Any]) -> Response:
 
 @blueprint.get("/relationships/<a>/<b>")
 @blueprint.arguments(PairQuery, location="query")
-@blueprint.response(200, RelationshipOut)
+@blueprint.response(200, RelationshipViewOut)
 @documents(blueprint, 404, 422)
 def get_relationship(query: dict[str, Any], a: str, b: str) -> Response:
     """The state of one pair, in either order, on the time axes: stance, score, ties, and the

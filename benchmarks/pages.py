@@ -59,8 +59,10 @@ def deep_cursors(app: Any, limit: int) -> dict[str, str]:
     development = one(view, "SELECT earliest, latest, development_id FROM {development_versions}"
                       " WHERE superseded_at IS NULL AND retracted = 0 ORDER BY earliest DESC,"
                       " latest DESC, development_id DESC LIMIT 1 OFFSET ?", offset)
-    pair = one(view, "SELECT DISTINCT a, b FROM {development_links} WHERE superseded_at IS NULL"
-               " AND retracted = 0 ORDER BY a DESC, b DESC LIMIT 1 OFFSET ?", offset)
+    pair = one(view, "SELECT DISTINCT l.a, l.b FROM {development_links} l JOIN"
+               " {development_versions} v ON v.development_id = l.development_id AND v.version"
+               " = l.version WHERE v.superseded_at IS NULL AND v.retracted = 0"
+               " ORDER BY l.a DESC, l.b DESC LIMIT 1 OFFSET ?", offset)
     # A key with empty pair and direction sorts before every step of its moment (or report).
     moment = one(view, "SELECT m.day, m.step, m.earliest, m.development_id FROM"
                  " {development_moments} m JOIN {development_versions} v ON v.development_id"
@@ -86,8 +88,9 @@ def deep_cursors(app: Any, limit: int) -> dict[str, str]:
 def busiest(app: Any) -> tuple[tuple[str, str], str]:
     """The pair with the most links, and the state in the most developments."""
     view = app.read_model.current()
-    pair = one(view, "SELECT a, b FROM {development_links} WHERE superseded_at IS NULL"
-               " GROUP BY a, b ORDER BY COUNT(*) DESC LIMIT 1")
+    pair = one(view, "SELECT l.a, l.b FROM {development_links} l JOIN {development_versions} v"
+               " ON v.development_id = l.development_id AND v.version = l.version"
+               " WHERE v.superseded_at IS NULL GROUP BY l.a, l.b ORDER BY COUNT(*) DESC LIMIT 1")
     state = one(view, "SELECT actor FROM {development_actors} GROUP BY actor"
                 " ORDER BY COUNT(*) DESC LIMIT 1")
     return (pair["a"], pair["b"]), state["actor"]
@@ -97,8 +100,10 @@ def typical_pair(app: Any) -> tuple[str, str]:
     """A pair of median activity: the baseline's pair."""
     view = app.read_model.current()
     with view.reading() as c:
-        c.execute(view.sql("SELECT a, b, COUNT(*) AS n FROM {development_links}"
-                           " WHERE superseded_at IS NULL GROUP BY a, b ORDER BY n, a, b"))
+        c.execute(view.sql("SELECT l.a, l.b, COUNT(*) AS n FROM {development_links} l"
+                           " JOIN {development_versions} v ON v.development_id ="
+                           " l.development_id AND v.version = l.version"
+                           " WHERE v.superseded_at IS NULL GROUP BY l.a, l.b ORDER BY n, l.a, l.b"))
         rows = c.fetchall()
     row = rows[len(rows) // 2]
     return row["a"], row["b"]

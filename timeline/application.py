@@ -65,6 +65,10 @@ class Timeline(Application, Queries):
         self.actors = KnownActors(self.repository)
         self._saving = threading.local()  # what this thread's saves carry, and last wrote
 
+    def close(self) -> None:
+        self.read_model.close()  # its background projector first: it uses the store
+        super().close()
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         store.register_transcodings(transcoder)

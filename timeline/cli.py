@@ -65,8 +65,9 @@ def analyze(app: Timeline, progress: Any = None) -> None:
     hashes and the read model. Without them (autovacuum off, or before its first run) the
     PostgreSQL planner guesses, and chose scans over the pair indexes; SQLite's planner uses
     them too."""
-    # The view's statistics are only worth taking once it is full.
-    app.read_model.catch_up(progress=progress)
+    # The view's statistics are only worth taking once it is full; filled on the bulk path,
+    # so that the command leaves no backlog for a request to find.
+    app.read_model.catch_up_bulk(progress=progress)
     recorder: Any = app.recorder
     with recorder.datastore.transaction(commit=True) as c:
         for name in (recorder.events_table_name, "event_hashes"):

@@ -182,6 +182,15 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
         self._seal(curs, positions or [], stored_events, marks)
         return positions
 
+    def _add_leaves(self, c: Any, leaves: Sequence[bytes], size: int, last: str | None) -> None:
+        # Inside the library's pipeline, a SELECT that followed the executemany of the hashes
+        # on the same cursor sometimes fetched the INSERT's result instead ("the last operation
+        # didn't produce records (command status: INSERT 0 1)"): half the runs of a synth of
+        # 18,000 developments failed. The tree's statements get a cursor of their own, both on
+        # an append (the seal grows the tree here) and in build_tree (through _grow_tree).
+        with c.connection.cursor() as own:
+            super()._add_leaves(own, leaves, size, last)
+
     def stream_key(self, originator_id: UUID) -> Any:
         return originator_id
 

@@ -13,8 +13,11 @@ replay.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
+import logging
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, singledispatch
 from itertools import groupby
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 from eventsourcing.application import Application, Repository
@@ -42,10 +45,14 @@ from timeline.relationships import (
     pair_of,
 )
 from timeline.schemas import dump_development
-from timeline.store import Dialect, SQLiteDialect
+from timeline.store import Dialect, SQLiteDialect, StoreError
 from timeline.vocabulary import Role
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# JSON as the view stores it, with no spaces between the items: one encoder, made once
+# (json.dumps with arguments builds a new one at every call).
+COMPACT = (",", ":")
+encode_compact = json.JSONEncoder(separators=COMPACT).encode
 
 # The shape of the view's tables. A store whose view was built in another shape has its view
 # dropped and rebuilt from the events when it is opened (the events are the truth; the view is
@@ -53,9 +60,13 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # 4: knowledge time (reported_from), world time from `begins`; actors keyed by id.
 # 5: each source in a development's document has its `language`.
 # 6: the moments of each version (a replay's page found in an index).
-# 7: each version and link keeps its development's dataset.
+# 7: links reference their version's row, and a version's fact is read from its document
+# (each fact stored once); each version keeps its development's dataset.
 VIEW_SHAPE = 7
 
+
+# The largest backlog a read applies itself unless the store says otherwise (see ReadModel).
+READ_CATCH_UP = 1000
 
 # What one thread keeps while it applies a run of events in one transaction.
 RUN = threading.local()
@@ -67,10 +78,55 @@ def micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
+# A version's document as its row keeps it: without the fields its columns hold (see
+# stored_document), which read_document puts back in the order dump_development gives them.
+FROM_COLUMNS = ("id", "version", "recorded_at", "status", "retracted", "kind", "certainty")
+SAME_UNLESS_MOMENT = tuple(key for key in FROM_COLUMNS if key != "recorded_at")
+DOCUMENT_KEYS = ("id", "key", "dataset", "provenance", "version", "recorded_at", "status",
+                 "retracted", "ended", "kind", "summary", "actors", "date", "certainty", "sources",
+                 "planned_for", "place", "items", "quote")
+# The columns read_document reads, of the versions' alias v.
+DOCUMENT_COLUMNS = ("v.development_id", "v.version", "v.recorded_at", "v.status", "v.retracted",
+                    "v.kind", "v.certainty", "v.document")
+
+
+def column_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The document's fields a version's columns hold (see FROM_COLUMNS)."""
+    return {
+        "id": row["development_id"],
+        "version": row["version"],
+        "recorded_at": (EPOCH + timedelta(microseconds=row["recorded_at"])).isoformat(),
+        "status": row["status"],
+        "retracted": bool(row["retracted"]),
+        "kind": row["kind"],
+        "certainty": row["certainty"],
+    }
+
+
+def stored_document(document: Mapping[str, Any], row: VersionRow) -> str:
+    """The document without the fields its row's columns hold (each fact stored once); a
+    field that differs from its column (a moment recorded in another zone) is kept."""
+    # The row is made from the same version as the document, so only the moment's rendering
+    # can differ from what its column gives back.
+    recorded_at = (EPOCH + timedelta(microseconds=row.recorded_at)).isoformat()
+    same = FROM_COLUMNS if document["recorded_at"] == recorded_at else SAME_UNLESS_MOMENT
+    return encode_compact({key: value for key, value in document.items() if key not in same})
+
+
+def read_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A version's document from its row (see stored_document)."""
+    rest = json.loads(row["document"])
+    columns = column_values(row)
+    document = {key: rest.pop(key) if key in rest else columns[key]
+                for key in DOCUMENT_KEYS if key in rest or key in columns}
+    document.update(rest)  # fields beyond DOCUMENT_KEYS, in their order
+    return document
+
+
 def in_force(axes: Axes, alias: str = "v", every_version: bool = False
              ) -> tuple[list[str], list[Any]]:
-    """SQL conditions (and their parameters) on the rows of `alias` (development versions, or
-    their links) for the version of each development in force on the axes (see timeline.axes),
+    """SQL conditions (and their parameters) on the rows of `alias` (development versions)
+    for the version of each development in force on the axes (see timeline.axes),
     retracted ones left out; with `every_version`, every version reported and recorded by then,
     retracted ones included (a replay as the news arrived).
 
@@ -172,27 +228,19 @@ class VersionRow(NamedTuple):
     reported_from: str  # ISO day
     begins: str  # ISO day
     document: str
-    fact: str  # the fact as its links store it (see Version.stored_fact)
+    statuses: str  # what its fact needs beyond the document (see Fact.from_document)
     dataset: str  # where the development came from (see vocabulary.Dataset)
 
 
 class LinkRow(NamedTuple):
     """A row of development_links: one directed link of a version (see relationships.links),
-    with what a relationship query filters on and reads, copied from its version."""
+    keyed by its pair; what a query filters on and reads is its version's row."""
 
     a: str
     b: str
-    source: str
-    target: str
     development_id: str
     version: int
-    recorded_at: int
-    superseded_at: int | None
-    retracted: int
-    reported_from: str
-    begins: str
-    fact: str  # the fact as its links store it (see Version.stored_fact)
-    dataset: str
+    from_a: int  # 1: the link goes from a to b; 0: from b to a
 
 
 class MomentRow(NamedTuple):
@@ -227,12 +275,11 @@ class Superseded(NamedTuple):
 
 
 class Version(NamedTuple):
-    """A version of a development as the view writes it: its development_versions row, its
-    fact (from which its participants and links follow) and the fact as its links store it."""
+    """A version of a development as the view writes it: its development_versions row and
+    its fact (from which its participants and links follow)."""
 
     row: VersionRow
     fact: Fact
-    stored_fact: str
 
 
 class VersionWrites(NamedTuple):
@@ -264,8 +311,7 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
     # A version recorded without a source counts in knowledge time from the day it was
     # recorded here: nothing earlier proves it was known.
     fact = Fact.of(development, development.reported_on or recorded_at.date())
-    stored_fact = json.dumps(fact.row())
-    return Version(
+    version = Version(
         VersionRow(
             development_id=str(development.id),
             version=development.version,
@@ -280,13 +326,14 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
             latest=content.date.latest.isoformat(),
             reported_from=fact.reported_from.isoformat(),  # type: ignore[union-attr]
             begins=fact.begins.isoformat(),
-            document=json.dumps(dump_development(development, recorded_at)),
-            fact=stored_fact,
+            document="",
+            statuses=encode_compact(fact.stored_statuses()),
             dataset=development.dataset.value,
         ),
         fact,
-        stored_fact,
     )
+    document = stored_document(dump_development(development, recorded_at), version.row)
+    return version._replace(row=version.row._replace(document=document))
 
 
 class ActorRow(NamedTuple):
@@ -356,12 +403,10 @@ def participant_rows(row: VersionRow, fact: Fact) -> list[ParticipantRow]:
 
 def link_rows(row: VersionRow, version: Version,
               states: Mapping[str, Iterable[str]]) -> list[LinkRow]:
-    """The links a version makes (its actors lifted to their `states`), each carrying the
-    version's record-time interval, retraction, world date and stored fact."""
+    """The links a version makes (its actors lifted to their `states`)."""
     return [
-        LinkRow(*pair_of(source, target), source, target, row.development_id, row.version,
-                row.recorded_at, row.superseded_at, row.retracted, row.reported_from,
-                row.begins, version.stored_fact, row.dataset)
+        LinkRow(*pair_of(source, target), row.development_id, row.version,
+                int(source < target))
         for source, target in links(version.fact, states)
     ]
 
@@ -397,20 +442,17 @@ def plan_writes(versions: Sequence[Version], states: Mapping[str, Iterable[str]]
 
 
 # What write_versions runs, each statement once per run with its rows (see VersionWrites).
-# A superseded version and its links are updated by the whole primary key: every event of a
-# development wrote a row, so the current one is the previous version. (By id and
-# "superseded_at IS NULL", PostgreSQL without statistics walked the partial index of current
-# versions instead: 10-20 ms per row at 1M.)
+# A superseded version is updated by the whole primary key: every event of a development wrote
+# a row, so the current one is the previous version. (By id and "superseded_at IS NULL",
+# PostgreSQL without statistics walked the partial index of current versions instead: 10-20 ms
+# per row at 1M.) Its links reference it, so they need no update.
 SUPERSEDE_VERSIONS = (
     "UPDATE {development_versions} SET superseded_at = ? WHERE development_id = ? AND version = ?"
-)
-SUPERSEDE_LINKS = (
-    "UPDATE {development_links} SET superseded_at = ? WHERE development_id = ? AND version = ?"
 )
 INSERT_VERSIONS = (
     "INSERT INTO {development_versions} (development_id, version, position, recorded_at,"
     " superseded_at, kind, status, certainty, retracted, earliest, latest, reported_from,"
-    " begins, document, fact, dataset)"
+    " begins, document, statuses, dataset)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_PARTICIPANTS = (
@@ -418,9 +460,8 @@ INSERT_PARTICIPANTS = (
     " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 INSERT_LINKS = (
-    "INSERT INTO {development_links} (a, b, source, target, development_id, version,"
-    " recorded_at, superseded_at, retracted, reported_from, begins, fact, dataset)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    "INSERT INTO {development_links} (a, b, development_id, version, from_a)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 INSERT_MOMENTS = (
     "INSERT INTO {development_moments} (day, step, earliest, development_id, version, now_only)"
@@ -428,13 +469,14 @@ INSERT_MOMENTS = (
 )
 
 
-def as_of_date(document: dict[str, Any], stored_fact: str, as_of: date | None
-               ) -> dict[str, Any]:
+def as_of_date(document: dict[str, Any], statuses: str, reported_from: str,
+               as_of: date | None) -> dict[str, Any]:
     """A development's document as it stood on a world date: the status in force then, and
     where it stood (counts, expected, possible; None when cancelled). Unchanged without one."""
     if as_of is None:
         return document
-    return {**document, **Fact.from_row(json.loads(stored_fact)).on(as_of)}
+    fact = Fact.from_document(document, json.loads(statuses), reported_from)
+    return {**document, **fact.on(as_of)}
 
 
 class ViewBusy(Exception):
@@ -493,7 +535,7 @@ class ViewQueries(Dialect):
                 kind TEXT NOT NULL, status TEXT NOT NULL, certainty TEXT NOT NULL,
                 retracted INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL,
                 reported_from TEXT NOT NULL, begins TEXT NOT NULL,
-                document TEXT NOT NULL, fact TEXT NOT NULL, dataset TEXT NOT NULL,
+                document TEXT NOT NULL, statuses TEXT NOT NULL, dataset TEXT NOT NULL,
                 PRIMARY KEY (development_id, version))""",
             # The current versions in world-date order: the common listing.
             """CREATE INDEX IF NOT EXISTS development_versions_current
@@ -504,21 +546,18 @@ class ViewQueries(Dialect):
             # The versions as the news arrived: a page of a replay by report (select_reports).
             """CREATE INDEX IF NOT EXISTS development_versions_reported
                 ON {development_versions} (reported_from, development_id, version)""",
-            # The directed links each version makes (see relationships.links), keyed by pair,
-            # each with what a relationship query filters on and reads (its version's
-            # record-time interval, knowledge-time day, retraction, first world day and compact
-            # fact): one index range scan answers the query, with no lookup of the version per
-            # link unless an earlier version must be picked (see in_force).
+            # The directed links each version makes (see relationships.links), keyed by pair.
+            # Each references its version's row, which holds what a relationship query filters
+            # on and reads (record-time interval, knowledge-time day, retraction, first world
+            # day and compact fact), stored once: a query is one index range scan of the pair
+            # and a primary-key lookup of each link's version (see select_links).
             """CREATE TABLE IF NOT EXISTS {development_links} (
-                a TEXT NOT NULL, b TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL,
-                development_id TEXT NOT NULL, version BIGINT NOT NULL,
-                recorded_at BIGINT NOT NULL, superseded_at BIGINT,
-                retracted INTEGER NOT NULL, reported_from TEXT NOT NULL, begins TEXT NOT NULL,
-                fact TEXT NOT NULL, dataset TEXT NOT NULL,
-                PRIMARY KEY (a, b, development_id, version, source, target)){without_rowid}""",
+                a TEXT NOT NULL, b TEXT NOT NULL,
+                development_id TEXT NOT NULL, version BIGINT NOT NULL, from_a INTEGER NOT NULL,
+                PRIMARY KEY (a, b, development_id, version, from_a)){without_rowid}""",
             """CREATE INDEX IF NOT EXISTS development_links_by_b
                 ON {development_links} (b, a)""",
-            # To mark a superseded version's links.
+            # Whether a version has a link: a page of a replay by report (select_reports).
             """CREATE INDEX IF NOT EXISTS development_links_by_version
                 ON {development_links} (development_id, version)""",
             """CREATE TABLE IF NOT EXISTS {development_actors} (
@@ -660,7 +699,6 @@ class ViewQueries(Dialect):
         writes = plan_writes(versions, self._states_of(c, named_actors(versions)))
         for statement, rows in (
             (SUPERSEDE_VERSIONS, writes.superseded),
-            (SUPERSEDE_LINKS, writes.superseded),
             (INSERT_VERSIONS, writes.versions),
             (INSERT_PARTICIPANTS, writes.participants),
             (INSERT_LINKS, writes.links),
@@ -794,8 +832,8 @@ class ViewQueries(Dialect):
         scanned = ("SELECT v.* FROM {development_versions} v WHERE " + " AND ".join(in_axes)
                    + ("" if scan is None else order + " LIMIT ?"))
         scanned_params = [*in_params, *([] if scan is None else [scan])]
-        statement = (f"SELECT v.earliest, v.latest, v.development_id, v.document, v.fact FROM"
-                     f" ({scanned}) v" + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
+        statement = (f"SELECT v.earliest, v.latest, {', '.join(DOCUMENT_COLUMNS)}, v.statuses,"
+                     f" v.reported_from FROM ({scanned}) v" + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
                                                   for i, w in enumerate(where)) + order)
         statement_params = [*scanned_params, *params]
         if limit is not None and by_status is None:
@@ -806,7 +844,8 @@ class ViewQueries(Dialect):
             rows = c.fetchall()
         found = []
         for row in rows:
-            document = as_of_date(json.loads(row["document"]), row["fact"], axes.as_of)
+            document = as_of_date(read_document(row), row["statuses"],
+                                  row["reported_from"], axes.as_of)
             if by_status is None or document["status"] == by_status:
                 found.append(document)
         if limit is not None and len(found) > limit:
@@ -857,17 +896,18 @@ class ViewQueries(Dialect):
         Over 50 lines because the statement, its lag check and the decoding of its rows are
         one round trip to the store, read together (see the benchmarks' query figures).
         """
-        where, wanted = in_force(axes, "l", every_version)
+        where, wanted = in_force(axes, "v", every_version)
         if axes.as_of is not None:
-            where.append("l.begins <= ?")
+            where.append("v.begins <= ?")
             wanted.append(axes.as_of.isoformat())
-        of_datasets(datasets, "l", where, wanted)
-        # Each link carries what the filters need and the fact the answer needs: one range
-        # scan of the pair index (or of both, for an actor), whatever the planner's statistics
-        # say, and no lookup of the version per link.
+        of_datasets(datasets, "v", where, wanted)
+        # One range scan of the pair index (or of both, for an actor), and each link's version
+        # by its primary key: the filters and the fact are its columns.
+        selected = ["l.a", "l.b", "l.from_a", *DOCUMENT_COLUMNS, "v.statuses", "v.reported_from"]
         select = (
-            "SELECT l.source, l.target, l.fact, CAST(NULL AS BIGINT) AS lag"
-            " FROM {development_links} l"
+            f"SELECT {', '.join(selected)}, CAST(NULL AS BIGINT) AS lag"
+            " FROM {development_links} l JOIN {development_versions} v"
+            " ON v.development_id = l.development_id AND v.version = l.version"
         )
         if pair is not None:
             branches = [("l.a = ? AND l.b = ?", list(pair_of(*pair)))]
@@ -884,41 +924,49 @@ class ViewQueries(Dialect):
         params = [value for _, keys in branches for value in (*keys, *wanted)]
         if unless_behind is not None:
             # The view's lag in the same statement: read-your-writes in one round trip.
-            statement += " UNION ALL SELECT NULL, NULL, NULL, " + self._lag_sql(unless_behind)
+            nulls = ", ".join(["NULL"] * len(selected))
+            statement += f" UNION ALL SELECT {nulls}, " + self._lag_sql(unless_behind)
             params.append(unless_behind.application_name)
         found: list[Linked] = []
-        facts: dict[str, Fact] = {}  # one Fact per development version, shared by its links
+        facts: dict[tuple[str, int], Fact] = {}  # one per development version, for its links
         with self.reading() as c:
             c.execute(self.sql(statement), params)
             rows = c.fetchall()
         for row in rows:
-            stored = row["fact"]
-            if stored is None:  # the lag row
+            if row["document"] is None:  # the lag row
                 if row["lag"]:
                     return None
                 continue
-            fact = facts.get(stored)
+            key = (row["development_id"], row["version"])
+            fact = facts.get(key)
             if fact is None:
-                fact = facts[stored] = Fact.from_row(json.loads(stored))
-            found.append(Linked(fact, row["source"], row["target"]))
+                fact = facts[key] = Fact.from_document(
+                    read_document(row), json.loads(row["statuses"]), row["reported_from"])
+            if row["from_a"]:
+                found.append(Linked(fact, row["a"], row["b"]))
+            else:
+                found.append(Linked(fact, row["b"], row["a"]))
         return found
 
     def count_links(self, pairs: Sequence[tuple[str, str]], axes: Axes,
                     every_version: bool = False, datasets: Sequence[str] = ()
                     ) -> dict[tuple[str, str], int]:
         """How many links each pair has on the axes (from one of `datasets`, when given), as
-        select_links would read them: counted in the pair index, without reading a fact (what
-        folding the pairs would cost)."""
-        where, wanted = in_force(axes, "l", every_version)
+        select_links would read them: counted in the pair index, each link's version by its
+        primary key (what the filters read), without decoding a fact (what folding the pairs
+        would cost)."""
+        where, wanted = in_force(axes, "v", every_version)
         if axes.as_of is not None:
-            where.append("l.begins <= ?")
+            where.append("v.begins <= ?")
             wanted.append(axes.as_of.isoformat())
-        of_datasets(datasets, "l", where, wanted)
+        of_datasets(datasets, "v", where, wanted)
         found: dict[tuple[str, str], int] = {}
         with self.reading() as c:
             for chosen, keys in Among(pairs=pairs).branches():
                 c.execute(self.sql(
-                    f"SELECT l.a, l.b, COUNT(*) AS n FROM {{development_links}} l WHERE {chosen}"
+                    "SELECT l.a, l.b, COUNT(*) AS n FROM {development_links} l"
+                    " JOIN {development_versions} v ON v.development_id = l.development_id"
+                    f" AND v.version = l.version WHERE {chosen}"
                     + "".join(f" AND {w}" for w in where) + " GROUP BY l.a, l.b"),
                     [*keys, *wanted])
                 found.update({(row["a"], row["b"]): row["n"] for row in c.fetchall()})
@@ -987,14 +1035,14 @@ class ViewQueries(Dialect):
                      actor: str | None = None, datasets: Sequence[str] = ()
                      ) -> list[tuple[str, str]]:
         """The next `limit` pairs after `after` (of one actor, or all), in key order, that have
-        a link in force on the axes (from one of `datasets`, when given): a page of
-        relationships found in the pair index, so that only the page's pairs are folded.
-        O(links of those pairs)."""
-        where, params = in_force(axes, "l")
+        a link in force on the axes (from one of `datasets`, when given): a page of relationships found in the pair index, so that
+        only the page's pairs are folded. O(links of those pairs), each link's version read by
+        its primary key (what the filters read)."""
+        where, params = in_force(axes, "v")
         if axes.as_of is not None:
-            where.append("l.begins <= ?")
+            where.append("v.begins <= ?")
             params.append(axes.as_of.isoformat())
-        of_datasets(datasets, "l", where, params)
+        of_datasets(datasets, "v", where, params)
         if actor is None:
             branches = [("(l.a, l.b) > (?, ?)" if after else "1 = 1", list(after or ()))]
         else:
@@ -1008,7 +1056,9 @@ class ViewQueries(Dialect):
                         ("l.b = ? AND l.a >= ? AND (l.a, l.b) > (?, ?)",
                          [actor, (after or ("", ""))[0], *(after or ("", ""))])]
         statement = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT DISTINCT l.a, l.b FROM {{development_links}} l WHERE {chosen}"
+            "SELECT * FROM (SELECT DISTINCT l.a, l.b FROM {development_links} l"
+            " JOIN {development_versions} v ON v.development_id = l.development_id"
+            f" AND v.version = l.version WHERE {chosen}"
             + "".join(f" AND {w}" for w in where) + f" ORDER BY l.a, l.b LIMIT ?) AS branch{i}"
             for i, (chosen, _) in enumerate(branches)
         ) + " ORDER BY a, b LIMIT ?"
@@ -1073,8 +1123,75 @@ class ViewQueries(Dialect):
             return c.fetchone()["n"]
 
 
+class Election:
+    """Who is this store's background projector: `try_acquire` is True for one holder at a
+    time, until it releases (or its process ends)."""
+
+    def try_acquire(self) -> bool:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+
+class FileElection(Election):
+    """An exclusive lock on a file beside a SQLite database: the processes serving one file
+    (gunicorn's workers) elect one projector, and the kernel frees the lock when its holder
+    dies, so another takes over."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file: Any = None
+
+    def try_acquire(self) -> bool:
+        if self._file is not None:
+            return True
+        held = open(self.path, "a+b")  # noqa: SIM115 (held open for as long as it is elected)
+        try:
+            fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            held.close()
+            return False
+        self._file = held
+        return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the file releases the lock
+            self._file = None
+
+
+class ProcessElection(Election):
+    """An election within one process: for an in-memory store, which no other process sees."""
+
+    _locks: ClassVar[dict[str, threading.Lock]] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, name: str) -> None:
+        with self._guard:
+            self.lock = self._locks.setdefault(name, threading.Lock())
+        self.held = False
+
+    def try_acquire(self) -> bool:
+        if not self.held:
+            self.held = self.lock.acquire(blocking=False)
+        return self.held
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.lock.release()
+
+
 class TimelineView(ViewQueries, SQLiteDialect, SQLiteTrackingRecorder):
     """The read model on SQLite, in the events' own database file."""
+
+    def election(self) -> Election:
+        """The lock that elects this store's background projector (see Projector)."""
+        name = self.datastore.pool.db_name
+        if name.startswith("file:") or name == ":memory:":  # in memory: this process alone
+            return ProcessElection(name)
+        return FileElection(f"{os.path.abspath(name)}-projector")
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.view_statements()]
@@ -1087,11 +1204,17 @@ class TimelineProjection(Projection[ViewQueries]):
     """Folds the application's events into the view, one transaction per event."""
 
     name = "timeline"
+    # Aggregates kept from one run to the next (the latest of each stream, up to this many):
+    # a catch-up in runs of 500 read each development's earlier events again from the store
+    # at every run that continued it.
+    kept_aggregates = 20_000
 
     def __init__(self, view: ViewQueries, repository: Repository) -> None:
         super().__init__(view)
         # The aggregate as of each event: the same code that enforces the rules builds the view.
         self.repository = repository
+        self._latest: dict[Any, Any] = {}  # stream id -> its latest aggregate, oldest first
+        self._preparing = threading.Lock()  # the kept aggregates move on in place
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> bool:  # type: ignore[override]
         """Apply one event; False when another process (an API process catching up, or the
@@ -1115,15 +1238,20 @@ class TimelineProjection(Projection[ViewQueries]):
         another process applying events."""
         # Rebuild each aggregate and prepare its rows first, outside the view's transaction:
         # reading the event store while holding the view's write lock would wait on ourselves
-        # in memory stores.
-        latest: dict[Any, Any] = {}  # the latest aggregate of each stream within the run
+        # in memory stores. Each stream's latest aggregate is kept for the next run, whose
+        # events it moves on when it is their predecessor (see _aggregate_at).
         prepared: list[Rows] = []
-        for domain_event, position in events:
-            aggregate = self._aggregate_at(domain_event, latest)
-            latest[domain_event.originator_id] = aggregate
-            rows = rows_of(aggregate, position, domain_event.timestamp)
-            if rows is not None:
-                prepared.append(rows)
+        with self._preparing:
+            latest = self._latest
+            for domain_event, position in events:
+                aggregate = self._aggregate_at(domain_event, latest)
+                latest.pop(domain_event.originator_id, None)  # now the most recent
+                latest[domain_event.originator_id] = aggregate
+                rows = rows_of(aggregate, position, domain_event.timestamp)
+                if rows is not None:
+                    prepared.append(rows)
+            for stream in list(latest)[:max(len(latest) - self.kept_aggregates, 0)]:
+                del latest[stream]
         try:
             self.view.apply_batch(
                 application_name, after, events[-1][1],
@@ -1188,6 +1316,68 @@ class _Collections:
 _collections = _Collections()
 
 
+log = logging.getLogger(__name__)
+
+
+class Projector:
+    """The background projector of a serving process: a thread that catches the view up with
+    the log, so that no request waits for a backlog (see ReadModel.catch_up_for_read).
+
+    One per store at a time: each serving process (gunicorn's workers) has one, and an
+    election (see TimelineView.election) lets only its holder apply events; the others try
+    again at each interval, so one takes over when the holder ends. The thread starts when a
+    read first finds a backlog, and then looks at the log every `interval` seconds.
+    """
+
+    interval = 1.0  # seconds between looks at the log, and between tries of the election
+    retry_delay = 5.0  # seconds to wait after the store failed, before trying again
+
+    def __init__(self, read_model: ReadModel, election: Election) -> None:
+        self.read_model = read_model
+        self.election = election
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def wake(self) -> None:
+        """Catch up now: start the thread if it is not running yet."""
+        with self._start:
+            if self._thread is None and not self._stopping.is_set():
+                self._thread = threading.Thread(
+                    target=self._run, name=f"projector-{self.read_model.name}", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                if self.election.try_acquire():
+                    self._catch_up()
+            except Exception:  # the store failed: say so, and try again later
+                log.exception("the background projector failed; retrying in %g s",
+                              self.retry_delay)
+                self._stopping.wait(self.retry_delay)
+                continue
+            self._wake.wait(self.interval)
+
+    def _catch_up(self) -> None:
+        """Apply runs of events until none is left, checking between runs for a stop."""
+        batch = self.read_model.catch_up_batch
+        while not self._stopping.is_set():
+            if self.read_model.catch_up(batch, limit=batch) < batch:
+                return
+
+    def close(self) -> None:
+        """Stop after the run being applied (it commits whole, or not at all)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.election.release()
+
+
 class ReadModel:
     """An application's view kept current with its log: the projection's housekeeping
     (catching up, the lag, a rebuild), and reads that find the view current first."""
@@ -1206,29 +1396,72 @@ class ReadModel:
         # The store's factory chooses the view's recorder (TRACKING_RECORDER_TOPIC).
         self.view: ViewQueries = app.factory.tracking_recorder()  # type: ignore[assignment]
         self.projection = TimelineProjection(self.view, app.repository)
-        # How much a read applies itself (TIMELINE_READ_CATCH_UP, set by the store URL): "all"
-        # where no worker follows the log (SQLite), else at most that many events, and only
-        # when no one else is applying events at that moment.
-        setting = str(app.env.get("TIMELINE_READ_CATCH_UP") or "all")
-        self.read_catch_up: int | None = None if setting == "all" else int(setting)
+        # The largest backlog a read applies itself (TIMELINE_READ_CATCH_UP): beyond it, a
+        # read answers at once from the view as it stands while a background projector
+        # catches up; "all": every read applies the whole backlog first.
+        self.read_catch_up: int | None = None
+        self.configure_reads(app.env.get("TIMELINE_READ_CATCH_UP") or READ_CATCH_UP)
+        # Who else projects this store: "worker" (PostgreSQL: `timeline worker`), else
+        # nobody until a serving process starts its projector (see serve).
+        self.worker_projects = app.env.get("TIMELINE_PROJECTOR") == "worker"
+        self.serving = False  # a serving process answers at once (see catch_up_for_read)
+        self.projector: Projector | None = None
         self._reading = threading.Lock()  # held by the thread of this process catching up
 
+    def configure_reads(self, setting: int | str) -> None:
+        """Set the largest backlog a read applies itself: a whole number, or "all"."""
+        text = str(setting).strip()
+        if text != "all" and not text.isdigit():
+            raise StoreError(f"read_catch_up={setting!r}: give a whole number, or all")
+        self.read_catch_up = None if text == "all" else int(text)
+
+    def serve(self) -> None:
+        """Keep the view current in the background of a serving process, where no worker
+        does (see Projector): reads then never wait for a backlog."""
+        self.serving = True
+        if self.projector is None and not self.worker_projects:
+            self.projector = Projector(self, self.view.election())  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Stop the background projector, if this process runs one."""
+        if self.projector is not None:
+            self.projector.close()
+
     def current(self) -> ViewQueries:
-        """The view, after a read's catch-up (see read_catch_up): whoever just wrote reads
-        what they wrote on SQLite; on PostgreSQL, where the worker projects, a read applies
-        only a bounded number of events and never waits for another's catch-up (a client
-        that must read its own write asks for its position, see reach)."""
+        """The view, after a read's catch-up (see catch_up_for_read)."""
         self.catch_up_for_read()
         return self.view
 
-    def catch_up_for_read(self) -> int:
-        """The catch-up a read does; returns how many events it applied."""
-        if self.read_catch_up is None:
+    def catch_up_for_read(self, lag: int | None = None) -> int:
+        """The catch-up a read does (given the lag when the caller just read it); returns how
+        many events it applied.
+
+        In a serving process (see serve), a read applies a small backlog (read_catch_up
+        events at most) itself, so a write is read back at once, and only when no one else is
+        applying events at that moment; a larger backlog is left to the background projector
+        (or the worker), and the read answers from the view as it stands. Any other process
+        (a command) applies the whole backlog first: on PostgreSQL, unless another process is
+        applying events at that moment.
+        """
+        if self.read_catch_up is None or not (self.serving or self.worker_projects):
             return self.catch_up()
+        if not self.serving:
+            return self._catch_up_unless_busy(None)
+        if lag is None:
+            lag = self.lag()
+        if lag == 0:
+            return 0
+        if lag > self.read_catch_up:
+            if self.projector is not None:
+                self.projector.wake()
+            return 0
+        return self._catch_up_unless_busy(self.read_catch_up)
+
+    def _catch_up_unless_busy(self, limit: int | None) -> int:
         if not self._reading.acquire(blocking=False):
             return 0  # another thread of this process is at it: answer from the view as it is
         try:
-            return self.catch_up(limit=self.read_catch_up, wait=False)
+            return self.catch_up(limit=limit, wait=False)
         finally:
             self._reading.release()
 
@@ -1241,7 +1474,7 @@ class ReadModel:
         `position`: waits up to `timeout` seconds for it (catching up meanwhile as a read
         does), else ViewBehind. The answer to read-your-writes when a worker projects."""
         state = self.state()
-        if state.lag and self.catch_up_for_read():
+        if state.lag and self.catch_up_for_read(state.lag):
             state = self.state()
         if position is None or state.position >= position:
             return state
@@ -1298,11 +1531,17 @@ class ReadModel:
         """How many events the view has not applied yet."""
         return self.view.lag(self.log_head)
 
+    def catch_up_bulk(self, progress: Progress | None = None) -> int:
+        """Apply the whole backlog on the bulk path (long runs, see rebuild_batch): what a
+        command that wrote many events does before it returns, so that no read finds them
+        unapplied."""
+        with fewer_collections():
+            return self.catch_up(self.rebuild_batch, bulk=True, progress=progress)
+
     def rebuild(self, progress: Progress | None = None) -> int:
         """Throw the read model away and project it again from the first event."""
         self.view.reset(self.name)
-        with fewer_collections():
-            applied = self.catch_up(self.rebuild_batch, bulk=True, progress=progress)
+        applied = self.catch_up_bulk(progress)
         self.view.analyze()
         return applied
 

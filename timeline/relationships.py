@@ -119,6 +119,12 @@ def stored(when: PartialDate) -> StoredDate:
     return StoredDate(str(when), when.approximate)
 
 
+def dumped_date(dumped: Mapping[str, Any] | None) -> PartialDate | None:
+    """A date as a document dumps it (see schemas.dump_date), as a fact keeps it: without
+    its derivation (see stored)."""
+    return None if dumped is None else stored_date(dumped["value"], dumped["approximate"])
+
+
 def read_back(when: Sequence[Any] | None) -> PartialDate | None:
     """A stored date (a StoredDate, or the array it was stored as) as a PartialDate."""
     return None if when is None else stored_date(*when)
@@ -189,7 +195,8 @@ class Fact:
         )
 
     def row(self) -> FactRow:
-        """The fact as the read model keeps it on each link (see FactRow)."""
+        """The fact as a compact row (see FactRow): what VIEW_SHAPE 4 stored on each link, and
+        the reference that Fact.from_document is held equal to."""
         return FactRow(
             id=self.id,
             version=self.version,
@@ -207,12 +214,51 @@ class Fact:
             reported_by=self.reported_by,
             reported="" if self.reported is None else self.reported.isoformat(),
             reported_from="" if self.reported_from is None else self.reported_from.isoformat(),
-            statuses=[
-                (span.status.value, None if span.since is None else span.since.isoformat(),
-                 stored(span.date))
-                for span in self.statuses
-            ],
+            statuses=self.stored_statuses(),
             retracted=self.retracted,
+        )
+
+    def stored_statuses(self) -> list[tuple[str, str | None, StoredDate]]:
+        """Its status spans as `row` stores them: (status, since, date)."""
+        return [
+            (span.status.value, None if span.since is None else span.since.isoformat(),
+             stored(span.date))
+            for span in self.statuses
+        ]
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any], statuses: Sequence[Any],
+                      reported_from: str) -> Fact:
+        """A version's fact read back from its document (see schemas.dump_development) as
+        the read model keeps it, with what the document does not say: its status spans (as
+        `row` stores them) and the ISO day from which it counts in knowledge time. Equal to
+        `from_row` of the same version's row: so the view stores each fact once."""
+        actors = document["actors"]
+        sources = document["sources"]
+        return cls(
+            id=document["id"],
+            kind=KIND_OF[document["kind"]],
+            status=STATUS_OF[document["status"]],
+            certainty=CERTAINTY_OF[document["certainty"]],
+            date=dumped_date(document["date"]),  # type: ignore[arg-type]
+            ended=dumped_date(document["ended"]),
+            planned_for=dumped_date(document["planned_for"]),
+            sources=tuple(a["actor"] for a in actors if a["role"] == "source"),
+            targets=tuple(a["actor"] for a in actors if a["role"] == "target"),
+            participants=tuple(a["actor"] for a in actors if a["role"] == "participant"),
+            items=tuple(document["items"]),
+            summary=document["summary"],
+            reported_by=tuple((s["publication"], s["attribution"]) for s in sources),
+            reported=min(dumped_date(s["reported_on"]).latest  # type: ignore[union-attr]
+                         for s in sources) if sources else None,
+            statuses=tuple(
+                StatusSpan(STATUS_OF[status], since and date.fromisoformat(since),
+                           stored_date(*when))
+                for status, since, when in statuses
+            ),
+            version=document["version"],
+            reported_from=date.fromisoformat(reported_from) if reported_from else None,
+            retracted=bool(document["retracted"]),
         )
 
     @classmethod

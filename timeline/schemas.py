@@ -430,7 +430,35 @@ class StepOut(Schema):
     score = fields.Nested(ChangeOut, required=True)
 
 
-class ActorListOut(Schema):
+class ReadModelOut(Schema):
+    """Where the read model stood when it answered, behind the log."""
+
+    position = fields.Integer(required=True, metadata={
+        "description": "The last log position it had applied: the answer reflects every "
+                       "event up to it"})
+    lag = fields.Integer(required=True, metadata={
+        "description": "Events in the log beyond `position`, which a background projector "
+                       "is applying"})
+
+
+class FromView(Schema):
+    """An answer of the read model, which says so when the read model was behind the log."""
+
+    read_model = fields.Nested(ReadModelOut, metadata={
+        "description": "Only when the read model had not applied the whole log: the answer "
+                       "came at once, from the read model as it stood (see the "
+                       "Timeline-Position and Timeline-Lag headers, and `min_position`)"})
+
+
+class ActorViewOut(ActorOut, FromView):
+    """An actor, as the read model answers for it."""
+
+
+class RelationshipViewOut(RelationshipOut, FromView):
+    """A pair's relationship, as the read model answers for it."""
+
+
+class ActorListOut(FromView):
     actors = fields.List(fields.Nested(ActorOut), required=True)
     next = fields.String(required=True, allow_none=True)
 
@@ -441,19 +469,19 @@ class DevelopmentAsOfOut(DevelopmentOut):
         "description": "With `as_of`: where it stood on that date (null: cancelled)"})
 
 
-class DevelopmentListOut(Schema):
+class DevelopmentListOut(FromView):
     developments = fields.List(fields.Nested(DevelopmentAsOfOut), required=True)
     next = fields.String(required=True, allow_none=True)
     axes = fields.Nested(AxesOut, required=True)
 
 
-class RelationshipListOut(Schema):
+class RelationshipListOut(FromView):
     relationships = fields.List(fields.Nested(RelationshipOut), required=True)
     next = fields.String(required=True, allow_none=True)
     axes = fields.Nested(AxesOut, required=True)
 
 
-class StepListOut(Schema):
+class StepListOut(FromView):
     steps = fields.List(fields.Nested(StepOut), required=True)
     next = fields.String(required=True, allow_none=True)
     order = fields.String(required=True, validate=validate.OneOf(["happened", "reported"]))

@@ -186,7 +186,7 @@ def seed(app: Timeline, path: Path, progress: Progress | None = None) -> SeedRep
     except TimelineError as error:
         raise SeedError(f"{path}: {error.message}") from None
     # The read model is current when seeding ends, not at a query.
-    app.read_model.catch_up(progress=progress)
+    app.read_model.catch_up_bulk(progress=progress)
     return report
 
 

@@ -93,8 +93,6 @@ def persistence_env(url: str) -> dict[str, str]:
 
 SQLITE = {
     "PERSISTENCE_MODULE": "timeline.store:SQLiteFactory",
-    # No worker follows a SQLite log: each read applies whatever it finds unapplied.
-    "TIMELINE_READ_CATCH_UP": "all",
     "APPLICATION_RECORDER_TOPIC": "timeline.store:TimelineRecorder",
     "TRACKING_RECORDER_TOPIC": "timeline.readmodel:TimelineView",
 }
@@ -200,8 +198,8 @@ def postgres_env(parts: SplitResult) -> dict[str, str]:
         # A pooled connection is checked (an empty statement) before use: one dropped by a
         # failover or a server restart is replaced instead of failing a request.
         "POSTGRES_PRE_PING": SWITCHES["pre_ping"][0],
-        # The worker projects; a read applies at most one run of events itself.
-        "TIMELINE_READ_CATCH_UP": "500",
+        # The worker projects (see ReadModel.catch_up_for_read).
+        "TIMELINE_PROJECTOR": "worker",
     }
     for option, values in options.items():
         value = values[-1]

@@ -127,6 +127,17 @@ def test_a_sources_language_is_kept_and_a_malformed_one_is_422_naming_it(
     assert timeline.audit.count() == before
 
 
+
+def test_a_sources_language_reads_back_from_the_read_model_as_recorded(client, auth):
+    """The read model keeps a document without the fields its columns hold (each fact stored
+    once): the sources' languages, nested in it, come back from a listing exactly as recorded."""
+    sources = [{**SOURCE, "language": "zh-Hans"}, SOURCE, {**SOURCE, "language": "en"}]
+    recorded = record(client, auth, sources=sources).get_json()
+    listed = client.get("/api/v1/developments?limit=500").get_json()["developments"]
+    (found,) = [d for d in listed if d["id"] == recorded["id"]]
+    assert found["sources"] == recorded["sources"]
+    assert [s["language"] for s in found["sources"]] == ["zh-Hans", None, "en"]
+
 def test_a_reason_over_its_limit_is_422_naming_it(client, timeline, auth):
     location = record(client, auth).headers["Location"]
     reason, source = too_long("reason"), SOURCE

@@ -27,6 +27,8 @@ def test_the_benchmark_runs_at_a_tiny_size(tmp_path):
         "ingest one per transaction, developments/s",
         "ingest in batches of 1000, events/s (sqlite)",
         "projection rebuild, events/s (sqlite)",
+        "projection catch-up of the backlog, events/s (sqlite)",
+        "read model bytes (sqlite)",
         "projection rebuild with its progress bar on a terminal, events/s (sqlite)",
         "query one pair as of a date (sqlite)",
         "growth 200 -> 400: one actor's relationships as of a date",
@@ -36,3 +38,23 @@ def test_the_benchmark_runs_at_a_tiny_size(tmp_path):
         assert expected in measures, expected
     if not postgres_unavailable():
         assert "projection rebuild, events/s (postgres)" in measures
+        assert "read model bytes (postgres)" in measures
+
+
+def test_the_projection_comparison_runs_on_a_tiny_store(tmp_path):
+    from tests.conftest import SEEDS
+    from timeline.application import Timeline
+    from timeline.seeding import seed
+
+    store = tmp_path / "tiny.db"
+    app = Timeline(f"sqlite:///{store}")
+    seed(app, SEEDS)
+    app.close()
+    result = subprocess.run(
+        [sys.executable, "benchmarks/projection_ab.py", str(ROOT), str(ROOT), str(store),
+         "--rounds", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "raw read+decode ceiling" in result.stdout
+    assert result.stdout.count("catch-up") == 2 and result.stdout.count("rebuild") == 2

@@ -124,7 +124,9 @@ def test_store_urls_take_pre_ping_and_read_catch_up():
     env = persistence_env(f"{POSTGRES}?pre_ping=off&read_catch_up=all")
     assert (env["POSTGRES_PRE_PING"], env["TIMELINE_READ_CATCH_UP"]) == ("off", "all")
     env = persistence_env(POSTGRES)
-    assert (env["POSTGRES_PRE_PING"], env["TIMELINE_READ_CATCH_UP"]) == ("on", "500")
+    # No setting of its own: the read model's default (READ_CATCH_UP), and the worker projects.
+    assert (env["POSTGRES_PRE_PING"], env["TIMELINE_PROJECTOR"]) == ("on", "worker")
+    assert "TIMELINE_READ_CATCH_UP" not in env
     with pytest.raises(StoreError, match="pre_ping"):
         persistence_env(f"{POSTGRES}?pre_ping=maybe")
 

@@ -5,6 +5,7 @@ and an incremental projection equals a rebuild."""
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from tests.conftest import STORES, fresh_store, source
 from timeline.application import Timeline
 from timeline.domain import Content, PartialDate, Participation, TimelineError
+from timeline.readmodel import prepare_version, read_document
 from timeline.relationships import Fact, Linked, fold, links
 from timeline.schemas import dump_development
 from timeline.vocabulary import ActorKind, Certainty, Kind, Role, Status
@@ -175,3 +177,35 @@ def check_against_a_pure_fold(url, history, as_of, data):
     assert ([{**r, "axes": None} for r in app.list_relationships(as_of=as_of, **axes)],
             app.replay(until=as_of, **axes)) == incremental
     app.close()
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(history=histories)
+def test_a_fact_read_from_its_document_equals_the_fact_of_the_aggregate(history):
+    """The read model keeps each version's document once and reads its fact from it (with
+    its status spans, see Fact.from_document): for every version of any history, that is the
+    fact the aggregate makes, in the compact form the view used to store beside it."""
+    with fresh_store("sqlite") as url:
+        app = Timeline(url)
+        for slug in ACTORS:
+            kind = ActorKind.PERSON if slug == "p" else ActorKind.STATE
+            app.register_actor(slug, slug.upper(), kind, belongs_to=("a",) if slug == "p" else ())
+        play(app, history)
+        developments: dict = {}
+        for notification in app.recorder.select_notifications(1, 100_000):
+            if "Development" not in notification.topic:
+                continue
+            event = app.mapper.to_domain_event(notification)
+            development = event.mutate(developments.get(event.originator_id))
+            developments[event.originator_id] = development
+            fact = Fact.of(development, development.reported_on or event.timestamp.date())
+            document = json.loads(json.dumps(dump_development(development, event.timestamp)))
+            statuses = json.loads(json.dumps(fact.stored_statuses()))
+            read = Fact.from_document(document, statuses, fact.reported_from.isoformat())
+            assert read == Fact.from_row(json.loads(json.dumps(fact.row())))
+            # The document itself, kept without what the row's columns hold, reads back whole
+            # and in the order it is served.
+            row = prepare_version(development, notification.id, event.timestamp).row
+            assert list(read_document(row._asdict()).items()) == list(document.items())
+        app.close()

@@ -4,6 +4,7 @@ process-wide settings for bulk work, which leave the process as they found it.""
 from __future__ import annotations
 
 import gc
+import json
 
 from timeline.domain import PartialDate
 from timeline.readmodel import (
@@ -14,6 +15,8 @@ from timeline.readmodel import (
     VersionRow,
     fewer_collections,
     plan_writes,
+    read_document,
+    stored_document,
 )
 from timeline.relationships import Fact
 from timeline.vocabulary import Certainty, Kind, Status
@@ -40,9 +43,9 @@ def version(ident: str, number: int, at: int, *, participants: tuple[str, ...] =
         development_id=ident, version=number, position=at, recorded_at=at, superseded_at=None,
         kind=fact.kind.value, status=fact.status.value, certainty=fact.certainty.value,
         retracted=0, earliest="2023-10-16", latest="2023-10-16", reported_from="2023-10-16",
-        begins="2023-10-16", document="{}", fact="{}", dataset="gdelt",
+        begins="2023-10-16", document="{}", statuses="[]", dataset="gdelt",
     )
-    return Version(row, fact, f"fact of {ident} v{number}")
+    return Version(row, fact)
 
 
 def test_a_version_superseded_within_the_run_is_written_already_superseded():
@@ -51,9 +54,9 @@ def test_a_version_superseded_within_the_run_is_written_already_superseded():
     assert [(r.development_id, r.version, r.superseded_at) for r in writes.versions] == [
         ("d1", 1, 12), ("d2", 1, None), ("d1", 2, None),
     ]
-    # Its links carry the same interval: a query reads them without the version.
-    assert {(link.development_id, link.version, link.superseded_at) for link in writes.links} == {
-        ("d1", 1, 12), ("d2", 1, None), ("d1", 2, None),
+    # Its links reference each version, whose row holds the interval: none is updated.
+    assert {(link.development_id, link.version) for link in writes.links} == {
+        ("d1", 1), ("d2", 1), ("d1", 2),
     }
     assert writes.superseded == []  # nothing written by an earlier run to update
 
@@ -64,17 +67,11 @@ def test_a_run_supersedes_the_version_an_earlier_run_wrote_once_per_development(
     assert writes.superseded == [Superseded(superseded_at=20, development_id="d1", version=2)]
 
 
-def test_each_link_is_keyed_by_its_pair_lifted_to_the_states_and_keeps_the_dataset():
+def test_each_link_is_keyed_by_its_pair_and_lifted_to_the_states():
     writes = plan_writes([version("d1", 1, 10)], STATES)
     assert sorted(writes.links) == [
-        LinkRow(a="china", b="russia", source="russia", target="china", development_id="d1",
-                version=1, recorded_at=10, superseded_at=None, retracted=0,
-                reported_from="2023-10-16", begins="2023-10-16", fact="fact of d1 v1",
-                dataset="gdelt"),
-        LinkRow(a="lavrov", b="wang-yi", source="lavrov", target="wang-yi", development_id="d1",
-                version=1, recorded_at=10, superseded_at=None, retracted=0,
-                reported_from="2023-10-16", begins="2023-10-16", fact="fact of d1 v1",
-                dataset="gdelt"),
+        LinkRow(a="china", b="russia", development_id="d1", version=1, from_a=0),  # russia->china
+        LinkRow(a="lavrov", b="wang-yi", development_id="d1", version=1, from_a=1),
     ]
 
 
@@ -121,3 +118,15 @@ def test_overlapping_bulk_loads_restore_the_collector_when_the_last_one_ends():
     assert gc.get_threshold()[0] == 50_000 and gc.get_freeze_count() > 0
     second.__exit__(None, None, None)
     assert gc.get_threshold() == threshold and gc.get_freeze_count() == 0
+
+
+def test_a_document_field_its_column_does_not_hold_as_recorded_is_kept():
+    """A moment recorded in another zone than UTC reads back as it was recorded."""
+    row = version("d1", 1, 10).row
+    document = {"id": "d1", "key": None, "version": 1, "recorded_at": "1970-01-01T01:00:00.000010+01:00",
+                "status": row.status, "retracted": False, "kind": row.kind, "summary": "s",
+                "certainty": row.certainty}
+    stored = stored_document(document, row)
+    assert json.loads(stored) == {"key": None, "recorded_at": document["recorded_at"],
+                                  "summary": "s"}
+    assert read_document(row._replace(document=stored)._asdict()) == document

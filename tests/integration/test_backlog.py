@@ -1,0 +1,116 @@
+"""No request waits for a backlog: after a bulk write by another process, a read answers at once
+from the read model as it stands, says how far behind it is, and the view catches up in the
+background (this process's projector on SQLite, the worker on PostgreSQL)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from api import create_app
+from tests.conftest import SEEDS
+from tests.integration.test_processes import wait_for
+from timeline.readmodel import FileElection, ProcessElection
+from timeline.seeding import seed
+from timeline.vocabulary import ActorKind
+
+ROOT = Path(__file__).resolve().parents[2]
+BULK_EVENTS = 20_000
+
+# Another process records a synthetic history through the application's commands, which do not
+# project: it leaves a backlog of about BULK_EVENTS events for the serving process to find.
+BULK_WRITE = """
+import sys
+from timeline.application import Timeline
+from timeline.synth import Synthesizer, run
+app = Timeline(sys.argv[1])
+run(app, Synthesizer(int(sys.argv[2]), 60, 7), 2000)
+print(app.audit.count())
+app.close()
+"""
+
+
+def test_after_a_bulk_write_by_another_process_a_read_answers_at_once_and_catches_up(
+        durable_store):
+    flask_app = create_app({"STORE": durable_store, "TESTING": True})
+    app = flask_app.extensions["timeline"]
+    seed(app, SEEDS)
+    client = flask_app.test_client()
+    before = app.audit.count()
+    assert app.read_model.lag() == 0
+
+    written = subprocess.run(
+        [sys.executable, "-c", BULK_WRITE, durable_store, str(BULK_EVENTS * 9 // 10)],
+        check=False, cwd=ROOT, capture_output=True, text=True)
+    assert written.returncode == 0, written.stderr
+    head = int(written.stdout.strip())
+    assert head - before >= BULK_EVENTS * 0.95
+
+    read = client.get("/api/v1/relationships?limit=5")
+    assert read.status_code == 200
+    # It applied nothing itself: it answered from the view as it stood before the write...
+    assert read.headers["Timeline-Position"] == str(before)
+    assert int(read.headers["Timeline-Lag"]) == head - before
+    # ...and says so in its body as well as in its headers.
+    assert read.get_json()["read_model"] == {"position": before, "lag": head - before}
+    # The client's own earlier writes are there: min_position up to the view's position
+    # answers at once, while a position in the backlog waits (bounded) for the catch-up.
+    assert client.get(f"/api/v1/actors?min_position={before}").status_code == 200
+
+    worker = None
+    if durable_store.startswith("postgresql"):  # there, the worker is the projector
+        worker = subprocess.Popen([sys.executable, "-m", "timeline.cli", "--store",
+                                   durable_store, "worker"], cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        def caught_up() -> bool:
+            return client.get("/api/v1/actors").headers["Timeline-Lag"] == "0"
+
+        wait_for(caught_up, timeout=300, every=0.1)
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
+    current = client.get(f"/api/v1/relationships?limit=5&min_position={head}")
+    assert current.status_code == 200
+    assert current.headers["Timeline-Position"] == str(head)
+    assert "read_model" not in current.get_json()  # current: the body is as it always was
+    assert app.read_model.view.count_versions() >= head - before - 60  # the synth's history
+    app.close()
+
+
+def test_a_small_backlog_is_applied_by_the_read_itself(store):
+    """Up to READ_CATCH_UP events, a read applies them first: a write is read back at once."""
+    flask_app = create_app({"STORE": store, "TESTING": True, "READ_CATCH_UP": 50})
+    app = flask_app.extensions["timeline"]
+    seed(app, SEEDS)
+    app.register_actor("atlantis", "Atlantis", ActorKind.STATE)  # a command: not projected
+    read = flask_app.test_client().get("/api/v1/actors/atlantis")
+    assert read.status_code == 200 and read.headers["Timeline-Lag"] == "0"
+    assert "read_model" not in read.get_json()
+    app.close()
+
+
+def test_one_projector_per_sqlite_file_is_elected(tmp_path):
+    """The processes serving one file (gunicorn's workers) elect one projector; when it lets
+    go (or its process dies), another is elected."""
+    path = str(tmp_path / "timeline.db-projector")
+    first, second = FileElection(path), FileElection(path)
+    assert first.try_acquire()
+    assert first.try_acquire()  # still its own
+    assert not second.try_acquire()
+    first.release()
+    assert second.try_acquire()
+    second.release()
+
+
+def test_one_projector_per_memory_store_is_elected():
+    first, second = ProcessElection("file:a"), ProcessElection("file:a")
+    other = ProcessElection("file:b")
+    assert first.try_acquire() and not second.try_acquire() and other.try_acquire()
+    first.release()
+    assert second.try_acquire()
+    second.release()
+    other.release()
