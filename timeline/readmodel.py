@@ -80,20 +80,22 @@ def micros(moment: datetime) -> int:
 
 # A version's document as its row keeps it: without the fields its columns hold (see
 # stored_document), which read_document puts back in the order dump_development gives them.
-FROM_COLUMNS = ("id", "version", "recorded_at", "status", "retracted", "kind", "certainty")
+FROM_COLUMNS = ("id", "dataset", "version", "recorded_at", "status", "retracted", "kind",
+                "certainty")
 SAME_UNLESS_MOMENT = tuple(key for key in FROM_COLUMNS if key != "recorded_at")
 DOCUMENT_KEYS = ("id", "key", "dataset", "provenance", "version", "recorded_at", "status",
                  "retracted", "ended", "kind", "summary", "actors", "date", "certainty", "sources",
                  "planned_for", "place", "items", "quote")
 # The columns read_document reads, of the versions' alias v.
-DOCUMENT_COLUMNS = ("v.development_id", "v.version", "v.recorded_at", "v.status", "v.retracted",
-                    "v.kind", "v.certainty", "v.document")
+DOCUMENT_COLUMNS = ("v.development_id", "v.dataset", "v.version", "v.recorded_at", "v.status",
+                    "v.retracted", "v.kind", "v.certainty", "v.document")
 
 
 def column_values(row: Mapping[str, Any]) -> dict[str, Any]:
     """The document's fields a version's columns hold (see FROM_COLUMNS)."""
     return {
         "id": row["development_id"],
+        "dataset": row["dataset"],
         "version": row["version"],
         "recorded_at": (EPOCH + timedelta(microseconds=row["recorded_at"])).isoformat(),
         "status": row["status"],

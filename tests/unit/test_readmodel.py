@@ -123,7 +123,8 @@ def test_overlapping_bulk_loads_restore_the_collector_when_the_last_one_ends():
 def test_a_document_field_its_column_does_not_hold_as_recorded_is_kept():
     """A moment recorded in another zone than UTC reads back as it was recorded."""
     row = version("d1", 1, 10).row
-    document = {"id": "d1", "key": None, "version": 1, "recorded_at": "1970-01-01T01:00:00.000010+01:00",
+    document = {"id": "d1", "key": None, "dataset": row.dataset, "version": 1,
+                "recorded_at": "1970-01-01T01:00:00.000010+01:00",
                 "status": row.status, "retracted": False, "kind": row.kind, "summary": "s",
                 "certainty": row.certainty}
     stored = stored_document(document, row)
