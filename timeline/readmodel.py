@@ -582,7 +582,7 @@ class ViewQueries(Dialect):
     def create_table(self) -> None:
         """The library creates the tables; then a view of another shape (see VIEW_SHAPE) is
         dropped and created anew, and the next catch-up rebuilds it from the events."""
-        super().create_table()  # type: ignore[misc]
+        self.create_library_tables()
         with self.datastore.transaction(commit=True) as c:
             self.lock_schema(c)
             # A write first: on SQLite it takes the write lock at once (waiting its turn), so
@@ -606,6 +606,21 @@ class ViewQueries(Dialect):
             for statement in self.view_statements():
                 c.execute(statement)
             c.execute(self.sql("INSERT INTO {view_shape} (version) VALUES (?)"), (VIEW_SHAPE,))
+
+    def create_library_tables(self, attempts: int = 3) -> None:
+        """The library's tracking table, as the library creates it. The library reads whether
+        the table exists before its transaction that creates it, so a process opening a store
+        together with another (two server workers on a new store) can find, in that
+        transaction, the migration the other just recorded: an IntegrityError that failed the
+        worker's start. Read again: the table is there now, and nothing is left to record."""
+        for attempt in range(attempts):
+            try:
+                super().create_table()  # type: ignore[misc]
+                return
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+                log.info("the tracking table was created by another process; reading again")
 
     def tracking_table(self) -> str:
         raise NotImplementedError

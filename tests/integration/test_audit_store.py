@@ -14,7 +14,7 @@ import pytest
 from eventsourcing.application import Application
 from eventsourcing.cipher import AESCipher
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.sqlite import SQLiteDatastore
 
 from tests.conftest import SEEDS, content, fresh_store
@@ -274,3 +274,27 @@ def test_a_store_created_before_the_hardening_gains_its_triggers(tmp_path):
         Raw(url).run("INSERT OR REPLACE INTO stored_events (rowid, originator_id,"
                      " originator_version, topic, state) SELECT rowid, originator_id,"
                      " originator_version, 'forged', state FROM stored_events WHERE rowid = 1")
+
+
+def test_processes_opening_a_new_store_together_all_open(durable_store, monkeypatch):
+    """Two server workers starting on a new store: one reads that the tracking table is not
+    there yet, the other creates it and records its migration, then the first creates it."""
+    first = Timeline(durable_store)  # the other process, which created the store meanwhile
+    kind = type(first.read_model.view)
+    original = kind.max_tracking_id
+    stale = ProgrammingError if "Postgres" in kind.__name__ else OperationalError
+    reads = []
+
+    def read_before_the_other_created_it(self, application_name):
+        reads.append(application_name)
+        if len(reads) == 1:  # as it was when this process looked, before the other's commit
+            raise stale("no such table: tracking")
+        return original(self, application_name)
+
+    monkeypatch.setattr(kind, "max_tracking_id", read_before_the_other_created_it)
+    second = Timeline(durable_store)
+    assert reads[0] == "__migration__" and len(reads) > 1
+    second.register_actor("china", "China", ActorKind.STATE)
+    assert [a["id"] for a in first.list_actors()] == ["china"]
+    first.close()
+    second.close()
