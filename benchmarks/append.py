@@ -5,11 +5,17 @@
 
 The baseline is the tree of a git revision (--baseline, by default the last commit before the
 log was hardened), unpacked into a temporary folder. Each round runs the same workload in a
-fresh process on a fresh store, once with the baseline's code and once with this tree's,
-alternating, so that both meet the machine in the same state: synthetic developments recorded
-one per transaction, then in batches of 1000. It prints the median rate of each, and the
-ratio of this tree's rate to the baseline's (1.00 = the same; the hardened log's goal is 0.90
-or more). Writes the table as JSON too.
+fresh process on a fresh store three ways, in an order that alternates from round to round, so
+that all meet the machine in the same state: with the baseline's code, with this tree's, and
+with this tree's with the Merkle tree's growth switched off (the worker replaces the recorder's
+`_add_leaves` with a no-op: a measurement, not a setting of the product). The workload:
+synthetic developments recorded one per transaction, then in batches of 1000. It prints the
+median rate of each, the ratio of this tree's rate to the baseline's (1.00 = the same; the
+hardened log's goal is 0.90 or more), and the tree's own cost: this tree's rate with the tree
+over its rate without (1.00 = free). On SQLite each worker also counts the write-ahead log's
+frames per single append: the `-wal` file's size after a `wal_checkpoint(TRUNCATE)` and 100
+more appends, over 100 frames of a 4096-byte page and its 24-byte header. Writes the table as
+JSON too.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 from uuid import uuid4
 
@@ -29,7 +36,38 @@ ROOT = Path(__file__).resolve().parents[1]
 BEFORE_HARDENING = "5bb3066"  # the last commit before issue 14's hardened log
 
 
-def measure(tree: str, store: str, count: int, actors: int) -> dict[str, float]:
+WAL_FRAME = 4096 + 24  # a page of the default size and its frame header
+WAL_APPENDS = 100
+
+
+def without_tree() -> None:
+    """Switch the Merkle tree's growth off in this worker: every recorder's hook that writes
+    the tree's rows does nothing (the seal, the chain and the rest of the append run as ever)."""
+    from timeline import store
+
+    store.EventLog._add_leaves = lambda self, c, leaves, size, last: None
+    try:
+        from timeline import postgres
+    except ImportError:  # no psycopg: the SQLite store only
+        return
+    postgres.PostgresTimelineRecorder._add_leaves = store.EventLog._add_leaves
+
+
+def wal_frames(app, path: str, contents: list) -> float:
+    """Write-ahead log frames per single append: the log emptied, then WAL_APPENDS appends."""
+    import sqlite3
+
+    with closing(sqlite3.connect(path)) as db:
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy:
+        raise SystemExit("the write-ahead log could not be emptied: another connection reads")
+    for content, status, _ in contents[:WAL_APPENDS]:
+        app.record_development(content, status)
+    return os.path.getsize(f"{path}-wal") / WAL_FRAME / WAL_APPENDS
+
+
+def measure(tree: str, store: str, count: int, actors: int, tree_off: bool = False
+            ) -> dict[str, float]:
     """In a worker process: the rates of one workload with the code of `tree`."""
     sys.path.insert(0, tree)
     import timeline
@@ -43,6 +81,8 @@ def measure(tree: str, store: str, count: int, actors: int) -> dict[str, float]:
     )
 
     assert timeline.__file__.startswith(tree), (timeline.__file__, tree)
+    if tree_off:
+        without_tree()
     app = Timeline(store)
     synthesizer = Synthesizer(count, actors, 1)
     register_actors(app, synthesizer, SynthReport())
@@ -51,6 +91,11 @@ def measure(tree: str, store: str, count: int, actors: int) -> dict[str, float]:
     for content, status, _ in contents:
         app.record_development(content, status)
     single = len(contents) / (time.perf_counter() - started)
+    frames = None
+    if store.startswith("sqlite:///"):  # untimed: more of the same developments
+        frames = wal_frames(app, store.removeprefix("sqlite:///"),
+                            [payload for op, _, payload in Synthesizer(WAL_APPENDS, actors, 3)
+                             .plan() if op == "record"])
 
     batched = Synthesizer(count, actors, 2)
     report = SynthReport()
@@ -61,6 +106,8 @@ def measure(tree: str, store: str, count: int, actors: int) -> dict[str, float]:
         record_batch(app, 2, operations, report)
         elapsed += time.perf_counter() - started
     rates = {"single": single, "batches": (app.audit.count() - before) / elapsed}
+    if frames is not None:
+        rates["wal_frames"] = frames
     app.close()
     return rates
 
@@ -77,10 +124,11 @@ def drop_schema(base: str, schema: str) -> None:
         connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def run_worker(tree: Path, store: str, count: int, actors: int) -> dict[str, float]:
+def run_worker(tree: Path, store: str, count: int, actors: int, tree_off: bool
+               ) -> dict[str, float]:
     result = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--worker", str(tree), "--store", store,
-         "--count", str(count), "--actors", str(actors)],
+         "--count", str(count), "--actors", str(actors)] + (["--tree-off"] if tree_off else []),
         capture_output=True, text=True, check=False, cwd=tree,
         env={**os.environ, "PYTHONPATH": str(tree)},
     )
@@ -112,50 +160,65 @@ def main() -> None:
                         help="where to write the table")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
+    parser.add_argument("--tree-off", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(measure(args.worker, args.store, args.count, args.actors)))
+        print(json.dumps(measure(args.worker, args.store, args.count, args.actors,
+                                 args.tree_off)))
         return
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="timeline-append-") as tmp:
         directory = Path(tmp)
-        trees = {"baseline": unpack(args.baseline, directory), "hardened": ROOT}
+        baseline = unpack(args.baseline, directory)
+        # way: (the code's tree, the Merkle tree's growth switched off)
+        ways = {"baseline": (baseline, False), "hardened": (ROOT, False),
+                "no tree": (ROOT, True)}
         kinds = ["sqlite"] + (["postgres"] if args.postgres != "off" else [])
         for kind in kinds:
-            rates: dict[str, dict[str, list[float]]] = {
-                way: {"single": [], "batches": []} for way in trees
-            }
+            rates: dict[str, dict[str, list[float]]] = {way: {} for way in ways}
             for round_ in range(args.rounds):
-                # Alternate which goes first, so that neither always meets a warmer machine.
-                order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
+                # Rotate which goes first, so that none always meets a warmer machine.
+                order = list(ways)[round_ % 3:] + list(ways)[:round_ % 3]
+                if round_ % 2:
+                    order.reverse()
                 for way in order:
                     if kind == "sqlite":
                         store, schema = f"sqlite:///{directory / f'{uuid4().hex}.db'}", None
                     else:
                         store, schema = fresh_postgres(args.postgres)
                     try:
-                        found = run_worker(trees[way], store, args.count, args.actors)
+                        found = run_worker(ways[way][0], store, args.count, args.actors,
+                                           ways[way][1])
                     finally:
                         if schema:
                             drop_schema(args.postgres, schema)
                     for measure_, rate in found.items():
-                        rates[way][measure_].append(rate)
+                        rates[way].setdefault(measure_, []).append(rate)
             for measure_, label in (("single", "developments/s, one per transaction"),
-                                    ("batches", "events/s, batches of 1000")):
-                baseline = statistics.median(rates["baseline"][measure_])
-                hardened = statistics.median(rates["hardened"][measure_])
-                rows.append({"store": kind, "measure": label, "baseline": round(baseline),
-                             "hardened": round(hardened), "ratio": round(hardened / baseline, 3)})
+                                    ("batches", "events/s, batches of 1000"),
+                                    ("wal_frames", "WAL frames per single append")):
+                if measure_ not in rates["hardened"]:
+                    continue
+                median = {way: statistics.median(rates[way][measure_]) for way in ways}
+                rows.append({
+                    "store": kind, "measure": label,
+                    **{way: round(median[way], 2 if measure_ == "wal_frames" else 0)
+                       for way in ways},
+                    "ratio": round(median["hardened"] / median["baseline"], 3),
+                    "tree cost": round(median["hardened"] / median["no tree"], 3),
+                })
     print(f"append cost: {args.count} developments, {args.rounds} rounds each way,"
-          f" baseline {args.baseline}")
-    print(f"  {'store':<9} {'measure':<38} {'baseline':>9} {'hardened':>9} {'ratio':>6}")
+          f" baseline {args.baseline}; ratio = hardened / baseline,"
+          " tree cost = hardened / no tree")
+    print(f"  {'store':<9} {'measure':<38} {'baseline':>9} {'hardened':>9} {'no tree':>9}"
+          f" {'ratio':>6} {'tree cost':>9}")
     for row in rows:
         print(f"  {row['store']:<9} {row['measure']:<38} {row['baseline']:>9}"
-              f" {row['hardened']:>9} {row['ratio']:>6.2f}")
+              f" {row['hardened']:>9} {row['no tree']:>9} {row['ratio']:>6.2f}"
+              f" {row['tree cost']:>9.2f}")
     args.json.write_text(json.dumps({"count": args.count, "rounds": args.rounds,
                                      "baseline": args.baseline, "rows": rows}, indent=1))
-
 
 if __name__ == "__main__":
     main()
