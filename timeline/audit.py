@@ -453,6 +453,9 @@ class LogRecorder(Protocol):
     ) -> int: ...
     def max_notification_id(self) -> int | None: ...
     def build_tree(self) -> int: ...
+    def select_tree_rows(self, start: int, end: int) -> dict[int, bytes]: ...
+    @property
+    def tree_table_name(self) -> str: ...
     def tree_proof(self, build: Callable[[merkle.Subtree, int], Any]) -> Any: ...
 
 
@@ -460,6 +463,18 @@ def batched(events: Iterable[LoggedEvent], size: int) -> Iterator[list[LoggedEve
     iterator = iter(events)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def altered(leaf: int, found: bytes | None, expected: bytes) -> str:
+    """Where the stored row of a leaf differs from the row the chain gives."""
+    if found is None:
+        return "whose row is missing"
+    for level in range(len(expected) // 32):
+        stored = found[32 * level:32 * (level + 1)]
+        if stored != expected[32 * level:32 * (level + 1)]:
+            where = f"level {level}, node {leaf >> level}" if level else "the leaf's hash"
+            return where if len(stored) == 32 else f"{where}, which its row lacks"
+    return f"whose row holds {len(found)} bytes, not {len(expected)}"
 
 
 def in_tree(size: int, now: int, field: str) -> int:
@@ -605,31 +620,27 @@ class AuditLog:
 
     def _tree_matches(self, events: Iterable[LoggedEvent], result: Verification
                       ) -> Verification:
-        """Every stored node of the Merkle tree (which proofs and checkpoints come from) is
-        the node the chain just verified gives; else the first event under a node that
-        differs. Reads the tree a batch of leaves at a time, level by level."""
+        """Every stored row of the Merkle tree (which proofs and checkpoints come from) is
+        the row the chain just verified gives; else the event whose append wrote the first row
+        that differs. Reads the tree a batch of leaves at a time."""
         latest: dict[int, bytes] = {}  # the last node made at each level: the next's left
         count = 0
         for batch in batched(events, 1024):
             nodes = merkle.grow(count, [bytes.fromhex(e.hash or "") for e in batch],
                                 lambda level, index: latest[level])
-            by_level: dict[int, dict[int, bytes]] = {}
-            for level, index, digest in nodes:
-                by_level.setdefault(level, {})[index] = digest
+            for level, _, digest in nodes:
                 latest[level] = digest
-            for level, expected in sorted(by_level.items()):
-                stored = self.recorder.select_tree(level, min(expected), max(expected) + 1)
-                for index, digest in sorted(expected.items()):
-                    if stored.get(index) != digest.hex():
-                        first = (index << level) - count
-                        return Verification(
-                            False, result.checked, result.head, batch[first].position,
-                            f"the Merkle tree (table event_tree) does not match the chain at"
-                            f" level {level}, node {index}: it was altered outside the"
-                            " recorder; the chain itself verifies")
+            stored = self.recorder.select_tree_rows(count, count + len(batch))
+            for leaf, expected in merkle.tree_rows(nodes):
+                found = stored.get(leaf)
+                if found != expected:
+                    return Verification(
+                        False, result.checked, result.head, batch[leaf - count].position,
+                        f"the Merkle tree (table {self.recorder.tree_table_name}) does not"
+                        f" match the chain at leaf {leaf}, {altered(leaf, found, expected)}: it was"
+                        " altered outside the recorder; the chain itself verifies")
             count += len(batch)
         return result
-
     def marks(self) -> LogMarks:
         """Where the log ends, against the positions the service already used."""
         return self.recorder.log_marks()

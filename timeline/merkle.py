@@ -197,6 +197,32 @@ def right_edge(size: int) -> list[tuple[int, int]]:
             for level in reversed(range(size.bit_length())) if size >> level & 1]
 
 
+def row_of(level: int, index: int) -> int:
+    """The leaf whose append closes node (level, index): its last leaf. The store keeps the
+    node in that leaf's row (see tree_rows)."""
+    return ((index + 1) << level) - 1
+
+
+def closes(leaf: int) -> int:
+    """How many complete subtrees above the leaves appending `leaf` closes: its trailing one
+    bits. Its row holds 1 + closes(leaf) hashes."""
+    return (~leaf & (leaf + 1)).bit_length() - 1
+
+
+def tree_rows(nodes: Sequence[tuple[int, int, bytes]]) -> list[tuple[int, bytes]]:
+    """The nodes `grow` made, as the rows the store keeps: one per leaf (its index), holding
+    the leaf's hash, then the hash of each subtree it closes, level by level, 32 bytes each.
+    Node (level, index) is at offset 32·level of row row_of(level, index)."""
+    rows: list[tuple[int, bytes]] = []
+    for level, index, digest in nodes:
+        if level == 0:
+            rows.append((index, digest))
+        else:  # grow lists a leaf's closed subtrees right after it, level by level
+            leaf, hashes = rows[-1]
+            rows[-1] = (leaf, hashes + digest)
+    return rows
+
+
 def grow(count: int, leaves: Sequence[bytes], complete: Callable[[int, int], bytes]
          ) -> list[tuple[int, int, bytes]]:
     """The complete-subtree nodes (level, index, hash) that appending `leaves` (leaf data)

@@ -61,6 +61,7 @@ class TimelinePostgresFactory(PostgresFactory):
 
 class PostgresDialect(Dialect):
     placeholder = "%s"
+    blob = "BYTEA"
     integrity_errors = (IntegrityError, psycopg.IntegrityError)
     datastore: PostgresDatastore
 
@@ -142,7 +143,7 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
         schema = f'"{datastore.schema}"'
         statements = [
             self.sql(self.HASH_TABLE, without_rowid=""), self.sql(self.HEADS_TABLE, without_rowid=""),
-            self.sql(self.TREE_TABLE, without_rowid=""),
+            self.sql(self.TREE_TABLE, without_rowid="", blob=self.blob),
             APPEND_ONLY_FUNCTION.format(schema=schema),
         ]
         for name in self.append_only_tables():
@@ -190,6 +191,14 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
         # an append (the seal grows the tree here) and in build_tree (through _grow_tree).
         with c.connection.cursor() as own:
             super()._add_leaves(own, leaves, size, last)
+
+    def _insert_tree_rows(self, c: Any, rows: Sequence[tuple[int, bytes]]) -> None:
+        # A batch's rows in one statement, one round trip, whatever its size.
+        c.execute(
+            self.sql("INSERT INTO {event_tree_rows} (leaf, hashes)"
+                     " SELECT * FROM unnest(?::bigint[], ?::bytea[])"),
+            ([leaf for leaf, _ in rows], [hashes for _, hashes in rows]),
+        )
 
     def stream_key(self, originator_id: UUID) -> Any:
         return originator_id

@@ -256,6 +256,7 @@ class Dialect:
     TABLES: tuple[str, ...] = ()
     placeholder = "?"
     without_rowid = ""
+    blob = "BLOB"  # the column type of bytes
     # What a constraint violation raises inside a transaction (before the library's
     # connection wrapper turns the driver's error into its own).
     integrity_errors: tuple[type[Exception], ...] = (IntegrityError,)
@@ -400,12 +401,17 @@ class EventLog(Dialect):
         "CREATE TABLE IF NOT EXISTS {event_heads} ("
         " position BIGINT PRIMARY KEY, hash TEXT NOT NULL){without_rowid}"
     )
-    # The complete subtrees of the Merkle tree over the chain hashes (see timeline.merkle):
-    # level 0 holds leaf i (the i-th event), level l node j covers leaves j*2^l..(j+1)*2^l-1.
+    # The Merkle tree over the chain hashes (see timeline.merkle), one row per leaf, which the
+    # append of the leaf's event writes: row i holds the hash of leaf i (the i-th event), then
+    # the hashes of the complete subtrees leaf i closes (levels 1 to the number of trailing
+    # one bits of i), 32 bytes each, in level order. Node (level l, index j), which covers
+    # leaves j*2^l..(j+1)*2^l-1, is in the row of its last leaf at offset 32*l. So an append
+    # writes one row, next to the previous append's: one row per node, each level at the end
+    # of its own key range, wrote about two rows an event on as many pages. Stores made before
+    # keep that table (`event_tree`: level, idx, hash) as it was; nothing reads it any more.
     TREE_TABLE = (
-        "CREATE TABLE IF NOT EXISTS {event_tree} ("
-        " level INTEGER NOT NULL, idx BIGINT NOT NULL, hash TEXT NOT NULL,"
-        " PRIMARY KEY (level, idx)){without_rowid}"
+        "CREATE TABLE IF NOT EXISTS {event_tree_rows} ("
+        " leaf BIGINT PRIMARY KEY, hashes {blob} NOT NULL){without_rowid}"
     )
 
     @property
@@ -416,9 +422,11 @@ class EventLog(Dialect):
 
     @property
     def tree_table_name(self) -> str:
+        # Not the name of the tree's first layout (`event_tree`, `{events}_tree`, one row per
+        # node), which stores made before still hold: a new name tells the layouts apart.
         if self.events_table_name in FIRST_EVENTS_TABLES:
-            return "event_tree"
-        return derived_name(self.events_table_name, "tree")
+            return "event_tree_rows"
+        return derived_name(self.events_table_name, "tree_rows")
 
     @property
     def heads_table_name(self) -> str:
@@ -439,7 +447,7 @@ class EventLog(Dialect):
             tables = {
                 "event_hashes": self.table(self.hash_table_name),
                 "event_heads": self.table(self.heads_table_name),
-                "event_tree": self.table(self.tree_table_name),
+                "event_tree_rows": self.table(self.tree_table_name),
                 "events": self.table(self.events_table_name),
             }
             cache[key] = super().sql(statement, **{**tables, **names})
@@ -463,7 +471,7 @@ class EventLog(Dialect):
             " (SELECT position FROM {event_hashes} ORDER BY position DESC LIMIT 1) AS tail,"
             " (SELECT hash FROM {event_hashes} ORDER BY position DESC LIMIT 1) AS tail_hash,"
             " (SELECT MAX(position) FROM {event_heads}) AS issued,"
-            " (SELECT MAX(idx) FROM {event_tree} WHERE level = 0) AS tree_last,"
+            " (SELECT MAX(leaf) FROM {event_tree_rows}) AS tree_last,"
             " {projected} AS projected",
             position=self.position, projected=projected,
         )
@@ -524,20 +532,26 @@ class EventLog(Dialect):
     # --- the Merkle tree over the chain hashes (timeline.merkle) --------------------------
 
     def _tree_size(self, c: Any) -> int:
-        c.execute(self.sql("SELECT MAX(idx) AS last FROM {event_tree} WHERE level = 0"))
+        c.execute(self.sql("SELECT MAX(leaf) AS last FROM {event_tree_rows}"))
         last = c.fetchone()["last"]
         return 0 if last is None else last + 1
 
+    @staticmethod
+    def _node_in(hashes: Any, level: int, index: int) -> bytes:
+        """Node (level, index) from the row that holds it (see TREE_TABLE)."""
+        digest = bytes(hashes[32 * level:32 * (level + 1)]) if hashes is not None else b""
+        if len(digest) != 32:
+            raise DamagedLog(f"the Merkle tree has no node at level {level}, index {index}:"
+                             " its table was altered outside the recorder")
+        return digest
+
     def _tree_node(self, c: Any) -> Callable[[int, int], bytes]:
-        statement = self.sql("SELECT hash FROM {event_tree} WHERE level = ? AND idx = ?")
+        statement = self.sql("SELECT hashes FROM {event_tree_rows} WHERE leaf = ?")
 
         def complete(level: int, index: int) -> bytes:
-            c.execute(statement, (level, index))
+            c.execute(statement, (merkle.row_of(level, index),))
             row = c.fetchone()
-            if row is None:
-                raise DamagedLog(f"the Merkle tree has no node at level {level}, index {index}:"
-                                 " its table was altered outside the recorder")
-            return bytes.fromhex(row["hash"])
+            return self._node_in(None if row is None else row["hashes"], level, index)
 
         return complete
 
@@ -569,10 +583,7 @@ class EventLog(Dialect):
             return edge[(level, index)]
 
         nodes = merkle.grow(size, leaves, complete)
-        c.executemany(
-            self.sql("INSERT INTO {event_tree} (level, idx, hash) VALUES (?, ?, ?)"),
-            [(level, index, digest.hex()) for level, index, digest in nodes],
-        )
+        self._insert_tree_rows(c, merkle.tree_rows(nodes))
         if last is not None:
             made = {(level, index): digest for level, index, digest in nodes}
             now = size + len(leaves)
@@ -581,54 +592,74 @@ class EventLog(Dialect):
                 for key in merkle.right_edge(now) if key in made or key in edge
             })
 
+    def _insert_tree_rows(self, c: Any, rows: Sequence[tuple[int, bytes]]) -> None:
+        c.executemany(
+            self.sql("INSERT INTO {event_tree_rows} (leaf, hashes) VALUES (?, ?)"), rows
+        )
+
     def build_tree(self, batch: int = 10000) -> int:
-        """Give a log recorded before the tree existed its tree (the leaves it lacks), in one
-        transaction under the write lock; returns how many leaves were added."""
+        """Give a log recorded before the tree existed, or before its rows were kept one per
+        leaf, its tree (the leaves it lacks), from the chain hashes, in one transaction under
+        the write lock; returns how many leaves were added."""
         count = self.sql("SELECT COUNT(*) AS n FROM {event_hashes}")
         with self.datastore.transaction(commit=False) as c:
             c.execute(count)
             if c.fetchone()["n"] == self._tree_size(c):
                 return 0
-        select = self.sql(
-            "SELECT hash FROM {event_hashes} ORDER BY position LIMIT ? OFFSET ?"
-        )
+        # The leaves the tree lacks are skipped once; then each batch follows the last
+        # position read (an OFFSET per batch would scan the log again each time).
+        first = self.sql(
+            "SELECT position, hash FROM {event_hashes} ORDER BY position LIMIT ? OFFSET ?")
+        after = self.sql(
+            "SELECT position, hash FROM {event_hashes} WHERE position > ?"
+            " ORDER BY position LIMIT ?")
         added = 0
         with self.datastore.transaction(commit=True) as c:
             self._lock_for_import(c)
+            size = self._tree_size(c)
+            c.execute(first, (batch, size))
             while True:
-                size = self._tree_size(c)
-                c.execute(select, (batch, size))
-                hashes = [row["hash"] for row in c.fetchall()]
-                self._grow_tree(c, hashes)
-                added += len(hashes)
-                if len(hashes) < batch:
+                rows = c.fetchall()
+                self._grow_tree(c, [row["hash"] for row in rows], size)
+                size += len(rows)
+                added += len(rows)
+                if len(rows) < batch:
                     return added
+                c.execute(after, (rows[-1]["position"], batch))
 
-    def select_tree(self, level: int, start: int, end: int) -> dict[int, str]:
-        """The stored nodes of one level with index in start..end-1: index to hex hash."""
+    def select_tree_rows(self, start: int, end: int) -> dict[int, bytes]:
+        """The stored rows of leaves start..end-1: leaf to its hashes (see TREE_TABLE)."""
         statement = self.sql(
-            "SELECT idx, hash FROM {event_tree} WHERE level = ? AND idx >= ? AND idx < ?")
+            "SELECT leaf, hashes FROM {event_tree_rows} WHERE leaf >= ? AND leaf < ?")
         with self.datastore.transaction(commit=False) as c:
-            c.execute(statement, (level, start, end))
-            return {row["idx"]: row["hash"] for row in c.fetchall()}
+            c.execute(statement, (start, end))
+            return {row["leaf"]: bytes(row["hashes"]) for row in c.fetchall()}
 
     def tree_size(self) -> int:
         with self.datastore.transaction(commit=False) as c:
             return self._tree_size(c)
 
     def _tree_nodes(self, c: Any, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        """The stored nodes (level, index) asked for, in one statement."""
+        """The stored nodes (level, index) asked for, in one statement; a node its row lacks
+        is left out."""
         keys = sorted(set(wanted))
         if not keys:
             return {}
-        # One primary-key lookup per term, which both planners run as such (SQLite's OR
-        # optimisation, PostgreSQL's BitmapOr): a proof costs the same at any log size.
+        leaves = sorted({merkle.row_of(level, index) for level, index in keys})
+        # One primary-key lookup per leaf, which both planners run as such: a proof costs the
+        # same number of lookups at any log size.
         statement = self.sql(
-            "SELECT level, idx, hash FROM {event_tree} WHERE "
-            + " OR ".join(["(level = ? AND idx = ?)"] * len(keys))
+            "SELECT leaf, hashes FROM {event_tree_rows} WHERE leaf IN ("
+            + ", ".join("?" * len(leaves)) + ")"
         )
-        c.execute(statement, [part for key in keys for part in key])
-        return {(row["level"], row["idx"]): bytes.fromhex(row["hash"]) for row in c.fetchall()}
+        c.execute(statement, leaves)
+        rows = {row["leaf"]: row["hashes"] for row in c.fetchall()}
+        nodes = {}
+        for level, index in keys:
+            hashes = rows.get(merkle.row_of(level, index))
+            if hashes is not None and len(hashes) >= 32 * (level + 1):
+                nodes[(level, index)] = bytes(hashes[32 * level:32 * (level + 1)])
+        return nodes
 
     def tree_proof(self, build: Callable[[Callable[[int, int], bytes], int], Any]) -> Any:
         """`build(subtree, size)` over the stored tree: `subtree(start, end)` is the MTH of
@@ -889,7 +920,7 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
              "UNIQUE (originator_id, originator_version))"),
             self.sql(self.HASH_TABLE, without_rowid=self.without_rowid),
             self.sql(self.HEADS_TABLE, without_rowid=self.without_rowid),
-            self.sql(self.TREE_TABLE, without_rowid=self.without_rowid),
+            self.sql(self.TREE_TABLE, without_rowid=self.without_rowid, blob=self.blob),
         ]
         taken = {
             events: (
@@ -898,8 +929,7 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
                 " AND originator_version = NEW.originator_version)"
             ),
             self.tree_table_name: (
-                f"EXISTS (SELECT 1 FROM {self.tree_table_name}"
-                " WHERE level = NEW.level AND idx = NEW.idx)"
+                f"EXISTS (SELECT 1 FROM {self.tree_table_name} WHERE leaf = NEW.leaf)"
             ),
         }
         for table in self.append_only_tables():

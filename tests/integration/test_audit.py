@@ -49,7 +49,7 @@ class Raw:
         """Run SQL after switching the append-only triggers off, as an operator could."""
         with self.connect() as db:
             if self.postgres:
-                for table in (self.events, "event_hashes", "event_heads", "event_tree"):
+                for table in (self.events, "event_hashes", "event_heads", "event_tree_rows"):
                     db.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
             else:
                 for (name,) in db.execute(
@@ -101,10 +101,10 @@ def test_the_store_refuses_update_and_delete_naming_the_rule(store):
                   "DELETE FROM {events} WHERE {position} = 1",
                   "UPDATE event_hashes SET hash = 'x' WHERE position = 1",
                   "DELETE FROM event_hashes",
-                  "UPDATE event_tree SET hash = 'x' WHERE level = 0 AND idx = 0",
-                  "DELETE FROM event_tree"]
+                  "UPDATE event_tree_rows SET leaf = 1000 WHERE leaf = 0",
+                  "DELETE FROM event_tree_rows"]
     if raw.postgres:
-        statements += ["TRUNCATE event_hashes", "TRUNCATE event_tree"]
+        statements += ["TRUNCATE event_hashes", "TRUNCATE event_tree_rows"]
     for statement in statements:
         with pytest.raises(Exception, match="append-only") as error:
             raw.run(statement)
@@ -160,7 +160,7 @@ def test_a_rewritten_history_with_a_recomputed_chain_is_found_against_a_kept_hea
                params=(chain_hash(previous, forged), position))
     tree_says = verify(url)  # the Merkle tree, grown when the event was, still has the old one
     assert not tree_says.ok and "Merkle tree" in tree_says.reason
-    raw.attack("DELETE FROM event_tree")  # so the attacker has it rebuilt when next opened
+    raw.attack("DELETE FROM event_tree_rows")  # so the attacker has it rebuilt when next opened
     assert verify(url).ok, "the chain alone cannot tell"
     result = verify(url, kept)
     assert not result.ok and result.first_bad_position == kept.position

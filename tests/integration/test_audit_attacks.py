@@ -68,10 +68,10 @@ SQLITE_REPLACES = [
     " WHERE rowid = 1"),
     "REPLACE INTO event_heads (position, hash) SELECT MAX(position), 'x' FROM event_heads",
     # A node of the Merkle tree, which proofs and checkpoints are made of:
-    "INSERT OR REPLACE INTO event_tree (level, idx, hash) VALUES (0, 0, 'x')",
-    "REPLACE INTO event_tree (level, idx, hash) VALUES (1, 0, 'x')",
-    ("INSERT INTO event_tree (level, idx, hash) VALUES (0, 0, 'x')"
-    " ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash"),
+    "INSERT OR REPLACE INTO event_tree_rows (leaf, hashes) VALUES (0, X'00')",
+    "REPLACE INTO event_tree_rows (leaf, hashes) VALUES (1, X'00')",
+    ("INSERT INTO event_tree_rows (leaf, hashes) VALUES (0, X'00')"
+    " ON CONFLICT (leaf) DO UPDATE SET hashes = excluded.hashes"),
 ]
 POSTGRES_UPSERTS = [
     ("INSERT INTO event_hashes (position, hash, previous_hash) VALUES (1, 'x', 'y')"
@@ -80,8 +80,8 @@ POSTGRES_UPSERTS = [
     " SELECT originator_id, originator_version, 'forged', state FROM timeline_events"
     " WHERE notification_id = 1"
     " ON CONFLICT (originator_id, originator_version) DO UPDATE SET topic = excluded.topic"),
-    ("INSERT INTO event_tree (level, idx, hash) VALUES (0, 0, 'x')"
-    " ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash"),
+    ("INSERT INTO event_tree_rows (leaf, hashes) VALUES (0, '\\x00')"
+    " ON CONFLICT (leaf) DO UPDATE SET hashes = excluded.hashes"),
 ]
 
 
@@ -89,12 +89,12 @@ def test_replace_and_upserts_are_refused_with_the_triggers_in_place(store):
     raw = Raw(store)
     assert verify(store).ok  # which issues a head, kept in event_heads
     before = raw.run("SELECT {position}, topic FROM {events} ORDER BY {position}")
-    tree = raw.run("SELECT level, idx, hash FROM event_tree ORDER BY level, idx")
+    tree = raw.run("SELECT leaf, hashes FROM event_tree_rows ORDER BY leaf")
     for statement in POSTGRES_UPSERTS if raw.postgres else SQLITE_REPLACES:
         with pytest.raises(Exception, match="append-only"):
             raw.run(statement)
     assert raw.run("SELECT {position}, topic FROM {events} ORDER BY {position}") == before
-    assert raw.run("SELECT level, idx, hash FROM event_tree ORDER BY level, idx") == tree
+    assert raw.run("SELECT leaf, hashes FROM event_tree_rows ORDER BY leaf") == tree
     assert verify(store).ok
 
 

@@ -115,12 +115,16 @@ def test_a_configured_key_signs_and_the_cli_holds_the_log_to_its_checkpoint(dura
     # A log whose first four events were rewritten (and its tree rebuilt over them) no
     # longer extends the checkpoint: the proof from 7 to 11 carries the hash of leaves 0-3.
     raw = Raw(durable_store)
-    raw.attack("UPDATE event_tree SET hash = ? WHERE level = 2 AND idx = 0", params=("00" * 32,))
+    # Node (level 2, index 0) is the third hash of leaf 3's row.
+    [(row,)] = raw.run("SELECT hashes FROM event_tree_rows WHERE leaf = 3")
+    assert len(row) == 3 * 32
+    raw.attack("UPDATE event_tree_rows SET hashes = ? WHERE leaf = 3",
+               params=(bytes(row[:64]) + bytes(32),))
     broken = cli("verify", "--checkpoint", str(kept), "--key", verifier)
     assert broken.exit_code == 1, broken.output
     assert "NOT CONSISTENT with the checkpoint" in broken.output
     # A node removed is reported as damage, not a crash.
-    raw.attack("DELETE FROM event_tree WHERE level = 2 AND idx = 0")
+    raw.attack("UPDATE event_tree_rows SET hashes = ? WHERE leaf = 3", params=(bytes(row[:64]),))
     damaged = cli("verify", "--checkpoint", str(kept), "--key", verifier)
     assert damaged.exit_code == 1 and "Error: the Merkle tree has no node" in damaged.output
     app.close()

@@ -9,6 +9,7 @@ import io
 from contextlib import contextmanager
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,8 @@ from tests.integration.test_audit import Raw
 from tests.unit.test_merkle import independently_consistent, independently_included
 from timeline import merkle
 from timeline.application import Timeline
+from timeline.cli import main
+from timeline.store import SQLITE_APPEND_ONLY, EventLog
 from timeline.vocabulary import ActorKind
 
 
@@ -82,18 +85,75 @@ def test_after_any_appends_every_earlier_checkpoint_is_consistent_with_the_lates
         app.close()
 
 
-def test_a_store_recorded_before_the_tree_gets_it_when_opened(durable_store):
+def test_a_store_recorded_before_the_tree_gets_it_when_opened(durable_store, monkeypatch):
     app = Timeline(durable_store)
     register(app, 11)
     root = app.audit.tree()["root"]
     app.close()
     # As a store of the earlier release (the triggers, which it lacked, switched off first).
-    Raw(durable_store).attack("DELETE FROM event_tree")
-    assert Raw(durable_store).run("SELECT COUNT(*) FROM event_tree")[0][0] == 0
+    Raw(durable_store).attack("DELETE FROM event_tree_rows")
+    assert Raw(durable_store).run("SELECT COUNT(*) FROM event_tree_rows")[0][0] == 0
+    build = EventLog.build_tree  # in batches of 4 leaves: the batches follow one another
+    monkeypatch.setattr(EventLog, "build_tree", lambda self, batch=4: build(self, batch))
     reopened = Timeline(durable_store)
     assert reopened.audit.tree() == {"size": 11, "root": root}
     register(reopened, 2)  # and it keeps growing from there
     assert reopened.audit.tree()["root"] == merkle.root_of(chain_hashes(reopened)).hex()
+    reopened.close()
+
+
+# The tree as the release before kept it: one row per node.
+NODE_TABLE = ("CREATE TABLE event_tree (level INTEGER NOT NULL, idx BIGINT NOT NULL,"
+              " hash TEXT NOT NULL, PRIMARY KEY (level, idx))")
+
+
+def test_a_store_with_the_tree_of_one_row_per_node_gets_its_rows_when_opened(durable_store):
+    app = Timeline(durable_store)
+    register(app, 13)
+    tree = app.audit.tree()
+    leaves = chain_hashes(app)
+    app.close()
+    # The store as the release before left it: no table of rows, the tree one row per node
+    # in event_tree, which its append-only triggers guard.
+    raw = Raw(durable_store)
+    raw.attack("DROP TABLE event_tree_rows", NODE_TABLE)
+    nodes = merkle.grow(0, leaves, lambda level, index: pytest.fail("a node of another batch"))
+    with raw.connect() as db:
+        for level, index, digest in nodes:
+            db.execute(raw.sql("INSERT INTO event_tree (level, idx, hash) VALUES (?, ?, ?)"),
+                       (level, index, digest.hex()))
+        if raw.postgres:
+            db.execute("CREATE TRIGGER event_tree_append_only BEFORE UPDATE OR DELETE"
+                       " ON event_tree FOR EACH ROW EXECUTE FUNCTION timeline_append_only()")
+        else:
+            for verb in ("UPDATE", "DELETE"):
+                db.execute(SQLITE_APPEND_ONLY.format(
+                    name=f"event_tree_no_{verb.lower()}", table="event_tree", verb=verb))
+    old = raw.run("SELECT level, idx, hash FROM event_tree ORDER BY level, idx")
+    assert len(old) == 13 + 6 + 3 + 1
+
+    reopened = Timeline(durable_store)
+    assert raw.run("SELECT COUNT(*) FROM event_tree_rows")[0][0] == 13
+    assert reopened.audit.tree() == tree
+    for size in (1, 6, 8, 13):
+        root = merkle.root_of(leaves[:size])
+        for index in range(size):
+            proof = reopened.audit.inclusion(index, size)
+            merkle.verify_inclusion(index, size, merkle.leaf_hash(leaves[index]),
+                                    [bytes.fromhex(h) for h in proof["hashes"]], root)
+        for kept in range(size + 1):
+            proof = reopened.audit.consistency(kept, size)
+            merkle.verify_consistency(kept, size, merkle.root_of(leaves[:kept]), root,
+                                      [bytes.fromhex(h) for h in proof["hashes"]])
+    verified = CliRunner().invoke(main, ["--store", durable_store, "verify"])
+    assert verified.exit_code == 0, verified.output
+    # The old table is left as it was, and still refuses changes.
+    assert raw.run("SELECT level, idx, hash FROM event_tree ORDER BY level, idx") == old
+    with pytest.raises(Exception, match="append-only"):
+        raw.run("DELETE FROM event_tree")
+    register(reopened, 3)  # and the rows grow from there
+    assert reopened.audit.tree()["root"] == merkle.root_of(chain_hashes(reopened)).hex()
+    assert reopened.audit.verify().ok
     reopened.close()
 
 
@@ -116,16 +176,34 @@ def test_verify_finds_a_tree_altered_outside_the_recorder(durable_store):
     assert app.audit.verify().ok
     third = app.recorder.select_log(0, 3)[2].position
     raw = Raw(durable_store)
-    [(good,)] = raw.run("SELECT hash FROM event_tree WHERE level = 0 AND idx = 2")
-    raw.attack("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2", params=("00" * 32,))
+    sixth = app.recorder.select_log(0, 6)[5].position
+    [(good,)] = raw.run("SELECT hashes FROM event_tree_rows WHERE leaf = 2")
+    raw.attack("UPDATE event_tree_rows SET hashes = ? WHERE leaf = 2", params=(bytes(32),))
     result = app.audit.verify()
     assert not result.ok and result.first_bad_position == third
     assert "Merkle tree" in result.reason and result.checked == 6
-    # The leaf put back, an interior node altered instead.
-    raw.attack("UPDATE event_tree SET hash = ? WHERE level = 0 AND idx = 2", params=(good,))
-    raw.attack("UPDATE event_tree SET hash = ? WHERE level = 1 AND idx = 2", params=("00" * 32,))
+    assert "leaf 2, the leaf's hash" in result.reason
+    raw.attack("UPDATE event_tree_rows SET hashes = ? WHERE leaf = 2", params=(good,))
+    assert app.audit.verify().ok
+    # An interior node altered instead: node (level 1, index 2) is in leaf 5's row.
+    [(row,)] = raw.run("SELECT hashes FROM event_tree_rows WHERE leaf = 5")
+    raw.attack("UPDATE event_tree_rows SET hashes = ? WHERE leaf = 5",
+               params=(bytes(row[:32]) + bytes(32),))
     result = app.audit.verify()
-    assert not result.ok and "Merkle tree" in result.reason
+    assert not result.ok and result.first_bad_position == sixth
+    assert "level 1, node 2" in result.reason
+    # A row cut short, or removed.
+    raw.attack("UPDATE event_tree_rows SET hashes = ? WHERE leaf = 5", params=(bytes(row[:32]),))
+    result = app.audit.verify()
+    assert not result.ok and "level 1, node 2, which its row lacks" in result.reason
+    raw.attack("UPDATE event_tree_rows SET hashes = ? WHERE leaf = 5",
+               params=(bytes(row) + bytes(32),))
+    result = app.audit.verify()
+    assert not result.ok and "holds 96 bytes, not 64" in result.reason
+    raw.attack("DELETE FROM event_tree_rows WHERE leaf = 5")
+    result = app.audit.verify()
+    assert not result.ok and result.first_bad_position == sixth
+    assert "row is missing" in result.reason
     app.close()
 
 

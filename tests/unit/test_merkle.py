@@ -245,3 +245,38 @@ def test_the_right_edge_is_the_complete_subtrees_a_tree_of_that_size_holds():
             start = (index + 1) << level
             covered.append(level)
         assert start == size and covered == sorted(covered, reverse=True)
+
+
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=8))
+def test_each_leaf_has_one_row_holding_every_node_it_closes(batches):
+    # The store's layout (store.EventLog.TREE_TABLE): row i is leaf i's hash, then the hash of
+    # each complete subtree leaf i closes, level by level; node (l, j) at offset 32·l of row
+    # row_of(l, j), which is the subtree's last leaf.
+    rows: dict[int, bytes] = {}
+    leaves: list[bytes] = []
+
+    def node(level: int, index: int) -> bytes:
+        row = rows[merkle.row_of(level, index)]
+        assert len(row) > 32 * level
+        return row[32 * level:32 * (level + 1)]
+
+    for batch in batches:
+        new = [len(leaves).to_bytes(4, "big") + bytes([i]) for i in range(batch)]
+        made = merkle.tree_rows(merkle.grow(len(leaves), new, node))
+        assert [leaf for leaf, _ in made] == list(range(len(leaves), len(leaves) + batch))
+        rows.update(made)
+        leaves += new
+    reference = tree(leaves)
+    for leaf, row in rows.items():
+        assert len(row) == 32 * (1 + merkle.closes(leaf))
+        for level in range(1 + merkle.closes(leaf)):
+            index = leaf >> level
+            assert merkle.row_of(level, index) == leaf
+            assert row[32 * level:32 * (level + 1)] == reference(index << level,
+                                                                 (index + 1) << level)
+    assert merkle.stored_subtree(node)(0, len(leaves)) == merkle.root_of(leaves)
+
+
+def test_a_leaf_closes_as_many_subtrees_as_its_trailing_one_bits():
+    assert [merkle.closes(i) for i in range(9)] == [0, 1, 0, 2, 0, 1, 0, 3, 0]
+    assert merkle.row_of(0, 5) == 5 and merkle.row_of(1, 2) == 5 and merkle.row_of(3, 0) == 7
