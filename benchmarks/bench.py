@@ -201,7 +201,7 @@ def postgres_bytes(app: Timeline) -> dict[str, int]:
 
 def footprint(sizes: dict[str, int]) -> tuple[int, int, int]:
     """(log, tree, read model) bytes."""
-    return (sum(sizes.get(t, 0) for t in LOG_TABLES), sizes.get("event_tree", 0),
+    return (sum(sizes.get(t, 0) for t in LOG_TABLES), sizes.get("event_tree_rows", 0),
             sum(sizes.get(t, 0) for t in VIEW_TABLES))
 
 
