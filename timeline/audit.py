@@ -454,6 +454,7 @@ class LogRecorder(Protocol):
     def max_notification_id(self) -> int | None: ...
     def build_tree(self) -> int: ...
     def select_tree_rows(self, start: int, end: int) -> dict[int, bytes]: ...
+    def chain_and_tree_sizes(self) -> tuple[int, int]: ...
     @property
     def tree_table_name(self) -> str: ...
     def tree_proof(self, build: Callable[[merkle.Subtree, int], Any]) -> Any: ...
@@ -640,6 +641,17 @@ class AuditLog:
                         f" match the chain at leaf {leaf}, {altered(leaf, found, expected)}: it was"
                         " altered outside the recorder; the chain itself verifies")
             count += len(batch)
+        # Rows beyond the chain's end are allowed in by the append-only triggers (they are
+        # inserts), and would be signed into every checkpoint: compared in one snapshot, as
+        # events appended during the pass above add to both.
+        hashes, leaves = self.recorder.chain_and_tree_sizes()
+        if leaves > hashes:
+            end = result.head["position"] if result.head else 0
+            return Verification(
+                False, result.checked, result.head, end + 1,
+                f"the Merkle tree (table {self.recorder.tree_table_name}) holds {leaves}"
+                f" leaves, the chain {hashes}: rows were added outside the recorder, and the"
+                " tree's size and root (and checkpoints signed from them) are not the log's")
         return result
     def marks(self) -> LogMarks:
         """Where the log ends, against the positions the service already used."""

@@ -627,6 +627,19 @@ class EventLog(Dialect):
                     return added
                 c.execute(after, (rows[-1]["position"], batch))
 
+    def chain_and_tree_sizes(self) -> tuple[int, int]:
+        """How many chain hashes the log holds and how many leaves the tree, read in one
+        statement: an append writes both in one transaction, so they agree unless rows were
+        written outside the recorder. O(events)."""
+        statement = self.sql(
+            "SELECT (SELECT COUNT(*) FROM {event_hashes}) AS hashes,"
+            " (SELECT MAX(leaf) FROM {event_tree_rows}) AS last"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement)
+            row = c.fetchone()
+        return row["hashes"], 0 if row["last"] is None else row["last"] + 1
+
     def select_tree_rows(self, start: int, end: int) -> dict[int, bytes]:
         """The stored rows of leaves start..end-1: leaf to its hashes (see TREE_TABLE)."""
         statement = self.sql(

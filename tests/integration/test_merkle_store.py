@@ -207,6 +207,24 @@ def test_verify_finds_a_tree_altered_outside_the_recorder(durable_store):
     app.close()
 
 
+def test_verify_finds_a_leaf_added_beyond_the_chain(durable_store):
+    # An insert, which the append-only triggers let through: the tree then has a leaf the log
+    # lacks, and its root (and a checkpoint signed from it) is no longer the log's.
+    app = Timeline(durable_store)
+    register(app, 5)
+    head = app.audit.head()["position"]
+    raw = Raw(durable_store)
+    [(row,)] = raw.run("SELECT hashes FROM event_tree_rows WHERE leaf = 4")
+    with raw.connect() as db:  # the triggers in place
+        db.execute(raw.sql("INSERT INTO event_tree_rows (leaf, hashes) VALUES (?, ?)"),
+                   (5, bytes(row) * 2))
+    assert app.audit.tree()["size"] == 6
+    result = app.audit.verify()
+    assert not result.ok and result.first_bad_position == head + 1
+    assert "holds 6 leaves, the chain 5" in result.reason
+    app.close()
+
+
 class CountingCursor:
     """A cursor that counts the statements sent through it."""
 
