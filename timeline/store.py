@@ -881,7 +881,16 @@ class EventLog(Dialect):
         return count
 
     def _lock_for_import(self, c: Any) -> None:
-        """Nothing to do on SQLite: the first write of the transaction excludes other writers."""
+        """Take the store's write lock first (SQLite; see postgres). The library begins a
+        deferred transaction: its first read would fix a snapshot, and a write after another
+        process committed would then fail at once ("database is locked") instead of waiting;
+        so processes opening a store whose tree is to be built together (a server's workers
+        after an upgrade) failed. A write that changes nothing waits for the lock as any
+        write does, and what follows reads the latest state."""
+        c.execute(self.sql(
+            "INSERT INTO {event_tree_rows} (leaf, hashes)"
+            " SELECT leaf, hashes FROM {event_tree_rows} WHERE 0 = 1"
+        ))
 
     def _after_import(self, c: Any) -> None:
         """Nothing to do on SQLite: AUTOINCREMENT follows the highest position inserted."""

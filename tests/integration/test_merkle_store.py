@@ -6,6 +6,7 @@ recorded before it existed."""
 from __future__ import annotations
 
 import io
+import threading
 from contextlib import contextmanager
 
 import pytest
@@ -155,6 +156,44 @@ def test_a_store_with_the_tree_of_one_row_per_node_gets_its_rows_when_opened(dur
     assert reopened.audit.tree()["root"] == merkle.root_of(chain_hashes(reopened)).hex()
     assert reopened.audit.verify().ok
     reopened.close()
+
+
+def test_processes_building_the_tree_together_take_turns(tmp_path):
+    # A server's workers open an upgraded store at once: each finds the tree to build. The
+    # second one here reads and writes while the first is between its reads and its writes;
+    # before the first took the write lock up front, its write then failed ("database is
+    # locked") as the second had committed since its snapshot.
+    url = f"sqlite:///{tmp_path / 'upgraded.db'}"
+    app = Timeline(url)
+    register(app, 11)
+    tree = app.audit.tree()
+    app.close()
+    first, second = Timeline(url), Timeline(url)
+    Raw(url).attack("DELETE FROM event_tree_rows")
+    built: dict[str, object] = {}
+
+    def build_second() -> None:
+        try:
+            built["second"] = second.recorder.build_tree()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            built["second"] = error
+
+    grow = first.recorder._grow_tree
+    other = threading.Thread(target=build_second)
+
+    def grow_after_the_other(*args, **kwargs):
+        if not other.is_alive() and "second" not in built:
+            other.start()
+            other.join(1)  # it finishes here unless it waits for the first's lock
+        return grow(*args, **kwargs)
+
+    first.recorder._grow_tree = grow_after_the_other
+    assert first.recorder.build_tree() == 11
+    other.join()
+    assert built["second"] == 0
+    assert first.audit.tree() == second.audit.tree() == tree
+    first.close()
+    second.close()
 
 
 def test_an_imported_log_has_its_tree(store, tmp_path):
