@@ -74,8 +74,9 @@ def interleaved(app: Any, contents: list) -> float:
     leave it behind the chain: a benchmark store only."""
     hooks = tree_hooks()
     times: dict[bool, list[float]] = {True: [], False: []}
+    block = max(1, min(BLOCK, len(contents) // 2))  # a block each way at least, at tiny sizes
     try:
-        for number, start in enumerate(range(0, len(contents) - BLOCK + 1, BLOCK)):
+        for number, start in enumerate(range(0, len(contents) - block + 1, block)):
             tree_on = number % 2 == 0
             if tree_on:
                 for cls, hook in hooks:
@@ -83,7 +84,7 @@ def interleaved(app: Any, contents: list) -> float:
             else:
                 without_tree()
             started = time.perf_counter()
-            for content, status, _ in contents[start:start + BLOCK]:
+            for content, status, _ in contents[start:start + block]:
                 app.record_development(content, status)
             times[tree_on].append(time.perf_counter() - started)
     finally:
