@@ -256,6 +256,9 @@ class Dialect:
     TABLES: tuple[str, ...] = ()
     placeholder = "?"
     without_rowid = ""
+    # A table's integer key, and the type of bytes (see readmodel.ViewQueries.view_statements).
+    position_key = "BIGINT PRIMARY KEY"
+    blob = "BYTEA"
     # What a constraint violation raises inside a transaction (before the library's
     # connection wrapper turns the driver's error into its own).
     integrity_errors: tuple[type[Exception], ...] = (IntegrityError,)
@@ -292,6 +295,8 @@ class Dialect:
 
 class SQLiteDialect(Dialect):
     without_rowid = " WITHOUT ROWID"
+    position_key = "INTEGER PRIMARY KEY"  # the rowid itself: no key stored twice
+    blob = "BLOB"
     integrity_errors = (IntegrityError, sqlite3.IntegrityError)
 
     # The page cache of a connection while it writes a bulk run (KiB). A rebuild's inserts land
