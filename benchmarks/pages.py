@@ -75,11 +75,11 @@ def deep_cursors(app: Any, limit: int) -> dict[str, str]:
     head = app.audit.count()
     return {
         "developments": encode_cursor(development["earliest"], development["latest"],
-                                      development["development_id"]),
+                                      str(development["development_id"])),
         "relationships": encode_cursor(pair["a"], pair["b"]),
         "replay": encode_cursor(moment["day"], moment["step"], moment["earliest"],
-                                moment["development_id"], "", "", "", ""),
-        "replay_reported": encode_cursor(report["reported_from"], report["development_id"],
+                                str(moment["development_id"]), "", "", "", ""),
+        "replay_reported": encode_cursor(report["reported_from"], str(report["development_id"]),
                                          report["version"], "", ""),
         "events": str(max(0, head - offset)),
     }
