@@ -263,7 +263,7 @@ class Among(NamedTuple):
 
 
 class VersionRow(NamedTuple):
-    """A row of development_versions, its fields in the table's column order."""
+    """A row of development_versions, its fields in the order INSERT_VERSIONS names them."""
 
     development_id: str
     version: int
