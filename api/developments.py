@@ -25,6 +25,7 @@ from api.http import (
     listed,
     ok,
     timeline,
+    with_ids,
     writer,
 )
 from timeline.history import DevelopmentDetailOut
@@ -82,7 +83,7 @@ def list_developments(query: dict[str, Any]) -> Response:
         start=query.get("start"),
         end=query.get("end"),
         axes=axes_of(query),
-        after=tuple(decode_cursor(after, 3)) if after else None,  # type: ignore[arg-type]
+        after=tuple(with_ids(decode_cursor(after, 3), 2)) if after else None,  # type: ignore[arg-type]
         limit=query["limit"],
     )
     return listed("developments", found.items, found.next and encode_cursor(*found.next),

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any, ClassVar
 from urllib.parse import urlencode
+from uuid import UUID
 
 import flask_smorest
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -270,6 +271,20 @@ def decode_cursor(cursor: str, size: int, types: Sequence[type] | None = None) -
             or any(type(part) is not kind for part, kind in zip(parts, types or [str] * size,
                                                                  strict=True))):
         raise ValidationError({"after": ["not a cursor this service gave out"]})
+    return parts
+
+
+def with_ids(parts: list[Any], *at: int) -> list[Any]:
+    """A cursor's parts (see decode_cursor) whose parts `at` are development ids, as the
+    service gives them out (a UUID's text); another string is refused as a malformed cursor is
+    (the read model compares them as UUIDs on PostgreSQL)."""
+    for index in at:
+        try:
+            valid = str(UUID(parts[index])) == parts[index]
+        except (ValueError, TypeError):
+            valid = False
+        if not valid:
+            raise ValidationError({"after": ["not a cursor this service gave out"]})
     return parts
 
 

@@ -22,6 +22,7 @@ from api.http import (
     listed,
     ok,
     timeline,
+    with_ids,
 )
 from timeline.schemas import RelationshipListOut, RelationshipViewOut, StepListOut
 from timeline.vocabulary import Stance
@@ -57,6 +58,7 @@ class ReplayQuery(PageArgs):
 # and relationships.Report): their types, in each order.
 CURSOR_PARTS = {"happened": (str, int, str, str, str, str, str, str),
                 "reported": (str, str, int, str, str)}
+ID_PART = {"happened": 3, "reported": 1}  # where the development's id is
 
 
 def replay_cursor(query: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -64,7 +66,7 @@ def replay_cursor(query: dict[str, Any]) -> tuple[Any, ...] | None:
     if not query.get("after"):
         return None
     types = CURSOR_PARTS[query["order"]]
-    parts = decode_cursor(query["after"], len(types), types)
+    parts = with_ids(decode_cursor(query["after"], len(types), types), ID_PART[query["order"]])
     if any(isinstance(part, int) and not 0 <= part < 2**31 for part in parts):
         raise ValidationError({"after": ["not a cursor this service gave out"]})
     return tuple(parts)

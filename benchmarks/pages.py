@@ -60,13 +60,13 @@ def deep_cursors(app: Any, limit: int) -> dict[str, str]:
                       " WHERE superseded_at IS NULL AND retracted = 0 ORDER BY earliest DESC,"
                       " latest DESC, development_id DESC LIMIT 1 OFFSET ?", offset)
     pair = one(view, "SELECT DISTINCT l.a, l.b FROM {development_links} l JOIN"
-               " {development_versions} v ON v.development_id = l.development_id AND v.version"
-               " = l.version WHERE v.superseded_at IS NULL AND v.retracted = 0"
+               " {development_versions} v ON v.position = l.position"
+               " WHERE v.superseded_at IS NULL AND v.retracted = 0"
                " ORDER BY l.a DESC, l.b DESC LIMIT 1 OFFSET ?", offset)
     # A key with empty pair and direction sorts before every step of its moment (or report).
     moment = one(view, "SELECT m.day, m.step, m.earliest, m.development_id FROM"
-                 " {development_moments} m JOIN {development_versions} v ON v.development_id"
-                 " = m.development_id AND v.version = m.version WHERE v.superseded_at IS NULL"
+                 " {development_moments} m JOIN {development_versions} v ON v.position"
+                 " = m.position WHERE v.superseded_at IS NULL"
                  " AND v.retracted = 0 ORDER BY m.day DESC, m.step DESC, m.earliest DESC,"
                  " m.development_id DESC LIMIT 1 OFFSET ?", offset)
     report = one(view, "SELECT reported_from, development_id, version FROM"
@@ -75,11 +75,11 @@ def deep_cursors(app: Any, limit: int) -> dict[str, str]:
     head = app.audit.count()
     return {
         "developments": encode_cursor(development["earliest"], development["latest"],
-                                      development["development_id"]),
+                                      str(development["development_id"])),
         "relationships": encode_cursor(pair["a"], pair["b"]),
         "replay": encode_cursor(moment["day"], moment["step"], moment["earliest"],
-                                moment["development_id"], "", "", "", ""),
-        "replay_reported": encode_cursor(report["reported_from"], report["development_id"],
+                                str(moment["development_id"]), "", "", "", ""),
+        "replay_reported": encode_cursor(report["reported_from"], str(report["development_id"]),
                                          report["version"], "", ""),
         "events": str(max(0, head - offset)),
     }
@@ -89,7 +89,7 @@ def busiest(app: Any) -> tuple[tuple[str, str], str]:
     """The pair with the most links, and the state in the most developments."""
     view = app.read_model.current()
     pair = one(view, "SELECT l.a, l.b FROM {development_links} l JOIN {development_versions} v"
-               " ON v.development_id = l.development_id AND v.version = l.version"
+               " ON v.position = l.position"
                " WHERE v.superseded_at IS NULL GROUP BY l.a, l.b ORDER BY COUNT(*) DESC LIMIT 1")
     state = one(view, "SELECT actor FROM {development_actors} GROUP BY actor"
                 " ORDER BY COUNT(*) DESC LIMIT 1")
@@ -101,8 +101,7 @@ def typical_pair(app: Any) -> tuple[str, str]:
     view = app.read_model.current()
     with view.reading() as c:
         c.execute(view.sql("SELECT l.a, l.b, COUNT(*) AS n FROM {development_links} l"
-                           " JOIN {development_versions} v ON v.development_id ="
-                           " l.development_id AND v.version = l.version"
+                           " JOIN {development_versions} v ON v.position = l.position"
                            " WHERE v.superseded_at IS NULL GROUP BY l.a, l.b ORDER BY n, l.a, l.b"))
         rows = c.fetchall()
     row = rows[len(rows) // 2]

@@ -256,7 +256,14 @@ class Dialect:
     TABLES: tuple[str, ...] = ()
     placeholder = "?"
     without_rowid = ""
-    blob = "BLOB"  # the column type of bytes
+    # A table's integer key, the type of bytes and of a development's id (see
+    # readmodel.ViewQueries.view_statements).
+    position_key = "BIGINT PRIMARY KEY"
+    blob = "BYTEA"
+    uuid = "UUID"  # 16 bytes, in the order of its text
+    # Whether a table keyed WITHOUT ROWID holds its rows in its key's B-tree (SQLite), rather
+    # than in a heap beside every index of it (PostgreSQL).
+    index_organized = False
     # What a constraint violation raises inside a transaction (before the library's
     # connection wrapper turns the driver's error into its own).
     integrity_errors: tuple[type[Exception], ...] = (IntegrityError,)
@@ -293,6 +300,10 @@ class Dialect:
 
 class SQLiteDialect(Dialect):
     without_rowid = " WITHOUT ROWID"
+    position_key = "INTEGER PRIMARY KEY"  # the rowid itself: no key stored twice
+    blob = "BLOB"
+    uuid = "TEXT"
+    index_organized = True
     integrity_errors = (IntegrityError, sqlite3.IntegrityError)
 
     # The page cache of a connection while it writes a bulk run (KiB). A rebuild's inserts land

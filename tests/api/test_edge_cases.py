@@ -27,6 +27,25 @@ def test_a_deeply_nested_cursor_is_a_422_naming_after(client):
     assert "after" in body["errors"]
 
 
+def test_a_cursor_naming_no_development_is_a_422_naming_after(client):
+    """A cursor of the right shape whose development id is no UUID's text: refused on both
+    stores, not a crash where PostgreSQL keeps the ids as UUIDs."""
+    from api.http import encode_cursor
+
+    given = client.get("/api/v1/developments?limit=1").get_json()["next"]
+    assert client.get(f"/api/v1/developments?limit=1&after={given}").status_code == 200
+    for path, cursor in [
+        ("/api/v1/developments", encode_cursor("2024-01-01", "2024-01-01", "x")),
+        ("/api/v1/developments",
+         encode_cursor("2024-01-01", "2024-01-01", "0000000-0000-0000-0000-00000000000X")),
+        ("/api/v1/replay", encode_cursor("2024-01-01", 1, "2024-01-01", "x", "a", "b", "a", "b")),
+        ("/api/v1/replay?order=reported", encode_cursor("2024-01-01", "X", 1, "a", "b")),
+    ]:
+        separator = "&" if "?" in path else "?"
+        body = is_problem(client.get(f"{path}{separator}after={cursor}"), 422)
+        assert "after" in body["errors"], (path, body)
+
+
 def test_the_app_leaves_the_date_header_to_the_server(client):
     # Werkzeug's server and gunicorn each add a Date (tests/integration/test_serving.py).
     first = client.get("/api/v1/actors/china")
