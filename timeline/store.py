@@ -525,13 +525,17 @@ class EventLog(Dialect):
             rows.append((position, digest, previous))
             digests.append(running)
             previous = digest
+        self._insert_hashes(c, rows)
+        tree_last = marks["tree_last"]
+        self._add_leaves(c, digests, 0 if tree_last is None else tree_last + 1,
+                         marks["tail_hash"])
+
+    def _insert_hashes(self, c: Any, rows: Sequence[tuple[int, str, str]]) -> None:
+        """Write the chain hashes of an append: (position, hash, previous hash) rows."""
         c.executemany(
             self.sql("INSERT INTO {event_hashes} (position, hash, previous_hash) VALUES (?, ?, ?)"),
             rows,
         )
-        tree_last = marks["tree_last"]
-        self._add_leaves(c, digests, 0 if tree_last is None else tree_last + 1,
-                         marks["tail_hash"])
 
     # --- the Merkle tree over the chain hashes (timeline.merkle) --------------------------
 
