@@ -501,9 +501,6 @@ class EventLog(Dialect):
         if problem:
             raise LogEndsEarly(f"{problem}; writes are refused until an operator acts")
 
-    # Whether _seal refuses a log that ended early (PostgreSQL refuses before its insert).
-    refuse_when_sealing = True
-
     def _seal(
         self, c: Any, positions: Sequence[int], stored: Sequence[StoredEvent],
         marks: Any = None,
@@ -513,8 +510,7 @@ class EventLog(Dialect):
         read here (or in `marks`, read under the same lock) is the true tail."""
         if marks is None:
             marks = self._read_marks(c)
-        if self.refuse_when_sealing:
-            self._refuse_if_ended_early(marks)
+        self._refuse_if_ended_early(marks)  # raised in the append's transaction: no event stays
         previous = marks["tail_hash"] or GENESIS
         rows, digests = [], []
         running = bytes.fromhex(previous)
