@@ -461,9 +461,11 @@ class EventLog(Dialect):
         """Refuse to write while the log ends before this view's tracking position."""
         self.projection = (tracking_table, application_name)
 
-    def _marks_sql(self) -> str:
+    def _marks_sql(self, end: bool = False) -> str:
         """The tail of the chain, the highest head issued, the view's position, and the last
-        leaf of the Merkle tree: what an append reads before it seals, in one statement."""
+        leaf of the Merkle tree: what an append reads before it seals, in one statement;
+        with `end`, where the events table ends too (which an append does not need: each
+        subquery costs the server about 20 µs, on every append)."""
         projected = "0"
         if self.projection is not None:
             projected = (
@@ -471,8 +473,8 @@ class EventLog(Dialect):
                 " WHERE application_name = ?)"
             )
         return self.sql(
-            "SELECT (SELECT MAX({position}) FROM {events}) AS events_end,"
-            " (SELECT position FROM {event_hashes} ORDER BY position DESC LIMIT 1) AS tail,"
+            "SELECT " + ("(SELECT MAX({position}) FROM {events}) AS events_end," if end else "")
+            + " (SELECT position FROM {event_hashes} ORDER BY position DESC LIMIT 1) AS tail,"
             " (SELECT hash FROM {event_hashes} ORDER BY position DESC LIMIT 1) AS tail_hash,"
             " (SELECT MAX(position) FROM {event_heads}) AS issued,"
             " (SELECT MAX(idx) FROM {event_tree} WHERE level = 0) AS tree_last,"
@@ -485,7 +487,7 @@ class EventLog(Dialect):
 
     def log_marks(self) -> LogMarks:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(self._marks_sql(), self._marks_params())
+            c.execute(self._marks_sql(end=True), self._marks_params())
             row = c.fetchone()
         return LogMarks(row["events_end"] or 0, row["projected"] or 0, row["issued"] or 0)
 
