@@ -200,7 +200,7 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
         # event; each column is sent as one string (positions and hex hashes hold no space),
         # which psycopg sends as it is, where it escapes every element of a text[] one by one.
         # A thousand rows: 4 ms, against 7 ms as text arrays and 12 ms one by one. A single
-        # row goes as VALUES, which the server runs in 60 µs against 105 µs for the unnest.
+        # row goes as VALUES: 62 µs a statement from the client, against 106 µs for the unnest.
         if len(rows) <= 1:
             super()._insert_hashes(c, rows)
             return
