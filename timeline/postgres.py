@@ -126,9 +126,9 @@ TRIGGERS = ((APPEND_ONLY_TRIGGER, "append_only"), (NO_TRUNCATE_TRIGGER, "no_trun
 class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRecorder):
     """The library's PostgreSQL application recorder, made append-only and tamper-evident.
 
-    The library locks the events table for each insert (so that positions are issued in
-    commit order) and fetches the new positions in the same transaction; the chain hashes are
-    written right there, so no other writer can slip in between the tail read and the seal.
+    Each insert locks the events table (so that positions are issued in commit order), reads
+    the chain's tail under that lock, inserts the events and writes their chain hashes, all in
+    one transaction: no other writer can slip in between the tail read and the seal.
     """
 
     position = "notification_id"
