@@ -87,6 +87,8 @@ def micros(moment: datetime) -> int:
 FROM_COLUMNS = ("id", "dataset", "version", "recorded_at", "status", "retracted", "kind",
                 "certainty")
 SAME_UNLESS_MOMENT = tuple(key for key in FROM_COLUMNS if key != "recorded_at")
+# The same as sets: stored_document tests every field of every version against them.
+IN_COLUMNS = frozenset(FROM_COLUMNS), frozenset(SAME_UNLESS_MOMENT)
 DOCUMENT_KEYS = ("id", "key", "dataset", "provenance", "version", "recorded_at", "status",
                  "retracted", "ended", "kind", "summary", "actors", "date", "certainty", "sources",
                  "planned_for", "place", "items", "quote")
@@ -151,7 +153,7 @@ def stored_document(document: Mapping[str, Any], row: VersionRow) -> str:
     # The row is made from the same version as the document, so only the moment's rendering
     # can differ from what its column gives back.
     recorded_at = (EPOCH + timedelta(microseconds=row.recorded_at)).isoformat()
-    same = FROM_COLUMNS if document["recorded_at"] == recorded_at else SAME_UNLESS_MOMENT
+    same = IN_COLUMNS[document["recorded_at"] != recorded_at]
     return encode_compact({key: value for key, value in document.items() if key not in same})
 
 
@@ -1602,17 +1604,26 @@ class ReadModel:
             )
             if not notifications:
                 return applied
-            events = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
             # One transaction for the run; if another process moved on meanwhile, read again.
             try:
-                if self.projection.process_batch(events, self.name, after, bulk, wait):
-                    applied += len(events)
+                if self._process(notifications, after, bulk, wait):
+                    applied += len(notifications)
                     if progress is not None:
                         # Events recorded meanwhile are applied too: the total grows with them.
                         progress(PROJECTED, applied, max(behind, applied))
             except ViewBusy:
                 return applied
         return applied
+
+    def _process(self, notifications: Sequence[Any], after: int, bulk: bool, wait: bool
+                 ) -> bool:
+        """Apply one run of notifications (see catch_up)."""
+        # A run holds hundreds of decoded events and their rows, with no cycles among them:
+        # the collector going over them again and again was a sixth of a catch-up's time in
+        # runs of 500 (as it was of a rebuild's, see fewer_collections).
+        with fewer_collections():
+            events = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
+            return self.projection.process_batch(events, self.name, after, bulk, wait)
 
     def lag(self) -> int:
         """How many events the view has not applied yet."""
