@@ -11,7 +11,9 @@ the tree. Then it times inclusion proofs of random leaves and consistency proofs
 random sizes, and prints the median time of each, and its ratio to the smallest size's
 (1.00 = flat; log2(n) grows by 1.5x from 10k to 1M), how many statements a proof sent to the
 store and how many of the tree's rows (one per leaf, holding the subtrees it closes) it read,
-on average.
+on average; the time per hash a proof returns (a proof holds about log2(n) of them); and the
+same proofs as a client gets them, through the API's endpoints (Flask's test client on the same
+store: the request's routing, arguments, JSON and headers, without a network).
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from uuid import uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from api import create_app
 from benchmarks.common import POSTGRES
 from timeline import merkle
 from timeline.application import Timeline
@@ -112,6 +116,20 @@ def timed(calls: list, fn) -> float:
     return statistics.median(times)
 
 
+def serving(url: str, inclusion: list) -> Callable[[str], None]:
+    """A GET through the API on the store, as a client asks (Flask's test client: routing,
+    arguments, JSON, headers; no network), warmed by as many untimed proofs."""
+    client = create_app({"STORE": url}).test_client()
+
+    def get(path: str) -> None:
+        response = client.get(path)
+        assert response.status_code == 200, response.get_data(as_text=True)
+
+    for index, size in inclusion:
+        get(f"/api/v1/audit/proof/inclusion?index={(index + 1) % size}&size={size}")
+    return get
+
+
 def tree_share(url: str, count: int) -> tuple[float, float]:
     """The share of appending time spent growing the tree (the recorder's hook, timed from
     inside), one development per transaction and then in one batch: the direct cost, which
@@ -144,11 +162,70 @@ def tree_share(url: str, count: int) -> tuple[float, float]:
     return single, spent[0] / elapsed
 
 
+def measure(stores: dict[int, tuple[str, str | None]], proofs: int, rounds: int,
+            rng: random.Random) -> list[tuple]:
+    """Each size's row: grown, checked and warmed first, then timed in rounds that visit the
+    sizes in turn (each round starting one size further on), so that every size meets the
+    shared machine in the same states; the medians of the rounds' medians."""
+    prepared = {}
+    for size, (url, _) in stores.items():
+        started = time.perf_counter()
+        app = grown(url, size)
+        built = time.perf_counter() - started
+        audit = app.audit
+        inclusion = [(rng.randrange(size), size) for _ in range(proofs)]
+        consistency = [(rng.randrange(1, size), size) for _ in range(proofs)]
+        # Sanity: the proofs verify against the stored root.
+        root = bytes.fromhex(audit.tree()["root"])
+        proof = audit.inclusion(*inclusion[0])
+        merkle.verify_inclusion(inclusion[0][0], size, bytes.fromhex(proof["leaf_hash"]),
+                                [bytes.fromhex(h) for h in proof["hashes"]], root)
+        # Untimed proofs of other leaves first: the timed ones then meet the store as a
+        # running service does, not the cold cache just after the tree was written.
+        for index in rng.sample(range(size), min(size, proofs)):
+            audit.inclusion(index, size)
+        hashes = statistics.mean(
+            [len(audit.inclusion(*call)["hashes"]) for call in inclusion]
+            + [len(audit.consistency(*call)["hashes"]) for call in consistency])
+        counted = Timeline(url)  # a second recorder, counting what the proofs send
+        counts = counting(counted)
+        for call in inclusion:
+            counted.audit.inclusion(*call)
+        for call in consistency:
+            counted.audit.consistency(*call)
+        counted.close()
+        client = serving(url, inclusion)
+        prepared[size] = (app, client, built, inclusion, consistency, counts, hashes)
+    times: dict[int, list[list[float]]] = {size: [] for size in stores}
+    order = list(stores)
+    for turn in range(rounds):
+        for size in order[turn % len(order):] + order[:turn % len(order)]:
+            app, client, _, inclusion, consistency, _, _ = prepared[size]
+            times[size].append([
+                timed(inclusion, app.audit.inclusion),
+                timed(consistency, app.audit.consistency),
+                timed(inclusion, lambda i, n, get=client: get(
+                    f"/api/v1/audit/proof/inclusion?index={i}&size={n}")),
+                timed(consistency, lambda m, n, get=client: get(
+                    f"/api/v1/audit/proof/consistency?from={m}&to={n}")),
+            ])
+    rows = []
+    for size, (app, _, built, inclusion, consistency, counts, hashes) in prepared.items():
+        app.close()
+        inc, con, http_inc, http_con = (statistics.median(t) for t in zip(*times[size]))
+        sent = len(inclusion) + len(consistency)
+        rows.append((size, built, inc, con, counts["statements"] / sent,
+                     counts["rows"] / sent, hashes, http_inc, http_con))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000",
                         help="tree sizes, comma-separated")
     parser.add_argument("--proofs", type=int, default=300, help="proofs of each kind per size")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds over the sizes, in turn (medians of the rounds)")
     parser.add_argument("--append", type=int, default=2000,
                         help="developments appended to measure the tree's share (0: skip)")
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite",
@@ -157,39 +234,29 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = random.Random(15)
-    rows = []
     with tempfile.TemporaryDirectory() as directory:
-        for size in sizes:
-            url, schema = fresh(args.store, directory, f"tree-{size}")
-            started = time.perf_counter()
-            app = grown(url, size)
-            built = time.perf_counter() - started
-            audit = app.audit
-            inclusion = [(rng.randrange(size), size) for _ in range(args.proofs)]
-            consistency = [(rng.randrange(1, size), size) for _ in range(args.proofs)]
-            # Sanity: the proofs verify against the stored root.
-            root = bytes.fromhex(audit.tree()["root"])
-            proof = audit.inclusion(*inclusion[0])
-            merkle.verify_inclusion(inclusion[0][0], size, bytes.fromhex(proof["leaf_hash"]),
-                                    [bytes.fromhex(h) for h in proof["hashes"]], root)
-            # Untimed proofs of other leaves first: the timed ones then meet the store as a
-            # running service does, not the cold cache just after the tree was written.
-            for index in rng.sample(range(size), min(size, args.proofs)):
-                audit.inclusion(index, size)
-            counts = counting(app)
-            inc, con = timed(inclusion, audit.inclusion), timed(consistency, audit.consistency)
-            proofs = 2 * args.proofs
-            rows.append((size, built, inc, con, counts["statements"] / proofs,
-                         counts["rows"] / proofs))
-            app.close()
-            drop(schema)
+        stores = {size: fresh(args.store, directory, f"tree-{size}") for size in sizes}
+        try:
+            rows = measure(stores, args.proofs, args.rounds, rng)
+        finally:
+            for _, schema in stores.values():
+                drop(schema)
     base = rows[0]
-    print(f"{args.store}: {args.proofs} proofs of each kind per size")
+    print(f"{args.store}: {args.proofs} proofs of each kind per size and round,"
+          f" {args.rounds} rounds over the sizes in turn (medians)")
     print(f"{'leaves':>9} {'grow s':>8} {'inclusion ms':>13} {'ratio':>6} "
-          f"{'consistency ms':>15} {'ratio':>6} {'statements/proof':>17} {'rows/proof':>11}")
-    for size, built, inc, con, statements, read in rows:
+          f"{'consistency ms':>15} {'ratio':>6} {'statements/proof':>17} {'rows/proof':>11}"
+          f" {'hashes/proof':>13} {'us/hash':>8} {'ratio':>6}")
+    per_hash = [(row[2] + row[3]) / 2 / row[6] for row in rows]
+    for (size, built, inc, con, statements, read, hashes, _, _), each in zip(rows, per_hash):
         print(f"{size:>9} {built:>8.1f} {inc * 1e3:>13.3f} {inc / base[2]:>6.2f} "
-              f"{con * 1e3:>15.3f} {con / base[3]:>6.2f} {statements:>17.1f} {read:>11.1f}")
+              f"{con * 1e3:>15.3f} {con / base[3]:>6.2f} {statements:>17.1f} {read:>11.1f}"
+              f" {hashes:>13.1f} {each * 1e6:>8.2f} {each / per_hash[0]:>6.2f}")
+    print("through the API (GET /api/v1/audit/proof/..., Flask's test client):")
+    print(f"{'leaves':>9} {'inclusion ms':>13} {'ratio':>6} {'consistency ms':>15} {'ratio':>6}")
+    for size, *_, http_inc, http_con in rows:
+        print(f"{size:>9} {http_inc * 1e3:>13.3f} {http_inc / base[7]:>6.2f} "
+              f"{http_con * 1e3:>15.3f} {http_con / base[8]:>6.2f}")
     if args.append:
         with tempfile.TemporaryDirectory() as directory:
             url, schema = fresh(args.store, directory, "append")
