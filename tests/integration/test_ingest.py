@@ -90,6 +90,9 @@ def test_gdelt_actors_map_to_states_groups_or_new_actors_keeping_their_codes(sto
     assert {a["actor"] for a in found["actors"]} == {"cameo-usagov", "nato"}
     usagov = app.get_actor("cameo-usagov")
     assert set(usagov["aliases"]) == {"USAGOV", "UNITED STATES"}
+    # GDELT names the role by its country: the name keeps the code, so it is not a second
+    # "United States" beside the state on the map and in the pairs.
+    assert usagov["name"] == "United States (USAGOV)"
     # A role in a state belongs to it, so its developments count in the state's relationships.
     assert usagov["belongs_to"] == ["united-states"]
     assert app.get_actor("united-states")["kind"] == "state"

@@ -255,6 +255,8 @@ def test_every_long_command_shows_its_steps_on_a_terminal(tmp_path):
          [steps.REGISTERED, steps.RECORDED, "300/300"]),
         (["verify"], [steps.VERIFIED]),
         (["export", "-o", str(exported)], [steps.EXPORTED]),
+        (["ingest", "gdelt", str(ROOT / "samples" / "gdelt")],
+         [steps.RECORDED, "7/7", steps.PROJECTED]),
     ]:
         shown, _, status = on_terminal(command(store, *args))
         assert status == 0, shown

@@ -81,7 +81,10 @@ def actors(columns: list[str], start: int) -> tuple[ActorNeeded, ...]:
         return (state,)
     kind = ActorKind.STATE if code == country else ActorKind.ORGANISATION
     aliases = tuple(dict.fromkeys(filter(None, (code, name))))
-    named = ActorNeeded(slug(code, "cameo"), name.title() or code, kind, aliases,
+    # GDELT names a role by its country (RUSGOV is "RUSSIA"): the code in the name keeps
+    # Russia's government from showing as a second "Russia" beside the state.
+    title = name.title() if kind is ActorKind.STATE else f"{name.title()} ({code})"
+    named = ActorNeeded(slug(code, "cameo"), title if name else code, kind, aliases,
                         () if state is None else (state.actor_id,))
     return (named,) if state is None else (state, named)
 
