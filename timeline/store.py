@@ -400,13 +400,15 @@ class EventLog(Dialect):
     # Set by watch_projection: the view whose position the log must never end before.
     projection: tuple[str, str] | None = None
 
-    # Without a rowid on SQLite, where `BIGINT PRIMARY KEY` is not the rowid: each append then
-    # writes one B-tree, not a table and an index (stores made before keep their layout,
-    # which the same statements read and write).
+    # Keyed by the rowid itself on SQLite (`INTEGER PRIMARY KEY`): each append writes one
+    # B-tree, not a table and an index, and rows added at its end fill its last page before
+    # a new one is begun, where a `WITHOUT ROWID` table (an index B-tree, which SQLite
+    # rebalances between siblings and whose interior pages copy whole rows) wrote more pages
+    # of the log per append. Stores made before keep their layout, which the same statements
+    # read and write.
     HASH_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_hashes} ("
-        " position BIGINT PRIMARY KEY, hash TEXT NOT NULL, previous_hash TEXT NOT NULL)"
-        "{without_rowid}"
+        " position {position_key}, hash TEXT NOT NULL, previous_hash TEXT NOT NULL)"
     )
     HEADS_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_heads} ("
@@ -420,9 +422,10 @@ class EventLog(Dialect):
     # writes one row, next to the previous append's: one row per node, each level at the end
     # of its own key range, wrote about two rows an event on as many pages. Stores made before
     # keep that table (`event_tree`: level, idx, hash) as it was; nothing reads it any more.
+    # Keyed by the rowid on SQLite, as the hashes are (stores made with `WITHOUT ROWID` keep it).
     TREE_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_tree_rows} ("
-        " leaf BIGINT PRIMARY KEY, hashes {blob} NOT NULL){without_rowid}"
+        " leaf {position_key}, hashes {blob} NOT NULL)"
     )
 
     @property
@@ -953,9 +956,9 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
              "rowid INTEGER PRIMARY KEY AUTOINCREMENT, originator_id TEXT NOT NULL, "
              "originator_version INTEGER NOT NULL, topic TEXT, state BLOB, "
              "UNIQUE (originator_id, originator_version))"),
-            self.sql(self.HASH_TABLE, without_rowid=self.without_rowid),
+            self.sql(self.HASH_TABLE, position_key=self.position_key),
             self.sql(self.HEADS_TABLE, without_rowid=self.without_rowid),
-            self.sql(self.TREE_TABLE, without_rowid=self.without_rowid, blob=self.blob),
+            self.sql(self.TREE_TABLE, position_key=self.position_key, blob=self.blob),
         ]
         taken = {
             events: (
