@@ -579,39 +579,31 @@ class EventLog(Dialect):
                          self._tree_size(c) if size is None else size, None)
 
     # The tree's right edge as this process last left it: (size, the last leaf's chain hash,
-    # the complete subtrees an append there reads). Nodes never change, and a chain hash
-    # commits to every event before it, so while the tree has that size and that last leaf
-    # the edge is still true; any other writer, or a rolled-back append, changes them and the
-    # edge is read again. It saves a statement on about every other append.
-    _edge: tuple[int, str | None, dict[tuple[int, int], bytes]] = (-1, None, {})
+    # the last complete subtree made at each level, which the next appends are hashed with).
+    # Nodes never change, and a chain hash commits to every event before it, so while the
+    # tree has that size and that last leaf the edge is still true; any other writer, or a
+    # rolled-back append, changes them and the edge is read again. It saves a statement on
+    # about every other append.
+    _edge: tuple[int, str | None, dict[int, bytes]] = (-1, None, {})
 
     def _add_leaves(self, c: Any, leaves: Sequence[bytes], size: int, last: str | None) -> None:
         if not leaves:
             return
-        known_size, known_last, edge = self._edge
-        read = self._tree_node(c)
+        known_size, known_last, latest = self._edge
         if last is None or (known_size, known_last) != (size, last):
-            edge = {}
-
-        def complete(level: int, index: int) -> bytes:
-            if (level, index) not in edge:
-                edge[(level, index)] = read(level, index)
-            return edge[(level, index)]
-
-        nodes = merkle.grow(size, leaves, complete)
-        self._insert_tree_rows(c, merkle.tree_rows(nodes))
+            latest = {}
+        # A copy: if the append rolls back, the edge this process keeps is not moved on.
+        latest = dict(latest)
+        self._insert_tree_rows(c, merkle.grow_rows(size, leaves, latest, self._tree_node(c)))
         if last is not None:
-            made = {(level, index): digest for level, index, digest in nodes}
-            now = size + len(leaves)
-            self._edge = (now, leaves[-1].hex(), {
-                key: made[key] if key in made else edge[key]
-                for key in merkle.right_edge(now) if key in made or key in edge
-            })
+            self._edge = (size + len(leaves), leaves[-1].hex(), latest)
 
     def _insert_tree_rows(self, c: Any, rows: Sequence[tuple[int, bytes]]) -> None:
-        c.executemany(
-            self.sql("INSERT INTO {event_tree_rows} (leaf, hashes) VALUES (?, ?)"), rows
-        )
+        statement = self.sql("INSERT INTO {event_tree_rows} (leaf, hashes) VALUES (?, ?)")
+        if len(rows) == 1:  # a single append: executemany's own set-up costs more than the row
+            c.execute(statement, rows[0])
+        else:
+            c.executemany(statement, rows)
 
     def build_tree(self, batch: int = 10000) -> int:
         """Give a log recorded before the tree existed, or before its rows were kept one per
