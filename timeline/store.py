@@ -599,11 +599,9 @@ class EventLog(Dialect):
             self._edge = (size + len(leaves), leaves[-1].hex(), latest)
 
     def _insert_tree_rows(self, c: Any, rows: Sequence[tuple[int, bytes]]) -> None:
-        statement = self.sql("INSERT INTO {event_tree_rows} (leaf, hashes) VALUES (?, ?)")
-        if len(rows) == 1:  # a single append: executemany's own set-up costs more than the row
-            c.execute(statement, rows[0])
-        else:
-            c.executemany(statement, rows)
+        c.executemany(
+            self.sql("INSERT INTO {event_tree_rows} (leaf, hashes) VALUES (?, ?)"), rows
+        )
 
     def build_tree(self, batch: int = 10000) -> int:
         """Give a log recorded before the tree existed, or before its rows were kept one per
