@@ -245,3 +245,28 @@ def grow(count: int, leaves: Sequence[bytes], complete: Callable[[int, int], byt
             rows.append((level, index, h))
     return rows
 
+
+def grow_rows(count: int, leaves: Sequence[bytes], latest: dict[int, bytes],
+              complete: Callable[[int, int], bytes]) -> list[tuple[int, bytes]]:
+    """The rows (see tree_rows) that appending `leaves` (leaf data) to a tree of `count`
+    leaves creates, as `tree_rows(grow(...))` gives them, without the nodes between.
+    `latest[level]` is the last complete subtree made at each level, as the previous append
+    left it (or missing, then read with `complete(level, index)`); it is brought up to date
+    here, so the next append can start from it. A leaf's left sibling at each level it
+    closes is always the last subtree made at that level."""
+    sha256 = hashlib.sha256
+    rows = []
+    for i, data in enumerate(leaves, start=count):
+        h = sha256(b"\x00" + data).digest()
+        row, level, index = [h], 0, i
+        while index & 1:
+            left = latest.get(level)
+            if left is None:
+                left = complete(level, index - 1)
+            latest[level] = h
+            h = sha256(b"\x01" + left + h).digest()
+            row.append(h)
+            level, index = level + 1, index >> 1
+        latest[level] = h
+        rows.append((i, b"".join(row)))
+    return rows

@@ -144,8 +144,9 @@ class PostgresTimelineRecorder(EventLog, PostgresDialect, PostgresApplicationRec
         super().__init__(datastore, **kwargs)
         schema = f'"{datastore.schema}"'
         statements = [
-            self.sql(self.HASH_TABLE, without_rowid=""), self.sql(self.HEADS_TABLE, without_rowid=""),
-            self.sql(self.TREE_TABLE, without_rowid="", blob=self.blob),
+            self.sql(self.HASH_TABLE, position_key=self.position_key),
+            self.sql(self.HEADS_TABLE, without_rowid=""),
+            self.sql(self.TREE_TABLE, position_key=self.position_key, blob=self.blob),
             APPEND_ONLY_FUNCTION.format(schema=schema),
         ]
         for name in self.append_only_tables():

@@ -400,13 +400,15 @@ class EventLog(Dialect):
     # Set by watch_projection: the view whose position the log must never end before.
     projection: tuple[str, str] | None = None
 
-    # Without a rowid on SQLite, where `BIGINT PRIMARY KEY` is not the rowid: each append then
-    # writes one B-tree, not a table and an index (stores made before keep their layout,
-    # which the same statements read and write).
+    # Keyed by the rowid itself on SQLite (`INTEGER PRIMARY KEY`): each append writes one
+    # B-tree, not a table and an index, and rows added at its end fill its last page before
+    # a new one is begun, where a `WITHOUT ROWID` table (an index B-tree, which SQLite
+    # rebalances between siblings and whose interior pages copy whole rows) wrote more pages
+    # of the log per append. Stores made before keep their layout, which the same statements
+    # read and write.
     HASH_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_hashes} ("
-        " position BIGINT PRIMARY KEY, hash TEXT NOT NULL, previous_hash TEXT NOT NULL)"
-        "{without_rowid}"
+        " position {position_key}, hash TEXT NOT NULL, previous_hash TEXT NOT NULL)"
     )
     HEADS_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_heads} ("
@@ -420,9 +422,10 @@ class EventLog(Dialect):
     # writes one row, next to the previous append's: one row per node, each level at the end
     # of its own key range, wrote about two rows an event on as many pages. Stores made before
     # keep that table (`event_tree`: level, idx, hash) as it was; nothing reads it any more.
+    # Keyed by the rowid on SQLite, as the hashes are (stores made with `WITHOUT ROWID` keep it).
     TREE_TABLE = (
         "CREATE TABLE IF NOT EXISTS {event_tree_rows} ("
-        " leaf BIGINT PRIMARY KEY, hashes {blob} NOT NULL){without_rowid}"
+        " leaf {position_key}, hashes {blob} NOT NULL)"
     )
 
     @property
@@ -576,34 +579,24 @@ class EventLog(Dialect):
                          self._tree_size(c) if size is None else size, None)
 
     # The tree's right edge as this process last left it: (size, the last leaf's chain hash,
-    # the complete subtrees an append there reads). Nodes never change, and a chain hash
-    # commits to every event before it, so while the tree has that size and that last leaf
-    # the edge is still true; any other writer, or a rolled-back append, changes them and the
-    # edge is read again. It saves a statement on about every other append.
-    _edge: tuple[int, str | None, dict[tuple[int, int], bytes]] = (-1, None, {})
+    # the last complete subtree made at each level, which the next appends are hashed with).
+    # Nodes never change, and a chain hash commits to every event before it, so while the
+    # tree has that size and that last leaf the edge is still true; any other writer, or a
+    # rolled-back append, changes them and the edge is read again. It saves a statement on
+    # about every other append.
+    _edge: tuple[int, str | None, dict[int, bytes]] = (-1, None, {})
 
     def _add_leaves(self, c: Any, leaves: Sequence[bytes], size: int, last: str | None) -> None:
         if not leaves:
             return
-        known_size, known_last, edge = self._edge
-        read = self._tree_node(c)
+        known_size, known_last, latest = self._edge
         if last is None or (known_size, known_last) != (size, last):
-            edge = {}
-
-        def complete(level: int, index: int) -> bytes:
-            if (level, index) not in edge:
-                edge[(level, index)] = read(level, index)
-            return edge[(level, index)]
-
-        nodes = merkle.grow(size, leaves, complete)
-        self._insert_tree_rows(c, merkle.tree_rows(nodes))
+            latest = {}
+        # A copy: if the append rolls back, the edge this process keeps is not moved on.
+        latest = dict(latest)
+        self._insert_tree_rows(c, merkle.grow_rows(size, leaves, latest, self._tree_node(c)))
         if last is not None:
-            made = {(level, index): digest for level, index, digest in nodes}
-            now = size + len(leaves)
-            self._edge = (now, leaves[-1].hex(), {
-                key: made[key] if key in made else edge[key]
-                for key in merkle.right_edge(now) if key in made or key in edge
-            })
+            self._edge = (size + len(leaves), leaves[-1].hex(), latest)
 
     def _insert_tree_rows(self, c: Any, rows: Sequence[tuple[int, bytes]]) -> None:
         c.executemany(
@@ -953,9 +946,9 @@ class TimelineRecorder(EventLog, SQLiteDialect, SQLiteApplicationRecorder):
              "rowid INTEGER PRIMARY KEY AUTOINCREMENT, originator_id TEXT NOT NULL, "
              "originator_version INTEGER NOT NULL, topic TEXT, state BLOB, "
              "UNIQUE (originator_id, originator_version))"),
-            self.sql(self.HASH_TABLE, without_rowid=self.without_rowid),
+            self.sql(self.HASH_TABLE, position_key=self.position_key),
             self.sql(self.HEADS_TABLE, without_rowid=self.without_rowid),
-            self.sql(self.TREE_TABLE, without_rowid=self.without_rowid, blob=self.blob),
+            self.sql(self.TREE_TABLE, position_key=self.position_key, blob=self.blob),
         ]
         taken = {
             events: (

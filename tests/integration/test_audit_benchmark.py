@@ -27,6 +27,7 @@ def test_the_append_benchmark_runs_against_its_baseline(tmp_path):
     assert table["interleaved tree cost"]["sqlite"] > 0
     assert {row["measure"] for row in rows} == {
         "developments/s, one per transaction", "events/s, batches of 1000",
+        "developments/CPU s, one per transaction", "events/CPU s, batches of 1000",
         "WAL frames per single append",
     }
     assert all(row[way] > 0 for row in rows for way in ("baseline", "hardened", "no tree"))

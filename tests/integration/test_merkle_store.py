@@ -158,6 +158,54 @@ def test_a_store_with_the_tree_of_one_row_per_node_gets_its_rows_when_opened(dur
     reopened.close()
 
 
+def table_sql(url: str, table: str) -> str:
+    [(sql,)] = Raw(url).run("SELECT sql FROM sqlite_master WHERE name = ?", (table,))
+    return sql
+
+
+def test_new_sqlite_stores_key_the_hashes_and_the_tree_by_the_rowid(tmp_path):
+    # A rowid table filled at its end writes fewer pages of the log per append than a
+    # WITHOUT ROWID one (docs/benchmarks.md, leaner SQLite appends).
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    Timeline(url).close()
+    assert "position INTEGER PRIMARY KEY" in table_sql(url, "event_hashes")
+    assert "leaf INTEGER PRIMARY KEY" in table_sql(url, "event_tree_rows")
+    for table in ("event_hashes", "event_tree_rows"):
+        assert "WITHOUT ROWID" not in table_sql(url, table)
+
+
+# The tables as stores made before the rowid layout have them.
+WITHOUT_ROWID_TABLES = {
+    "HASH_TABLE": ("CREATE TABLE IF NOT EXISTS {event_hashes} (position BIGINT PRIMARY KEY,"
+                   " hash TEXT NOT NULL, previous_hash TEXT NOT NULL) WITHOUT ROWID"),
+    "TREE_TABLE": ("CREATE TABLE IF NOT EXISTS {event_tree_rows} (leaf BIGINT PRIMARY KEY,"
+                   " hashes BLOB NOT NULL) WITHOUT ROWID"),
+}
+
+
+def test_a_sqlite_store_made_without_rowids_keeps_its_tables_and_grows(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'earlier.db'}"
+    with monkeypatch.context() as earlier:
+        for name, statement in WITHOUT_ROWID_TABLES.items():
+            earlier.setattr(EventLog, name, statement)
+        app = Timeline(url)
+        register(app, 5)
+        app.close()
+    reopened = Timeline(url)
+    register(reopened, 6)
+    for table in ("event_hashes", "event_tree_rows"):
+        assert "WITHOUT ROWID" in table_sql(url, table)
+    leaves = chain_hashes(reopened)
+    assert reopened.audit.tree() == {"size": 11, "root": merkle.root_of(leaves).hex()}
+    proof = reopened.audit.inclusion(3, 11)
+    merkle.verify_inclusion(3, 11, merkle.leaf_hash(leaves[3]),
+                            [bytes.fromhex(h) for h in proof["hashes"]], merkle.root_of(leaves))
+    assert reopened.audit.verify().ok
+    with pytest.raises(Exception, match="append-only"):
+        Raw(url).run("INSERT OR REPLACE INTO event_tree_rows (leaf, hashes) VALUES (0, x'00')")
+    reopened.close()
+
+
 def test_processes_building_the_tree_together_take_turns(tmp_path):
     # A server's workers open an upgraded store at once: each finds the tree to build. The
     # second one here reads and writes while the first is between its reads and its writes;

@@ -277,6 +277,34 @@ def test_each_leaf_has_one_row_holding_every_node_it_closes(batches):
     assert merkle.stored_subtree(node)(0, len(leaves)) == merkle.root_of(leaves)
 
 
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=8), st.lists(st.booleans(), max_size=8))
+def test_rows_grown_from_the_last_subtrees_are_the_rows_of_the_nodes(batches, forget):
+    # The recorder's path: each append starts from the last subtree made at each level, as the
+    # previous one left it, or, when it forgets them (another process wrote), from the rows.
+    rows: dict[int, bytes] = {}
+    leaves: list[bytes] = []
+    latest: dict[int, bytes] = {}
+    read: list[tuple[int, int]] = []
+
+    def node(level: int, index: int) -> bytes:
+        read.append((level, index))
+        return rows[merkle.row_of(level, index)][32 * level:32 * (level + 1)]
+
+    for number, batch in enumerate(batches):
+        if number < len(forget) and forget[number]:
+            latest = {}
+        new = [len(leaves).to_bytes(4, "big") + bytes([i]) for i in range(batch)]
+        expected = merkle.tree_rows(merkle.grow(len(leaves), new, node))
+        read.clear()
+        assert merkle.grow_rows(len(leaves), new, latest, node) == expected
+        # Each subtree read is one the appended leaves close a subtree with, read once.
+        assert len(read) == len(set(read))
+        assert all(key in merkle.right_edge(len(leaves)) for key in read)
+        rows.update(expected)
+        leaves += new
+    assert merkle.stored_subtree(node)(0, len(leaves)) == merkle.root_of(leaves)
+
+
 def test_a_leaf_closes_as_many_subtrees_as_its_trailing_one_bits():
     assert [merkle.closes(i) for i in range(9)] == [0, 1, 0, 2, 0, 1, 0, 3, 0]
     assert merkle.row_of(0, 5) == 5 and merkle.row_of(1, 2) == 5 and merkle.row_of(3, 0) == 7
