@@ -446,7 +446,9 @@ class Tie:
     since: PartialDate
     items: list[str] = field(default_factory=list)
     certainty: Certainty = Certainty.ASSESSMENT
-    developments: list[str] = field(default_factory=list)
+    # The ids of the developments behind it, in the order they joined, each once (a dict:
+    # a busy tie is asked whether it holds a development at each of them).
+    developments: dict[str, None] = field(default_factory=dict)
     ended: dict[str, PartialDate] = field(default_factory=dict)  # development id -> its end
 
     @property
@@ -503,8 +505,7 @@ class Relationship:
                                        fact.date)
         elif fact.date.earliest < tie.since.earliest:
             tie.since = fact.date
-        if fact.id not in tie.developments:
-            tie.developments.append(fact.id)
+        tie.developments[fact.id] = None  # where it first joined, if it had
         tie.items.extend(item for item in fact.items if item not in tie.items)
         tie.certainty = min(tie.certainty, fact.certainty, key=CERTAINTY_RANK.index)
 
@@ -531,7 +532,7 @@ class Relationship:
         self.total -= fact.contribution
         for key, tie in list(self.ties.items()):
             if fact.id in tie.developments:
-                tie.developments.remove(fact.id)
+                del tie.developments[fact.id]
                 tie.ended.pop(fact.id, None)
                 if not tie.developments:
                     del self.ties[key]
