@@ -219,24 +219,15 @@ class Fact:
     def row(self) -> FactRow:
         """The fact as a compact row (see FactRow): what VIEW_SHAPE 4 stored on each link, and
         the reference that Fact.from_stored is held equal to."""
+        # The stored fact's fields, with the columns' and every status span.
         return FactRow(
+            **{**self.stored()._asdict(), "statuses": self.stored_statuses()},
             id=self.id,
             version=self.version,
             kind=self.kind.value,
             status=self.status.value,
             certainty=self.certainty.value,
-            date=stored(self.date),
-            ended=None if self.ended is None else stored(self.ended),
-            planned_for=None if self.planned_for is None else stored(self.planned_for),
-            sources=self.sources,
-            targets=self.targets,
-            participants=self.participants,
-            items=self.items,
-            summary=self.summary,
-            reported_by=self.reported_by,
-            reported="" if self.reported is None else self.reported.isoformat(),
             reported_from="" if self.reported_from is None else self.reported_from.isoformat(),
-            statuses=self.stored_statuses(),
             retracted=self.retracted,
         )
 
