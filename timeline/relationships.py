@@ -141,12 +141,6 @@ def stored(when: PartialDate) -> StoredDate:
     return StoredDate(str(when), when.approximate)
 
 
-def dumped_date(dumped: Mapping[str, Any] | None) -> PartialDate | None:
-    """A date as a document dumps it (see schemas.dump_date), as a fact keeps it: without
-    its derivation (see stored)."""
-    return None if dumped is None else stored_date(dumped["value"], dumped["approximate"])
-
-
 def read_back(when: Sequence[Any] | None) -> PartialDate | None:
     """A stored date (a StoredDate, or the array it was stored as) as a PartialDate."""
     return None if when is None else stored_date(*when)
