@@ -36,7 +36,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from timeline.axes import NOW, Axes
-from timeline.domain import Actor, Development, PartialDate
+from timeline.domain import Actor, Development, PartialDate, stored_date
 from timeline.progress import PROJECTED, Progress
 from timeline.relationships import (
     Fact,
@@ -45,8 +45,9 @@ from timeline.relationships import (
     moments_of,
     pair_of,
 )
-from timeline.schemas import dump_development
+from timeline.schemas import dump_date, dump_development
 from timeline.store import Dialect, SQLiteDialect, StoreError
+from timeline.vocabulary import Role
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # JSON as the view stores it, with no spaces between the items: one encoder, made once
@@ -68,7 +69,11 @@ encode_compact = json.JSONEncoder(separators=COMPACT, check_circular=False).enco
 # participants reference (an integer, not the development's id and version); its document
 # and status spans are stored deflated (see pack_document); participants keep no role; on
 # PostgreSQL, development ids are UUIDs and links and participants have no unique key.
-VIEW_SHAPE = 8
+# 9: a version's fact is stored beside its document, in a column of its own (see
+# relationships.StoredFact), so that a relationship query neither inflates nor parses a
+# document; the document leaves out what the fact gives back, and the status spans are in the
+# fact.
+VIEW_SHAPE = 9
 
 
 # The largest backlog a read applies itself unless the store says otherwise (see ReadModel).
@@ -84,8 +89,9 @@ def micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-# A version's document as its row keeps it: without the fields its columns hold (see
-# stored_document), which read_document puts back in the order dump_development gives them.
+# A version's document as its row keeps it: without the fields its columns and its fact hold
+# (see stored_document), which read_document puts back in the order dump_development gives
+# them.
 FROM_COLUMNS = ("id", "dataset", "version", "recorded_at", "status", "retracted", "kind",
                 "certainty")
 SAME_UNLESS_MOMENT = tuple(key for key in FROM_COLUMNS if key != "recorded_at")
@@ -96,7 +102,12 @@ DOCUMENT_KEYS = ("id", "key", "dataset", "provenance", "version", "recorded_at",
                  "planned_for", "place", "items", "quote")
 # The columns read_document reads, of the versions' alias v.
 DOCUMENT_COLUMNS = ("v.development_id", "v.dataset", "v.version", "v.recorded_at", "v.status",
-                    "v.retracted", "v.kind", "v.certainty", "v.document")
+                    "v.retracted", "v.kind", "v.certainty", "v.document", "v.fact",
+                    "v.reported_from")
+# The columns a version's fact is read from (see fact_of): a relationship query reads no more.
+FACT_COLUMNS = ("v.development_id", "v.version", "v.kind", "v.status", "v.certainty",
+                "v.retracted", "v.reported_from", "v.fact")
+ROLES = tuple(role.value for role in (Role.SOURCE, Role.TARGET, Role.PARTICIPANT))
 
 
 def column_values(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,65 +124,91 @@ def column_values(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def fact_values(fact: Sequence[Any]) -> dict[str, Any]:
+    """The document's fields a version's stored fact gives back (see relationships.StoredFact):
+    its summary, actors (sources, then targets, then participants), dates without a
+    derivation, and items."""
+    actors = []
+    for role, ids in zip(ROLES, fact[3:6], strict=True):
+        actors += [{"actor": actor_id, "role": role} for actor_id in ids]
+    return {"summary": fact[7], "actors": actors, "date": dumped(fact[0]),
+            "ended": dumped(fact[1]), "planned_for": dumped(fact[2]), "items": list(fact[6])}
+
+
+def dumped(when: Sequence[Any] | None) -> dict[str, Any] | None:
+    """A stored date (see relationships.stored) as a document dumps it (schemas.dump_date)."""
+    return None if when is None else dump_date(stored_date(*when))
+
+
 # What a version's stored document starts from (see pack_document): its fields' names and
 # the values they often take, in the order they come. Deflate finds them here rather than
-# spelling each out again in every row: a document of 640 bytes of JSON is stored in about a
-# quarter of that. The dictionary is part of the view's shape: changing it means a new
-# VIEW_SHAPE (rows deflated with another dictionary would not read back).
+# spelling each out again in every row: what the columns and the fact leave of a synthetic
+# document is stored in about a third of its JSON. The dictionary is part of the view's shape:
+# changing it means a new VIEW_SHAPE (rows deflated with another dictionary would not read
+# back).
 DOCUMENT_DICTIONARY = (
-    b'{"key":null,"provenance":{"dataset":"gdelt","record_id":"","file":"","line":1,'
-    b'"coding":{}},"ended":null,"summary":"","actors":[{"actor":"","role":"participant"},'
+    # The fields the fact usually gives back, for the documents that keep them.
+    b'"ended":null,"summary":"","actors":[{"actor":"","role":"participant"},'
     b'{"actor":"","role":"source"},{"actor":"state-","role":"target"}],'
     b'"date":{"value":"","precision":"month","approximate":false,"derivation":null},'
-    b'"sources":[{"publication":"","attribution":"","reported_on":{"value":"",'
+    b'"planned_for":null,"items":[],'
+    # What is usually left: the sourced and ingested forms.
+    b'{"key":null,"provenance":null,"sources":[{"publication":"'
+    b'{"key":null,"provenance":{"dataset":"gdelt","record_id":"","file":"","line":1,'
+    b'"coding":{}},"sources":[{"publication":"","attribution":"","reported_on":{"value":"",'
     b'"precision":"day","approximate":true,"derivation":null},"passage":"","url":"https://",'
-    b'"language":"en"}],"planned_for":null,"place":null,"items":[],"quote":null}'
-    b'\x1e[["occurred",null,["",false]]]'
+    b'"language":"en"}],"place":null,"quote":null}'
 )
 # Raw deflate (no header or checksum: the row is the unit, and SQLite and PostgreSQL keep
 # their own page checks), with the largest window, which the dictionary must fit in.
 DEFLATE_WINDOW = -15
-# Between the document and the status spans in the deflated text: JSON escapes it in strings.
-SEPARATOR = "\x1e"
 
 
-def pack_document(rest: str, statuses: str) -> bytes:
-    """A version's document (as stored_document leaves it) and its status spans, both compact
-    JSON, deflated together into the bytes its row stores."""
+def pack_document(rest: str) -> bytes:
+    """A version's document as stored_document leaves it (compact JSON), deflated into the
+    bytes its row stores."""
     packer = zlib.compressobj(9, zlib.DEFLATED, DEFLATE_WINDOW, 9, zdict=DOCUMENT_DICTIONARY)
-    return packer.compress(f"{rest}{SEPARATOR}{statuses}".encode()) + packer.flush()
+    return packer.compress(rest.encode()) + packer.flush()
 
 
-def unpack_document(packed: bytes) -> tuple[dict[str, Any], list[Any]]:
-    """The document without its columns' fields, and the status spans (see pack_document)."""
-    text = zlib.decompressobj(DEFLATE_WINDOW, zdict=DOCUMENT_DICTIONARY).decompress(packed)
-    rest, _, statuses = text.decode().partition(SEPARATOR)
-    return json.loads(rest), json.loads(statuses)
+def unpack_document(packed: bytes) -> dict[str, Any]:
+    """The document without its columns' and its fact's fields (see pack_document)."""
+    return json.loads(
+        zlib.decompressobj(DEFLATE_WINDOW, zdict=DOCUMENT_DICTIONARY).decompress(packed))
 
 
-def stored_document(document: Mapping[str, Any], row: VersionRow) -> str:
-    """The document without the fields its row's columns hold (each fact stored once); a
-    field that differs from its column (a moment recorded in another zone) is kept."""
+def stored_document(document: Mapping[str, Any], row: VersionRow, fact: Sequence[Any]) -> str:
+    """The document without the fields its row's columns and its stored `fact` hold (each
+    stored once); a field that differs from what they give back (a moment recorded in another
+    zone, a date with its derivation, actors not in the order of their roles) is kept."""
     # The row is made from the same version as the document, so only the moment's rendering
     # can differ from what its column gives back.
     recorded_at = (EPOCH + timedelta(microseconds=row.recorded_at)).isoformat()
     same = IN_COLUMNS[document["recorded_at"] != recorded_at]
-    return encode_compact({key: value for key, value in document.items() if key not in same})
+    given = fact_values(fact)
+    return encode_compact({key: value for key, value in document.items()
+                           if key not in same and (key not in given or given[key] != value)})
 
 
-def read_document(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A version's document from its row (see stored_document and pack_document)."""
-    return read_version(row)[0]
-
-
-def read_version(row: Mapping[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-    """A version's document and its status spans (see Fact.from_document), from its row."""
-    rest, statuses = unpack_document(bytes(row["document"]))
-    columns = column_values(row)
-    document = {key: rest.pop(key) if key in rest else columns[key]
-                for key in DOCUMENT_KEYS if key in rest or key in columns}
+def read_document(row: Mapping[str, Any], fact: Sequence[Any] | None = None) -> dict[str, Any]:
+    """A version's document from its row (see stored_document and pack_document); `fact`,
+    its stored fact already parsed."""
+    rest = unpack_document(bytes(row["document"]))
+    given = {**column_values(row), **fact_values(json.loads(row["fact"]) if fact is None
+                                                  else fact)}
+    document = {key: rest.pop(key) if key in rest else given[key]
+                for key in DOCUMENT_KEYS if key in rest or key in given}
     document.update(rest)  # fields beyond DOCUMENT_KEYS, in their order
-    return document, statuses
+    return document
+
+
+def fact_of(row: Mapping[str, Any], fact: Sequence[Any] | None = None) -> Fact:
+    """A version's fact from its row (see FACT_COLUMNS); `fact`, its stored fact already
+    parsed."""
+    return Fact.from_stored(
+        str(row["development_id"]),  # PostgreSQL gives a UUID
+        row["version"], row["kind"], row["status"], row["certainty"], row["retracted"],
+        row["reported_from"], json.loads(row["fact"]) if fact is None else fact)
 
 
 def in_force(axes: Axes, alias: str = "v", every_version: bool = False
@@ -282,8 +319,10 @@ class VersionRow(NamedTuple):
     latest: str
     reported_from: str  # ISO day
     begins: str  # ISO day
-    # The document without its columns' fields, and the status spans its fact needs beyond
-    # it (see Fact.from_document), deflated together (see pack_document).
+    # The fact the relationship rules need beyond the columns above, as compact JSON (see
+    # relationships.StoredFact): what a relationship query reads of a version.
+    fact: str
+    # The document without what its columns and its fact hold, deflated (see pack_document).
     document: bytes
     dataset: str  # where the development came from (see vocabulary.Dataset)
 
@@ -366,6 +405,7 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
     # A version recorded without a source counts in knowledge time from the day it was
     # recorded here: nothing earlier proves it was known.
     fact = Fact.of(development, development.reported_on or recorded_at.date())
+    kept = fact.stored()
     version = Version(
         VersionRow(
             development_id=str(development.id),
@@ -381,14 +421,14 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
             latest=content.date.latest.isoformat(),
             reported_from=fact.reported_from.isoformat(),  # type: ignore[union-attr]
             begins=fact.begins.isoformat(),
+            fact=encode_compact(kept),
             document=b"",
             dataset=development.dataset.value,
         ),
         fact,
     )
-    document = stored_document(dump_development(development, recorded_at), version.row)
-    packed = pack_document(document, encode_compact(fact.stored_statuses()))
-    return version._replace(row=version.row._replace(document=packed))
+    document = stored_document(dump_development(development, recorded_at), version.row, kept)
+    return version._replace(row=version.row._replace(document=pack_document(document)))
 
 
 class ActorRow(NamedTuple):
@@ -503,8 +543,8 @@ SUPERSEDE_VERSIONS = (
 INSERT_VERSIONS = (
     "INSERT INTO {development_versions} (development_id, version, position, recorded_at,"
     " superseded_at, kind, status, certainty, retracted, earliest, latest, reported_from,"
-    " begins, document, dataset)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " begins, fact, document, dataset)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_PARTICIPANTS = (
     "INSERT INTO {development_actors} (actor, position) VALUES (?, ?) ON CONFLICT DO NOTHING"
@@ -519,14 +559,15 @@ INSERT_MOMENTS = (
 )
 
 
-def as_of_date(document: dict[str, Any], statuses: list[Any], reported_from: str,
-               as_of: date | None) -> dict[str, Any]:
-    """A development's document as it stood on a world date: the status in force then, and
-    where it stood (counts, expected, possible; None when cancelled). Unchanged without one."""
+def as_of_date(row: Mapping[str, Any], as_of: date | None) -> dict[str, Any]:
+    """A development's document from its row as it stood on a world date: the status in force
+    then, and where it stood (counts, expected, possible; None when cancelled). As it is
+    stored without one."""
+    fact = json.loads(row["fact"])
+    document = read_document(row, fact)
     if as_of is None:
         return document
-    fact = Fact.from_document(document, statuses, reported_from)
-    return {**document, **fact.on(as_of)}
+    return {**document, **fact_of(row, fact).on(as_of)}
 
 
 class ViewBusy(Exception):
@@ -587,7 +628,7 @@ class ViewQueries(Dialect):
                 recorded_at BIGINT NOT NULL, superseded_at BIGINT,
                 kind TEXT NOT NULL, status TEXT NOT NULL, certainty TEXT NOT NULL,
                 retracted INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL,
-                reported_from TEXT NOT NULL, begins TEXT NOT NULL,
+                reported_from TEXT NOT NULL, begins TEXT NOT NULL, fact TEXT NOT NULL,
                 document {blob} NOT NULL, dataset TEXT NOT NULL)""",
             # A development's versions: superseding one, in_force's newer version, and the
             # links of some developments or versions (see Among).
@@ -920,8 +961,8 @@ class ViewQueries(Dialect):
         scanned = ("SELECT v.* FROM {development_versions} v WHERE " + " AND ".join(in_axes)
                    + ("" if scan is None else order + " LIMIT ?"))
         scanned_params = [*in_params, *([] if scan is None else [scan])]
-        statement = (f"SELECT v.earliest, v.latest, {', '.join(DOCUMENT_COLUMNS)},"
-                     f" v.reported_from FROM ({scanned}) v" + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
+        statement = (f"SELECT v.earliest, v.latest, {', '.join(DOCUMENT_COLUMNS)}"
+                     f" FROM ({scanned}) v" + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"
                                                   for i, w in enumerate(where)) + order)
         statement_params = [*scanned_params, *params]
         if limit is not None and by_status is None:
@@ -932,7 +973,7 @@ class ViewQueries(Dialect):
             rows = c.fetchall()
         found = []
         for row in rows:
-            document = as_of_date(*read_version(row), row["reported_from"], axes.as_of)
+            document = as_of_date(row, axes.as_of)
             if by_status is None or document["status"] == by_status:
                 found.append(document)
         if limit is not None and len(found) > limit:
@@ -989,8 +1030,8 @@ class ViewQueries(Dialect):
             wanted.append(axes.as_of.isoformat())
         of_datasets(datasets, "v", where, wanted)
         # One range scan of the pair index (or of both, for an actor), and each link's version
-        # by its primary key: the filters and the fact are its columns.
-        selected = ["l.a", "l.b", "l.from_a", *DOCUMENT_COLUMNS, "v.reported_from"]
+        # by its primary key: the filters and the fact are its columns (not its document).
+        selected = ["l.a", "l.b", "l.from_a", *FACT_COLUMNS]
         select = (
             f"SELECT {', '.join(selected)}, CAST(NULL AS BIGINT) AS lag"
             " FROM {development_links} l JOIN {development_versions} v"
@@ -1020,14 +1061,14 @@ class ViewQueries(Dialect):
             c.execute(self.sql(statement), params)
             rows = c.fetchall()
         for row in rows:
-            if row["document"] is None:  # the lag row
+            if row["fact"] is None:  # the lag row
                 if row["lag"]:
                     return None
                 continue
             key = (row["development_id"], row["version"])
             fact = facts.get(key)
             if fact is None:
-                fact = facts[key] = Fact.from_document(*read_version(row), row["reported_from"])
+                fact = facts[key] = fact_of(row)
             if row["from_a"]:
                 found.append(Linked(fact, row["a"], row["b"]))
             else:

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import IntEnum
 from typing import Any, NamedTuple
@@ -115,14 +115,30 @@ class FactRow(NamedTuple):
     retracted: bool
 
 
+class StoredFact(NamedTuple):
+    """A fact as the read model keeps it beside its version's columns (which hold its
+    development's id, version, kind, status, certainty, retraction and knowledge-time day):
+    what the rules and a reference need, in a compact JSON array (a tuple dumps as one), its
+    fields in this order, so that a relationship query reads a version's fact without
+    inflating or parsing its document. `statuses` is empty when the fact has the one status
+    span its status and date make (a development whose status never changed), and None when
+    it has none."""
+
+    date: StoredDate
+    ended: StoredDate | None
+    planned_for: StoredDate | None
+    sources: Sequence[str]
+    targets: Sequence[str]
+    participants: Sequence[str]
+    items: Sequence[str]
+    summary: str
+    reported_by: Sequence[Sequence[str]]
+    reported: str  # ISO day by which the earliest of its sources was published; "" if none
+    statuses: Sequence[tuple[str, str | None, StoredDate]] | None  # (status, since, date)
+
+
 def stored(when: PartialDate) -> StoredDate:
     return StoredDate(str(when), when.approximate)
-
-
-def dumped_date(dumped: Mapping[str, Any] | None) -> PartialDate | None:
-    """A date as a document dumps it (see schemas.dump_date), as a fact keeps it: without
-    its derivation (see stored)."""
-    return None if dumped is None else stored_date(dumped["value"], dumped["approximate"])
 
 
 def read_back(when: Sequence[Any] | None) -> PartialDate | None:
@@ -196,25 +212,16 @@ class Fact:
 
     def row(self) -> FactRow:
         """The fact as a compact row (see FactRow): what VIEW_SHAPE 4 stored on each link, and
-        the reference that Fact.from_document is held equal to."""
+        the reference that Fact.from_stored is held equal to."""
+        # The stored fact's fields, with the columns' and every status span.
         return FactRow(
+            **{**self.stored()._asdict(), "statuses": self.stored_statuses()},
             id=self.id,
             version=self.version,
             kind=self.kind.value,
             status=self.status.value,
             certainty=self.certainty.value,
-            date=stored(self.date),
-            ended=None if self.ended is None else stored(self.ended),
-            planned_for=None if self.planned_for is None else stored(self.planned_for),
-            sources=self.sources,
-            targets=self.targets,
-            participants=self.participants,
-            items=self.items,
-            summary=self.summary,
-            reported_by=self.reported_by,
-            reported="" if self.reported is None else self.reported.isoformat(),
             reported_from="" if self.reported_from is None else self.reported_from.isoformat(),
-            statuses=self.stored_statuses(),
             retracted=self.retracted,
         )
 
@@ -226,40 +233,68 @@ class Fact:
             for span in self.statuses
         ]
 
-    @classmethod
-    def from_document(cls, document: Mapping[str, Any], statuses: Sequence[Any],
-                      reported_from: str) -> Fact:
-        """A version's fact read back from its document (see schemas.dump_development) as
-        the read model keeps it, with what the document does not say: its status spans (as
-        `row` stores them) and the ISO day from which it counts in knowledge time. Equal to
-        `from_row` of the same version's row: so the view stores each fact once."""
-        actors = document["actors"]
-        sources = document["sources"]
-        return cls(
-            id=document["id"],
-            kind=KIND_OF[document["kind"]],
-            status=STATUS_OF[document["status"]],
-            certainty=CERTAINTY_OF[document["certainty"]],
-            date=dumped_date(document["date"]),  # type: ignore[arg-type]
-            ended=dumped_date(document["ended"]),
-            planned_for=dumped_date(document["planned_for"]),
-            sources=tuple(a["actor"] for a in actors if a["role"] == "source"),
-            targets=tuple(a["actor"] for a in actors if a["role"] == "target"),
-            participants=tuple(a["actor"] for a in actors if a["role"] == "participant"),
-            items=tuple(document["items"]),
-            summary=document["summary"],
-            reported_by=tuple((s["publication"], s["attribution"]) for s in sources),
-            reported=min(dumped_date(s["reported_on"]).latest  # type: ignore[union-attr]
-                         for s in sources) if sources else None,
-            statuses=tuple(
-                StatusSpan(STATUS_OF[status], since and date.fromisoformat(since),
-                           stored_date(*when))
-                for status, since, when in statuses
-            ),
-            version=document["version"],
-            reported_from=date.fromisoformat(reported_from) if reported_from else None,
-            retracted=bool(document["retracted"]),
+    def stored(self) -> StoredFact:
+        """The fact as the read model keeps it beside its version's columns (see StoredFact):
+        its status spans left out when they are the one span its status and date make."""
+        statuses: list[Any] | None = self.stored_statuses()
+        if self.statuses == (StatusSpan(self.status, None, self.date),):
+            statuses = []
+        elif not self.statuses:
+            statuses = None
+        return StoredFact(
+            date=stored(self.date),
+            ended=None if self.ended is None else stored(self.ended),
+            planned_for=None if self.planned_for is None else stored(self.planned_for),
+            sources=self.sources,
+            targets=self.targets,
+            participants=self.participants,
+            items=self.items,
+            summary=self.summary,
+            reported_by=self.reported_by,
+            reported="" if self.reported is None else self.reported.isoformat(),
+            statuses=statuses,
         )
+
+    @classmethod
+    def from_stored(cls, ident: str, version: int, kind: str, status: str, certainty: str,
+                    retracted: Any, reported_from: str, fact: Sequence[Any]) -> Fact:
+        """A version's fact from its row in the read model: the columns it has (its
+        development's id, ...; reported_from as an ISO day, "" when unknown) and its stored
+        fact (see `stored`), or the JSON array it was stored as. Equal to `from_row` of the
+        same version's row; built with no more work than that, as a relationship query builds
+        one for each version it folds."""
+        (when, ended, planned_for, sources, targets, participants, items, summary,
+         reported_by, reported, statuses) = fact
+        day = stored_date(*when)
+        in_force = STATUS_OF[status]
+        made = object.__new__(cls)
+        # Its fields set at once (it has no __post_init__): a frozen dataclass's __init__ sets
+        # each of its 18 through object.__setattr__, a quarter of building a fact.
+        made.__dict__.update(zip(FACT_FIELDS, (
+            ident,
+            KIND_OF[kind],
+            in_force,
+            CERTAINTY_OF[certainty],
+            day,
+            ended and stored_date(*ended),
+            planned_for and stored_date(*planned_for),
+            tuple(sources),
+            tuple(targets),
+            tuple(participants),
+            tuple(items),
+            summary,
+            tuple(map(tuple, reported_by)),
+            date.fromisoformat(reported) if reported else None,
+            tuple(
+                StatusSpan(STATUS_OF[span], since and date.fromisoformat(since),
+                           stored_date(*dated))
+                for span, since, dated in statuses
+            ) if statuses else () if statuses is None else (StatusSpan(in_force, None, day),),
+            version,
+            date.fromisoformat(reported_from) if reported_from else None,
+            bool(retracted),
+        ), strict=True))
+        return made
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Fact:
@@ -371,6 +406,10 @@ class Fact:
         }
 
 
+# Fact's fields in the order Fact.from_stored gives their values.
+FACT_FIELDS = tuple(f.name for f in fields(Fact))
+
+
 def links(fact: Fact, states_of: Mapping[str, Iterable[str]]) -> set[tuple[str, str]]:
     """The directed (from, to) links a development makes, lifted to states (see the rules)."""
     if fact.sources and fact.targets:
@@ -400,7 +439,9 @@ class Tie:
     since: PartialDate
     items: list[str] = field(default_factory=list)
     certainty: Certainty = Certainty.ASSESSMENT
-    developments: list[str] = field(default_factory=list)
+    # The ids of the developments behind it, in the order they joined, each once (a dict:
+    # a busy tie is asked whether it holds a development at each of them).
+    developments: dict[str, None] = field(default_factory=dict)
     ended: dict[str, PartialDate] = field(default_factory=dict)  # development id -> its end
 
     @property
@@ -457,8 +498,7 @@ class Relationship:
                                        fact.date)
         elif fact.date.earliest < tie.since.earliest:
             tie.since = fact.date
-        if fact.id not in tie.developments:
-            tie.developments.append(fact.id)
+        tie.developments[fact.id] = None  # where it first joined, if it had
         tie.items.extend(item for item in fact.items if item not in tie.items)
         tie.certainty = min(tie.certainty, fact.certainty, key=CERTAINTY_RANK.index)
 
@@ -485,7 +525,7 @@ class Relationship:
         self.total -= fact.contribution
         for key, tie in list(self.ties.items()):
             if fact.id in tie.developments:
-                tie.developments.remove(fact.id)
+                del tie.developments[fact.id]
                 tie.ended.pop(fact.id, None)
                 if not tie.developments:
                     del self.ties[key]

@@ -17,7 +17,6 @@ from timeline.readmodel import (
     pack_document,
     plan_writes,
     read_document,
-    read_version,
     stored_document,
 )
 from timeline.relationships import Fact
@@ -45,7 +44,8 @@ def version(ident: str, number: int, at: int, *, participants: tuple[str, ...] =
         development_id=ident, version=number, position=at, recorded_at=at, superseded_at=None,
         kind=fact.kind.value, status=fact.status.value, certainty=fact.certainty.value,
         retracted=0, earliest="2023-10-16", latest="2023-10-16", reported_from="2023-10-16",
-        begins="2023-10-16", document=pack_document("{}", "[]"), dataset="gdelt",
+        begins="2023-10-16", fact=json.dumps(fact.stored()), document=pack_document("{}"),
+        dataset="gdelt",
     )
     return Version(row, fact)
 
@@ -121,31 +121,53 @@ def test_overlapping_bulk_loads_restore_the_collector_when_the_last_one_ends():
     assert gc.get_threshold() == threshold and gc.get_freeze_count() == 0
 
 
+def whole_document(row: VersionRow) -> dict:
+    """A document of the version `version` makes, every field as dump_development gives it."""
+    return {"id": "d1", "key": "k", "dataset": row.dataset, "version": 1,
+            "recorded_at": "1970-01-01T00:00:00.000010+00:00", "status": row.status,
+            "retracted": False, "ended": None, "kind": row.kind, "summary": "d1 v1",
+            "actors": [{"actor": "lavrov", "role": "source"},
+                       {"actor": "wang-yi", "role": "target"}],
+            "date": {"value": "2023-10-16", "precision": "day", "approximate": False,
+                     "derivation": None},
+            "certainty": row.certainty,
+            "sources": [{"publication": "TASS", "attribution": "state news agency",
+                         "passage": "Lavrov met Wang Yi \x1e in Beijing."}],
+            "planned_for": None, "place": None, "items": [], "quote": None}
+
+
 def test_a_document_field_its_column_does_not_hold_as_recorded_is_kept():
     """A moment recorded in another zone than UTC reads back as it was recorded."""
-    row = version("d1", 1, 10).row
-    document = {"id": "d1", "key": None, "dataset": row.dataset, "version": 1,
-                "recorded_at": "1970-01-01T01:00:00.000010+01:00",
-                "status": row.status, "retracted": False, "kind": row.kind, "summary": "s",
-                "certainty": row.certainty}
-    stored = stored_document(document, row)
-    assert json.loads(stored) == {"key": None, "recorded_at": document["recorded_at"],
-                                  "summary": "s"}
-    packed = pack_document(stored, "[]")
+    kept = version("d1", 1, 10)
+    row = kept.row
+    document = {**whole_document(row), "recorded_at": "1970-01-01T01:00:00.000010+01:00"}
+    stored = stored_document(document, row, kept.fact.stored())
+    assert json.loads(stored) == {"key": "k", "recorded_at": document["recorded_at"],
+                                  "sources": document["sources"], "place": None,
+                                  "quote": None}
+    packed = pack_document(stored)
     assert read_document(row._replace(document=packed)._asdict()) == document
 
 
-def test_a_document_and_its_status_spans_read_back_from_their_deflated_bytes():
-    """Stored deflated together, in far fewer bytes than their JSON, whatever they hold."""
-    row = version("d1", 1, 10).row
-    document = {"id": "d1", "key": "k", "dataset": row.dataset, "version": 1,
-                "recorded_at": "1970-01-01T00:00:00.000010+00:00", "status": row.status,
-                "retracted": False, "kind": row.kind, "summary": "A summit \x1e of two.",
-                "certainty": row.certainty, "actors": [{"actor": "lavrov", "role": "source"}],
-                "date": {"value": "2023-10-16", "precision": "day", "approximate": False,
-                         "derivation": None}}
-    statuses = [["occurred", None, ["2023-10-16", False]]]
-    stored = stored_document(document, row)
-    packed = pack_document(stored, json.dumps(statuses, separators=(",", ":")))
-    assert len(packed) < len(stored) / 2
-    assert read_version(row._replace(document=packed)._asdict()) == (document, statuses)
+def test_a_document_keeps_what_its_fact_does_not_give_back_and_reads_back_whole():
+    """The summary, actors, dates and items are the fact's, stored once; a date's derivation
+    and actors out of the order of their roles are not in the fact, so the document keeps
+    them. Deflated, in far fewer bytes than its JSON."""
+    kept = version("d1", 1, 10)
+    row = kept.row
+    given = whole_document(row)
+    stored = stored_document(given, row, kept.fact.stored())
+    assert json.loads(stored) == {"key": "k", "sources": given["sources"], "place": None,
+                                  "quote": None}
+    packed = pack_document(stored)
+    assert len(packed) < len(json.dumps(given)) / 2
+    assert list(read_document(row._replace(document=packed)._asdict()).items()) == list(
+        given.items())
+    # Not what the fact gives back: kept, and read back as recorded.
+    differing = {**given,
+                 "actors": [{"actor": "wang-yi", "role": "target"},
+                            {"actor": "lavrov", "role": "source"}],
+                 "date": {**given["date"], "derivation": "the day after the summit"}}
+    stored = stored_document(differing, row, kept.fact.stored())
+    assert set(json.loads(stored)) == {"key", "actors", "date", "sources", "place", "quote"}
+    assert read_document(row._replace(document=pack_document(stored))._asdict()) == differing

@@ -214,6 +214,26 @@ def test_a_fact_is_stored_on_its_links_as_the_same_compact_array_and_read_back_w
     assert Fact.from_row(json.loads(stored)) == supply
 
 
+def test_a_fact_kept_beside_its_columns_reads_back_equal_whatever_its_status_spans():
+    """The view keeps a fact without what its row's columns hold, and its status spans only
+    when they are not the one span its status and date make (see StoredFact)."""
+    one_span = fact(Kind.VISIT, "2024-05-16", "russia", "china", reported="2024-05-16",
+                    statuses=[(Status.OCCURRED, None, "2024-05-16")])
+    planned_then_made = fact(Kind.VISIT, "2024-05-16", "russia", "china",
+                             planned_for="2024-05",
+                             statuses=[(Status.PLANNED, None, "2024-05"),
+                                       (Status.OCCURRED, date(2024, 5, 16), "2024-05-16")])
+    none = fact(Kind.VISIT, "2024-05", "russia", "china", ended="2024-06")
+    for kept, statuses in ((one_span, []), (planned_then_made, [
+            ["planned", None, ["2024-05", False]], ["occurred", "2024-05-16",
+                                                    ["2024-05-16", False]]]), (none, None)):
+        stored = json.loads(json.dumps(kept.stored()))
+        assert stored[-1] == statuses
+        read = Fact.from_stored(kept.id, kept.version, kept.kind.value, kept.status.value,
+                                kept.certainty.value, 0, "", stored)
+        assert read == kept
+
+
 def test_a_replay_names_its_steps_and_on_one_day_counts_before_it_ends():
     facts = [
         fact(Kind.MILITARY_AID, "2023-03-01", ident="aid", status=Status.ONGOING,
