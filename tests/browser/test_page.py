@@ -362,6 +362,12 @@ def test_a_date_known_to_its_iso_week_is_drawn_as_that_week(page, console, servi
         **DEVELOPMENT, "summary": "Sergei Lavrov visits Beijing in the first week of 2025.",
         "date": {"value": "2025-W01", "approximate": True},
         "sources": [{**SOURCE, "reported_on": "2025-01-06"}]})
+    # The read model catches up in the background: open the page once it lists the development
+    # (a page opened before would only learn of it from the feed, which it joins later).
+    deadline = time.monotonic() + 30
+    while recorded["id"] not in {d["id"] for d in developments(service)}:
+        assert time.monotonic() < deadline, "the read model never listed the development"
+        time.sleep(0.1)
     open_page(page, service)
     page.wait_for_selector(f'#timeline [data-development-id="{recorded["id"]}"]')
     item = page.evaluate("""(id) => { const i = timelinePage.items.get(id);
