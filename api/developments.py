@@ -15,6 +15,7 @@ from api.http import (
     AxesArgs,
     Blueprint,
     DateRangeArgs,
+    Day,
     PageArgs,
     axes_of,
     decode_cursor,
@@ -62,8 +63,8 @@ class DevelopmentQuery(PageArgs, DateRangeArgs, AxesArgs):
     status = fields.Enum(Status, by_value=True)
     certainty = fields.Enum(Certainty, by_value=True)
     dataset = DATASET
-    start = fields.Date(data_key="from", metadata={"description": "Periods ending on or after"})
-    end = fields.Date(data_key="to", metadata={"description": "Periods starting on or before"})
+    start = Day(data_key="from", metadata={"description": "Periods ending on or after"})
+    end = Day(data_key="to", metadata={"description": "Periods starting on or before"})
 
 
 @blueprint.get("")

@@ -28,7 +28,7 @@ from api.errors import problem
 from api.idempotency import Claim, Earlier, IdempotencyRecords, RequestInProgress
 from timeline.access import Scope, Token
 from timeline.application import Timeline
-from timeline.axes import AXES, Axes, moment
+from timeline.axes import AXES, WEEK, Axes, moment, query_day
 from timeline.domain import InvalidInput
 from timeline.queries import dataset_values
 from timeline.readmodel import ViewBehind, ViewState
@@ -602,10 +602,24 @@ KNOWN_AT = Moment(metadata={
     "description": "Record time: only what this store had recorded by this moment (ISO 8601 "
                    "with a zone; a bare date means the end of that day, UTC)",
     "type": "string", "format": "date-time"})
-AS_OF = fields.Date(metadata={
+
+
+class Day(fields.Date):
+    """A query's day, YYYY-MM-DD; an ISO week is refused, saying its days (see query_day)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and WEEK.match(value):
+            try:
+                query_day(value)
+            except ValueError as error:
+                raise ValidationError(str(error)) from None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+AS_OF = Day(metadata={
     "description": "World time: the world on this date, each development with the status in "
                    "force then (YYYY-MM-DD); default: now"})
-REPORTED_BY = fields.Date(metadata={
+REPORTED_BY = Day(metadata={
     "description": "Knowledge time: only what sources had reported by this date (YYYY-MM-DD)"})
 
 

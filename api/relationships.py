@@ -14,6 +14,7 @@ from api.http import (
     REPORTED_BY,
     AxesArgs,
     Blueprint,
+    Day,
     PageArgs,
     axes_of,
     decode_cursor,
@@ -41,10 +42,10 @@ class RelationshipQuery(PairQuery, PageArgs):
 
 
 class ReplayQuery(PageArgs):
-    until = fields.Date(metadata={
+    until = Day(metadata={
         "description": "Replay up to this date: a world date, or with order=reported the day "
                        "of the last report"})
-    start = fields.Date(data_key="from", metadata={"description": "Show steps from this date"})
+    start = Day(data_key="from", metadata={"description": "Show steps from this date"})
     order = fields.String(load_default="happened", validate=validate.OneOf(
         ["happened", "reported"]), metadata={
         "description": "`happened`: in world-date order; `reported`: as the news arrived, "

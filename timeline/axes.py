@@ -17,6 +17,7 @@ of that day (UTC, for `known_at`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -54,13 +55,29 @@ NOW = Axes()
 AXES = ("as_of", "reported_by", "known_at")  # their names, in queries, URLs and options
 
 
+# A week without its day, which date.fromisoformat reads as the Monday (`2024-W19`, `2024W19`).
+WEEK = re.compile(r"^\d{4}-?W\d{2}$")
+
+
+def query_day(text: str) -> date:
+    """A query's day (YYYY-MM-DD). ValueError when it is not one, and for an ISO week, which
+    Python reads as its Monday: a development's date may be a week, but a query's day is one
+    day, and `to=2024-W19` read as Monday 6 May would leave out the rest of that week."""
+    day = date.fromisoformat(text)
+    if WEEK.match(text):
+        raise ValueError(f"{text!r} is an ISO week, not a day: give a day (YYYY-MM-DD), such"
+                         f" as its Monday {day} or its Sunday {day + timedelta(days=6)}")
+    return day
+
+
 def moment(text: str) -> datetime:
     """A record-time moment: ISO 8601 with a zone, or a bare date meaning the end of that day
     (UTC), as `as_of` and `reported_by` include their whole day. ValueError when it is neither."""
     try:
-        return end_of(date.fromisoformat(text))
+        return end_of(query_day(text))
     except ValueError:
-        pass
+        if WEEK.match(text):
+            raise
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone: add Z or +00:00")

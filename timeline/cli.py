@@ -21,7 +21,7 @@ from eventsourcing.persistence import PersistenceError
 from timeline.access import Scope, parse_duration
 from timeline.application import Timeline
 from timeline.audit import Head, LogFileError
-from timeline.axes import AXES, Axes, moment
+from timeline.axes import AXES, WEEK, Axes, moment, query_day
 from timeline.checkpoint import (
     CheckpointError,
     SigningKey,
@@ -107,8 +107,10 @@ class WorldDate(click.ParamType):
         if isinstance(value, date):
             return value
         try:
-            return date.fromisoformat(value)
-        except ValueError:
+            return query_day(value)
+        except ValueError as error:
+            if WEEK.match(value):
+                self.fail(str(error))
             self.fail(f"{value!r} is not a date in the form YYYY-MM-DD")
 
 

@@ -35,6 +35,11 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # variant subtags (`en`, `zh-Hans`, `pt-BR`); `und` when the language cannot be told.
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# An ISO 8601 week date, YYYY-Www: the week-numbering year, then the week (Monday to Sunday).
+WEEK_DATE = re.compile(r"^(\d{4})-W(\d{2})$")
+DATE_FORMS = "YYYY, YYYY-MM, YYYY-MM-DD or YYYY-Www"
+# What a PartialDate's `precision` may say, from the coarsest.
+PRECISIONS = ("year", "month", "week", "day")
 
 
 class TimelineError(Exception):
@@ -79,7 +84,12 @@ class InvalidTransition(Conflict):
 
 @dataclass(frozen=True, order=False)
 class PartialDate:
-    """A world date known to a day, a month or only a year.
+    """A world date known to a day, an ISO week, a month or only a year.
+
+    A week date (`2024-W19`) keeps its ISO week-numbering year in `year` and its week in
+    `week`, and has no month or day: its week may straddle two months or two calendar years
+    (2025-W01 runs from 30 December 2024). `week` comes last so that the other dates are built,
+    compared and stored exactly as before it existed.
 
     `approximate` marks dates the source gives loosely ("about", "early May"); `derivation`
     says how the date was worked out when the source gives it relatively ("two years ago").
@@ -90,10 +100,22 @@ class PartialDate:
     day: int | None = None
     approximate: bool = False
     derivation: str | None = None
+    week: int | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.year <= 9999:
             raise InvalidInput(f"year {self.year} is out of range", "date")
+        if self.week is not None:
+            if self.month is not None or self.day is not None:
+                raise InvalidInput("a week date has no month or day", "date")
+            weeks = weeks_in(self.year)
+            if not 1 <= self.week <= weeks:
+                raise InvalidInput(
+                    f"{self.year:04d} has no week {self.week:02d}: its ISO weeks are W01 to"
+                    f" W{weeks}", "date")
+            if (self.year, self.week) == (9999, weeks):  # its Sunday is in the year 10000
+                raise InvalidInput(f"9999-W{weeks} runs past the year 9999", "date")
+            return
         if self.month is None and self.day is not None:
             raise InvalidInput("a day needs a month", "date")
         if self.month is not None and not 1 <= self.month <= 12:
@@ -109,38 +131,65 @@ class PartialDate:
     def parse(
         cls, text: str, *, approximate: bool = False, derivation: str | None = None
     ) -> PartialDate:
-        """Parse `YYYY`, `YYYY-MM` or `YYYY-MM-DD`; anything else is an InvalidInput."""
-        match = PARTIAL_DATE.match(text.strip()) if isinstance(text, str) else None
-        if not match:
-            raise InvalidInput(
-                f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD", "date"
-            )
-        year, month, day = (int(part) if part else None for part in match.groups())
-        return cls(year, month, day, approximate, derivation)  # type: ignore[arg-type]
+        """Parse `YYYY`, `YYYY-MM`, `YYYY-MM-DD` or `YYYY-Www`; anything else is an
+        InvalidInput."""
+        text = text.strip() if isinstance(text, str) else text
+        match = PARTIAL_DATE.match(text) if isinstance(text, str) else None
+        if match:
+            year, month, day = (int(part) if part else None for part in match.groups())
+            return cls(year, month, day, approximate, derivation)  # type: ignore[arg-type]
+        week = WEEK_DATE.match(text) if isinstance(text, str) else None
+        if week:
+            return cls(int(week[1]), approximate=approximate, derivation=derivation,
+                       week=int(week[2]))
+        raise InvalidInput(f"{text!r} is not a date: use {DATE_FORMS}", "date")
+
+    @classmethod
+    def week_of(
+        cls, day: date, *, approximate: bool = False, derivation: str | None = None
+    ) -> PartialDate:
+        """The ISO week containing `day` (whose year may be the next or the previous one)."""
+        iso = day.isocalendar()
+        return cls(iso.year, approximate=approximate, derivation=derivation, week=iso.week)
 
     @property
     def precision(self) -> str:
+        if self.week:
+            return "week"
         return "day" if self.day else "month" if self.month else "year"
 
     # Computed once per date: the relationship rules compare them many times per query.
     @cached_property
     def earliest(self) -> date:
-        """The first day the date can mean."""
+        """The first day the date can mean (a week's Monday)."""
+        if self.week:
+            return date.fromisocalendar(self.year, self.week, 1)
         return date(self.year, self.month or 1, self.day or 1)
 
     @cached_property
     def latest(self) -> date:
-        """The last day the date can mean: by then the development has certainly happened."""
+        """The last day the date can mean (a week's Sunday): by then the development has
+        certainly happened."""
+        if self.week:
+            return date.fromisocalendar(self.year, self.week, 7)
         month = self.month or 12
         return date(self.year, month, self.day or calendar.monthrange(self.year, month)[1])
 
     def __str__(self) -> str:
         text = f"{self.year:04d}"
+        if self.week:
+            return f"{text}-W{self.week:02d}"
         if self.month:
             text += f"-{self.month:02d}"
         if self.day:
             text += f"-{self.day:02d}"
         return text
+
+
+def weeks_in(year: int) -> int:
+    """How many ISO weeks a week-numbering year has, 52 or 53: 28 December is always in its
+    last week."""
+    return date(year, 12, 28).isocalendar().week
 
 
 def stored_date(

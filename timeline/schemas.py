@@ -25,7 +25,9 @@ from marshmallow import (
 
 from timeline.domain import (
     CONTENT_FIELDS,
+    DATE_FORMS,
     LANGUAGE_TAG,
+    PRECISIONS,
     SLUG,
     Content,
     InvalidInput,
@@ -96,22 +98,24 @@ class Strict(Schema):
 
 
 class PartialDateField(fields.Field):
-    """A partial date: `"2024-05"`, or `{"value": "2024-05", "approximate": true,
-    "derivation": "..."}` when it is loose or worked out from a relative date.
+    """A partial date: `"2024-05"` (or a year, a day, an ISO week `"2024-W19"`), or
+    `{"value": "2024-05", "approximate": true, "derivation": "..."}` when it is loose or worked
+    out from a relative date.
 
     Dumps always as the object, with its `precision` spelled out.
     """
 
     # What is accepted, as far as a pattern can say: years 0001-9999, months 01-12, days
-    # 01-31, in ASCII digits. Whether the day exists in that month is checked on loading.
+    # 01-31, ISO weeks W01-W53, in ASCII digits. Whether the day exists in that month, or the
+    # week 53 in that year, is checked on loading.
     PATTERN = (
         r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
-        r"(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
+        r"(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?|-W(0[1-9]|[1-4][0-9]|5[0-3]))?$"
     )
 
     def __init__(self, **kwargs: Any) -> None:
         metadata = {
-            "description": "YYYY, YYYY-MM or YYYY-MM-DD, or an object with that value",
+            "description": f"{DATE_FORMS} (an ISO 8601 week), or an object with that value",
             "oneOf": [
                 {"type": "string", "pattern": self.PATTERN},
                 {
@@ -122,7 +126,7 @@ class PartialDateField(fields.Field):
                         "derivation": {
                             "type": ["string", "null"], "maxLength": MAX_LENGTH["derivation"],
                         },
-                        "precision": {"type": "string", "enum": ["year", "month", "day"]},
+                        "precision": {"type": "string", "enum": list(PRECISIONS)},
                     },
                     "required": ["value"],
                     "additionalProperties": False,
@@ -147,7 +151,7 @@ class PartialDateField(fields.Field):
             approximate = value.get("approximate", False)
             derivation = value.get("derivation")
             if not isinstance(text, str):
-                raise ValidationError("a date needs a value: YYYY, YYYY-MM or YYYY-MM-DD")
+                raise ValidationError(f"a date needs a value: {DATE_FORMS}")
             if not isinstance(approximate, bool):
                 raise ValidationError("approximate must be true or false")
             if derivation is not None and not isinstance(derivation, str):
@@ -157,13 +161,13 @@ class PartialDateField(fields.Field):
                     f"derivation: 1 to {MAX_LENGTH['derivation']} characters"
                 )
         else:
-            raise ValidationError("a date is YYYY, YYYY-MM, YYYY-MM-DD or an object")
+            raise ValidationError(f"a date is {DATE_FORMS} or an object")
         try:
             parsed = PartialDate.parse(text, approximate=approximate, derivation=derivation)
         except InvalidInput as error:
             raise ValidationError(error.message) from None
         if not re.match(self.PATTERN, text):  # what the domain reads more leniently
-            raise ValidationError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD")
+            raise ValidationError(f"{text!r} is not a date: use {DATE_FORMS}")
         if isinstance(value, dict) and value.get("precision", parsed.precision) != parsed.precision:
             raise ValidationError(f"precision {value['precision']!r} does not match {text!r}")
         return parsed
@@ -280,7 +284,7 @@ class ActorSchema(Strict):
 
 class PartialDateOut(Schema):
     value = fields.String(required=True)
-    precision = fields.String(required=True, validate=validate.OneOf(["year", "month", "day"]))
+    precision = fields.String(required=True, validate=validate.OneOf(PRECISIONS))
     approximate = fields.Boolean(required=True)
     derivation = fields.String(required=True, allow_none=True)
 

@@ -291,7 +291,9 @@ DATES = [  # (value, whether it is a date this service accepts)
     ("0001", True), ("0999-01", True), ("2024-02-29", True), ("9999-12-31", True),
     ("2024-01-31", True), ("0000", False), ("0000-01-01", False), ("2024-00", False),
     ("2024-13", False), ("2024-01-00", False), ("2024-01-32", False), ("10000", False),
-    ("٢٠٢٤", False), (" 2024", False),
+    ("٢٠٢٤", False), (" 2024", False), ("2024-W19", True), ("2020-W53", True),
+    ("0001-W01", True), ("2024-W00", False), ("2024-W54", False), ("2024-W1", False),
+    ("2024-w19", False), ("2024W19", False), ("2024-W19-1", False),
 ]
 
 
@@ -300,6 +302,9 @@ def test_the_openapi_date_pattern_says_what_is_accepted(client, timeline, auth):
         "DevelopmentInput"]["properties"]
     string, as_object = properties["date"]["oneOf"][:2]
     assert string["pattern"] == as_object["properties"]["value"]["pattern"]
+    assert as_object["properties"]["precision"]["enum"] == ["year", "month", "week", "day"]
+    served = client.get("/openapi.json").get_json()["components"]["schemas"]["PartialDateOut"]
+    assert served["properties"]["precision"]["enum"] == ["year", "month", "week", "day"]
     for value, accepted in DATES:
         assert bool(re.match(string["pattern"], value)) is accepted, value
         before = timeline.audit.count()

@@ -70,6 +70,34 @@ def test_a_development_with_its_history_and_as_known_at(client):
     assert before.status_code == 404
 
 
+def test_a_development_dated_by_iso_week_is_recorded_and_read_back_as_that_week(client, auth):
+    reported = {**SOURCE, "reported_on": "2024-05-14"}  # after its week
+    created = record(client, auth, date="2024-W19", sources=[reported],
+                     summary="Sergei Lavrov visits Beijing in the week of 6 May.")
+    ident = created.headers["Location"].rsplit("/", 1)[1]
+    found = client.get(f"/api/v1/developments/{ident}").get_json()
+    assert found["date"] == {"value": "2024-W19", "precision": "week", "approximate": False,
+                             "derivation": None}
+    # Monday 6 to Sunday 12 May 2024: a range of days that overlaps it finds it ...
+    for start, end, overlaps in [("2024-05-12", "2024-05-20", True),
+                                 ("2024-05-01", "2024-05-06", True),
+                                 ("2024-05-13", "2024-05-31", False),
+                                 ("2024-04-01", "2024-05-05", False)]:
+        listed = client.get(f"/api/v1/developments?actor=sergei-lavrov&from={start}&to={end}"
+                            "&limit=500").get_json()["developments"]
+        assert (ident in {d["id"] for d in listed}) is overlaps, (start, end)
+
+    # ... and in world time it is possible through the week and counts from its Sunday.
+    def standing(as_of: str) -> str | None:
+        listed = client.get(f"/api/v1/developments?actor=sergei-lavrov&as_of={as_of}"
+                            "&limit=500").get_json()["developments"]
+        return next((d["standing"] for d in listed if d["id"] == ident), "not begun")
+
+    assert standing("2024-05-05") == "not begun"
+    assert standing("2024-05-06") == standing("2024-05-11") == "possible"
+    assert standing("2024-05-12") == "counts"
+
+
 def test_relationships(client):
     pair = client.get("/api/v1/relationships/russia/china?as_of=2024-06-30").get_json()
     assert pair["pair"] == ["china", "russia"] and pair["stance"] == "partnership"

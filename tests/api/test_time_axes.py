@@ -102,6 +102,23 @@ def test_a_bare_date_is_the_whole_day_and_bad_axes_are_named(client):
     assert client.get("/api/v1/replay?until=2024-04-30&order=sideways").status_code == 422
 
 
+WEEK_NOT_A_DAY = ("'2024-W19' is an ISO week, not a day: give a day (YYYY-MM-DD), such as its"
+                  " Monday 2024-05-06 or its Sunday 2024-05-12")
+
+
+def test_a_query_day_is_a_day_not_the_iso_week_a_development_may_be_dated(client):
+    # Python reads "2024-W19" as its Monday: `to` would leave out the rest of the week.
+    for path, name in (("developments?as_of=", "as_of"), ("developments?reported_by=",
+                       "reported_by"), ("developments?from=", "from"), ("developments?to=", "to"),
+                       ("relationships/china/russia?as_of=", "as_of"), ("replay?until=",
+                       "until"), ("replay?until=2024-05-31&from=", "from")):
+        response = client.get(f"/api/v1/{path}2024-W19")
+        assert response.status_code == 422, path
+        assert response.get_json()["errors"][name] == [WEEK_NOT_A_DAY], path
+    assert client.get("/api/v1/developments?known_at=2024-W19").status_code == 422
+    assert client.get("/api/v1/developments?as_of=2024-05-12").status_code == 200
+
+
 def test_replay_as_the_news_arrived(client):
     found = client.get("/api/v1/relationships/china/russia/replay?order=reported"
                        "&until=2024-04-30").get_json()

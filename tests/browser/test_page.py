@@ -354,3 +354,27 @@ def test_no_request_leaves_the_service(page, service):
     page.wait_for_selector("#live.on")
     assert any("/vendor/" in url for url in requested)
     assert all(url.startswith(service.url) for url in requested), requested
+
+
+# Last in the module: it records a development on the module's service.
+def test_a_date_known_to_its_iso_week_is_drawn_as_that_week(page, console, service):
+    recorded = service.post("/api/v1/developments", {
+        **DEVELOPMENT, "summary": "Sergei Lavrov visits Beijing in the first week of 2025.",
+        "date": {"value": "2025-W01", "approximate": True},
+        "sources": [{**SOURCE, "reported_on": "2025-01-06"}]})
+    # The read model catches up in the background: open the page once it lists the development
+    # (a page opened before would only learn of it from the feed, which it joins later).
+    deadline = time.monotonic() + 30
+    while recorded["id"] not in {d["id"] for d in developments(service)}:
+        assert time.monotonic() < deadline, "the read model never listed the development"
+        time.sleep(0.1)
+    open_page(page, service)
+    page.wait_for_selector(f'#timeline [data-development-id="{recorded["id"]}"]')
+    item = page.evaluate("""(id) => { const i = timelinePage.items.get(id);
+        return { type: i.type, start: new Date(i.start).toISOString().slice(0, 10),
+                 end: new Date(i.end).toISOString().slice(0, 10), classes: i.className }; }""",
+                         recorded["id"])
+    # Monday 30 December 2024 to Sunday 5 January 2025: a range up to the Monday after.
+    assert (item["type"], item["start"], item["end"]) == ("range", "2024-12-30", "2025-01-06")
+    assert "precision-week" in item["classes"].split() and "approximate" in item["classes"]
+    assert console == []

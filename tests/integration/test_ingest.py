@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -11,7 +12,7 @@ from tests.conftest import content
 from tests.helpers import ACLED_HEADER, acled_line, gdelt_line, write
 from timeline.application import Timeline
 from timeline.axes import Axes
-from timeline.domain import InvalidInput, development_id
+from timeline.domain import InvalidInput, PartialDate, development_id
 from timeline.ingest import acled, gdelt
 from timeline.ingest.bulk import IngestError, ingest
 from timeline.vocabulary import (
@@ -185,9 +186,40 @@ def test_an_acled_record_maps_to_a_development(store, tmp_path):
     assert source["reported_on"]["value"] == "2024-04-07"  # the timestamp's day
     assert "fatalities 3" in source["passage"]
     week = app.get_development(development_id("acled:UKR100002"))
-    assert week["kind"] == "territorial_gain" and week["date"]["approximate"] is True
+    assert week["kind"] == "territorial_gain"
+    # Friday 5 April 2024 is in ISO week 14, Monday 1 to Sunday 7 April.
+    assert week["date"] == {"value": "2024-W14", "precision": "week", "approximate": True,
+                            "derivation": "ACLED time_precision 2: the week of 2024-04-05"}
+    assert PartialDate.parse(week["date"]["value"]).latest == date(2024, 4, 7)
     month = app.get_development(development_id("acled:UKR100003"))
     assert month["date"]["value"] == "2020-05"
+
+
+def test_an_acled_event_known_to_its_week_counts_once_the_week_has_ended(store, tmp_path):
+    app = Timeline(store)
+    # Known to the week of Friday 5 April 2024 (Monday 1 to Sunday 7 April), reported later.
+    file = write(tmp_path / "week.csv", ACLED_HEADER,
+                 acled_line(precision="2", timestamp="1713139200"))  # 15 April 2024
+    ingest(app, acled.rows(file), recorded_by="acled")
+    app.read_model.catch_up()
+    ident = str(development_id("acled:UKR100001"))
+
+    def standing(day: date) -> str | None:
+        found = {d["id"]: d for d in app.list_developments(axes=Axes(as_of=day))}
+        return found[ident]["standing"] if ident in found else "not begun"
+
+    assert standing(date(2024, 3, 31)) == "not begun"
+    assert standing(date(2024, 4, 1)) == "possible"
+    assert standing(date(2024, 4, 6)) == "possible"  # the day it names is no longer certain
+    assert standing(date(2024, 4, 7)) == "counts"
+
+
+def test_acled_week_precision_is_the_iso_week_across_the_year_boundary():
+    new_year = acled.event_date("2024-12-30", "2")
+    assert (str(new_year), new_year.precision) == ("2025-W01", "week")
+    assert (new_year.earliest, new_year.latest) == (date(2024, 12, 30), date(2025, 1, 5))
+    assert new_year.derivation == "ACLED time_precision 2: the week of 2024-12-30"
+    assert str(acled.event_date("1-Jan-21", "2")) == "2020-W53"  # the older layout's dates
 
 
 def test_a_revised_acled_record_becomes_a_correction_keeping_the_previous_version(store,
@@ -237,6 +269,31 @@ def test_an_acled_revision_of_the_fatalities_alone_is_a_correction(store, tmp_pa
     assert found["provenance"]["coding"]["fatalities"] == "7"
     again = ingest(app, acled.rows(revised), recorded_by="acled")
     assert (again.corrected, again.unchanged) == (0, 1)
+
+
+def test_a_week_held_as_a_day_by_an_earlier_release_is_corrected_to_its_week_as_such(
+        store, tmp_path):
+    app = Timeline(store)
+    file = write(tmp_path / "week.csv", ACLED_HEADER, acled_line(precision="2"),
+                 acled_line("UKR100002", precision="2", notes="Shelling near Kharkiv."))
+    # As releases before week dates recorded time_precision 2: the day given, approximate.
+    earlier = PartialDate(2024, 4, 5, approximate=True, derivation=acled.DAY_OF_THE_WEEK)
+    ingest(app, [replace(row, content=replace(row.content, date=earlier))
+                 for row in acled.rows(file)], recorded_by="acled")
+    # ACLED revised the second record (its notes) since: its correction says so.
+    revised = write(tmp_path / "revised.csv", ACLED_HEADER, acled_line(precision="2"),
+                    acled_line("UKR100002", precision="2", notes="Shelling of Kharkiv."))
+    report = ingest(app, acled.rows(revised), recorded_by="acled")
+    assert (report.corrected, report.unchanged) == (2, 0)
+    reread = app.get_development(development_id("acled:UKR100001"))
+    assert reread["date"]["value"] == "2024-W14"
+    assert [(h["type"], h.get("reason")) for h in reread["history"]] == [
+        ("recorded", None), ("corrected", acled.REREAD)]
+    changed = app.get_development(development_id("acled:UKR100002"))
+    assert changed["date"]["value"] == "2024-W14"
+    assert changed["history"][-1]["reason"] == acled.REVISED
+    again = ingest(app, acled.rows(revised), recorded_by="acled")
+    assert (again.corrected, again.unchanged) == (0, 2)
 
 
 def test_listings_relationships_and_replays_keep_the_datasets_asked_for(seeded, tmp_path):

@@ -62,3 +62,14 @@ def test_replay_by_reported_walks_the_reports_in_order(seeded):
         {"from": "expected", "to": "counts"}, {"from": "counts", "to": "counts"}]
     text = run("replay", "--until", "2024-04-30", "--pair", "china,russia", "--by", "reported")
     assert "reported (version 2, expected → counts)" in text
+
+
+def test_a_day_on_the_command_line_is_a_day_not_an_iso_week(run):
+    for args in (("developments", "--as-of", "2024-W19"), ("developments", "--to", "2024-W19"),
+                 ("relationships", "--reported-by", "2024W19"),
+                 ("replay", "--until", "2024-W19")):
+        result = run(*args)
+        assert result.exit_code == 2, result.output
+        assert "is an ISO week, not a day: give a day (YYYY-MM-DD), such as its Monday" \
+            " 2024-05-06 or its Sunday 2024-05-12" in result.output, args
+    assert "is not a date in the form YYYY-MM-DD" in run("developments", "--as-of", "May").output

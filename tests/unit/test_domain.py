@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from eventsourcing.persistence import JSONTranscoder
 
 from tests.conftest import content, source
 from timeline.domain import (
@@ -18,6 +19,7 @@ from timeline.domain import (
     dataset_of,
     development_id,
 )
+from timeline.store import register_transcodings
 from timeline.vocabulary import KINDS, STATUS_TRANSITIONS, Dataset, Kind, Role, Status
 
 
@@ -53,6 +55,83 @@ class TestPartialDate:
     def test_approximate_and_derivation_are_kept(self):
         parsed = PartialDate.parse("2022", approximate=True, derivation="'two years ago'")
         assert parsed.approximate and parsed.derivation == "'two years ago'"
+
+
+class TestWeekDate:
+    @pytest.mark.parametrize(
+        ("text", "earliest", "latest"),
+        [
+            ("2024-W19", date(2024, 5, 6), date(2024, 5, 12)),
+            ("2020-W53", date(2020, 12, 28), date(2021, 1, 3)),  # 2020 has 53 ISO weeks
+            ("2025-W01", date(2024, 12, 30), date(2025, 1, 5)),  # begins in 2024
+            ("2026-W01", date(2025, 12, 29), date(2026, 1, 4)),
+            ("0001-W01", date(1, 1, 1), date(1, 1, 7)),
+        ],
+    )
+    def test_a_week_runs_from_its_monday_to_its_sunday(self, text, earliest, latest):
+        parsed = PartialDate.parse(text)
+        assert (parsed.precision, parsed.earliest, parsed.latest) == ("week", earliest, latest)
+        assert (parsed.earliest.isoweekday(), parsed.latest.isoweekday()) == (1, 7)
+        assert str(parsed) == text
+        assert (parsed.month, parsed.day) == (None, None)
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("2021-W53", "2021 has no week 53: its ISO weeks are W01 to W52"),
+            ("2024-W00", "2024 has no week 00"),
+            ("2020-W54", "2020 has no week 54: its ISO weeks are W01 to W53"),
+            ("9999-W52", "9999-W52 runs past the year 9999"),
+            ("2024-W5", "is not a date: use YYYY, YYYY-MM, YYYY-MM-DD or YYYY-Www"),
+            ("2024-w19", "is not a date"),
+            ("2024W19", "is not a date"),
+            ("2024-W19-1", "is not a date"),
+            ("2024-05-W19", "is not a date"),
+        ],
+    )
+    def test_weeks_the_iso_year_does_not_have_are_refused(self, text, message):
+        with pytest.raises(InvalidInput, match=message) as error:
+            PartialDate.parse(text)
+        assert error.value.field == "date"
+
+    def test_a_week_date_has_no_month_or_day(self):
+        with pytest.raises(InvalidInput, match="a week date has no month or day") as error:
+            PartialDate(2024, 5, week=19)
+        assert error.value.field == "date"
+
+    def test_the_week_of_a_day_is_its_iso_week_across_the_year_boundary(self):
+        assert PartialDate.week_of(date(2024, 12, 30)) == PartialDate.parse("2025-W01")
+        assert PartialDate.week_of(date(2021, 1, 3)) == PartialDate.parse("2020-W53")
+        assert PartialDate.week_of(date(2024, 5, 8)) == PartialDate.parse("2024-W19")
+        loose = PartialDate.week_of(date(2024, 5, 8), approximate=True, derivation="from a day")
+        assert (loose.approximate, loose.derivation) == (True, "from a day")
+
+    def test_a_week_is_not_the_day_or_month_it_falls_in(self):
+        week = PartialDate.parse("2024-W19")
+        assert week != PartialDate.parse("2024-05-06") and week != PartialDate.parse("2024-05")
+        assert week == PartialDate(2024, week=19) and hash(week) == hash(PartialDate(2024, week=19))
+
+    def test_other_dates_are_built_as_before_weeks(self):
+        # Positional construction and the stored value of the other precisions are unchanged.
+        assert PartialDate(2024, 5, 16, True, "d") == PartialDate.parse(
+            "2024-05-16", approximate=True, derivation="d")
+        assert PartialDate.parse("2024-05-16").week is None
+
+
+def test_dates_are_stored_as_before_and_a_week_as_its_text():
+    transcoder = JSONTranscoder()
+    register_transcodings(transcoder)
+    day = PartialDate.parse("2024-05-16", approximate=True, derivation="d")
+    # The bytes events recorded before week dates hold: the chain hashes them.
+    assert transcoder.encode({"date": day}) == (
+        b'{"date":{"_type_":"partial_date","_data_":'
+        b'{"value":"2024-05-16","approximate":true,"derivation":"d"}}}')
+    week = PartialDate.parse("2024-W19", approximate=True)
+    assert transcoder.encode({"date": week}) == (
+        b'{"date":{"_type_":"partial_date","_data_":'
+        b'{"value":"2024-W19","approximate":true,"derivation":null}}}')
+    for each in (day, week):
+        assert transcoder.decode(transcoder.encode({"date": each})) == {"date": each}
 
 
 class TestContent:

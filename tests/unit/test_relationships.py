@@ -7,7 +7,7 @@ import math
 from datetime import date
 
 from timeline.domain import PartialDate, StatusSpan
-from timeline.relationships import Fact, Linked, fold, links, replay
+from timeline.relationships import Fact, Linked, Standing, fold, links, replay
 from timeline.vocabulary import Certainty, Kind, Status
 
 STATES = {"lavrov": {"russia"}, "wang-yi": {"china"}, "bildt": {"sweden"}}
@@ -112,6 +112,21 @@ def test_a_report_within_its_period_proves_it_had_happened_by_then():
     assert state(april, as_of=date(2024, 4, 7))["developments"][0]["id"] == april.id
     assert state(april, as_of=date(2024, 4, 6))["possible"][0]["id"] == april.id
     assert ("china", "russia") not in fold(linked(april), date(2024, 3, 31))  # not begun
+
+
+def test_a_week_counts_from_its_sunday_and_is_possible_from_its_monday():
+    week = fact(Kind.VISIT, "2024-W19")  # Monday 6 to Sunday 12 May 2024
+    assert ("china", "russia") not in fold(linked(week), date(2024, 5, 5))  # not begun
+    for midweek in (date(2024, 5, 6), date(2024, 5, 9), date(2024, 5, 11)):
+        shown = state(week, as_of=midweek)
+        assert shown["developments"] == [] and shown["possible"][0]["id"] == week.id
+    assert state(week, as_of=date(2024, 5, 12))["developments"][0]["id"] == week.id
+    # A report within the week proves it had happened by the report's day.
+    reported = fact(Kind.VISIT, "2024-W19", reported="2024-05-08")
+    assert state(reported, as_of=date(2024, 5, 7))["possible"][0]["id"] == reported.id
+    assert state(reported, as_of=date(2024, 5, 8))["developments"][0]["id"] == reported.id
+    assert fact(Kind.VISIT, "2025-W01").changes() == [
+        (date(2024, 12, 30), Standing.POSSIBLE), (date(2025, 1, 5), Standing.COUNTS)]
 
 
 def test_the_status_in_force_on_the_date_is_the_one_that_counts():

@@ -5,8 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+from marshmallow import ValidationError
+
 from timeline.domain import PartialDate, Provenance, Source
 from timeline.schemas import (
+    PartialDateField,
+    PartialDateOut,
     ProvenanceOut,
     SourceSchema,
     content_schema,
@@ -57,3 +62,40 @@ def test_a_provenance_dumps_as_its_schema_dumps_it():
                             {"GoldsteinScale": "1.9", "EventCode": "042"})
     assert dump_provenance(provenance) == ProvenanceOut().dump(provenance)
     assert dump_provenance(None) is None
+
+
+def test_a_week_date_loads_and_dumps_with_its_precision():
+    field = PartialDateField(required=True)
+    loaded = field.deserialize("2024-W19")
+    assert loaded == PartialDate.parse("2024-W19")
+    dumped = field.serialize("date", {"date": loaded})
+    assert dumped == {"value": "2024-W19", "precision": "week", "approximate": False,
+                      "derivation": None}
+    assert PartialDateOut().load(dumped) == dumped  # "week" is a documented precision
+    assert field.deserialize(dumped) == loaded  # the object form loads back the same date
+    loose = {"value": "2025-W01", "approximate": True, "derivation": "the week of 30 Dec"}
+    assert field.serialize("date", {"date": field.deserialize(loose)}) == {
+        **loose, "precision": "week"}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2021-W53", "2021 has no week 53"),
+        ("2024-W54", "2024 has no week 54"),
+        ("2024-W7", "is not a date: use YYYY, YYYY-MM, YYYY-MM-DD or YYYY-Www"),
+        ({"value": "2024-W19", "precision": "day"}, "precision 'day' does not match"),
+        ({"value": "2024-05-06", "precision": "week"}, "precision 'week' does not match"),
+    ],
+)
+def test_a_week_the_year_lacks_or_a_wrong_precision_is_refused(value, message):
+    with pytest.raises(ValidationError, match=message):
+        PartialDateField(required=True).deserialize(value)
+
+
+def test_a_content_dated_by_week_dumps_as_its_schema_dumps_it_and_loads_back():
+    content = replace(contents()[0], date=PartialDate.parse("2024-W19", approximate=True))
+    dumped = dump_content(content)
+    assert dumped == content_schema().dump(content)
+    assert dumped["date"]["precision"] == "week"
+    assert content_schema().load(dumped) == content

@@ -12,10 +12,11 @@ from timeline.relationships import Fact, Linked, Standing, fold, links
 from timeline.vocabulary import KINDS, Certainty, Kind, Status
 
 partial_dates = st.builds(
-    lambda year, month, day, precision: PartialDate.parse(
+    lambda year, month, day, week, precision: PartialDate.parse(
         f"{year}" if precision == 0 else f"{year}-{month:02d}" if precision == 1
-        else f"{year}-{month:02d}-{day:02d}"),
-    st.integers(2021, 2024), st.integers(1, 12), st.integers(1, 28), st.integers(0, 2),
+        else f"{year}-W{week:02d}" if precision == 3 else f"{year}-{month:02d}-{day:02d}"),
+    st.integers(2021, 2024), st.integers(1, 12), st.integers(1, 28), st.integers(1, 52),
+    st.integers(0, 3),
 )
 days = st.dates(date(2020, 6, 1), date(2025, 6, 1))
 

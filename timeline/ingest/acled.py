@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from timeline.domain import (
     Content,
@@ -33,11 +35,33 @@ CODING = ("event_type", "sub_event_type", "disorder_type", "time_precision", "fa
           "inter1", "inter2", "interaction", "civilian_targeting", "latitude", "longitude",
           "geo_precision", "tags")
 REVISED = "ACLED revised the record"
+# How releases before week dates read time_precision 2: the day given, approximate. Ingesting
+# such a record again reads it as its week, which corrects the date held without ACLED having
+# revised anything: the correction says so.
+DAY_OF_THE_WEEK = "ACLED time_precision 2: within the week of this day"
+REREAD = "ACLED time_precision 2 read as the ISO week, not a day in it: ACLED revised nothing"
+
+
+def week_derivation(day: date) -> str:
+    """The derivation of a time_precision 2 date: the day ACLED gave."""
+    return f"ACLED time_precision 2: the week of {day.isoformat()}"
+
+
+@dataclass(frozen=True)
+class AcledRow(Row):
+    def reason_for(self, held: Content, changes: dict[str, Any]) -> str | None:
+        """REREAD when the only change is the date, from a day read the old way to the week of
+        that same day: the record is the one ingested before."""
+        if (changes.keys() == {"date"} and held.date.derivation == DAY_OF_THE_WEEK
+                and changes["date"].derivation == week_derivation(held.date.earliest)):
+            return REREAD
+        return self.revision_reason
 
 
 def event_date(text: str, precision: str) -> PartialDate:
     """`event_date` (ISO, or the older `9-May-20`) at ACLED's `time_precision`: 1 the day,
-    2 the week (the day given, approximate), 3 the month."""
+    2 the ISO week containing the day given (approximate: ACLED knows only the week), 3 the
+    month."""
     text = text.strip()
     for layout in ("%Y-%m-%d", "%d-%b-%y", "%d %B %Y"):
         try:
@@ -50,8 +74,7 @@ def event_date(text: str, precision: str) -> PartialDate:
     if precision == "1":
         return PartialDate(when.year, when.month, when.day)
     if precision == "2":
-        return PartialDate(when.year, when.month, when.day, approximate=True,
-                           derivation="ACLED time_precision 2: within the week of this day")
+        return PartialDate.week_of(when, approximate=True, derivation=week_derivation(when))
     if precision == "3":
         return PartialDate(when.year, when.month)
     raise TimelineError(f"time_precision {precision!r} is not 1, 2 or 3")
@@ -123,7 +146,7 @@ def row(file: str, line: int, record: dict[str, str]) -> Row | BadRow:
         return BadRow(file, line, error.message)
     coding = {name: get(name) or "" for name in CODING if name in record}
     provenance = Provenance(DATASET, event_id, file_name(file), line, coding)
-    return Row(content, tuple(dict.fromkeys(needed)), provenance, REVISED)
+    return AcledRow(content, tuple(dict.fromkeys(needed)), provenance, REVISED)
 
 
 def rows(path: Path) -> Iterator[Row | BadRow]:

@@ -14,7 +14,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from uuid import UUID
 
 from timeline.application import Timeline
@@ -53,6 +53,11 @@ class Row:
     @property
     def key(self) -> str:
         return f"{self.provenance.dataset.value}:{self.provenance.record_id}"
+
+    def reason_for(self, held: Content, changes: dict[str, Any]) -> str | None:
+        """Why `changes` correct the version held (`held`): the dataset revised the record,
+        unless an importer knows better (ACLED, see acled.AcledRow)."""
+        return self.revision_reason
 
 
 @dataclass(frozen=True)
@@ -208,5 +213,6 @@ def _revise(development: Development, row: Row, recorded_by: str) -> bool:
         changes["sources"] = (*development.content.sources, source)
     if not changes:
         return False
-    development.correct(changes, row.revision_reason, source, recorded_by, row.provenance)
+    reason = row.reason_for(development.content, changes) or row.revision_reason
+    development.correct(changes, reason, source, recorded_by, row.provenance)
     return True

@@ -120,8 +120,17 @@ function say(text, error = false) {
   status.classList.toggle("error", error);
 }
 
-// A partial date ("2024", "2024-04", "2024-04-08") as the days it can mean: [first, after last).
+// A partial date ("2024", "2024-04", "2024-W14", "2024-04-08") as the days it can mean:
+// [first, after last).
 function period(value) {
+  const week = /^(\d{4})-W(\d{2})$/.exec(value);
+  if (week) {
+    // ISO 8601: week 1 is the week with 4 January in it, and weeks run Monday to Sunday.
+    const january4 = Date.UTC(Number(week[1]), 0, 4);
+    const monday = january4 - ((new Date(january4).getUTCDay() + 6) % 7) * DAY;
+    const start = monday + (Number(week[2]) - 1) * 7 * DAY;
+    return { start, end: start + 7 * DAY, precision: "week" };
+  }
   const [year, month, day] = value.split("-").map(Number);
   const start = Date.UTC(year, (month || 1) - 1, day || 1);
   const end = day ? start + DAY : month ? Date.UTC(year, month, 1) : Date.UTC(year + 1, 0, 1);
