@@ -90,31 +90,6 @@ class StoredDate(NamedTuple):
     approximate: bool
 
 
-class FactRow(NamedTuple):
-    """A fact as the read model keeps it on each link: what the rules and a reference need,
-    and nothing else, so that a query decodes little. It is stored as a JSON array (a tuple
-    dumps as one), its fields in this order."""
-
-    id: str
-    version: int
-    kind: str
-    status: str
-    certainty: str
-    date: StoredDate
-    ended: StoredDate | None
-    planned_for: StoredDate | None
-    sources: Sequence[str]
-    targets: Sequence[str]
-    participants: Sequence[str]
-    items: Sequence[str]
-    summary: str
-    reported_by: Sequence[Sequence[str]]
-    reported: str  # ISO day by which the earliest of its sources was published
-    reported_from: str  # ISO day from which this version counts in knowledge time
-    statuses: Sequence[tuple[str, str | None, StoredDate]]  # (status, since, date)
-    retracted: bool
-
-
 class StoredFact(NamedTuple):
     """A fact as the read model keeps it beside its version's columns (which hold its
     development's id, version, kind, status, certainty, retraction and knowledge-time day):
@@ -139,11 +114,6 @@ class StoredFact(NamedTuple):
 
 def stored(when: PartialDate) -> StoredDate:
     return StoredDate(str(when), when.approximate)
-
-
-def read_back(when: Sequence[Any] | None) -> PartialDate | None:
-    """A stored date (a StoredDate, or the array it was stored as) as a PartialDate."""
-    return None if when is None else stored_date(*when)
 
 
 class Standing(IntEnum):
@@ -210,23 +180,8 @@ class Fact:
             retracted=development.retracted,
         )
 
-    def row(self) -> FactRow:
-        """The fact as a compact row (see FactRow): what VIEW_SHAPE 4 stored on each link, and
-        the reference that Fact.from_stored is held equal to."""
-        # The stored fact's fields, with the columns' and every status span.
-        return FactRow(
-            **{**self.stored()._asdict(), "statuses": self.stored_statuses()},
-            id=self.id,
-            version=self.version,
-            kind=self.kind.value,
-            status=self.status.value,
-            certainty=self.certainty.value,
-            reported_from="" if self.reported_from is None else self.reported_from.isoformat(),
-            retracted=self.retracted,
-        )
-
     def stored_statuses(self) -> list[tuple[str, str | None, StoredDate]]:
-        """Its status spans as `row` stores them: (status, since, date)."""
+        """Its status spans as `stored` keeps them: (status, since, date)."""
         return [
             (span.status.value, None if span.since is None else span.since.isoformat(),
              stored(span.date))
@@ -260,9 +215,8 @@ class Fact:
                     retracted: Any, reported_from: str, fact: Sequence[Any]) -> Fact:
         """A version's fact from its row in the read model: the columns it has (its
         development's id, ...; reported_from as an ISO day, "" when unknown) and its stored
-        fact (see `stored`), or the JSON array it was stored as. Equal to `from_row` of the
-        same version's row; built with no more work than that, as a relationship query builds
-        one for each version it folds."""
+        fact (see `stored`), or the JSON array it was stored as; built with as little work as
+        it can be, as a relationship query builds one for each version it folds."""
         (when, ended, planned_for, sources, targets, participants, items, summary,
          reported_by, reported, statuses) = fact
         day = stored_date(*when)
@@ -295,35 +249,6 @@ class Fact:
             bool(retracted),
         ), strict=True))
         return made
-
-    @classmethod
-    def from_row(cls, row: Sequence[Any]) -> Fact:
-        """A fact from its row (see row), or from the JSON array it was stored as."""
-        r = FactRow._make(row)
-        return cls(
-            id=r.id,
-            kind=KIND_OF[r.kind],
-            status=STATUS_OF[r.status],
-            certainty=CERTAINTY_OF[r.certainty],
-            date=stored_date(*r.date),
-            ended=read_back(r.ended),
-            planned_for=read_back(r.planned_for),
-            sources=tuple(r.sources),
-            targets=tuple(r.targets),
-            participants=tuple(r.participants),
-            items=tuple(r.items),
-            summary=r.summary,
-            reported_by=tuple(map(tuple, r.reported_by)),
-            reported=date.fromisoformat(r.reported) if r.reported else None,
-            statuses=tuple(
-                StatusSpan(STATUS_OF[status], since and date.fromisoformat(since),
-                           stored_date(*when))
-                for status, since, when in r.statuses
-            ),
-            version=r.version,
-            reported_from=date.fromisoformat(r.reported_from) if r.reported_from else None,
-            retracted=bool(r.retracted),
-        )
 
     # --- world time -------------------------------------------------------------------------
 
