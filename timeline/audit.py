@@ -627,12 +627,12 @@ class AuditLog:
         latest: dict[int, bytes] = {}  # the last node made at each level: the next's left
         count = 0
         for batch in batched(events, 1024):
-            nodes = merkle.grow(count, [bytes.fromhex(e.hash or "") for e in batch],
-                                lambda level, index: latest[level])
-            for level, _, digest in nodes:
-                latest[level] = digest
+            # As an append grows the tree (from the last subtree of each level), but from the
+            # chain just verified: from the first leaf, so no node is read from the store.
+            rows = merkle.grow_rows(count, [bytes.fromhex(e.hash or "") for e in batch],
+                                    latest, lambda level, index: latest[level])
             stored = self.recorder.select_tree_rows(count, count + len(batch))
-            for leaf, expected in merkle.tree_rows(nodes):
+            for leaf, expected in rows:
                 found = stored.get(leaf)
                 if found != expected:
                     return Verification(

@@ -190,16 +190,9 @@ def verify_consistency(
         raise ProofError("the consistency proof does not lead to both roots")
 
 
-def right_edge(size: int) -> list[tuple[int, int]]:
-    """The complete subtrees (level, index) that the next leaves of a tree of `size` leaves
-    are hashed with: one per one bit of the size, the largest first."""
-    return [(level, (size >> level) - 1)
-            for level in reversed(range(size.bit_length())) if size >> level & 1]
-
-
 def row_of(level: int, index: int) -> int:
     """The leaf whose append closes node (level, index): its last leaf. The store keeps the
-    node in that leaf's row (see tree_rows)."""
+    node in that leaf's row (see grow_rows)."""
     return ((index + 1) << level) - 1
 
 
@@ -209,47 +202,13 @@ def closes(leaf: int) -> int:
     return (~leaf & (leaf + 1)).bit_length() - 1
 
 
-def tree_rows(nodes: Sequence[tuple[int, int, bytes]]) -> list[tuple[int, bytes]]:
-    """The nodes `grow` made, as the rows the store keeps: one per leaf (its index), holding
-    the leaf's hash, then the hash of each subtree it closes, level by level, 32 bytes each.
-    Node (level, index) is at offset 32·level of row row_of(level, index)."""
-    rows: list[tuple[int, bytes]] = []
-    for level, index, digest in nodes:
-        if level == 0:
-            rows.append((index, digest))
-        else:  # grow lists a leaf's closed subtrees right after it, level by level
-            leaf, hashes = rows[-1]
-            rows[-1] = (leaf, hashes + digest)
-    return rows
-
-
-def grow(count: int, leaves: Sequence[bytes], complete: Callable[[int, int], bytes]
-         ) -> list[tuple[int, int, bytes]]:
-    """The complete-subtree nodes (level, index, hash) that appending `leaves` (leaf data)
-    to a tree of `count` leaves creates; `complete(level, index)` reads an existing one.
-    Each leaf closes as many subtrees as its index has trailing one bits: log2(n) at most."""
-    made: dict[tuple[int, int], bytes] = {}
-
-    def read(level: int, index: int) -> bytes:
-        return made[(level, index)] if (level, index) in made else complete(level, index)
-
-    rows = []
-    for i, data in enumerate(leaves, start=count):
-        h, level, index = leaf_hash(data), 0, i
-        made[(0, index)] = h
-        rows.append((0, index, h))
-        while index & 1:
-            h = node_hash(read(level, index - 1), h)
-            level, index = level + 1, index >> 1
-            made[(level, index)] = h
-            rows.append((level, index, h))
-    return rows
-
-
 def grow_rows(count: int, leaves: Sequence[bytes], latest: dict[int, bytes],
               complete: Callable[[int, int], bytes]) -> list[tuple[int, bytes]]:
-    """The rows (see tree_rows) that appending `leaves` (leaf data) to a tree of `count`
-    leaves creates, as `tree_rows(grow(...))` gives them, without the nodes between.
+    """The rows that appending `leaves` (leaf data) to a tree of `count` leaves creates, as
+    the store keeps them: one per leaf (its index), holding the leaf's hash, then the hash of
+    each complete subtree it closes, level by level, 32 bytes each (node (level, index) is at
+    offset 32·level of row row_of(level, index)). Each leaf closes as many subtrees as its
+    index has trailing one bits: log2(n) at most.
     `latest[level]` is the last complete subtree made at each level, as the previous append
     left it (or missing, then read with `complete(level, index)`); it is brought up to date
     here, so the next append can start from it. A leaf's left sibling at each level it

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import STORES, fresh_store
 from tests.integration.test_audit import Raw
-from tests.unit.test_merkle import independently_consistent, independently_included
+from tests.unit.test_merkle import grow, independently_consistent, independently_included
 from timeline import merkle
 from timeline.application import Timeline
 from timeline.cli import main
@@ -118,7 +118,7 @@ def test_a_store_with_the_tree_of_one_row_per_node_gets_its_rows_when_opened(dur
     # in event_tree, which its append-only triggers guard.
     raw = Raw(durable_store)
     raw.attack("DROP TABLE event_tree_rows", NODE_TABLE)
-    nodes = merkle.grow(0, leaves, lambda level, index: pytest.fail("a node of another batch"))
+    nodes = grow(0, leaves, lambda level, index: pytest.fail("a node of another batch"))
     with raw.connect() as db:
         for level, index, digest in nodes:
             db.execute(raw.sql("INSERT INTO event_tree (level, idx, hash) VALUES (?, ?, ?)"),

@@ -4,6 +4,7 @@ and against a verifier written here from the RFC's recursive definitions."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 
 import pytest
 from hypothesis import given
@@ -208,6 +209,53 @@ def test_mutating_any_leaf_or_proof_hash_fails_verification():
                                 proof)
 
 
+# --- a node-level reference of the tree's growth, against which the store's rows are held ----
+
+
+def right_edge(size: int) -> list[tuple[int, int]]:
+    """The complete subtrees (level, index) that the next leaves of a tree of `size` leaves
+    are hashed with: one per one bit of the size, the largest first."""
+    return [(level, (size >> level) - 1)
+            for level in reversed(range(size.bit_length())) if size >> level & 1]
+
+
+def tree_rows(nodes: Sequence[tuple[int, int, bytes]]) -> list[tuple[int, bytes]]:
+    """The nodes `grow` made, as the rows the store keeps (merkle.grow_rows): one per leaf (its index), holding
+    the leaf's hash, then the hash of each subtree it closes, level by level, 32 bytes each.
+    Node (level, index) is at offset 32·level of row row_of(level, index)."""
+    rows: list[tuple[int, bytes]] = []
+    for level, index, digest in nodes:
+        if level == 0:
+            rows.append((index, digest))
+        else:  # grow lists a leaf's closed subtrees right after it, level by level
+            leaf, hashes = rows[-1]
+            rows[-1] = (leaf, hashes + digest)
+    return rows
+
+
+def grow(count: int, leaves: Sequence[bytes], complete: Callable[[int, int], bytes]
+         ) -> list[tuple[int, int, bytes]]:
+    """The complete-subtree nodes (level, index, hash) that appending `leaves` (leaf data)
+    to a tree of `count` leaves creates; `complete(level, index)` reads an existing one.
+    Each leaf closes as many subtrees as its index has trailing one bits: log2(n) at most."""
+    made: dict[tuple[int, int], bytes] = {}
+
+    def read(level: int, index: int) -> bytes:
+        return made[(level, index)] if (level, index) in made else complete(level, index)
+
+    rows = []
+    for i, data in enumerate(leaves, start=count):
+        h, level, index = merkle.leaf_hash(data), 0, i
+        made[(0, index)] = h
+        rows.append((0, index, h))
+        while index & 1:
+            h = merkle.node_hash(read(level, index - 1), h)
+            level, index = level + 1, index >> 1
+            made[(level, index)] = h
+            rows.append((level, index, h))
+    return rows
+
+
 # --- incremental growth ------------------------------------------------------------------------
 
 
@@ -218,7 +266,7 @@ def test_growing_in_batches_keeps_the_complete_subtrees_of_the_whole_tree(batche
     sizes = []
     for batch in batches:
         new = [len(leaves).to_bytes(4, "big") + bytes([i]) for i in range(batch)]
-        for level, index, digest in merkle.grow(len(leaves), new,
+        for level, index, digest in grow(len(leaves), new,
                                                 lambda lv, ix: stored[(lv, ix)]):
             stored[(level, index)] = digest
         leaves += new
@@ -238,7 +286,7 @@ def test_growing_in_batches_keeps_the_complete_subtrees_of_the_whole_tree(batche
 
 def test_the_right_edge_is_the_complete_subtrees_a_tree_of_that_size_holds():
     for size in range(70):
-        edge = merkle.right_edge(size)
+        edge = right_edge(size)
         covered, start = [], 0
         for level, index in edge:  # left to right, they tile the tree's leaves
             assert index << level == start
@@ -262,7 +310,7 @@ def test_each_leaf_has_one_row_holding_every_node_it_closes(batches):
 
     for batch in batches:
         new = [len(leaves).to_bytes(4, "big") + bytes([i]) for i in range(batch)]
-        made = merkle.tree_rows(merkle.grow(len(leaves), new, node))
+        made = tree_rows(grow(len(leaves), new, node))
         assert [leaf for leaf, _ in made] == list(range(len(leaves), len(leaves) + batch))
         rows.update(made)
         leaves += new
@@ -294,12 +342,12 @@ def test_rows_grown_from_the_last_subtrees_are_the_rows_of_the_nodes(batches, fo
         if number < len(forget) and forget[number]:
             latest = {}
         new = [len(leaves).to_bytes(4, "big") + bytes([i]) for i in range(batch)]
-        expected = merkle.tree_rows(merkle.grow(len(leaves), new, node))
+        expected = tree_rows(grow(len(leaves), new, node))
         read.clear()
         assert merkle.grow_rows(len(leaves), new, latest, node) == expected
         # Each subtree read is one the appended leaves close a subtree with, read once.
         assert len(read) == len(set(read))
-        assert all(key in merkle.right_edge(len(leaves)) for key in read)
+        assert all(key in right_edge(len(leaves)) for key in read)
         rows.update(expected)
         leaves += new
     assert merkle.stored_subtree(node)(0, len(leaves)) == merkle.root_of(leaves)
