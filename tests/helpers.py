@@ -71,9 +71,11 @@ ACLED_HEADER = ("event_id_cnty,event_date,year,time_precision,disorder_type,even
 def acled_line(event_id: str = "UKR100001", event_date: str = "2024-04-05",
                precision: str = "1", event_type: str = "Battles",
                sub_event: str = "Armed clash", notes: str = "Clashes near Kharkiv.",
-               fatalities: str = "3", timestamp: str = "1712448000") -> str:
+               fatalities: str = "3", timestamp: str = "1712448000",
+               actor1: str = "Military Forces of Russia (2000-)",
+               actor2: str = "Military Forces of Ukraine (2019-)") -> str:
     """An invented record in ACLED's current export layout (no real ACLED rows: its terms)."""
     return (f"{event_id},{event_date},2024,{precision},Political violence,{event_type},"
-            f"{sub_event},Military Forces of Russia (2000-),,8,Military Forces of Ukraine (2019-),"
+            f"{sub_event},{actor1},,8,{actor2},"
             f",1,18,,804,Europe,Ukraine,Kharkiv,Kharkivskyi,,Kharkiv,49.98,36.25,1,"
             f"Ukrainska Pravda,National,\"{notes}\",{fatalities},,{timestamp}")

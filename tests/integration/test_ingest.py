@@ -195,6 +195,42 @@ def test_an_acled_record_maps_to_a_development(store, tmp_path):
     assert month["date"]["value"] == "2020-05"
 
 
+def test_a_states_forces_in_acled_belong_to_it_so_acled_alone_gives_its_relationships(
+        store, tmp_path):
+    app = Timeline(store)
+    file = write(tmp_path / "acled.csv", ACLED_HEADER, acled_line(),
+                 acled_line("UKR100002", actor1="Government of the United States (2021-)",
+                            actor2="Civilians (Ukraine)", event_type="Strategic developments",
+                            sub_event="Agreement"))
+    report = ingest(app, acled.rows(file), recorded_by="acled")
+    assert report.skipped == []
+    russian_forces = app.get_actor("acled-military-forces-of-russia-2000")
+    assert russian_forces["belongs_to"] == ["russia"]
+    assert app.get_actor("acled-military-forces-of-ukraine-2019")["belongs_to"] == ["ukraine"]
+    # A state named only by its forces is registered first, as a state.
+    assert app.get_actor("russia")["kind"] == "state"
+    assert app.get_actor("acled-government-of-the-united-states-2021")["belongs_to"] == [
+        "united-states"]
+    # A country's civilians are where the event was, not an agent of a state.
+    assert app.get_actor("acled-civilians-ukraine")["belongs_to"] == []
+    app.read_model.catch_up()
+    pair = app.get_relationship("russia", "ukraine", datasets=["acled"])
+    assert [d["id"] for d in pair["developments"]] == [
+        str(development_id("acled:UKR100001"))]
+    assert pair["score"] < 0 and pair["stance"] in ("tension", "hostility", "war")
+
+
+def test_the_state_an_acled_actor_name_gives():
+    assert acled.state_of("Military Forces of Russia (2000-)") == "Russia"
+    assert acled.state_of("Police Forces of Ukraine (2019-) Prison Guards") == "Ukraine"
+    assert acled.state_of("Government of the United States (2021-)") == "United States"
+    assert acled.state_of("Military Forces of Sudan (2019-2021)") == "Sudan"
+    for name in ("Civilians (Ukraine)", "Unidentified Armed Group (Ukraine)", "Wagner Group",
+                 "Former Military Forces of Sudan (2019-2021)",
+                 "Mutiny of Military Forces of Russia (2000-)"):
+        assert acled.state_of(name) is None, name
+
+
 def test_an_acled_event_known_to_its_week_counts_once_the_week_has_ended(store, tmp_path):
     app = Timeline(store)
     # Known to the week of Friday 5 April 2024 (Monday 1 to Sunday 7 April), reported later.
@@ -414,7 +450,10 @@ def test_the_query_commands_keep_the_datasets_asked_for(run, tmp_path):
     both = run("developments", "--dataset", "gdelt,acled", "--json").output
     assert '"dataset": "gdelt"' in both and '"dataset": "acled"' in both
     pairs = run("relationships", "--dataset", "acled", "--json").output
-    assert "acled-military-forces-of-russia-2000" in pairs and '"russia"' not in pairs
+    assert "acled-military-forces-of-russia-2000" in pairs
+    # ACLED's own pair of states (its forces belong to them), without GDELT's development.
+    assert '"russia"' in pairs and str(development_id("acled:UKR100001")) in pairs
+    assert str(development_id("gdelt:1")) not in pairs
     replayed = run("replay", "--until", "2024-04-30", "--by", "reported", "--dataset", "gdelt",
                    "--pair", "russia,ukraine")
     assert replayed.exit_code == 0 and "2024-04-06" in replayed.output, replayed.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -89,8 +90,35 @@ def changed_on(timestamp: str) -> PartialDate:
     return PartialDate(when.year, when.month, when.day)
 
 
-def named(name: str) -> ActorNeeded:
-    return ActorNeeded(slug(name, "acled"), name, ActorKind.ORGANISATION, (name,))
+# ACLED's codebook names a state's own forces and government by the state and the years of the
+# regime: "Military Forces of Russia (2000-)", "Police Forces of Ukraine (2019-) Prison
+# Guards", "Government of the United States (2021-)". Only these belong to the state: a name
+# such as "Civilians (Ukraine)" or "Unidentified Armed Group (Ukraine)" gives where the group
+# acts, not whose it is, and "Former Military Forces of ..." no longer acts for the state.
+STATE_AGENT = re.compile(
+    r"(?:Military Forces|Police Forces|Government) of (?:the )?(?P<state>[^()]+?) \(\d{4}-\d{0,4}\)"
+)
+
+
+def state_of(name: str) -> str | None:
+    """The state an actor name of ACLED's says it is the forces or government of, if any."""
+    found = STATE_AGENT.match(name)
+    return found["state"] if found else None
+
+
+def named(name: str, country: ActorNeeded) -> tuple[ActorNeeded, ...]:
+    """The actors an actor name needs, the one it names last: a state's forces or government
+    belong to that state (so its developments count in the state's relationships), which is
+    registered first when the store lacks it: the row's own country, codes and all, when it is
+    that one."""
+    state_name = state_of(name)
+    state_id = slug(state_name, "") if state_name else ""
+    if not state_id:
+        return (ActorNeeded(slug(name, "acled"), name, ActorKind.ORGANISATION, (name,)),)
+    state = country if country.actor_id == state_id else ActorNeeded(
+        state_id, state_name or "", ActorKind.STATE)
+    return state, ActorNeeded(slug(name, "acled"), name, ActorKind.ORGANISATION, (name,),
+                              (state_id,))
 
 
 def row(file: str, line: int, record: dict[str, str]) -> Row | BadRow:
@@ -107,21 +135,22 @@ def row(file: str, line: int, record: dict[str, str]) -> Row | BadRow:
     country = get("country") or ""
     state = ActorNeeded(slug(country, ""), country, ActorKind.STATE,
                         tuple(filter(None, (get("iso3"), get("iso")))))
-    needed = [named(get("actor1") or "")]
-    roles = [Role.SOURCE]
+    needed: list[ActorNeeded] = []
+    participants: dict[tuple[str, Role], Participation] = {}
+
+    def take(actors: tuple[ActorNeeded, ...], role: Role) -> None:
+        needed.extend(actors)  # a state an actor belongs to comes before it
+        actor_id = actors[-1].actor_id
+        participants.setdefault((actor_id, role), Participation(actor_id, role))
+
+    take(named(get("actor1") or "", state), Role.SOURCE)
     if get("actor2"):
-        needed.append(named(get("actor2") or ""))
-        roles.append(Role.TARGET)
+        take(named(get("actor2") or "", state), Role.TARGET)
     for column in ("assoc_actor_1", "assoc_actor_2"):
         for name in filter(None, (part.strip() for part in (get(column) or "").split(";"))):
-            needed.append(named(name))
-            roles.append(Role.PARTICIPANT)
+            take(named(name, state), Role.PARTICIPANT)
     if state.actor_id:
-        needed.append(state)
-        roles.append(Role.PARTICIPANT)
-    participants: dict[tuple[str, Role], Participation] = {}
-    for actor, role in zip(needed, roles, strict=True):
-        participants.setdefault((actor.actor_id, role), Participation(actor.actor_id, role))
+        take((state,), Role.PARTICIPANT)
     try:
         fatalities = int(get("fatalities") or 0)
         notes = get("notes") or ""
