@@ -180,9 +180,10 @@ class Queries:
             if not pairs:
                 return Listed(found, None)
             # The pairs a page folds hold SCAN_LINKS links at most, but for its first pair.
-            sizes = view.count_links(pairs, axes, datasets=kept)
+            # Counted in order until the budget is spent: a pair left uncounted is past it.
+            sizes = view.count_links(pairs, axes, datasets=kept, budget=SCAN_LINKS - links)
             for i, pair in enumerate(pairs):
-                links += sizes.get(pair, 0)
+                links += sizes.get(pair, SCAN_LINKS + 1)
                 if links > SCAN_LINKS and (scanned or i):
                     pairs = pairs[:i]
                     break
@@ -293,15 +294,17 @@ class Queries:
                     every_version: bool, datasets: Sequence[str]) -> list[Any]:
         """The first of the keys (in order) whose pairs hold SCAN_LINKS links together (of
         `datasets`, when given), and always the first key."""
-        sizes = view.count_links(sorted({pair_of_key(key) for key in keys}), axes,
-                                 every_version, datasets)
+        # The pairs in the keys' order, counted in that order until the budget is spent: a
+        # pair left uncounted is past it.
+        pairs = list(dict.fromkeys(pair_of_key(key) for key in keys))
+        sizes = view.count_links(pairs, axes, every_version, datasets, budget=SCAN_LINKS)
         seen: set[tuple[str, str]] = set()
         total = 0
         for i, key in enumerate(keys):
             pair = pair_of_key(key)
             if pair not in seen:
                 seen.add(pair)
-                total += sizes.get(pair, 0)
+                total += sizes.get(pair, SCAN_LINKS + 1)
                 if total > SCAN_LINKS and i > 0:
                     return keys[:i]
         return keys

@@ -3,12 +3,17 @@ pair index and only they are folded (issue: security and cost, section 1)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
 
 import timeline.queries
-from timeline.vocabulary import Stance
+from tests.conftest import content
+from timeline.application import Timeline
+from timeline.axes import Axes
+from timeline.domain import Participation
+from timeline.vocabulary import ActorKind, Role, Stance
 
 
 @pytest.fixture
@@ -106,3 +111,75 @@ def test_a_page_folds_a_bounded_number_of_links_but_always_one_pair(app, monkeyp
         after = page.next
     assert [r for items in pages for r in items] == everything
     assert max(len(items) for items in pages[:-1]) < 5
+
+
+def vm_steps(view, call):
+    """The SQLite virtual machine's steps a call of the view's costs (its reads, counted)."""
+    steps = 0
+    real = view.reading
+
+    def tick() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    @contextmanager
+    def counted():
+        with real() as c:
+            connection = c.sqlite_cursor.connection
+            connection.set_progress_handler(tick, 1)
+            try:
+                yield c
+            finally:
+                connection.set_progress_handler(None, 1)
+
+    view.reading = counted
+    try:
+        call()
+    finally:
+        del view.reading
+    return steps
+
+
+def pair_steps(path, busy: int) -> tuple[int, int]:
+    """The steps of finding the pairs (a, b), (a, c) and (b, c), and those of b, in a store
+    where the first pair holds `busy` links and the others one."""
+    app = Timeline(f"sqlite:///{path}")
+    for actor in ("a-state", "b-state", "c-state"):
+        app.register_actor(actor, actor.title(), ActorKind.STATE)
+    for source, target, times in (("a-state", "b-state", busy), ("a-state", "c-state", 1),
+                                  ("b-state", "c-state", 1)):
+        for _ in range(times):
+            app.record_development(content(actors=(Participation(source, Role.SOURCE),
+                                                   Participation(target, Role.TARGET))))
+    app.read_model.catch_up()
+    view = app.read_model.current()
+    found: list = []
+    every = vm_steps(view, lambda: found.extend(view.select_pairs(Axes(), None, 3)))
+    assert found == [("a-state", "b-state"), ("a-state", "c-state"), ("b-state", "c-state")]
+    of_b: list = []
+    steps_of_b = vm_steps(view, lambda: of_b.extend(view.select_pairs(Axes(), None, 3,
+                                                                      actor="b-state")))
+    assert of_b == [("a-state", "b-state"), ("b-state", "c-state")]
+    app.close()
+    return every, steps_of_b
+
+
+def test_finding_a_pages_pairs_costs_the_same_however_many_links_they_hold(tmp_path):
+    # A page's pairs are found one seek each, so a busy pair's many links are not read (a
+    # DISTINCT over the links read each of them, and so does a row-value bound on SQLite).
+    quiet, busy = pair_steps(tmp_path / "quiet.db", 1), pair_steps(tmp_path / "busy.db", 120)
+    assert busy[0] < 1.2 * quiet[0] and busy[1] < 1.2 * quiet[1], (quiet, busy)
+
+
+def test_counting_a_pages_links_stops_at_its_budget(seeded, monkeypatch):
+    view = seeded.read_model.current()
+    monkeypatch.setattr(type(view), "COUNT_CHUNK", 5)
+    pairs = view.select_pairs(Axes(), None, 100)
+    assert len(pairs) > 2 * view.COUNT_CHUNK
+    every = view.count_links(pairs, Axes())
+    assert set(every) == set(pairs) and all(n > 0 for n in every.values())
+    budgeted = view.count_links(pairs, Axes(), budget=1)
+    # The first chunk of pairs, in order, counted exactly; the rest left out.
+    assert list(budgeted) == pairs[:view.COUNT_CHUNK]
+    assert budgeted == {pair: every[pair] for pair in pairs[:view.COUNT_CHUNK]}
