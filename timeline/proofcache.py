@@ -64,26 +64,37 @@ class ProofCache:
              made: Mapping[tuple[int, int], bytes]) -> None:
         """Add what a proof read and computed: `rows` (leaf to stored row) read in one
         statement with the anchor `checked` (None: the cache was empty), and `made`, its
-        ranges (start, end), of which those ending at `size` are the size's right edge."""
+        ranges (start, end), of which those ending at `size` are the size's right edge.
+        Called after every proof: what it adds is most often nothing, which is found out
+        first, without the lock."""
+        last = max(rows, default=-1)
+        upper = 32 * (self.floor + 1)  # a row holding a node at the floor or above is this long
+        span, nodes = 1 << self.floor, self.nodes
+        if (checked is not None and self.anchor == checked and last <= checked[0]
+                # computing (0, size) computes every range [start, size) of the edge
+                and (0, size) in self.edges.get(size, ())
+                # a row's nodes are kept together: its node at the floor stands for them
+                and (len(nodes) >= self.limit or all(
+                    len(hashes) < upper or (leaf + 1 - span, leaf + 1) in nodes
+                    for leaf, hashes in rows.items()))):
+            return
         with self._lock:
             if self.anchor != checked:  # another thread moved it on, or emptied the cache
                 return
             for leaf, hashes in rows.items():
-                if len(hashes) != 32 * (merkle.closes(leaf) + 1):
-                    continue  # a damaged row (see EventLog._node_in): nothing from it is kept
+                if len(hashes) < upper or len(hashes) != 32 * (merkle.closes(leaf) + 1):
+                    continue  # no node to keep, or a damaged row (see EventLog._node_in)
                 for level in range(self.floor, len(hashes) // 32):
                     if len(self.nodes) >= self.limit:
                         break
                     self.nodes[(leaf + 1 - (1 << level), leaf + 1)] = (
                         hashes[32 * level:32 * (level + 1)])
-            if rows:
-                last = max(rows)
-                if self.anchor is None or last > self.anchor[0]:
-                    self.anchor = (last, rows[last])
+            if last >= 0 and (self.anchor is None or last > self.anchor[0]):
+                self.anchor = (last, rows[last])
             if self.anchor is None or self.anchor[0] < size - 1:
                 return  # the edge rests on rows beyond the anchor: not held
             edge = {key: digest for key, digest in made.items() if key[1] == size}
-            if edge:
+            if len(edge) > len(self.edges.get(size, ())):
                 self.edges.pop(size, None)
                 self.edges[size] = edge
                 while len(self.edges) > self.sizes:
