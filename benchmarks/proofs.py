@@ -13,7 +13,8 @@ random sizes, and prints the median time of each, and its ratio to the smallest 
 store and how many of the tree's rows (one per leaf, holding the subtrees it closes) it read,
 on average; the time per hash a proof returns (a proof holds about log2(n) of them); and the
 same proofs as a client gets them, through the API's endpoints (Flask's test client on the same
-store: the request's routing, arguments, JSON and headers, without a network).
+store: the request's routing, arguments, JSON and headers, without a network); and how many of
+the tree's upper nodes the recorder's proof cache holds after them (timeline.proofcache).
 """
 
 from __future__ import annotations
