@@ -13,7 +13,8 @@ random sizes, and prints the median time of each, and its ratio to the smallest 
 store and how many of the tree's rows (one per leaf, holding the subtrees it closes) it read,
 on average; the time per hash a proof returns (a proof holds about log2(n) of them); and the
 same proofs as a client gets them, through the API's endpoints (Flask's test client on the same
-store: the request's routing, arguments, JSON and headers, without a network).
+store: the request's routing, arguments, JSON and headers, without a network); and how many of
+the tree's upper nodes the recorder's proof cache holds after them (timeline.proofcache).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from api import create_app
 from benchmarks.common import POSTGRES
 from timeline import merkle
 from timeline.application import Timeline
+from timeline.proofcache import FLOOR
 
 
 def fresh(kind: str, directory: str, name: str) -> tuple[str, str | None]:
@@ -180,20 +182,34 @@ def measure(stores: dict[int, tuple[str, str | None]], proofs: int, rounds: int,
         proof = audit.inclusion(*inclusion[0])
         merkle.verify_inclusion(inclusion[0][0], size, bytes.fromhex(proof["leaf_hash"]),
                                 [bytes.fromhex(h) for h in proof["hashes"]], root)
-        # Untimed proofs of other leaves first: the timed ones then meet the store as a
-        # running service does, not the cold cache just after the tree was written.
-        for index in rng.sample(range(size), min(size, proofs)):
+        # Untimed proofs of other leaves first: the timed ones then meet the store, and the
+        # recorder's proof cache, as a running service does, not as they are just after the
+        # tree was written.
+        warm_up = rng.sample(range(size), min(size, proofs))
+        for index in warm_up:
             audit.inclusion(index, size)
         hashes = statistics.mean(
             [len(audit.inclusion(*call)["hashes"]) for call in inclusion]
             + [len(audit.consistency(*call)["hashes"]) for call in consistency])
-        counted = Timeline(url)  # a second recorder, counting what the proofs send
+        # A second recorder, warmed as the first (the timed rounds repeat these proofs), then
+        # counting what the proofs send.
+        counted = Timeline(url)
+        for index in warm_up:
+            counted.audit.inclusion(index, size)
+        for call in inclusion:
+            counted.audit.inclusion(*call)
+        for call in consistency:
+            counted.audit.consistency(*call)
         counts = counting(counted)
         for call in inclusion:
             counted.audit.inclusion(*call)
         for call in consistency:
             counted.audit.consistency(*call)
         counted.close()
+        cache = app.recorder.proof_cache
+        # The complete nodes at the cache's levels that the tree has, against those it holds.
+        upper = sum(size >> level for level in range(cache.floor, size.bit_length()))
+        counts["held"], counts["upper"] = len(cache.nodes), upper
         client = serving(url, inclusion)
         prepared[size] = (app, client, built, inclusion, consistency, counts, hashes)
     times: dict[int, list[list[float]]] = {size: [] for size in stores}
@@ -215,7 +231,8 @@ def measure(stores: dict[int, tuple[str, str | None]], proofs: int, rounds: int,
         inc, con, http_inc, http_con = (statistics.median(t) for t in zip(*times[size]))
         sent = len(inclusion) + len(consistency)
         rows.append((size, built, inc, con, counts["statements"] / sent,
-                     counts["rows"] / sent, hashes, http_inc, http_con))
+                     counts["rows"] / sent, hashes, http_inc, http_con,
+                     counts["held"], counts["upper"]))
     return rows
 
 
@@ -248,15 +265,19 @@ def main() -> None:
           f"{'consistency ms':>15} {'ratio':>6} {'statements/proof':>17} {'rows/proof':>11}"
           f" {'hashes/proof':>13} {'us/hash':>8} {'ratio':>6}")
     per_hash = [(row[2] + row[3]) / 2 / row[6] for row in rows]
-    for (size, built, inc, con, statements, read, hashes, _, _), each in zip(rows, per_hash):
+    for (size, built, inc, con, statements, read, hashes, *_), each in zip(rows, per_hash):
         print(f"{size:>9} {built:>8.1f} {inc * 1e3:>13.3f} {inc / base[2]:>6.2f} "
               f"{con * 1e3:>15.3f} {con / base[3]:>6.2f} {statements:>17.1f} {read:>11.1f}"
               f" {hashes:>13.1f} {each * 1e6:>8.2f} {each / per_hash[0]:>6.2f}")
     print("through the API (GET /api/v1/audit/proof/..., Flask's test client):")
     print(f"{'leaves':>9} {'inclusion ms':>13} {'ratio':>6} {'consistency ms':>15} {'ratio':>6}")
-    for size, *_, http_inc, http_con in rows:
+    for size, *_, http_inc, http_con, _, _ in rows:
         print(f"{size:>9} {http_inc * 1e3:>13.3f} {http_inc / base[7]:>6.2f} "
               f"{http_con * 1e3:>15.3f} {http_con / base[8]:>6.2f}")
+    print("the recorder's proof cache after the proofs (complete nodes from level"
+          f" {FLOOR} up):")
+    for size, *_, held, upper in rows:
+        print(f"{size:>9} {held:>6} of the tree's {upper} held")
     if args.append:
         with tempfile.TemporaryDirectory() as directory:
             url, schema = fresh(args.store, directory, "append")

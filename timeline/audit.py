@@ -457,7 +457,8 @@ class LogRecorder(Protocol):
     def chain_and_tree_sizes(self) -> tuple[int, int]: ...
     @property
     def tree_table_name(self) -> str: ...
-    def tree_proof(self, build: Callable[[merkle.Subtree, int], Any]) -> Any: ...
+    def tree_proof(self, build: Callable[[merkle.Subtree, int], Any],
+                   cached: bool = True) -> Any: ...
 
 
 def batched(events: Iterable[LoggedEvent], size: int) -> Iterator[list[LoggedEvent]]:
@@ -498,15 +499,16 @@ class AuditLog:
         # A log recorded before the Merkle tree existed gets its tree when it is opened.
         recorder.build_tree()
 
-    def tree(self, size: int | None = None) -> dict[str, Any]:
-        """The Merkle tree's size and root (RFC 9162 §2.1), now or at an earlier `size`."""
+    def tree(self, size: int | None = None, cached: bool = True) -> dict[str, Any]:
+        """The Merkle tree's size and root (RFC 9162 §2.1), now or at an earlier `size`;
+        `cached=False` reads every hash from the store (see EventLog.tree_proof)."""
 
         def build(subtree: merkle.Subtree, now: int) -> dict[str, Any]:
             at = now if size is None else in_tree(size, now, "size")
             root = merkle.EMPTY_ROOT if at == 0 else subtree(0, at)
             return {"size": at, "root": root.hex()}
 
-        return self.recorder.tree_proof(build)
+        return self.recorder.tree_proof(build, cached)
 
     def checkpoint(self, key: SigningKey, origin: str) -> str:
         """The current tree as a signed note (C2SP tlog-checkpoint)."""
@@ -518,12 +520,13 @@ class AuditLog:
         consistency proof alone (O(log n) stored hashes); raises CheckpointError or
         merkle.ProofError when either fails."""
         kept = open_checkpoint(note, verifier)
-        now = self.tree()
+        # A check of what the store holds: no hash comes from the recorder's proof cache.
+        now = self.tree(cached=False)
         if kept.size > now["size"]:
             raise merkle.ProofError(
                 f"the checkpoint's size {kept.size} is beyond the log's {now['size']}:"
                 " the log was cut, or the checkpoint is from another log")
-        proof = self.consistency(kept.size, now["size"])["hashes"]
+        proof = self.consistency(kept.size, now["size"], cached=False)["hashes"]
         merkle.verify_consistency(kept.size, now["size"], kept.root, bytes.fromhex(now["root"]),
                                   [bytes.fromhex(h) for h in proof])
         return {"origin": kept.origin, "from": kept.size, "to": now["size"],
@@ -545,7 +548,7 @@ class AuditLog:
 
         return self.recorder.tree_proof(build)
 
-    def consistency(self, old: int, new: int) -> dict[str, Any]:
+    def consistency(self, old: int, new: int, cached: bool = True) -> dict[str, Any]:
         """The RFC 9162 §2.1.4 proof that the tree of `new` leaves extends that of `old`."""
 
         def build(subtree: merkle.Subtree, now: int) -> dict[str, Any]:
@@ -555,7 +558,7 @@ class AuditLog:
             return {"from": old, "to": new,
                     "hashes": [h.hex() for h in merkle.consistency_proof(old, new, subtree)]}
 
-        return self.recorder.tree_proof(build)
+        return self.recorder.tree_proof(build, cached)
 
     def plaintext(self, payload: bytes) -> bytes:
         """A stored payload with the store's encryption and compression undone."""

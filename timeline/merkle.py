@@ -9,7 +9,7 @@ other range the algorithm asks for splits into at most log2(n) of them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 Subtree = Callable[[int, int], bytes]
 
@@ -39,17 +39,26 @@ def is_complete(start: int, end: int) -> bool:
     return size > 0 and size & (size - 1) == 0 and start % size == 0
 
 
-def stored_subtree(complete: Callable[[int, int], bytes]) -> Subtree:
+def stored_subtree(complete: Callable[[int, int], bytes],
+                   made: dict[tuple[int, int], bytes] | None = None,
+                   held: Mapping[tuple[int, int], bytes] | None = None) -> Subtree:
     """`subtree` over the stored complete subtrees, `complete(level, index)` (level 0 is the
     leaves). A range that is not one complete subtree splits as the RFC splits it: its left
     part is complete and aligned, the rest splits again, so one range reads at most log2(n)
     stored hashes. Each range is computed once per `subtree`: the ranges of a proof share
     their right ends, and without this an inclusion path walked that right edge once per
-    level, log2(n)^2 steps in all."""
-    made: dict[tuple[int, int], bytes] = {}
+    level, log2(n)^2 steps in all. `made` holds the ranges (start, end) computed so far:
+    given, it may start with ranges known from before, and is left with every range this
+    `subtree` computed. `held` has ranges known from before too, which are taken as they are,
+    neither read nor split (see timeline.proofcache)."""
+    if made is None:
+        made = {}
+    if held is None:
+        held = {}
 
     def subtree(start: int, end: int) -> bytes:
-        found = made.get((start, end))
+        key = (start, end)
+        found = made.get(key) or held.get(key)
         if found is None:
             if is_complete(start, end):
                 level = (end - start).bit_length() - 1
@@ -57,7 +66,7 @@ def stored_subtree(complete: Callable[[int, int], bytes]) -> Subtree:
             else:
                 k = split(end - start)
                 found = node_hash(subtree(start, start + k), subtree(start + k, end))
-            made[(start, end)] = found
+            made[key] = found
         return found
 
     return subtree

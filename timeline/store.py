@@ -50,6 +50,7 @@ from timeline.audit import (
     chain_hash,
 )
 from timeline.domain import Content, PartialDate, Participation, Provenance, Source, stored_date
+from timeline.proofcache import ProofCache
 from timeline.vocabulary import ActorKind, Certainty, Dataset, Kind, Role, Status, by_value
 
 DEFAULT_STORE = "sqlite:///timeline.db"
@@ -658,52 +659,69 @@ class EventLog(Dialect):
         with self.datastore.transaction(commit=False) as c:
             return self._tree_size(c)
 
-    def _tree_nodes(self, c: Any, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        """The stored nodes (level, index) asked for, in one statement; a node its row lacks
-        is left out."""
-        keys = sorted(set(wanted))
-        if not keys:
+    def _tree_rows(self, c: Any, leaves: Iterable[int]) -> dict[int, bytes]:
+        """The stored rows of the leaves asked for (see TREE_TABLE), in one statement; a leaf
+        without a row is left out."""
+        wanted = sorted(set(leaves))
+        if not wanted:
             return {}
-        leaves = sorted({merkle.row_of(level, index) for level, index in keys})
         # One primary-key lookup per leaf, which both planners run as such: a proof costs the
         # same number of lookups at any log size.
         statement = self.sql(
             "SELECT leaf, hashes FROM {event_tree_rows} WHERE leaf IN ("
-            + ", ".join("?" * len(leaves)) + ")"
+            + ", ".join("?" * len(wanted)) + ")"
         )
-        c.execute(statement, leaves)
-        rows = {row["leaf"]: row["hashes"] for row in c.fetchall()}
-        nodes = {}
-        for level, index in keys:
-            hashes = rows.get(merkle.row_of(level, index))
-            if hashes is not None and len(hashes) >= 32 * (level + 1):
-                nodes[(level, index)] = bytes(hashes[32 * level:32 * (level + 1)])
-        return nodes
+        c.execute(statement, wanted)
+        return {row["leaf"]: bytes(row["hashes"]) for row in c.fetchall()}
 
-    def tree_proof(self, build: Callable[[Callable[[int, int], bytes], int], Any]) -> Any:
+    @property
+    def proof_cache(self) -> ProofCache:
+        """This recorder's cache of the tree's upper nodes and latest right edges (see
+        timeline.proofcache), made at its first proof."""
+        cache = self.__dict__.get("_proof_cache")
+        if cache is None:
+            cache = self.__dict__.setdefault("_proof_cache", ProofCache())
+        return cache
+
+    def tree_proof(self, build: Callable[[Callable[[int, int], bytes], int], Any],
+                   cached: bool = True) -> Any:
         """`build(subtree, size)` over the stored tree: `subtree(start, end)` is the MTH of
         leaves start..end-1, `size` the tree's size. Two statements at any log size: the size,
-        then every stored hash the proof needs (at most 2·log2(n) of them)."""
+        then every stored row holding a hash the proof needs, at once. With `cached`, the
+        nodes of the upper levels and the size's right edge come from the proof cache, once
+        an earlier proof read them, and a proof reads about as many rows at any size past
+        2^FLOOR leaves; without, every hash is read from the store (for checks of the store)."""
+        kept = self.proof_cache if cached else None
         with self.reading() as c:
             size = self._tree_size(c)
+            anchor, held, known = kept.begin(size) if kept is not None else (None, {}, {})
             # Which nodes a proof reads depends on its sizes and indices only, never on the
-            # hashes: a first run of `build` with placeholders lists them.
+            # hashes: a first run of `build` with placeholders lists those the cache lacks.
             wanted: set[tuple[int, int]] = set()
 
             def note(level: int, index: int) -> bytes:
                 wanted.add((level, index))
                 return merkle.EMPTY_ROOT
 
-            build(merkle.stored_subtree(note), size)
-            nodes = self._tree_nodes(c, wanted)
+            build(merkle.stored_subtree(note, dict(known), held), size)
+            leaves = {merkle.row_of(level, index) for level, index in wanted}
+            if anchor is not None and size:
+                leaves.add(anchor[0])  # read again with the rest: is it still the same tree?
+            rows = self._tree_rows(c, leaves)
+        if anchor is not None and size and rows.get(anchor[0]) != anchor[1]:
+            # Not the tree the cache was read from: the store was reset, or its rows altered.
+            # Forget it all, and make this proof from the store alone.
+            kept.clear()  # type: ignore[union-attr]
+            return self.tree_proof(build, cached=False)
 
         def complete(level: int, index: int) -> bytes:
-            if (level, index) not in nodes:
-                raise DamagedLog(f"the Merkle tree has no node at level {level}, index {index}:"
-                                 " its table was altered outside the recorder")
-            return nodes[(level, index)]
+            return self._node_in(rows.get(merkle.row_of(level, index)), level, index)
 
-        return build(merkle.stored_subtree(complete), size)
+        made = dict(known)
+        result = build(merkle.stored_subtree(complete, made, held), size)
+        if kept is not None and rows:
+            kept.keep(anchor, rows, size, made)
+        return result
 
     @staticmethod
     def record_beside(c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
@@ -884,6 +902,9 @@ class EventLog(Dialect):
                 count += 1
             self._grow_tree(c, leaves)
             self._after_import(c)
+        # Another log's tree: what the cache held is not its (the anchor would find it out at
+        # the next proof; this is sooner).
+        self.proof_cache.clear()
         return count
 
     def _lock_for_import(self, c: Any) -> None:
