@@ -36,7 +36,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from timeline.axes import NOW, Axes
-from timeline.domain import Actor, Development, PartialDate, stored_date
+from timeline.domain import Actor, Development, PartialDate, Participation, stored_date
 from timeline.progress import PROJECTED, Progress
 from timeline.relationships import (
     Fact,
@@ -45,7 +45,7 @@ from timeline.relationships import (
     moments_of,
     pair_of,
 )
-from timeline.schemas import dump_date, dump_development
+from timeline.schemas import dump_date, dump_provenance, dump_source
 from timeline.store import Dialect, SQLiteDialect, StoreError
 from timeline.vocabulary import Role
 
@@ -86,7 +86,10 @@ RUN = threading.local()
 def micros(moment: datetime) -> int:
     """Record time as integer microseconds since the epoch: exact (no float rounding), and
     ordered as numbers."""
-    return (moment - EPOCH) // timedelta(microseconds=1)
+    return (moment - EPOCH) // MICROSECOND
+
+
+MICROSECOND = timedelta(microseconds=1)  # made once: micros runs for every version written
 
 
 # A version's document as its row keeps it: without the fields its columns and its fact hold
@@ -188,6 +191,57 @@ def stored_document(document: Mapping[str, Any], row: VersionRow, fact: Sequence
     given = fact_values(fact)
     return encode_compact({key: value for key, value in document.items()
                            if key not in same and (key not in given or given[key] != value)})
+
+
+def given_back(when: PartialDate | None) -> bool:
+    """Whether a version's stored fact gives this date of its document back as dump_date
+    dumps it: a stored date (see relationships.stored) is its text and whether it is
+    approximate, which parse back to the same date, so only a derivation is lost."""
+    return when is None or when.derivation is None
+
+
+def in_role_order(actors: Sequence[Participation]) -> bool:
+    """Whether a version's stored fact gives its actors back in their order: the fact keeps
+    them by role (sources, then targets, then participants)."""
+    last = 0
+    for participation in actors:
+        rank = ROLE_RANK[participation.role]
+        if rank < last:
+            return False
+        last = rank
+    return True
+
+
+ROLE_RANK = {Role(role): rank for rank, role in enumerate(ROLES)}
+
+
+def stored_document_of(development: Development, recorded_at: datetime, at: int) -> str:
+    """What stored_document keeps of the version's document (dump_development), made from
+    the aggregate without dumping the fields that the row's columns and its fact hold (a
+    property test holds the two equal): the view writes one for every event. `at`: the
+    moment as its row's column keeps it (see micros)."""
+    content = development.content
+    rest: dict[str, Any] = {"key": development.key,
+                            "provenance": dump_provenance(development.provenance)}
+    # Its column gives a moment back in UTC (see column_values): the same text when it was
+    # recorded in UTC, as eventsourcing records them.
+    if recorded_at.tzinfo is not UTC:
+        moment = recorded_at.isoformat()
+        if moment != (EPOCH + timedelta(microseconds=at)).isoformat():
+            rest["recorded_at"] = moment
+    if not given_back(development.ended):
+        rest["ended"] = dump_date(development.ended)
+    # The summary and items are the fact's as they are.
+    if not in_role_order(content.actors):
+        rest["actors"] = [{"actor": p.actor, "role": p.role.value} for p in content.actors]
+    if not given_back(content.date):
+        rest["date"] = dump_date(content.date)
+    rest["sources"] = [dump_source(source) for source in content.sources]
+    if not given_back(content.planned_for):
+        rest["planned_for"] = dump_date(content.planned_for)
+    rest["place"] = content.place
+    rest["quote"] = content.quote
+    return encode_compact(rest)
 
 
 def read_document(row: Mapping[str, Any], fact: Sequence[Any] | None = None) -> dict[str, Any]:
@@ -405,13 +459,13 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
     # A version recorded without a source counts in knowledge time from the day it was
     # recorded here: nothing earlier proves it was known.
     fact = Fact.of(development, development.reported_on or recorded_at.date())
-    kept = fact.stored()
-    version = Version(
+    at = micros(recorded_at)
+    return Version(
         VersionRow(
-            development_id=str(development.id),
+            development_id=fact.id,
             version=development.version,
             position=position,
-            recorded_at=micros(recorded_at),
+            recorded_at=at,
             superseded_at=None,
             kind=content.kind.value,
             status=development.status.value,
@@ -421,14 +475,12 @@ def prepare_version(development: Development, position: int, recorded_at: dateti
             latest=content.date.latest.isoformat(),
             reported_from=fact.reported_from.isoformat(),  # type: ignore[union-attr]
             begins=fact.begins.isoformat(),
-            fact=encode_compact(kept),
-            document=b"",
+            fact=encode_compact(fact.stored()),
+            document=pack_document(stored_document_of(development, recorded_at, at)),
             dataset=development.dataset.value,
         ),
         fact,
     )
-    document = stored_document(dump_development(development, recorded_at), version.row, kept)
-    return version._replace(row=version.row._replace(document=pack_document(document)))
 
 
 class ActorRow(NamedTuple):

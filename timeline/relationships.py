@@ -157,28 +157,34 @@ class Fact:
 
     @classmethod
     def of(cls, development: Any, reported_from: date | None = None) -> Fact:
-        """From a version of a development aggregate (what the read model writes)."""
+        """From a version of a development aggregate (what the read model writes): built as
+        from_stored builds one, as the read model builds one for every event it applies."""
         content = development.content
-        return cls(
-            id=str(development.id),
-            kind=content.kind,
-            status=development.status,
-            certainty=content.certainty,
-            date=content.date,
-            ended=development.ended,
-            planned_for=content.planned_for,
-            sources=content.actor_ids(Role.SOURCE),
-            targets=content.actor_ids(Role.TARGET),
-            participants=content.actor_ids(Role.PARTICIPANT),
-            items=tuple(content.items),
-            summary=content.summary,
-            reported_by=tuple((s.publication, s.attribution) for s in content.sources),
-            reported=reported_day(content.sources),
-            statuses=tuple(development.statuses),
-            version=development.version,
-            reported_from=reported_from,
-            retracted=development.retracted,
-        )
+        named: tuple[list[str], list[str], list[str]] = ([], [], [])  # by ROLE_INDEX
+        for participation in content.actors:
+            named[ROLE_INDEX[participation.role]].append(participation.actor)
+        made = object.__new__(cls)
+        made.__dict__.update(zip(FACT_FIELDS, (
+            str(development.id),
+            content.kind,
+            development.status,
+            content.certainty,
+            content.date,
+            development.ended,
+            content.planned_for,
+            tuple(named[0]),
+            tuple(named[1]),
+            tuple(named[2]),
+            tuple(content.items),
+            content.summary,
+            tuple((s.publication, s.attribution) for s in content.sources),
+            reported_day(content.sources),
+            tuple(development.statuses),
+            development.version,
+            reported_from,
+            development.retracted,
+        ), strict=True))
+        return made
 
     def stored_statuses(self) -> list[tuple[str, str | None, StoredDate]]:
         """Its status spans as `stored` keeps them: (status, since, date)."""
@@ -191,11 +197,9 @@ class Fact:
     def stored(self) -> StoredFact:
         """The fact as the read model keeps it beside its version's columns (see StoredFact):
         its status spans left out when they are the one span its status and date make."""
-        statuses: list[Any] | None = self.stored_statuses()
-        if self.statuses == (StatusSpan(self.status, None, self.date),):
-            statuses = []
-        elif not self.statuses:
-            statuses = None
+        statuses: list[Any] | None = []
+        if self.statuses != (StatusSpan(self.status, None, self.date),):
+            statuses = self.stored_statuses() if self.statuses else None
         return StoredFact(
             date=stored(self.date),
             ended=None if self.ended is None else stored(self.ended),
@@ -333,6 +337,8 @@ class Fact:
 
 # Fact's fields in the order Fact.from_stored gives their values.
 FACT_FIELDS = tuple(f.name for f in fields(Fact))
+# Where Fact.of puts an actor of each role: sources, targets, participants.
+ROLE_INDEX = {Role.SOURCE: 0, Role.TARGET: 1, Role.PARTICIPANT: 2}
 
 
 def links(fact: Fact, states_of: Mapping[str, Iterable[str]]) -> set[tuple[str, str]]:
