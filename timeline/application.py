@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from timeline import store
@@ -45,6 +46,24 @@ class VersionMismatch(Conflict):
     """The development changed since the version the caller last saw."""
 
 
+class Saving(ProcessingEvent):
+    """The library's processing event, which collects an aggregate's pending events without
+    asking first whether it is a domain event. The library asks with `isinstance` against
+    runtime-checkable protocols (`DomainEventProtocol`, then `CollectEventsProtocol`), which
+    Python 3.11 answers by walking each protocol's members: 20-30 µs of every append's
+    500-600 µs of CPU. An aggregate is a `BaseAggregate`, a plain class check; anything else
+    (a domain event, None) goes the library's way."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, BaseAggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
+
+
 class Timeline(Application, Queries):
     """Records developments and actors, and answers questions about them."""
 
@@ -68,6 +87,16 @@ class Timeline(Application, Queries):
     def close(self) -> None:
         self.read_model.close()  # its background projector first: it uses the store
         super().close()
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Any]:
+        """The library's `Application.save` (eventsourcing 9.5), collecting through Saving."""
+        processing_event: Saving = Saving()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # deprecated in the library, still called there
+        return recordings
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -220,3 +220,34 @@ def psycopg_setting(url: str, name: str) -> str:
 
     with psycopg.connect(url) as connection:
         return connection.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
+
+
+def test_save_collects_aggregates_events_and_nothing_as_the_library_does(app):
+    """Timeline.save collects an aggregate's events without the library's protocol checks
+    (application.Saving); a domain event or None still goes the library's way, in order."""
+    from uuid import uuid4
+
+    from eventsourcing.application import ProcessingEvent
+
+    from timeline.application import Saving
+    from timeline.domain import Development
+
+    def two() -> tuple[Development, Development]:
+        return tuple(Development(id=uuid4(), content=content(), status=Status.OCCURRED,
+                                 key=None, recorded_by="test") for _ in range(2))
+
+    first, second = two()
+    library, ours = ProcessingEvent(), Saving()
+    library.collect_events(first, None, *second.collect_events(), claim="x")
+    again, second_again = two()
+    ours.collect_events(again, None, *second_again.collect_events(), claim="x")
+    assert [type(e) for e in ours.events] == [type(e) for e in library.events]
+    assert list(ours.aggregates) == [again.id] and list(library.aggregates) == [first.id]
+    assert ours.saved_kwargs == library.saved_kwargs == {"claim": "x"}
+
+    recorded, loose = two()
+    recordings = app.save(recorded, None, *loose.collect_events())
+    assert [r.domain_event.originator_id for r in recordings] == [recorded.id, loose.id]
+    assert recorded.pending_events == []
+    assert app.get_development(recorded.id)["version"] == 1
+    assert app.get_development(loose.id)["version"] == 1
