@@ -176,6 +176,12 @@ class PartialDate:
         return date(self.year, month, self.day or calendar.monthrange(self.year, month)[1])
 
     def __str__(self) -> str:
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The date as ISO 8601 writes it (`2024`, `2024-04`, `2024-04-07`, `2024-W19`): made
+        once, as each answer of a relationship query writes the dates of its developments."""
         text = f"{self.year:04d}"
         if self.week:
             return f"{text}-W{self.week:02d}"

@@ -47,6 +47,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import IntEnum
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from timeline.domain import PartialDate, StatusSpan, happened_by, reported_day, stored_date
@@ -252,6 +253,9 @@ class Fact:
             date.fromisoformat(reported_from) if reported_from else None,
             bool(retracted),
         ), strict=True))
+        # What folding asks of its kind and certainty, found at once by their stored text (see
+        # contribution and tie): a fold asks for each fact's several times.
+        made.__dict__["contribution"], made.__dict__["tie"] = RULES_OF[kind, certainty]
         return made
 
     # --- world time -------------------------------------------------------------------------
@@ -278,17 +282,19 @@ class Fact:
     def standing(self, as_of: date | None) -> Standing | None:
         """Where the development stands as of a world date (see the counting rule)."""
         span = self.span_on(as_of)
-        if self.retracted or (span.status not in COUNTING and span.status is not Status.PLANNED):
+        status = span.status
+        counting = status in COUNTING
+        if self.retracted or (not counting and status is not Status.PLANNED):
             return None  # retracted or cancelled
         if as_of is None:
-            return Standing.COUNTS if span.status in COUNTING else Standing.EXPECTED
+            return Standing.COUNTS if counting else Standing.EXPECTED
         if span.date.earliest > as_of:
             return None  # not begun
         if happened_by(span.date, self.reported) <= as_of:
-            return Standing.COUNTS if span.status in COUNTING else Standing.EXPECTED
+            return Standing.COUNTS if counting else Standing.EXPECTED
         # Begun, not yet certain: possible if it is said to have happened; a plan is not
         # listed before its announcement is certain.
-        return Standing.POSSIBLE if span.status in COUNTING else None
+        return Standing.POSSIBLE if counting else None
 
     def on(self, as_of: date) -> dict[str, Any]:
         """What a development's document says of it as of a world date: the status in force
@@ -298,7 +304,30 @@ class Fact:
 
     def changes(self) -> list[tuple[date, Standing | None]]:
         """The days on which its standing changes, each with the standing from then on: the
-        steps of a replay in world time."""
+        steps of a replay in world time (see changes_day_by_day)."""
+        spans = self.spans()
+        if len(spans) != 1:
+            return self.changes_day_by_day()
+        # One status (most developments): where it stands changes when its period begins and
+        # when it has certainly happened (never before it began), worked out at once rather
+        # than by asking for its standing on each of those days; the same answer.
+        span = spans[0]
+        status = span.status
+        counting = status in COUNTING
+        if self.retracted or not (counting or status is Status.PLANNED):
+            return []
+        began, certain = span.date.earliest, happened_by(span.date, self.reported)
+        settled = Standing.COUNTS if counting else Standing.EXPECTED
+        if certain == began:
+            return [(began, settled)]
+        if counting:
+            return [(began, Standing.POSSIBLE), (certain, settled)]
+        return [(certain, settled)]  # a plan is not listed before it is certain
+
+    def changes_day_by_day(self) -> list[tuple[date, Standing | None]]:
+        """What `changes` gives, by its definition: the standing on each day on which it may
+        change (a status's first day, its period's first day, the day it had certainly
+        happened), kept where it differs from the day before."""
         days: set[date] = set()
         for span in self.spans():
             if span.since is not None:
@@ -317,15 +346,20 @@ class Fact:
     def has_ended(self, as_of: date | None) -> bool:
         return self.ended is not None and (as_of is None or self.ended.latest <= as_of)
 
-    @property
+    @cached_property
     def contribution(self) -> float:
         """What the development adds to the sum behind its pairs' scores."""
-        return KINDS[self.kind].weight * CERTAINTY_FACTORS[self.certainty]
+        return contribution_of(self.kind, self.certainty)
+
+    @cached_property
+    def tie(self) -> TieKind | None:
+        """The tie its kind opens, if any."""
+        return KINDS[self.kind].tie
 
     def reference(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "kind": self.kind.value,
+            "kind": self.kind._value_,  # not .value: a Python-level property in Python 3.11
             "date": str(self.date),
             "summary": self.summary,
             "sources": [
@@ -339,6 +373,16 @@ class Fact:
 FACT_FIELDS = tuple(f.name for f in fields(Fact))
 # Where Fact.of puts an actor of each role: sources, targets, participants.
 ROLE_INDEX = {Role.SOURCE: 0, Role.TARGET: 1, Role.PARTICIPANT: 2}
+
+
+def contribution_of(kind: Kind, certainty: Certainty) -> float:
+    return KINDS[kind].weight * CERTAINTY_FACTORS[certainty]
+
+
+# A stored fact's contribution and tie (Fact.contribution, Fact.tie) by the text of its kind and
+# certainty, as its row holds them.
+RULES_OF = {(kind.value, certainty.value): (contribution_of(kind, certainty), KINDS[kind].tie)
+            for kind in Kind for certainty in Certainty}
 
 
 def links(fact: Fact, states_of: Mapping[str, Iterable[str]]) -> set[tuple[str, str]]:
@@ -385,7 +429,7 @@ class Tie:
     def as_dict(self) -> dict[str, Any]:
         until = self.until
         return {
-            "kind": self.kind.value,
+            "kind": self.kind._value_,  # as in Fact.reference
             "from": self.source,
             "to": self.target,
             "mutual": self.mutual,
@@ -393,7 +437,7 @@ class Tie:
             "until": None if until is None else str(until),
             "active": until is None,
             "items": list(self.items),
-            "certainty": self.certainty.value,
+            "certainty": self.certainty._value_,
             "developments": list(self.developments),
         }
 
@@ -415,18 +459,17 @@ class Relationship:
         """The development counts from now on."""
         self.expected.pop(fact.id, None)
         self.possible.pop(fact.id, None)
-        spec = KINDS[fact.kind]
         if fact.id not in self.counted:
             # A development linking the pair twice (both ways) still counts once.
             self.counted[fact.id] = fact
             self.total += fact.contribution
-        if spec.tie is None:
+        kind = fact.tie
+        if kind is None:
             return
-        key = self._tie_key(spec.tie, source, target)
+        key = self._tie_key(kind, source, target)
         tie = self.ties.get(key)
         if tie is None:
-            tie = self.ties[key] = Tie(spec.tie, key[1], key[2], spec.tie in MUTUAL_TIES,
-                                       fact.date)
+            tie = self.ties[key] = Tie(kind, key[1], key[2], kind in MUTUAL_TIES, fact.date)
         elif fact.date.earliest < tie.since.earliest:
             tie.since = fact.date
         tie.developments[fact.id] = None  # where it first joined, if it had
@@ -435,10 +478,9 @@ class Relationship:
 
     def end(self, fact: Fact, source: str, target: str) -> None:
         """An ongoing development has ended: it no longer sustains its tie."""
-        spec = KINDS[fact.kind]
-        if spec.tie is None or fact.ended is None:
+        if fact.tie is None or fact.ended is None:
             return
-        tie = self.ties.get(self._tie_key(spec.tie, source, target))
+        tie = self.ties.get(self._tie_key(fact.tie, source, target))
         if tie is not None:
             tie.ended[fact.id] = fact.ended
 
@@ -503,7 +545,7 @@ class Relationship:
     def as_dict(self) -> dict[str, Any]:
         return {
             "pair": list(self.pair),
-            "stance": self.stance.value,
+            "stance": self.stance._value_,
             "score": self.score,
             "ties": [tie.as_dict() for tie in self.ties.values()],
             "developments": [
@@ -545,9 +587,18 @@ class Linked:
     source: str
     target: str
 
-    @property
+    @cached_property
     def pair(self) -> tuple[str, str]:
+        """Computed once: a fold asks each link for it at each of its moments."""
         return pair_of(self.source, self.target)
+
+    @classmethod
+    def of_pair(cls, fact: Fact, source: str, target: str, pair: tuple[str, str]) -> Linked:
+        """A link whose pair is already known (a query reads it from the link's row), its
+        fields set at once as Fact.from_stored sets a fact's: a query makes one per row."""
+        made = object.__new__(cls)
+        made.__dict__.update(fact=fact, source=source, target=target, pair=pair)
+        return made
 
 
 class Step(IntEnum):
@@ -679,7 +730,9 @@ def fold(linked: Iterable[Linked], as_of: date | None = None,
     relationships: dict[tuple[str, str], Relationship] = {}
     for moment in timeline_of(linked, as_of, per_fact):
         pair = moment.link.pair
-        relationship = relationships.setdefault(pair, Relationship(pair))
+        relationship = relationships.get(pair)
+        if relationship is None:  # not setdefault: it would build one at every moment
+            relationship = relationships[pair] = Relationship(pair)
         apply(relationship, moment.step, moment.link)
     return relationships
 

@@ -21,7 +21,15 @@ def by_value(enum: type[E]) -> dict[Any, E]:
     return {member.value: member for member in enum}
 
 
-class ActorKind(Enum):
+class Term(Enum):
+    """A term of the vocabulary. Its members compare by identity, as every Enum's do, and are
+    hashed by it too: Enum's own __hash__ (of the member's name) runs Python code, and a
+    relationship query looks members up in dicts and sets tens of thousands of times."""
+
+    __hash__ = object.__hash__
+
+
+class ActorKind(Term):
     STATE = "state"
     PERSON = "person"
     ORGANISATION = "organisation"
@@ -29,7 +37,7 @@ class ActorKind(Enum):
     BLOC = "bloc"  # a group of states acting together (the EU, "European allies")
 
 
-class Role(Enum):
+class Role(Term):
     """An actor's part in a development, after CAMEO's source and target actors."""
 
     SOURCE = "source"  # who acts
@@ -37,7 +45,7 @@ class Role(Enum):
     PARTICIPANT = "participant"  # takes part without being either (a host, a co-signatory)
 
 
-class Status(Enum):
+class Status(Term):
     PLANNED = "planned"
     OCCURRED = "occurred"
     ONGOING = "ongoing"
@@ -54,7 +62,7 @@ STATUS_TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
-class Dataset(Enum):
+class Dataset(Term):
     """Where a development came from: the `dataset` of the API, the CLI and the docs."""
 
     SEED = "seed"  # the sourced seed files (seeds/)
@@ -63,14 +71,14 @@ class Dataset(Enum):
     ACLED = "acled"  # ingested from ACLED CSV exports
 
 
-class Certainty(Enum):
+class Certainty(Term):
     CONFIRMED = "confirmed"  # on the record: official statements, documents, observed fact
     REPORTED = "reported"  # reported by named or anonymous sources, not independently confirmed
     ALLEGED = "alleged"  # claimed by an interested party
     ASSESSMENT = "assessment"  # an analyst's or journalist's judgement
 
 
-class Kind(Enum):
+class Kind(Term):
     PUBLIC_STATEMENT = "public_statement"
     APPEAL = "appeal"
     CONSULTATION = "consultation"
@@ -90,7 +98,7 @@ class Kind(Enum):
     ASSESSMENT = "assessment"
 
 
-class TieKind(Enum):
+class TieKind(Term):
     """The bonds between two actors that developments open."""
 
     WAR = "war"
@@ -107,7 +115,7 @@ class TieKind(Enum):
 MUTUAL_TIES = frozenset({TieKind.PARTNERSHIP, TieKind.DIPLOMATIC_CHANNEL})
 
 
-class Stance(Enum):
+class Stance(Term):
     """One label for a relationship, on an ordered scale from alliance down to war."""
 
     ALLIANCE = "alliance"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from hypothesis import given, settings
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from timeline.domain import PartialDate, StatusSpan
 from timeline.relationships import Fact, Linked, Standing, fold, links
-from timeline.vocabulary import KINDS, Certainty, Kind, Status
+from timeline.vocabulary import CERTAINTY_FACTORS, KINDS, Certainty, Kind, Status
 
 partial_dates = st.builds(
     lambda year, month, day, week, precision: PartialDate.parse(
@@ -88,3 +89,32 @@ def test_a_later_report_day_never_makes_a_development_count_earlier():
     later = min(d for d in (date(2024, 4, 1) + timedelta(n) for n in range(40))
                 if make(Kind.VISIT, april, date(2024, 4, 20)).standing(d) is Standing.COUNTS)
     assert (first, later) == (date(2024, 4, 7), date(2024, 4, 20))
+
+
+@settings(max_examples=500, derandomize=True)
+@given(when=partial_dates, reported=st.none() | days, status=st.sampled_from(list(Status)),
+       retracted=st.booleans(), since=st.none() | days, spelled=st.booleans())
+def test_the_changes_of_a_development_with_one_status_are_those_of_each_day(
+        when, reported, status, retracted, since, spelled):
+    # Fact.changes works out the days of a development with one status span at once: the same
+    # days and standings as asking for its standing on each day it may change. The span is
+    # either left implicit (as most stored facts leave it) or spelled out, with a first day.
+    spans = (StatusSpan(status, since, when),) if spelled else ()
+    fact = replace(make(Kind.VISIT, when, date(2020, 1, 1), status=status, statuses=spans),
+                   reported=reported, retracted=retracted)
+    assert fact.changes() == fact.changes_day_by_day()
+
+
+def test_a_stored_fact_contributes_and_ties_as_its_kind_and_certainty_say():
+    # Fact.from_stored sets its contribution and tie from the stored text of its kind and
+    # certainty; a fact built otherwise works them out from the vocabulary.
+    for kind in Kind:
+        for certainty in Certainty:
+            built = make(kind, PartialDate.parse("2024-04"), date(2024, 4, 7),
+                         certainty=certainty)
+            read = Fact.from_stored(built.id, 1, kind.value, built.status.value,
+                                    certainty.value, False, "", built.stored())
+            assert read == built
+            assert (read.contribution, read.tie) == (
+                KINDS[kind].weight * CERTAINTY_FACTORS[certainty], KINDS[kind].tie)
+            assert (built.contribution, built.tie) == (read.contribution, read.tie)
