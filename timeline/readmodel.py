@@ -93,13 +93,10 @@ MICROSECOND = timedelta(microseconds=1)  # made once: micros runs for every vers
 
 
 # A version's document as its row keeps it: without the fields its columns and its fact hold
-# (see stored_document), which read_document puts back in the order dump_development gives
+# (see stored_document_of), which read_document puts back in the order dump_development gives
 # them.
 FROM_COLUMNS = ("id", "dataset", "version", "recorded_at", "status", "retracted", "kind",
                 "certainty")
-SAME_UNLESS_MOMENT = tuple(key for key in FROM_COLUMNS if key != "recorded_at")
-# The same as sets: stored_document tests every field of every version against them.
-IN_COLUMNS = frozenset(FROM_COLUMNS), frozenset(SAME_UNLESS_MOMENT)
 DOCUMENT_KEYS = ("id", "key", "dataset", "provenance", "version", "recorded_at", "status",
                  "retracted", "ended", "kind", "summary", "actors", "date", "certainty", "sources",
                  "planned_for", "place", "items", "quote")
@@ -168,7 +165,7 @@ DEFLATE_WINDOW = -15
 
 
 def pack_document(rest: str) -> bytes:
-    """A version's document as stored_document leaves it (compact JSON), deflated into the
+    """A version's document as stored_document_of leaves it (compact JSON), deflated into the
     bytes its row stores."""
     packer = zlib.compressobj(9, zlib.DEFLATED, DEFLATE_WINDOW, 9, zdict=DOCUMENT_DICTIONARY)
     return packer.compress(rest.encode()) + packer.flush()
@@ -178,19 +175,6 @@ def unpack_document(packed: bytes) -> dict[str, Any]:
     """The document without its columns' and its fact's fields (see pack_document)."""
     return json.loads(
         zlib.decompressobj(DEFLATE_WINDOW, zdict=DOCUMENT_DICTIONARY).decompress(packed))
-
-
-def stored_document(document: Mapping[str, Any], row: VersionRow, fact: Sequence[Any]) -> str:
-    """The document without the fields its row's columns and its stored `fact` hold (each
-    stored once); a field that differs from what they give back (a moment recorded in another
-    zone, a date with its derivation, actors not in the order of their roles) is kept."""
-    # The row is made from the same version as the document, so only the moment's rendering
-    # can differ from what its column gives back.
-    recorded_at = (EPOCH + timedelta(microseconds=row.recorded_at)).isoformat()
-    same = IN_COLUMNS[document["recorded_at"] != recorded_at]
-    given = fact_values(fact)
-    return encode_compact({key: value for key, value in document.items()
-                           if key not in same and (key not in given or given[key] != value)})
 
 
 def given_back(when: PartialDate | None) -> bool:
@@ -216,9 +200,11 @@ ROLE_RANK = {Role(role): rank for rank, role in enumerate(ROLES)}
 
 
 def stored_document_of(development: Development, recorded_at: datetime, at: int) -> str:
-    """What stored_document keeps of the version's document (dump_development), made from
-    the aggregate without dumping the fields that the row's columns and its fact hold (a
-    property test holds the two equal): the view writes one for every event. `at`: the
+    """What the view keeps of a version's document (dump_development): the fields the row's
+    columns and its fact do not hold, or hold otherwise (a moment recorded in another zone, a
+    date with its derivation, actors not in the order of their roles), made from the aggregate
+    without dumping the others (a property test holds it to that definition, stored_document
+    in tests/unit/test_readmodel.py): the view writes one for every event. `at`: the
     moment as its row's column keeps it (see micros)."""
     content = development.content
     rest: dict[str, Any] = {"key": development.key,
@@ -245,7 +231,7 @@ def stored_document_of(development: Development, recorded_at: datetime, at: int)
 
 
 def read_document(row: Mapping[str, Any], fact: Sequence[Any] | None = None) -> dict[str, Any]:
-    """A version's document from its row (see stored_document and pack_document); `fact`,
+    """A version's document from its row (see stored_document_of and pack_document); `fact`,
     its stored fact already parsed."""
     rest = unpack_document(bytes(row["document"]))
     given = {**column_values(row), **fact_values(json.loads(row["fact"]) if fact is None

@@ -21,17 +21,20 @@ from timeline.domain import (
     TimelineError,
 )
 from timeline.readmodel import (
+    EPOCH,
+    FROM_COLUMNS,
     LinkRow,
     ParticipantRow,
     Superseded,
     Version,
     VersionRow,
+    encode_compact,
+    fact_values,
     fewer_collections,
     pack_document,
     plan_writes,
     prepare_version,
     read_document,
-    stored_document,
 )
 from timeline.relationships import Fact
 from timeline.schemas import dump_development
@@ -149,6 +152,25 @@ def whole_document(row: VersionRow) -> dict:
             "sources": [{"publication": "TASS", "attribution": "state news agency",
                          "passage": "Lavrov met Wang Yi \x1e in Beijing."}],
             "planned_for": None, "place": None, "items": [], "quote": None}
+
+
+# The document's fields its row's columns hold, and those they hold unless the moment was
+# recorded in another zone than UTC (its column gives it back in UTC).
+IN_COLUMNS = (frozenset(FROM_COLUMNS),
+              frozenset(key for key in FROM_COLUMNS if key != "recorded_at"))
+
+
+def stored_document(document: dict, row: VersionRow, fact) -> str:
+    """What the view keeps of a version's document, by definition: the document without the
+    fields its row's columns and its stored `fact` hold (each stored once); a field that
+    differs from what they give back (a moment recorded in another zone, a date with its
+    derivation, actors not in the order of their roles) is kept. The product makes it from
+    the aggregate (readmodel.stored_document_of), held to this below."""
+    recorded_at = (EPOCH + timedelta(microseconds=row.recorded_at)).isoformat()
+    same = IN_COLUMNS[document["recorded_at"] != recorded_at]
+    given = fact_values(fact)
+    return encode_compact({key: value for key, value in document.items()
+                           if key not in same and (key not in given or given[key] != value)})
 
 
 def test_a_document_field_its_column_does_not_hold_as_recorded_is_kept():
