@@ -1138,6 +1138,7 @@ class ViewQueries(Dialect):
         of_datasets(datasets, "v", where, wanted)
         found: dict[tuple[str, str], int] = {}
         chunk = len(pairs) if budget is None else self.COUNT_CHUNK
+        total = 0
         with self.reading() as c:
             for start in range(0, len(pairs), max(chunk, 1)):
                 part = pairs[start:start + chunk]
@@ -1151,7 +1152,8 @@ class ViewQueries(Dialect):
                         [*keys, *wanted])
                     counted.update({(row["a"], row["b"]): row["n"] for row in c.fetchall()})
                 found.update(counted)
-                if budget is not None and sum(found.values()) > budget:
+                total += sum(counted.values())
+                if budget is not None and total > budget:
                     break
         return found
 

@@ -21,7 +21,7 @@ from contextlib import closing, contextmanager
 from dataclasses import fields
 from datetime import date
 from enum import Enum
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 from uuid import UUID, uuid4
@@ -674,14 +674,11 @@ class EventLog(Dialect):
         c.execute(statement, wanted)
         return {row["leaf"]: bytes(row["hashes"]) for row in c.fetchall()}
 
-    @property
+    @cached_property
     def proof_cache(self) -> ProofCache:
         """This recorder's cache of the tree's upper nodes and latest right edges (see
         timeline.proofcache), made at its first proof."""
-        cache = self.__dict__.get("_proof_cache")
-        if cache is None:
-            cache = self.__dict__.setdefault("_proof_cache", ProofCache())
-        return cache
+        return ProofCache()
 
     def tree_proof(self, build: Callable[[Callable[[int, int], bytes], int], Any],
                    cached: bool = True) -> Any:

@@ -32,7 +32,7 @@ def grow(app: Timeline, hashes: list[str]) -> None:
 def small_cache(app: Timeline, **bounds: int) -> ProofCache:
     """A cache from level 1 up (2 leaves a node), so trees of tens of leaves fill it."""
     cache = ProofCache(**{"floor": 1, **bounds})
-    app.recorder._proof_cache = cache
+    app.recorder.proof_cache = cache
     return cache
 
 
