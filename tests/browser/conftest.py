@@ -98,14 +98,24 @@ def ingested_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servi
     yield from serve(store, gdelt=sorted((ROOT / "samples" / "gdelt").glob("*.export.CSV")))
 
 
-def serve(store: str, gdelt: list[Path] | None = None) -> Iterator[Service]:
+@pytest.fixture(scope="module")
+def large_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The seeded service with more developments than the page shows at once (SHOWN, 500):
+    600 synthetic ones among 12 actors, as `timeline synth` records them."""
+    store = f"sqlite:///{tmp_path_factory.mktemp('large') / 'timeline.db'}"
+    yield from serve(store, synth=["--developments", "600", "--actors", "12", "--seed", "3"])
+
+
+def serve(store: str, gdelt: list[Path] | None = None, synth: list[str] | None = None
+          ) -> Iterator[Service]:
     app = Timeline(store)
     seed(app, SEEDS)
     token = app.access.create_token("browser tests")
     app.close()
-    if gdelt:
-        result = CliRunner().invoke(main, ["--store", store, "ingest", "gdelt", "--quiet",
-                                           *map(str, gdelt)])
+    commands = ([["ingest", "gdelt", "--quiet", *map(str, gdelt)]] if gdelt else []) + (
+        [["synth", "--quiet", *synth]] if synth else [])
+    for command in commands:
+        result = CliRunner().invoke(main, ["--store", store, *command])
         assert result.exit_code == 0, result.output
     port = free_port()
     # A closed page's stream is noticed at the next keep-alive: send one each second.

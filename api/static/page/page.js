@@ -15,6 +15,12 @@ const SHAPES = {
   bloc: "barrel",
 };
 const DAY = 24 * 3600 * 1000;
+// A page view costs what it shows, not the store: each list shows its first SHOWN items (more
+// on request, SHOWN at a time), read in at most READS requests (a page of relationships may
+// come back short, with a cursor); a pair's details show the first BEHIND developments in full.
+const SHOWN = 500;
+const READS = 20;
+const BEHIND = 50;
 
 // Everything the URL says: the time axes, the selection, the filters and the datasets kept
 // (`dataset`: comma-separated as the API takes it; empty for every dataset).
@@ -23,7 +29,7 @@ const state = { as_of: "", reported_by: "", known_at: "", pair: "", development:
 const page = {
   actors: new Map(), developments: new Map(), relationships: [], timeline: null, items: null,
   map: null, position: 0, viewed: 0, playing: false, earliest: null, seen: new Set(),
-  refreshing: null,
+  refreshing: null, wanted: { developments: SHOWN, relationships: SHOWN }, more: {},
 };
 window.timelinePage = page; // for scripts and tests: the map and the timeline objects
 
@@ -60,16 +66,30 @@ async function api(path, params = {}, accept = "application/json") {
   return accept === "application/json" ? response.json() : response.text();
 }
 
-// Every page of a cursor-paginated list.
-async function all(path, key, params) {
-  const found = [];
+// The pages of a cursor-paginated list, one at a time, as they are asked for.
+async function* pages(path, key, params) {
   let after = null;
   do {
-    const body = await api(path, { ...params, limit: 500, after });
-    found.push(...body[key]);
+    const body = await api(path, { ...params, limit: SHOWN, after });
+    yield body[key];
     after = body.next;
   } while (after);
-  return found;
+}
+
+// The first `wanted` items of a list (all of them when it holds fewer), and whether it holds
+// more: read page by page, READS pages at most.
+async function first(path, key, params, wanted) {
+  const items = [];
+  let after = null;
+  let reads = 0;
+  do {
+    const body = await api(path, { ...params, limit: Math.min(SHOWN, wanted - items.length),
+      after });
+    items.push(...body[key]);
+    after = body.next;
+    reads += 1;
+  } while (after && items.length < wanted && reads < READS);
+  return { items, more: Boolean(after) };
 }
 
 function axes() {
@@ -234,6 +254,9 @@ function wireControls() {
   $("#controls").addEventListener("submit", (event) => event.preventDefault());
   $("#play").addEventListener("click", () => (page.playing ? stop() : play()));
   $("#verify").addEventListener("click", verify);
+  for (const list of ["developments", "relationships"]) {
+    $(`#${list}-more`).addEventListener("click", () => showMore(list));
+  }
   window.addEventListener("popstate", () => {
     readUrl();
     showState();
@@ -297,10 +320,15 @@ function describeAxes() {
 
 async function load() {
   const filters = { actor: state.actor, kind: state.kind, certainty: state.certainty };
-  const [developments, relationships] = await Promise.all([
-    all("/developments", "developments", { ...reading(), ...datasets(), ...filters }),
-    all("/relationships", "relationships", { ...reading(), ...datasets() }),
+  const [listed, paired] = await Promise.all([
+    first("/developments", "developments", { ...reading(), ...datasets(), ...filters },
+      page.wanted.developments),
+    first("/relationships", "relationships", { ...reading(), ...datasets() },
+      page.wanted.relationships),
   ]);
+  const developments = listed.items;
+  const relationships = paired.items;
+  page.more = { developments: listed.more, relationships: paired.more };
   const shown = developments.filter((d) => !state.source
     || d.sources.some((source) => source.publication === state.source));
   page.developments = new Map(developments.map((d) => [d.id, d]));
@@ -316,6 +344,23 @@ async function load() {
   drawMap(relationships);
   drawPairs(relationships);
   await Promise.all([showSelection(), showHead()]);
+}
+
+// How many items a list shows, and a button for more when the store holds more.
+function showCount(list, shown) {
+  const more = page.more[list];
+  $(`#${list}-count`).textContent = more ? `(the first ${shown}; more in the store)`
+    : `(${shown})`;
+  const button = $(`#${list}-more`);
+  button.hidden = !more;
+  button.disabled = false;
+}
+
+// Shows SHOWN more items of a list.
+function showMore(list) {
+  page.wanted[list] += SHOWN;
+  $(`#${list}-more`).disabled = true;
+  refresh();
 }
 
 function itemOf(development) {
@@ -382,7 +427,7 @@ function drawTimeline(developments) {
     page.fitted = true;
   }
   page.timeline.setSelection(state.development ? [state.development] : []);
-  $("#development-count").textContent = `(${items.length})`;
+  showCount("developments", items.length);
   for (const item of items) page.seen.add(item.id);
 }
 
@@ -473,7 +518,7 @@ function drawMap(relationships) {
     });
   }
   markChosenPair();
-  $("#pair-count").textContent = `(${relationships.length})`;
+  showCount("relationships", relationships.length);
 }
 
 function markChosenPair() {
@@ -528,7 +573,10 @@ async function pairDetails(pair) {
   const [a, b] = pair.split(",");
   const found = await api(`/relationships/${encodeURIComponent(a)}/${encodeURIComponent(b)}`,
     { ...reading(), ...datasets() });
-  const known = await Promise.all(found.developments.map((d) => fullDevelopment(d.id)));
+  // Each shown in full needs its document: the first BEHIND, the rest in the table above.
+  const known = await Promise.all(found.developments.slice(0, BEHIND)
+    .map((d) => fullDevelopment(d.id)));
+  const untold = found.developments.length - known.length;
   return h("article", { "data-pair": pair },
     h("h3", {}, `${actorName(a)} – ${actorName(b)}`),
     h("p", {}, h("span", { class: "stance", style: `background:${STANCE_COLOURS[found.stance]}` },
@@ -552,7 +600,9 @@ async function pairDetails(pair) {
     expectations("Expected", found.expected),
     expectations("Possible", found.possible),
     h("h4", {}, "The developments behind it"),
-    h("ol", { class: "behind" }, known.map((d) => h("li", {}, developmentSummary(d)))));
+    h("ol", { class: "behind" }, known.map((d) => h("li", {}, developmentSummary(d)))),
+    untold > 0 ? h("p", { class: "hint untold" }, `and ${untold} more, each in the table above`)
+      : null);
 }
 
 function expectations(title, developments) {
@@ -737,26 +787,54 @@ async function play() {
   button.setAttribute("aria-pressed", "true");
   button.textContent = "❚❚ Pause";
   try {
-    const steps = await all("/replay", "steps", { order: "reported", ...datasets(),
-      ...(state.known_at ? { known_at: state.known_at } : {}) });
-    const dates = [...new Set(steps.map((step) => step.date))];
-    const start = state.reported_by ? dates.findIndex((date) => date > state.reported_by) : 0;
-    for (const date of dates.slice(start < 0 ? 0 : start)) {
-      if (!page.playing) break;
-      state.reported_by = date;
-      writeUrl();
-      showState();
-      await refresh();
-      const news = steps.filter((step) => step.date === date).map((step) =>
-        `${step.development.summary} (${actorName(step.pair[0])} – ${actorName(step.pair[1])}:`
-        + ` ${step.stance.from} → ${step.stance.to})`);
-      say(`Reported by ${date}: ${[...new Set(news)].join(" · ")}`);
-      await new Promise((resolve) => setTimeout(resolve, 1200));
-    }
+    const replay = { order: "reported", ...datasets(),
+      ...(state.known_at ? { known_at: state.known_at } : {}) };
+    // On from the date shown; from the first report again when nothing came after it.
+    const played = await playFrom(state.reported_by
+      ? { ...replay, from: dayAfter(state.reported_by) } : replay);
+    if (!played && state.reported_by && page.playing) await playFrom(replay);
   } catch (error) {
     say(error.message, true);
   }
   stop();
+}
+
+// Plays the replay a date at a time as its pages arrive (never the whole replay at once);
+// how many dates it played.
+async function playFrom(params) {
+  let played = 0;
+  let waiting = []; // the steps of the last date read: the next page may hold more of them
+  for await (const steps of pages("/replay", "steps", params)) {
+    if (!page.playing) break;
+    waiting.push(...steps);
+    const last = waiting.length ? waiting[waiting.length - 1].date : null;
+    played += await playDates(waiting.filter((step) => step.date !== last));
+    waiting = waiting.filter((step) => step.date === last);
+  }
+  if (page.playing) played += await playDates(waiting);
+  return played;
+}
+
+async function playDates(steps) {
+  let played = 0;
+  for (const date of [...new Set(steps.map((step) => step.date))]) {
+    if (!page.playing) break;
+    state.reported_by = date;
+    writeUrl();
+    showState();
+    await refresh();
+    const news = steps.filter((step) => step.date === date).map((step) =>
+      `${step.development.summary} (${actorName(step.pair[0])} – ${actorName(step.pair[1])}:`
+      + ` ${step.stance.from} → ${step.stance.to})`);
+    say(`Reported by ${date}: ${[...new Set(news)].join(" · ")}`);
+    played += 1;
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+  }
+  return played;
+}
+
+function dayAfter(day) {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + DAY).toISOString().slice(0, 10);
 }
 
 function stop() {
