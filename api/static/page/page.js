@@ -472,7 +472,8 @@ function drawMap(relationships) {
         { selector: "node[label]", style: {
           label: "data(label)", "font-size": 10, "text-valign": "bottom", "text-margin-y": 3,
           "background-color": "#4c6ef5", width: 16, height: 16, "text-wrap": "wrap",
-          "text-max-width": 90 } },
+          "text-max-width": 90, "text-background-color": "#fff", "text-background-opacity": 0.8,
+          "text-background-padding": 1 } },
         ...Object.entries(SHAPES).map(([kind, shape]) => ({
           selector: `node[kind = "${kind}"]`, style: { shape } })),
         { selector: "node[kind = \"person\"]", style: { "background-color": "#ae3ec9" } },
