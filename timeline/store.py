@@ -350,6 +350,21 @@ class SQLiteTables(SQLiteDialect, SQLiteRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return self.table_statements()  # type: ignore[attr-defined]
 
+    def create_table(self) -> None:
+        # The write lock first (BEGIN IMMEDIATE), waiting its turn, as the view checks its
+        # shape. In the library's deferred transaction, of two processes creating the tables
+        # together (gunicorn's workers starting on a store that `timeline seed` made), one
+        # sometimes failed at once with "database is locked", and the server with it.
+        with self.datastore.get_connection(commit=True) as connection:
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                self._create_table(cursor)
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
 
 @cache
 def on_store(tables: type[T], store: type) -> type[T]:
