@@ -1573,8 +1573,8 @@ class Projector:
 
     def _catch_up(self) -> None:
         """Apply runs of events until none is left, checking between runs for a stop."""
-        batch = self.read_model.catch_up_batch
         while not self._stopping.is_set():
+            batch = self.read_model.next_run()
             if self.read_model.catch_up(batch, limit=batch) < batch:
                 return
 
@@ -1592,6 +1592,10 @@ class ReadModel:
     (catching up, the lag, a rebuild), and reads that find the view current first."""
 
     catch_up_batch = 500  # events applied per read-model transaction when catching up
+    # A background projector further behind than long_backlog applies runs of long_run
+    # events (see next_run).
+    long_backlog = 5000
+    long_run = 5000
     # Larger when rebuilding: no reader is waiting, and each run rewrites fewer pages (see
     # SQLiteDialect.BULK_CACHE_KIB). With the larger cache, a rebuild of 300k developments
     # peaked at 347 MB, against 98 MB in runs of 5000 with the usual cache.
@@ -1744,6 +1748,16 @@ class ReadModel:
         with fewer_collections():
             events = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
             return self.projection.process_batch(events, self.name, after, bulk, wait)
+
+    def next_run(self) -> int:
+        """How many events a background projector applies in its next transaction: runs of
+        catch_up_batch near the log's end, so that a write waits for at most a short one;
+        runs of long_run while more than long_backlog events behind (after a bulk write by
+        another process, or a restart): in runs of 500, commits and inserts were a third of a
+        catch-up's time on SQLite (profiled at 100k; runs of 5000: 1.5x the events/s of 500
+        at 100k developments; a write then waits for one run's write transaction: a median of
+        279 ms, against 53 ms for runs of 500)."""
+        return self.long_run if self.lag() > self.long_backlog else self.catch_up_batch
 
     def lag(self) -> int:
         """How many events the view has not applied yet."""

@@ -12,7 +12,8 @@ from pathlib import Path
 from api import create_app
 from tests.conftest import SEEDS
 from tests.integration.test_processes import wait_for
-from timeline.readmodel import FileElection, ProcessElection
+from timeline.application import Timeline
+from timeline.readmodel import FileElection, ProcessElection, Projector
 from timeline.seeding import seed
 from timeline.vocabulary import ActorKind
 
@@ -90,6 +91,34 @@ def test_a_small_backlog_is_applied_by_the_read_itself(store):
     read = flask_app.test_client().get("/api/v1/actors/atlantis")
     assert read.status_code == 200 and read.headers["Timeline-Lag"] == "0"
     assert "read_model" not in read.get_json()
+    app.close()
+
+
+def test_a_projector_far_behind_applies_long_runs_then_short_ones(store, monkeypatch):
+    """Far behind (a bulk write by another process, a restart), a background projector
+    applies long runs, fewer commits; near the log's end, short ones, so that a write waits
+    for a short run at most (see ReadModel.next_run)."""
+    app = Timeline(store)
+    for number in range(60):  # commands: not projected, a backlog of 60 events
+        app.register_actor(f"state-{number}", f"State {number}", ActorKind.STATE)
+    model = app.read_model
+    monkeypatch.setattr(model, "catch_up_batch", 5)
+    monkeypatch.setattr(model, "long_backlog", 30)
+    monkeypatch.setattr(model, "long_run", 20)
+    assert model.lag() == 60
+    runs: list[int] = []
+    catch_up = model.catch_up
+
+    def counted(batch: int | None = None, **options: object) -> int:
+        runs.append(batch)  # type: ignore[arg-type]
+        return catch_up(batch, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(model, "catch_up", counted)
+    Projector(model, ProcessElection(f"runs-{store}"))._catch_up()
+    assert model.lag() == 0
+    # 60 and 40 behind: long runs; from 20 behind, short ones (the last finds none left).
+    assert runs == [20, 20, 5, 5, 5, 5, 5]
+    assert len(app.list_actors()) == 60
     app.close()
 
 
