@@ -234,18 +234,6 @@ def raw_postgres_ingest(app: Timeline) -> float:
     return len(rows) / elapsed
 
 
-def catch_up_in_runs(app: Timeline) -> int:
-    """Apply the backlog as a background projector does (see Projector._catch_up): runs of
-    ReadModel.next_run, one transaction each; returns how many events."""
-    caught = 0
-    while True:
-        run = app.read_model.next_run()
-        applied = app.read_model.catch_up(run, limit=run)
-        caught += applied
-        if applied < run:
-            return caught
-
-
 def rebuild_rates(app: Timeline, rounds: int) -> tuple[float, float, float]:
     """Events per second of a rebuild without a progress callback, and with the bars that
     `timeline project --rebuild` draws, drawn on a pseudo-terminal (read by a thread, as a
@@ -492,7 +480,7 @@ def bench_store(kind: str, url: str, path: Path | None, size: int, args, directo
     # rebuilt.
     target = 0.35 if kind == "sqlite" else 0.25
     started = time.perf_counter()
-    caught = catch_up_in_runs(app)
+    caught = app.read_model.catch_up_in_runs()
     catch_up = caught / (time.perf_counter() - started)
     started = time.perf_counter()
     events = app.read_model.rebuild()

@@ -21,7 +21,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -39,6 +39,7 @@ from timeline.axes import NOW, Axes
 from timeline.domain import Actor, Development, PartialDate, Participation, stored_date
 from timeline.progress import PROJECTED, Progress
 from timeline.relationships import (
+    ROLE_INDEX,
     Fact,
     Linked,
     links,
@@ -189,14 +190,12 @@ def in_role_order(actors: Sequence[Participation]) -> bool:
     them by role (sources, then targets, then participants)."""
     last = 0
     for participation in actors:
-        rank = ROLE_RANK[participation.role]
+        rank = ROLE_INDEX[participation.role]
         if rank < last:
             return False
         last = rank
     return True
 
-
-ROLE_RANK = {Role(role): rank for rank, role in enumerate(ROLES)}
 
 
 def stored_document_of(development: Development, recorded_at: datetime, at: int) -> str:
@@ -1573,10 +1572,7 @@ class Projector:
 
     def _catch_up(self) -> None:
         """Apply runs of events until none is left, checking between runs for a stop."""
-        while not self._stopping.is_set():
-            batch = self.read_model.next_run()
-            if self.read_model.catch_up(batch, limit=batch) < batch:
-                return
+        self.read_model.catch_up_in_runs(self._stopping.is_set)
 
     def close(self) -> None:
         """Stop after the run being applied (it commits whole, or not at all)."""
@@ -1758,6 +1754,18 @@ class ReadModel:
         at 100k developments; a write then waits for one run's write transaction: a median of
         279 ms, against 53 ms for runs of 500)."""
         return self.long_run if self.lag() > self.long_backlog else self.catch_up_batch
+
+    def catch_up_in_runs(self, stopping: Callable[[], bool] = lambda: False) -> int:
+        """Apply the backlog as a background projector does: runs of next_run events, one
+        transaction each, until none is left or `stopping()`; returns how many it applied."""
+        applied = 0
+        while not stopping():
+            run = self.next_run()
+            done = self.catch_up(run, limit=run)
+            applied += done
+            if done < run:
+                break
+        return applied
 
     def lag(self) -> int:
         """How many events the view has not applied yet."""

@@ -66,12 +66,13 @@ async function api(path, params = {}, accept = "application/json") {
   return accept === "application/json" ? response.json() : response.text();
 }
 
-// The pages of a cursor-paginated list, one at a time, as they are asked for.
-async function* pages(path, key, params) {
+// The pages of a cursor-paginated list (each response body), one at a time, as they are
+// asked for.
+async function* pages(path, params) {
   let after = null;
   do {
     const body = await api(path, { ...params, limit: SHOWN, after });
-    yield body[key];
+    yield body;
     after = body.next;
   } while (after);
 }
@@ -80,16 +81,13 @@ async function* pages(path, key, params) {
 // more: read page by page, READS pages at most.
 async function first(path, key, params, wanted) {
   const items = [];
-  let after = null;
   let reads = 0;
-  do {
-    const body = await api(path, { ...params, limit: Math.min(SHOWN, wanted - items.length),
-      after });
+  for await (const body of pages(path, params)) {
     items.push(...body[key]);
-    after = body.next;
     reads += 1;
-  } while (after && items.length < wanted && reads < READS);
-  return { items, more: Boolean(after) };
+    if (body.next && (items.length >= wanted || reads >= READS)) return { items, more: true };
+  }
+  return { items, more: false };
 }
 
 function axes() {
@@ -805,7 +803,7 @@ async function play() {
 async function playFrom(params) {
   let played = 0;
   let waiting = []; // the steps of the last date read: the next page may hold more of them
-  for await (const steps of pages("/replay", "steps", params)) {
+  for await (const { steps } of pages("/replay", params)) {
     if (!page.playing) break;
     waiting.push(...steps);
     const last = waiting.length ? waiting[waiting.length - 1].date : null;
