@@ -89,9 +89,12 @@ def replayed(query: dict[str, Any], pair: tuple[str, str] | None = None) -> Resp
 @blueprint.response(200, RelationshipListOut)
 @documents(blueprint, 404)
 def list_relationships(query: dict[str, Any]) -> Response:
-    """Every pair (or every pair of one actor), in pair order. A page reads at most 1000
-    pairs holding 20,000 links (or one pair): with `stance`, or busy pairs, it may hold fewer
-    than `limit` (even none) and a `next` cursor."""
+    """Every pair (or every pair of one actor), in pair order, each outlined: stance, score,
+    ties and how many developments are behind them (`GET /relationships/{a}/{b}` has the
+    developments). As things stand now (no time axis, every dataset), a page reads the
+    outlines the read model keeps, one row per pair. On other axes it folds its pairs, at
+    most 1000 pairs holding 20,000 links (or one pair): with `stance`, or busy pairs, it may
+    then hold fewer than `limit` (even none) and a `next` cursor."""
     after = tuple(decode_cursor(query["after"], 2)) if query.get("after") else None
     found = timeline().relationships_page(
         actor=query.get("actor"), stance=query.get("stance"), after=after,

@@ -1,5 +1,5 @@
-"""Helpers shared by the tests: a valid development, checks of problem documents, and rows of
-the event datasets written from their codebooks."""
+"""Helpers shared by the tests: a valid development, checks of problem documents, the outline
+of a relationship, and rows of the event datasets written from their codebooks."""
 
 from __future__ import annotations
 
@@ -27,6 +27,21 @@ def is_problem(response, status):
     body = response.get_json()
     assert body["status"] == status and body["title"] and body["type"]
     return body
+
+
+def outline_of(relationship: dict) -> dict:
+    """A relationship in full (the pair's query) as a list of relationships outlines it:
+    written here from the documented fields, apart from the code that makes outlines."""
+    dropped = ("items", "developments")
+    return {
+        "pair": relationship["pair"], "stance": relationship["stance"],
+        "score": relationship["score"],
+        "ties": [{k: v for k, v in tie.items() if k not in dropped}
+                 for tie in relationship["ties"]],
+        "counts": {"developments": len(relationship["developments"]),
+                   "expected": len(relationship["expected"]),
+                   "possible": len(relationship["possible"])},
+    }
 
 
 def record(client, auth, **changes):

@@ -479,6 +479,7 @@ def project(ctx: click.Context, rebuild: bool, quiet: bool) -> None:
                 applied = app.read_model.rebuild(progress=progress)
             else:
                 applied = app.read_model.catch_up(progress=progress)
+                app.read_model.outline_pairs(progress=progress)
         if rebuild:
             analyze(app)
         verb = "Rebuilt the read model from" if rebuild else "Applied"
@@ -540,6 +541,7 @@ def view_in_bulk(app: Timeline, progress: Any = None) -> None:
     """Bring the view up to date after an ingest in bulk runs (see ReadModel.rebuild)."""
     with fewer_collections():
         app.read_model.catch_up(INGEST_VIEW_BATCH, bulk=True, progress=progress)
+    app.read_model.outline_pairs(progress=progress)
 
 
 def gdelt_files(paths: tuple[Path, ...], since: date | None, until: date | None) -> list[Path]:

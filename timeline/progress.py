@@ -1,6 +1,6 @@
 """How long operations report their progress: a callback the core calls, and nothing else.
 
-The core counts what it commits (events projected, developments recorded, entries seeded,
+The core counts what it commits (events projected, pairs outlined, developments recorded, entries seeded,
 events verified, exported or imported) and passes the counts to a `Progress` callback when
 one is given. The command line turns them into a bar on a terminal, and the benchmarks count
 with the same calls. No callback, no cost: the core checks for None and calls nothing.
@@ -15,6 +15,7 @@ T = TypeVar("T")
 
 # The steps the core reports: what is counted, in the words a bar shows.
 PROJECTED = "events projected"
+OUTLINED = "pairs outlined"
 RECORDED = "developments recorded"
 REGISTERED = "actors registered"
 SEEDED = "entries seeded"

@@ -7,13 +7,14 @@ store and registered actors), kept apart from the commands as the read side of C
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from timeline.axes import AXES, Axes
+from timeline.axes import AXES, NOW, Axes
 from timeline.domain import Development, InvalidInput, NotFound, as_uuid
 from timeline.history import development_on
 from timeline.readmodel import Among, Listed, fewer_collections
@@ -126,19 +127,14 @@ class Queries:
 
     def list_relationships(
         self, *, actor: str | None = None, stance: Stance | None = None,
-        after: tuple[str, str] | None = None, limit: int | None = None,
         axes: Axes | None = None, datasets: Iterable[Dataset | str] = (), **when: Any,
     ) -> list[dict[str, Any]]:
         """Every pair (or every pair of one actor), by pair, on the axes, from the
-        developments of `datasets` (none: all); with `limit`, the page of pairs after `after`
-        (see relationships_page).
+        developments of `datasets` (none: all), each in full: its ties and every development
+        behind them (relationships_page serves the outlines a page at a time).
 
-        Cost, whole: O(developments of the actor's pairs) with `actor`, else O(all links).
+        Cost: O(developments of the actor's pairs) with `actor`, else O(all links).
         """
-        if limit is not None:
-            return self.relationships_page(actor=actor, stance=stance, after=after,
-                                           limit=limit, axes=axes, datasets=datasets,
-                                           **when).items
         axes = Axes.given(axes, **when)
         kept = dataset_values(datasets)
         if actor is not None:
@@ -150,7 +146,7 @@ class Queries:
             states = fold(self.read_model.links(actor=actor, axes=axes, datasets=kept),
                           axes.as_of)
             return [r.as_dict() for pair, r in sorted(states.items())
-                    if (actor is None or actor in pair) and (after is None or pair > after)
+                    if (actor is None or actor in pair)
                     and (stance is None or r.stance is stance)]
 
     def relationships_page(
@@ -158,11 +154,14 @@ class Queries:
         after: tuple[str, str] | None = None, axes: Axes | None = None,
         datasets: Iterable[Dataset | str] = (), **when: Any,
     ) -> Listed:
-        """The next `limit` relationships after the pair `after` (of one actor, or all), by
-        pair, on the axes, from the developments of `datasets` (none: all), and the pair the
-        page after it starts after (None: the last page).
+        """The outlines (Relationship.outline) of the next `limit` relationships after the
+        pair `after` (of one actor, or all), by pair, on the axes, from the developments of
+        `datasets` (none: all), and the pair the page after it starts after (None: the last
+        page).
 
-        Cost: O(developments of the pairs read). The pairs come from the pair index, a run at a
+        Cost, as things stand now (no axis, every dataset): a row per pair, from the outlines
+        the read model keeps, and a fold of the pairs changed since their outline was made
+        (see _outlined_page). On other axes: O(developments of the pairs read). The pairs come from the pair index, a run at a
         time, and only they are folded; a page reads at most SCAN_PAIRS pairs holding at most
         SCAN_LINKS links (or one pair, whatever its size), so a `stance` filter that matches
         few of them, or a run of busy pairs, answers with a shorter page (even an empty one)
@@ -173,6 +172,8 @@ class Queries:
         if actor is not None:
             self.actors.require([actor])
         view = self.read_model.current()
+        if axes == NOW and not kept:
+            return self._outlined_page(view, limit, actor, stance, after)
         found: list[dict[str, Any]] = []
         scanned = links = 0
         while len(found) <= limit:
@@ -198,10 +199,40 @@ class Queries:
                 scanned, after = scanned + 1, pair
                 state = states.get(pair)  # none when nothing of the pair stands on the axes
                 if state is not None and (stance is None or state.stance is stance):
-                    found.append(state.as_dict())
+                    found.append(state.outline())
                     if len(found) > limit:
                         break
         return Listed(found[:limit], tuple(found[limit - 1]["pair"]))  # type: ignore[arg-type]
+
+    def _outlined_page(self, view: Any, limit: int, actor: str | None, stance: Stance | None,
+                       after: tuple[str, str] | None) -> Listed:
+        """A page of relationships as they stand now, from the outlines the read model keeps
+        (see ViewQueries.select_outlines): a row per pair. The pairs marked since their
+        outline was made are folded here, at most SCAN_LINKS links of them (or one pair), so
+        the page may end early, with a cursor to go on from."""
+        rows = view.select_outlines(after, limit + 1, actor, stance and stance.value)
+        more = len(rows) > limit  # pairs follow the last row read
+        marked = [pair for pair, outline in rows if outline is None]
+        if marked:
+            # Counted in order until the budget is spent: a pair left uncounted is past it.
+            sizes = view.count_links(marked, NOW, budget=SCAN_LINKS)
+            total = 0
+            for i, pair in enumerate(marked):
+                total += sizes.get(pair, SCAN_LINKS + 1)
+                if total > SCAN_LINKS and i:
+                    rows, marked, more = rows[:rows.index((pair, None))], marked[:i], True
+                    break
+        states = fold(view.select_links(among=Among(pairs=marked))) if marked else {}
+        found: list[dict[str, Any]] = []
+        for pair, outline in rows:
+            if outline is not None:
+                found.append(json.loads(outline))
+            elif (state := states.get(pair)) is not None and (
+                    stance is None or state.stance is stance):
+                found.append(state.outline())  # none where nothing of the pair stands
+            if len(found) > limit:
+                return Listed(found[:limit], tuple(found[limit - 1]["pair"]))  # type: ignore[arg-type]
+        return Listed(found, rows[-1][0] if more else None)
 
     def replay(
         self,

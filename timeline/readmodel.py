@@ -37,11 +37,12 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from timeline.axes import NOW, Axes
 from timeline.domain import Actor, Development, PartialDate, Participation, stored_date
-from timeline.progress import PROJECTED, Progress
+from timeline.progress import OUTLINED, PROJECTED, Progress
 from timeline.relationships import (
     ROLE_INDEX,
     Fact,
     Linked,
+    fold,
     links,
     moments_of,
     pair_of,
@@ -74,7 +75,8 @@ encode_compact = json.JSONEncoder(separators=COMPACT, check_circular=False).enco
 # relationships.StoredFact), so that a relationship query neither inflates nor parses a
 # document; the document leaves out what the fact gives back, and the status spans are in the
 # fact.
-VIEW_SHAPE = 9
+# 10: each pair's outline as it stands now (pair_outlines), read by a page of relationships.
+VIEW_SHAPE = 10
 
 
 # The largest backlog a read applies itself unless the store says otherwise (see ReadModel).
@@ -594,6 +596,19 @@ INSERT_MOMENTS = (
     "INSERT INTO {development_moments} (day, step, earliest, development_id, position,"
     " now_only) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
+# The pairs whose outline a run changes (see pair_outlines): those its versions link, and
+# those the versions they supersede linked (a correction may move a development to another
+# pair), marked with the run's last position.
+MARK_PAIRS = (
+    "INSERT INTO {pair_outlines} (a, b, marked) VALUES (?, ?, ?)"
+    " ON CONFLICT (a, b) DO UPDATE SET marked = excluded.marked"
+)
+MARK_SUPERSEDED_PAIRS = (
+    "INSERT INTO {pair_outlines} (a, b, marked)"
+    " SELECT l.a, l.b, ? FROM {development_links} l JOIN {development_versions} v"
+    " ON v.position = l.position WHERE v.development_id = ? AND v.version = ?"
+    " ON CONFLICT (a, b) DO UPDATE SET marked = excluded.marked"
+)
 
 
 def as_of_date(row: Mapping[str, Any], as_of: date | None) -> dict[str, Any]:
@@ -643,7 +658,7 @@ class ViewQueries(Dialect):
     """The read model's tables and queries, written once for both stores (see store.Dialect)."""
 
     VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors",
-                   "development_moments")
+                   "development_moments", "pair_outlines")
     TABLES = (*VIEW_TABLES, "view_shape")
     # The applications whose events fill the view (their names key its tracking records).
     FOLLOWS = ("Timeline",)
@@ -708,6 +723,22 @@ class ViewQueries(Dialect):
                 development_id {uuid} NOT NULL, position BIGINT NOT NULL,
                 now_only INTEGER NOT NULL,
                 PRIMARY KEY (day, step, earliest, development_id, position)){without_rowid}""",
+            # Each pair's outline as it stands now (Relationship.outline), so that a page of
+            # the list of relationships reads a row per pair, not the pairs' histories.
+            # `marked` is the position of the last run that changed the pair's links since its
+            # outline was made (or ever: no outline yet): a list folds a marked pair itself,
+            # and the projector outlines it anew (see ReadModel.outline_pairs).
+            """CREATE TABLE IF NOT EXISTS {pair_outlines} (
+                a TEXT NOT NULL, b TEXT NOT NULL, marked BIGINT, stance TEXT, outline TEXT,
+                PRIMARY KEY (a, b)){without_rowid}""",
+            # An actor's pairs (a < b in each): (actor, x) in the key, (y, actor) here.
+            """CREATE INDEX IF NOT EXISTS pair_outlines_by_b ON {pair_outlines} (b, a)""",
+            # The list with a stance, in pair order: the outlined pairs of that stance, and the
+            # marked pairs, whose stance a fold decides.
+            """CREATE INDEX IF NOT EXISTS pair_outlines_by_stance
+                ON {pair_outlines} (stance, a, b) WHERE marked IS NULL""",
+            """CREATE INDEX IF NOT EXISTS pair_outlines_marked
+                ON {pair_outlines} (a, b) WHERE marked IS NOT NULL""",
             "CREATE TABLE IF NOT EXISTS {view_shape} (version BIGINT NOT NULL)",
         ]
         return [self.sql(s, without_rowid=self.without_rowid, position_key=self.position_key,
@@ -864,12 +895,17 @@ class ViewQueries(Dialect):
         key; one superseded within the run is written with its `superseded_at` already set.
         """
         writes = plan_writes(versions, self._states_of(c, named_actors(versions)))
+        marked = versions[-1].row.position
         for statement, rows in (
+            (MARK_SUPERSEDED_PAIRS, [(marked, superseded.development_id, superseded.version)
+                                     for superseded in writes.superseded]),
             (SUPERSEDE_VERSIONS, writes.superseded),
             (INSERT_VERSIONS, writes.versions),
             (INSERT_PARTICIPANTS, writes.participants),
             (INSERT_LINKS, writes.links),
             (INSERT_MOMENTS, writes.moments),
+            (MARK_PAIRS, [(a, b, marked) for a, b in sorted({(link.a, link.b)
+                                                            for link in writes.links})]),
         ):
             if rows:
                 c.executemany(self.sql(statement), rows)
@@ -1271,6 +1307,89 @@ class ViewQueries(Dialect):
                     keys = [actor, pair[1]]
         return found
 
+    def select_outlines(self, after: tuple[str, str] | None, limit: int,
+                        actor: str | None = None, stance: str | None = None
+                        ) -> list[tuple[tuple[str, str], str | None]]:
+        """The next `limit` pairs after `after` (of one actor, or all) with their outlines as
+        they stand now (see pair_outlines), in pair order: an outline is None where the pair
+        is marked (its outline is to be folded anew), whatever its stance; with `stance`,
+        only the outlined pairs of that stance, and the marked pairs.
+
+        O(limit): each part of the list is a range of one index after the cursor (an actor's
+        pairs with a `stance` are read in full and filtered here: fewer than the actors)."""
+        columns = ("SELECT a, b, CASE WHEN marked IS NULL THEN outline END AS outline"
+                   " FROM {pair_outlines} WHERE ")
+        found: list[tuple[tuple[str, str], str | None]] = []
+        with self.reading() as c:
+
+            def ranges(condition: str, params: list[Any], keys: tuple[str, str], order: str,
+                       wanted: int) -> list[tuple[tuple[str, str], str | None]]:
+                # After (p, q) in pair order: the rest of p's pairs, then the pairs after p.
+                # Each is a range of one index column after equalities (see select_pairs).
+                p, q = keys
+                rows: list[Any] = []
+                for bound, values in ((f"a = ? AND b > ? ORDER BY {order}", [p, q]),
+                                      (f"a > ? ORDER BY {order}", [p])):
+                    if len(rows) >= wanted:
+                        break
+                    c.execute(self.sql(f"{columns}{condition}{bound} LIMIT ?"),
+                              [*params, *values, wanted - len(rows)])
+                    rows += c.fetchall()
+                return [((row["a"], row["b"]), row["outline"]) for row in rows]
+
+            if actor is None:
+                keys = after or ("", "")
+                if stance is None:
+                    return ranges("", [], keys, "a, b", limit)
+                # The outlined pairs of the stance and the marked ones, merged in pair order.
+                merged = sorted(ranges("stance = ? AND marked IS NULL AND ", [stance], keys,
+                                       "stance, a, b", limit)
+                                + ranges("marked IS NOT NULL AND ", [], keys, "a, b", limit))
+                return merged[:limit]
+            # An actor's pairs (a < b in each): (y, actor) in the (b, a) index, then
+            # (actor, x) in the key, which all come after them in pair order.
+            p, q = after or ("", "")
+            kept = "" if stance is None else " AND (marked IS NOT NULL OR stance = ?)"
+            extra = [] if stance is None else [stance]
+            if p < actor:
+                c.execute(self.sql(f"{columns}b = ? AND a {'>=' if actor > q else '>'} ?"
+                                   f"{kept} ORDER BY b, a LIMIT ?"), [actor, p, *extra, limit])
+                found += [((row["a"], row["b"]), row["outline"]) for row in c.fetchall()]
+            if p <= actor and len(found) < limit:
+                c.execute(self.sql(f"{columns}a = ? AND b > ?{kept} ORDER BY a, b LIMIT ?"),
+                          [actor, q if p == actor else "", *extra, limit - len(found)])
+                found += [((row["a"], row["b"]), row["outline"]) for row in c.fetchall()]
+        return found
+
+    def marked_pairs(self, limit: int) -> list[tuple[str, str, int]]:
+        """The first `limit` marked pairs (see pair_outlines), each with its mark."""
+        with self.reading() as c:
+            c.execute(self.sql("SELECT a, b, marked FROM {pair_outlines}"
+                               " WHERE marked IS NOT NULL ORDER BY a, b LIMIT ?"), (limit,))
+            return [(row["a"], row["b"], row["marked"]) for row in c.fetchall()]
+
+    def count_marked(self) -> int:
+        with self.reading() as c:
+            c.execute(self.sql("SELECT COUNT(*) AS n FROM {pair_outlines}"
+                               " WHERE marked IS NOT NULL"))
+            return c.fetchone()["n"]
+
+    def write_outlines(self, outlined: Sequence[tuple[str, str, int, Any]]) -> None:
+        """Write each (a, b, mark, its Relationship now, or None where nothing of the pair
+        stands) unless a later run marked the pair meanwhile: its outline is then folded
+        anew at the next turn. A pair where nothing stands has no row until marked again."""
+        with self.writing() as c:
+            kept = [(state.stance._value_, json.dumps(state.outline(), separators=COMPACT),
+                     a, b, mark) for a, b, mark, state in outlined if state is not None]
+            gone = [(a, b, mark) for a, b, mark, state in outlined if state is None]
+            if kept:
+                c.executemany(self.sql(
+                    "UPDATE {pair_outlines} SET stance = ?, outline = ?, marked = NULL"
+                    " WHERE a = ? AND b = ? AND marked = ?"), kept)
+            if gone:
+                c.executemany(self.sql(
+                    "DELETE FROM {pair_outlines} WHERE a = ? AND b = ? AND marked = ?"), gone)
+
     def lag(self, head: LogHead) -> int:
         """How many positions of the events table lie beyond the view's tracking record."""
         with self.reading() as c:
@@ -1596,6 +1715,10 @@ class ReadModel:
     # SQLiteDialect.BULK_CACHE_KIB). With the larger cache, a rebuild of 300k developments
     # peaked at 347 MB, against 98 MB in runs of 5000 with the usual cache.
     rebuild_batch = 20_000
+    # The pairs outlined per transaction, and the links they hold at most (but for one pair):
+    # a write waits for one such turn (see outline_pairs).
+    outline_pairs_run = 500
+    outline_links = 20_000
     poll_interval = 0.02  # seconds between looks at the view while a reader waits for it
 
     def __init__(self, app: Application) -> None:
@@ -1664,7 +1787,10 @@ class ReadModel:
             if self.projector is not None:
                 self.projector.wake()
             return 0
-        return self._catch_up_unless_busy(self.read_catch_up)
+        applied = self._catch_up_unless_busy(self.read_catch_up)
+        if applied and self.projector is not None:
+            self.projector.wake()  # to outline the pairs they changed (see outline_pairs)
+        return applied
 
     def _catch_up_unless_busy(self, limit: int | None) -> int:
         if not self._reading.acquire(blocking=False):
@@ -1757,15 +1883,56 @@ class ReadModel:
 
     def catch_up_in_runs(self, stopping: Callable[[], bool] = lambda: False) -> int:
         """Apply the backlog as a background projector does: runs of next_run events, one
-        transaction each, until none is left or `stopping()`; returns how many it applied."""
+        transaction each, until none is left or `stopping()`, then outline the pairs they
+        changed (see outline_pairs); returns how many events it applied."""
         applied = 0
         while not stopping():
             run = self.next_run()
             done = self.catch_up(run, limit=run)
             applied += done
             if done < run:
+                self.outline_pairs(stopping)
                 break
         return applied
+
+    def outline_pairs(self, stopping: Callable[[], bool] = lambda: False,
+                      progress: Progress | None = None) -> int:
+        """Fold anew each pair whose links changed since its outline was made (the marked
+        pairs, see ViewQueries.pair_outlines) and keep its outline, a transaction per turn of
+        at most outline_pairs_run pairs holding outline_links links (or one pair), until
+        none is left or `stopping()`; returns how many pairs it outlined.
+
+        Lists of relationships read the outlines (see Queries.relationships_page), so that a
+        page costs a row per pair; they fold the marked pairs themselves, so an outline is
+        never stale, only slower until this has run. A pair marked again meanwhile (another
+        process applied events) keeps its mark, for the next turn."""
+        view = self.view
+        outlined = 0
+        total = 0
+        if progress is not None:
+            total = view.count_marked()
+            if total:
+                progress(OUTLINED, outlined, total)
+        while not stopping():
+            marked = view.marked_pairs(self.outline_pairs_run)
+            if not marked:
+                break
+            pairs = [(a, b) for a, b, _ in marked]
+            sizes = view.count_links(pairs, NOW, budget=self.outline_links)
+            held = 0
+            for i, pair in enumerate(pairs):
+                held += sizes.get(pair, self.outline_links + 1)
+                if held > self.outline_links and i:
+                    marked = marked[:i]
+                    break
+            with fewer_collections():
+                states = fold(view.select_links(among=Among(pairs=pairs[:len(marked)])))
+                view.write_outlines([(a, b, mark, states.get((a, b))) for a, b, mark in marked])
+            outlined += len(marked)
+            if progress is not None:
+                # Pairs marked meanwhile are outlined too: the total grows with them.
+                progress(OUTLINED, outlined, max(total, outlined))
+        return outlined
 
     def lag(self) -> int:
         """How many events the view has not applied yet."""
@@ -1776,7 +1943,9 @@ class ReadModel:
         command that wrote many events does before it returns, so that no read finds them
         unapplied."""
         with fewer_collections():
-            return self.catch_up(self.rebuild_batch, bulk=True, progress=progress)
+            applied = self.catch_up(self.rebuild_batch, bulk=True, progress=progress)
+        self.outline_pairs(progress=progress)
+        return applied
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Throw the read model away and project it again from the first event."""

@@ -441,6 +441,16 @@ class Tie:
             "developments": list(self.developments),
         }
 
+    def outline(self) -> dict[str, Any]:
+        """The tie as a list of relationships shows it: without its items and the
+        developments behind it, which grow with the pair's history (the pair's own query has
+        them)."""
+        until = self.until
+        return {"kind": self.kind._value_, "from": self.source, "to": self.target,
+                "mutual": self.mutual, "since": str(self.since),
+                "until": None if until is None else str(until), "active": until is None,
+                "certainty": self.certainty._value_}
+
 
 class Relationship:
     """The state of one pair, built one development at a time."""
@@ -540,6 +550,20 @@ class Relationship:
                 for tie in self.ties.values()
                 if tie.until is None
             },
+        }
+
+    def outline(self) -> dict[str, Any]:
+        """The pair as a list of relationships shows it: its stance, score and ties, and how
+        many developments count, are expected and possible, in a size that does not grow with
+        the pair's history (as_dict has each development; the read model keeps the outline of
+        each pair as it stands now, see ReadModel.outline_pairs)."""
+        return {
+            "pair": list(self.pair),
+            "stance": self.stance._value_,
+            "score": self.score,
+            "ties": [tie.outline() for tie in self.ties.values()],
+            "counts": {"developments": len(self.counted), "expected": len(self.expected),
+                       "possible": len(self.possible)},
         }
 
     def as_dict(self) -> dict[str, Any]:

@@ -386,7 +386,10 @@ class AxesOut(Schema):
     known_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
 
 
-class TieOut(Schema):
+class TieOutlineOut(Schema):
+    """A tie as a list of relationships shows it: the pair's own query adds its items and the
+    developments behind it."""
+
     kind = fields.Enum(TieKind, by_value=True, required=True)
     from_ = fields.String(required=True, data_key="from")
     to = fields.String(required=True)
@@ -394,9 +397,36 @@ class TieOut(Schema):
     since = fields.String(required=True)
     until = fields.String(required=True, allow_none=True)
     active = fields.Boolean(required=True)
-    items = fields.List(fields.String(), required=True)
     certainty = fields.Enum(Certainty, by_value=True, required=True)
+
+
+class TieOut(TieOutlineOut):
+    """A tie of a pair's state: its outline, the items it carries and the ids of the
+    developments behind it."""
+
+    items = fields.List(fields.String(), required=True)
     developments = fields.List(fields.String(), required=True)
+
+
+class CountsOut(Schema):
+    developments = fields.Integer(required=True, metadata={
+        "description": "Developments that count in the score"})
+    expected = fields.Integer(required=True, metadata={
+        "description": "Planned developments expected"})
+    possible = fields.Integer(required=True, metadata={
+        "description": "Developments begun but not yet certain"})
+
+
+class RelationshipOutlineOut(Schema):
+    """A pair as a list shows it: stance, score, ties, and how many developments are behind
+    them, in a size that does not grow with the pair's history. Its developments are in
+    `GET /relationships/{a}/{b}`."""
+
+    pair = fields.List(fields.String(), required=True, validate=validate.Length(equal=2))
+    stance = fields.Enum(Stance, by_value=True, required=True)
+    score = fields.Float(required=True, validate=validate.Range(-10, 10))
+    ties = fields.List(fields.Nested(TieOutlineOut), required=True)
+    counts = fields.Nested(CountsOut, required=True)
 
 
 class RelationshipOut(Schema):
@@ -480,7 +510,7 @@ class DevelopmentListOut(FromView):
 
 
 class RelationshipListOut(FromView):
-    relationships = fields.List(fields.Nested(RelationshipOut), required=True)
+    relationships = fields.List(fields.Nested(RelationshipOutlineOut), required=True)
     next = fields.String(required=True, allow_none=True)
     axes = fields.Nested(AxesOut, required=True)
 

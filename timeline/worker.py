@@ -9,6 +9,7 @@ new ones with back-off, saying so at each attempt, and resumes from the tracking
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable
@@ -25,6 +26,10 @@ MAX_DELAY = 30.0
 # Events per transaction while the worker catches up a backlog before following: the runner
 # applies one event per transaction, which made a bulk write of 20,000 events take minutes.
 CATCH_UP_RUN = 100
+# Seconds between the worker's looks for pairs to outline anew (see outline).
+OUTLINE_INTERVAL = 1.0
+
+log = logging.getLogger(__name__)
 
 
 class FollowedTimeline(Timeline):
@@ -102,6 +107,7 @@ def follow(
             while not stopping.is_set():
                 if app.read_model.catch_up(CATCH_UP_RUN, limit=CATCH_UP_RUN) < CATCH_UP_RUN:
                     break
+        app.read_model.outline_pairs(stopping.is_set)
         runner = BaseProjectionRunner(
             projection=app.read_model.projection,
             application_class=FollowedTimeline,
@@ -112,12 +118,34 @@ def follow(
         current[:] = [runner]
         if stopping.is_set():
             runner.stop()
+        followed = threading.Event()
+        outliner = threading.Thread(target=outline, args=(app, stopping, followed),
+                                    name="outliner", daemon=True)
         try:
             with runner:
+                outliner.start()
                 on_ready(app.read_model.lag())
                 runner.run_forever()
         finally:
+            followed.set()
+            if outliner.is_alive():
+                outliner.join()
             current.clear()
             runner.app.close()
     finally:
         app.close()
+
+
+def outline(app: Timeline, stopping: threading.Event, followed: threading.Event) -> None:
+    """Beside the runner: outline the pairs its events changed (ReadModel.outline_pairs),
+    every OUTLINE_INTERVAL seconds until the worker stops or stops following. A failure is
+    logged, and the next turn tries again (the runner reports a lost connection itself)."""
+    def done() -> bool:
+        return stopping.is_set() or followed.is_set()
+
+    while not done():
+        try:
+            app.read_model.outline_pairs(done)
+        except Exception:
+            log.exception("outlining pairs failed; trying again in %g s", OUTLINE_INTERVAL)
+        followed.wait(OUTLINE_INTERVAL)

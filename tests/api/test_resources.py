@@ -170,7 +170,9 @@ def test_auditor_journey_pages_through_the_whole_log(client, timeline):
 
 
 def test_a_rare_filter_answers_short_pages_each_with_a_cursor(client, monkeypatch):
-    urls = ["/api/v1/relationships?stance=war&limit=2",
+    # Relationships as of a date: a page folds the pairs it reads (as things stand now, it
+    # reads the outlines of that stance in their index, see the next test).
+    urls = ["/api/v1/relationships?stance=war&as_of=2024-04-07&limit=2",
             "/api/v1/developments?kind=visit&limit=2"]
     whole = [follow(client, url.replace("limit=2", "limit=500"))[0] for url in urls]
     # Each page may read 3 pairs or developments: pages come back short, even empty, and
@@ -181,3 +183,12 @@ def test_a_rare_filter_answers_short_pages_each_with_a_cursor(client, monkeypatc
         items, pages = follow(client, url)
         assert expected and items == expected
         assert pages > (len(expected) + 1) // 2 + 1
+
+
+def test_a_rare_stance_as_things_stand_comes_in_full_pages(client, monkeypatch):
+    monkeypatch.setattr(timeline.queries, "SCAN_PAIRS", 3)
+    everything, _ = follow(client, "/api/v1/relationships?limit=500")
+    wars = [r for r in everything if r["stance"] == "war"]
+    assert 1 <= len(wars) < len(everything) // 4
+    items, pages = follow(client, "/api/v1/relationships?stance=war&limit=500")
+    assert items == wars and pages == 1

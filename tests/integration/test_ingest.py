@@ -355,7 +355,7 @@ def test_listings_relationships_and_replays_keep_the_datasets_asked_for(seeded, 
         d["id"] for d in seeded_pair["developments"]]
     assert [r["pair"] for r in app.list_relationships(datasets=["gdelt"])] == [
         ["russia", "ukraine"]]
-    assert [r["pair"] for r in app.list_relationships(datasets=["gdelt"], limit=5)] == [
+    assert [r["pair"] for r in app.relationships_page(datasets=["gdelt"], limit=5).items] == [
         ["russia", "ukraine"]]
     assert [r["pair"] for r in app.list_relationships(actor="china", datasets=["gdelt"])] == []
     # An analyst replays GDELT's view of the pair in the order GDELT saw the news.

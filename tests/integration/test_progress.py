@@ -116,8 +116,12 @@ def test_seeding_reports_each_entry_then_the_projection(store):
     projected = heard.of(steps.PROJECTED)
     assert 0 < projected[0][1] <= app.audit.count()
     assert_counts_up_to(projected, projected[0][1])
+    # Then each pair is outlined (see ReadModel.outline_pairs).
+    outlined = heard.of(steps.OUTLINED)
+    assert_counts_up_to(outlined, len(app.list_relationships()))
     assert [s for s, _, _ in heard.reports] == (
-        [steps.SEEDED] * len(heard.of(steps.SEEDED)) + [steps.PROJECTED] * len(projected))
+        [steps.SEEDED] * len(heard.of(steps.SEEDED)) + [steps.PROJECTED] * len(projected)
+        + [steps.OUTLINED] * len(outlined))
     app.close()
 
 

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import STORES, fresh_store, source
+from tests.helpers import outline_of
 from timeline.application import Timeline
 from timeline.domain import Content, PartialDate, Participation, TimelineError
 from timeline.readmodel import fact_of, prepare_version, read_document
@@ -172,10 +173,20 @@ def check_against_a_pure_fold(url, history, as_of, data):
     answer = [{**r, "axes": None} for r in app.list_relationships(as_of=as_of, **axes)]
     assert answer == [{**r, "axes": None} for r in pure_answer(app, as_of, **axes)]
 
+    # A page as things stand now: the pairs the history marked, folded by the page; then
+    # the outlines the projector keeps; then those a rebuild made.
+    now = [outline_of(r) for r in pure_answer(app, None, None, None)]
+    assert app.relationships_page(limit=500).items == now
+    app.read_model.outline_pairs()
+    assert app.read_model.view.count_marked() == 0
+    assert app.relationships_page(limit=500).items == now
+
     incremental = (answer, app.replay(until=as_of, **axes))
     app.read_model.rebuild()
     assert ([{**r, "axes": None} for r in app.list_relationships(as_of=as_of, **axes)],
             app.replay(until=as_of, **axes)) == incremental
+    assert app.read_model.view.count_marked() == 0
+    assert app.relationships_page(limit=500).items == now
     app.close()
 
 

@@ -1,4 +1,5 @@
-"""A page of relationships costs its own pairs, not the store: the page's pairs are found in the
+"""A page of relationships costs its own pairs, not the store: as things stand now, a row per
+pair from the outlines the read model keeps; on other axes, the page's pairs are found in the
 pair index and only they are folded (issue: security and cost, section 1)."""
 
 from __future__ import annotations
@@ -7,13 +8,18 @@ from contextlib import contextmanager
 from datetime import date
 
 import pytest
+from click.testing import CliRunner
 
 import timeline.queries
 from tests.conftest import content
+from tests.conftest import source as a_source
+from tests.helpers import outline_of
+from timeline import cli
 from timeline.application import Timeline
 from timeline.axes import Axes
 from timeline.domain import Participation
-from timeline.vocabulary import ActorKind, Role, Stance
+from timeline.relationships import fold
+from timeline.vocabulary import ActorKind, Kind, Role, Stance
 
 
 @pytest.fixture
@@ -36,81 +42,171 @@ def folded(monkeypatch) -> list[set]:
     return found
 
 
-def test_a_page_folds_only_its_own_pairs(app, folded):
-    everything = app.list_relationships()
+def outlines(app, **axes) -> list[dict]:
+    """Every relationship on the axes as a page outlines it, from the whole list in full."""
+    return [outline_of(r) for r in app.list_relationships(**axes)]
+
+
+def every_page(app, limit: int, **query) -> list[list[dict]]:
+    """The items of each page of relationships, following the cursors to the end."""
+    pages, after = [], None
+    while True:
+        page = app.relationships_page(after=after, limit=limit, **query)
+        assert page.next is None or page.next != after  # a page always makes headway
+        pages.append(page.items)
+        if page.next is None:
+            return pages
+        after = page.next
+
+
+def test_a_page_as_things_stand_reads_the_outlines_and_folds_nothing(app, folded):
+    everything = outlines(app)
     assert len(everything) > 10
     folded.clear()
-    first = app.list_relationships(limit=1)
-    assert [r["pair"] for r in first] == [everything[0]["pair"]]
+    assert app.relationships_page(limit=1).items == everything[:1]
+    assert app.relationships_page(limit=500).items == everything
+    assert folded == []
+
+
+def test_a_page_on_other_axes_folds_only_its_own_pairs(app, folded):
+    everything = outlines(app, as_of=date(2024, 4, 7))
+    folded.clear()
+    first = app.relationships_page(limit=1, as_of=date(2024, 4, 7)).items
+    assert first == everything[:1]
     # Its own pair, and the next one, which tells that a next page exists.
     assert folded == [{tuple(everything[0]["pair"]), tuple(everything[1]["pair"])}]
 
 
-def test_pages_in_the_index_add_up_to_the_whole_list_on_every_axis(app):
+def test_pages_add_up_to_the_whole_list_on_every_axis(app):
     for axes in ({}, {"as_of": date(2024, 4, 7)}, {"reported_by": date(2023, 6, 1)},
                  {"datasets": ["seed"]}, {"datasets": ["manual"]}):
-        everything = app.list_relationships(**axes)
-        paged, after = [], None
-        while True:
-            page = app.list_relationships(after=after, limit=3, **axes)
-            paged += page
-            if len(page) < 3:
-                break
-            after = tuple(page[-1]["pair"])
-        assert paged == everything, axes
+        everything = outlines(app, **axes)
+        assert [r for items in every_page(app, 3, **axes) for r in items] == everything, axes
         # A stance filter reads pages until its own is full.
-        wars = app.list_relationships(stance=Stance.WAR, limit=1, **axes)
+        wars = app.relationships_page(stance=Stance.WAR, limit=1, **axes).items
         assert wars == [r for r in everything if r["stance"] == "war"][:1]
 
 
-def test_an_actors_pages_fold_only_their_own_pairs_and_add_up(app, folded):
-    everything = app.list_relationships(actor="russia")
-    assert len(everything) > 3
-    paged, after = [], None
-    while True:
-        page = app.relationships_page(actor="russia", after=after, limit=2)
-        paged += page.items
-        if page.next is None:
-            break
-        after = page.next
-    assert paged == everything
+def test_an_actors_pages_add_up_on_both_paths(app, folded):
+    for axes in ({}, {"as_of": date(2024, 4, 7)}):
+        everything = outlines(app, actor="russia", **axes)
+        assert len(everything) > 3
+        assert [r for items in every_page(app, 2, actor="russia", **axes)
+                for r in items] == everything
+        for stance in {r["stance"] for r in everything}:
+            assert [r for items in every_page(app, 2, actor="russia", stance=Stance(stance),
+                                              **axes) for r in items] == [
+                r for r in everything if r["stance"] == stance]
+    first = outlines(app, actor="russia")[:1]
     folded.clear()
-    assert app.relationships_page(actor="russia", limit=1).items == everything[:1]
-    assert folded == [{tuple(everything[0]["pair"]), tuple(everything[1]["pair"])}]
+    assert app.relationships_page(actor="russia", limit=1).items == first
+    assert folded == []
 
 
 def test_a_rare_stance_reads_a_bounded_number_of_pairs_per_page(app, monkeypatch):
-    everything = app.list_relationships()
+    # On other axes than now, a page folds the pairs it reads: at most SCAN_PAIRS.
+    axes = {"as_of": date(2024, 4, 7)}
+    everything = outlines(app, **axes)
     wars = [r for r in everything if r["stance"] == "war"]
     assert wars and len(wars) < len(everything) // 4
     # With a budget of 3 pairs a page, the pages of wars may be short, even empty, but each
     # says where to go on, and they add up to every war.
     monkeypatch.setattr(timeline.queries, "SCAN_PAIRS", 3)
-    pages, after = [], None
-    while True:
-        page = app.relationships_page(stance=Stance.WAR, after=after, limit=2)
-        pages.append(page.items)
-        if page.next is None:
-            break
-        after = page.next
+    pages = every_page(app, 2, stance=Stance.WAR, **axes)
     assert [r for items in pages for r in items] == wars
     assert any(len(items) < 2 for items in pages[:-1])
     assert len(pages) >= len(everything) // 3
 
 
 def test_a_page_folds_a_bounded_number_of_links_but_always_one_pair(app, monkeypatch):
-    everything = app.list_relationships()
+    axes = {"as_of": date(2024, 4, 7)}
+    everything = outlines(app, **axes)
     monkeypatch.setattr(timeline.queries, "SCAN_LINKS", 3)
-    pages, after = [], None
-    while True:
-        page = app.relationships_page(after=after, limit=5)
-        assert page.items or page.next is None
-        pages.append(page.items)
-        if page.next is None:
-            break
-        after = page.next
+    pages = every_page(app, 5, **axes)
     assert [r for items in pages for r in items] == everything
-    assert max(len(items) for items in pages[:-1]) < 5
+    assert all(pages) and max(len(items) for items in pages[:-1]) < 5
+
+
+def marked(app) -> set[tuple[str, str]]:
+    return {(a, b) for a, b, _ in app.read_model.view.marked_pairs(10_000)}
+
+
+def test_a_pair_changed_since_its_outline_is_folded_until_outlined_anew(app, folded):
+    assert marked(app) == set()  # seeding outlined every pair
+    app.record_development(content(actors=(Participation("china", Role.SOURCE),
+                                           Participation("ukraine", Role.TARGET)),
+                                   kind=Kind.SANCTIONS))
+    app.read_model.catch_up()
+    assert marked(app) == {("china", "ukraine")}
+    everything = outlines(app)
+    folded.clear()
+    # The stale outline is never read: the page folds the marked pair, and only it.
+    assert [r for items in every_page(app, 7) for r in items] == everything
+    assert folded and all(pairs <= {("china", "ukraine")} for pairs in folded)
+    hostile = [r for r in everything if r["stance"] == "hostility"]
+    assert ["china", "ukraine"] in [r["pair"] for r in hostile]
+    assert [r for items in every_page(app, 2, stance=Stance.HOSTILITY)
+            for r in items] == hostile
+    # The projector outlines it anew: the same pages, and no fold.
+    assert app.read_model.outline_pairs() == 1
+    assert marked(app) == set()
+    folded.clear()
+    assert [r for items in every_page(app, 7) for r in items] == everything
+    assert [r for items in every_page(app, 2, stance=Stance.HOSTILITY)
+            for r in items] == hostile
+    assert folded == []
+
+
+def test_a_correction_that_moves_a_development_marks_the_pair_it_left(app):
+    ident = app.record_development(content(actors=(Participation("iran", Role.SOURCE),
+                                                   Participation("ukraine", Role.TARGET))))
+    app.read_model.catch_up()
+    app.read_model.outline_pairs()
+    assert ["iran", "ukraine"] in [r["pair"] for r in app.relationships_page(limit=500).items]
+    app.correct_development(ident, {"actors": (Participation("china", Role.SOURCE),
+                                               Participation("ukraine", Role.TARGET))},
+                            "It was China.", a_source())
+    app.read_model.catch_up()
+    assert {("iran", "ukraine"), ("china", "ukraine")} <= marked(app)
+    everything = outlines(app)
+    assert ["iran", "ukraine"] not in [r["pair"] for r in everything]
+    assert app.relationships_page(limit=500).items == everything
+    # Nothing of the pair stands any more: its row goes, until a development links it again.
+    app.read_model.outline_pairs()
+    assert ("iran", "ukraine") not in marked(app)
+    assert app.relationships_page(limit=500).items == everything
+    assert ("iran", "ukraine") not in [pair for pair, _ in
+                                       app.read_model.view.select_outlines(None, 10_000)]
+
+
+def test_an_outline_folded_before_a_later_run_leaves_that_runs_mark(app):
+    # Another process applies events while this one outlines: the outline it folded is of the
+    # pair before them, and must not clear their mark.
+    view = app.read_model.view
+    app.record_development(content())
+    app.read_model.catch_up()
+    (a, b, first_mark), = view.marked_pairs(10)
+    states = fold(view.select_links(pair=(a, b)))
+    app.record_development(content(kind=Kind.SANCTIONS))
+    app.read_model.catch_up()
+    (_, _, second_mark), = view.marked_pairs(10)
+    assert second_mark > first_mark
+    view.write_outlines([(a, b, first_mark, states[(a, b)])])
+    assert view.marked_pairs(10) == [(a, b, second_mark)]
+    assert app.relationships_page(limit=500).items == outlines(app)
+
+
+def test_commands_that_write_in_bulk_leave_every_pair_outlined(tmp_path):
+    store = f"sqlite:///{tmp_path / 'bulk.db'}"
+    result = CliRunner().invoke(cli.main, ["--store", store, "synth", "--developments", "300",
+                                           "--actors", "12", "--seed", "3", "-q"])
+    assert result.exit_code == 0, result.output
+    app = Timeline(store)
+    assert marked(app) == set() and app.read_model.view.count_marked() == 0
+    assert app.relationships_page(limit=500).items == outlines(app)
+    app.read_model.rebuild()
+    assert marked(app) == set()
+    app.close()
 
 
 def vm_steps(view, call):
