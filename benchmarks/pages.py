@@ -8,7 +8,8 @@ Requests go through the Flask app in this process (no sockets): the figure is th
 own work for one request. A deep cursor is built from the read model (a page near the end of
 the list, still full); a maximal-fan-out development (the caps of the schemas: sources and
 targets filling `actors`) is then recorded, and the pair query and the first page of
-relationships are timed again after it.
+relationships are timed again after it, before and after the pairs it changed are outlined
+anew (as the serving process's projector, or the worker, does within a second).
 """
 
 from __future__ import annotations
@@ -172,6 +173,14 @@ def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT) -> Non
     record("pair query of a pair in a maximal fan-out development", size, after, baseline, None)
     after = median_ms(client, f"/api/v1/relationships?{limit}", rounds)
     record("relationships first page, after the fan-out", size, after, baseline, None)
+    # What a serving process's projector (or the worker) does within a second of the write.
+    started = time.perf_counter()
+    outlined = app.read_model.outline_pairs()
+    print(f"  (outlined the {outlined} pairs the fan-out changed in"
+          f" {(time.perf_counter() - started) * 1000:.0f} ms)")
+    after = median_ms(client, f"/api/v1/relationships?{limit}", rounds)
+    record("relationships first page, after the fan-out, outlined", size, after, baseline,
+           None)
 
 
 def record(measure: str, size: str, ms: float, baseline: float, first: float | None) -> None:
