@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from uuid import uuid4
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -232,6 +232,22 @@ def raw_postgres_ingest(app: Timeline) -> float:
     with app.recorder.datastore.transaction(commit=True) as c:
         c.execute(f"DROP TABLE {copy}")
     return len(rows) / elapsed
+
+
+def outline_timer(app: Timeline) -> list[tuple[int, float]]:
+    """Time each ReadModel.outline_pairs of `app` from now on (until the attribute is
+    deleted): (pairs outlined, seconds) of each call, in a list."""
+    timed: list[tuple[int, float]] = []
+    real = app.read_model.outline_pairs
+
+    def outline_pairs(*args: Any, **kwargs: Any) -> int:
+        started = time.perf_counter()
+        pairs = real(*args, **kwargs)
+        timed.append((pairs, time.perf_counter() - started))
+        return pairs
+
+    app.read_model.outline_pairs = outline_pairs  # type: ignore[method-assign]
+    return timed
 
 
 def rebuild_rates(app: Timeline, rounds: int) -> tuple[float, float, float]:
@@ -479,12 +495,15 @@ def bench_store(kind: str, url: str, path: Path | None, size: int, args, directo
     # background projector does (runs of ReadModel.next_run, one transaction each), then
     # rebuilt.
     target = 0.35 if kind == "sqlite" else 0.25
+    outlines = outline_timer(app)
     started = time.perf_counter()
     caught = app.read_model.catch_up_in_runs()
     catch_up = caught / (time.perf_counter() - started)
     started = time.perf_counter()
     events = app.read_model.rebuild()
-    rebuild = events / (time.perf_counter() - started)
+    took = time.perf_counter() - started
+    rebuild = events / took
+    del app.read_model.outline_pairs
     raw_read = raw_sqlite_read(path) if kind == "sqlite" else raw_postgres_read(app)
     ceiling = raw_sqlite_read_decode(path) if kind == "sqlite" else raw_postgres_read_decode(app)
     row(f"projection catch-up of the backlog, events/s ({kind})", human(size),
@@ -493,6 +512,9 @@ def bench_store(kind: str, url: str, path: Path | None, size: int, args, directo
     row(f"projection rebuild, events/s ({kind})", human(size), f"{rebuild:,.0f}",
         f"{rebuild / ceiling:.3f}x raw read+decode ({ceiling:,.0f}/s); target {target}x;"
         f" {rebuild / raw_read:.3f}x raw read ({raw_read:,.0f}/s)")
+    pairs, seconds = outlines[-1]
+    row(f"  of which outlining the pairs after the rebuild ({kind})", human(size),
+        f"{pairs:,} pairs in {seconds:.1f} s", f"{seconds / took:.0%} of the rebuild")
     log, tree, view = footprint(sqlite_bytes(path) if kind == "sqlite" else postgres_bytes(app))
     row(f"read model bytes ({kind})", human(size), f"{view / 1e6:,.1f} MB",
         f"{view / log:.2f}x the log's {log / 1e6:,.1f} MB (events, hashes); target 1.0x;"

@@ -149,7 +149,11 @@ def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT) -> Non
         ("developments, status as of a date", "/api/v1/developments",
          "status=cancelled&as_of=2000-01-01", cursors["developments"]),
         ("relationships", "/api/v1/relationships", "", cursors["relationships"]),
+        # Tension matches no pair of a synthetic store: every pair read, none shown.
         ("relationships, stance=tension", "/api/v1/relationships", "stance=tension",
+         cursors["relationships"]),
+        # Alliance matches about 1% of them.
+        ("relationships, stance=alliance", "/api/v1/relationships", "stance=alliance",
          cursors["relationships"]),
         ("replay (happened)", "/api/v1/replay", "", cursors["replay"]),
         ("replay (reported)", "/api/v1/replay", "order=reported", cursors["replay_reported"]),
