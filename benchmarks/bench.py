@@ -498,12 +498,14 @@ def bench_store(kind: str, url: str, path: Path | None, size: int, args, directo
     outlines = outline_timer(app)
     started = time.perf_counter()
     caught = app.read_model.catch_up_in_runs()
-    catch_up = caught / (time.perf_counter() - started)
+    caught_in = time.perf_counter() - started
+    catch_up = caught / caught_in
     started = time.perf_counter()
     events = app.read_model.rebuild()
     took = time.perf_counter() - started
     rebuild = events / took
     del app.read_model.outline_pairs
+    (caught_pairs, caught_outlining), (pairs, seconds) = outlines
     raw_read = raw_sqlite_read(path) if kind == "sqlite" else raw_postgres_read(app)
     ceiling = raw_sqlite_read_decode(path) if kind == "sqlite" else raw_postgres_read_decode(app)
     row(f"projection catch-up of the backlog, events/s ({kind})", human(size),
@@ -512,8 +514,10 @@ def bench_store(kind: str, url: str, path: Path | None, size: int, args, directo
     row(f"projection rebuild, events/s ({kind})", human(size), f"{rebuild:,.0f}",
         f"{rebuild / ceiling:.3f}x raw read+decode ({ceiling:,.0f}/s); target {target}x;"
         f" {rebuild / raw_read:.3f}x raw read ({raw_read:,.0f}/s)")
-    pairs, seconds = outlines[-1]
-    row(f"  of which outlining the pairs after the rebuild ({kind})", human(size),
+    row(f"  of which outlining the pairs, catch-up ({kind})", human(size),
+        f"{caught_pairs:,} pairs in {caught_outlining:.1f} s",
+        f"{caught_outlining / caught_in:.0%} of the catch-up")
+    row(f"  of which outlining the pairs, rebuild ({kind})", human(size),
         f"{pairs:,} pairs in {seconds:.1f} s", f"{seconds / took:.0%} of the rebuild")
     log, tree, view = footprint(sqlite_bytes(path) if kind == "sqlite" else postgres_bytes(app))
     row(f"read model bytes ({kind})", human(size), f"{view / 1e6:,.1f} MB",

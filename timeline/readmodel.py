@@ -596,17 +596,11 @@ INSERT_MOMENTS = (
     "INSERT INTO {development_moments} (day, step, earliest, development_id, position,"
     " now_only) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
-# The pairs whose outline a run changes (see pair_outlines): those its versions link, and
-# those the versions they supersede linked (a correction may move a development to another
-# pair), marked with the run's last position.
+# The pairs whose outline a run changes (see pair_outlines), marked with the run's last
+# position, in pair order: the order ReadModel.outline_pairs writes them in, so that on
+# PostgreSQL the two never wait for each other's rows in a cycle.
 MARK_PAIRS = (
     "INSERT INTO {pair_outlines} (a, b, marked) VALUES (?, ?, ?)"
-    " ON CONFLICT (a, b) DO UPDATE SET marked = excluded.marked"
-)
-MARK_SUPERSEDED_PAIRS = (
-    "INSERT INTO {pair_outlines} (a, b, marked)"
-    " SELECT l.a, l.b, ? FROM {development_links} l JOIN {development_versions} v"
-    " ON v.position = l.position WHERE v.development_id = ? AND v.version = ?"
     " ON CONFLICT (a, b) DO UPDATE SET marked = excluded.marked"
 )
 
@@ -896,16 +890,22 @@ class ViewQueries(Dialect):
         """
         writes = plan_writes(versions, self._states_of(c, named_actors(versions)))
         marked = versions[-1].row.position
+        # The pairs the run changes: those its versions link, and those the versions they
+        # supersede linked (a correction may move a development to another pair).
+        changed = {(link.a, link.b) for link in writes.links}
+        replaced = Among(versions=[(superseded.development_id, superseded.version)
+                                   for superseded in writes.superseded])
+        for chosen, keys in replaced.branches() if writes.superseded else ():
+            c.execute(self.sql(f"SELECT l.a, l.b FROM {{development_links}} l WHERE {chosen}"),
+                      keys)
+            changed |= {(row["a"], row["b"]) for row in c.fetchall()}
         for statement, rows in (
-            (MARK_SUPERSEDED_PAIRS, [(marked, superseded.development_id, superseded.version)
-                                     for superseded in writes.superseded]),
             (SUPERSEDE_VERSIONS, writes.superseded),
             (INSERT_VERSIONS, writes.versions),
             (INSERT_PARTICIPANTS, writes.participants),
             (INSERT_LINKS, writes.links),
             (INSERT_MOMENTS, writes.moments),
-            (MARK_PAIRS, [(a, b, marked) for a, b in sorted({(link.a, link.b)
-                                                            for link in writes.links})]),
+            (MARK_PAIRS, [(a, b, marked) for a, b in sorted(changed)]),
         ):
             if rows:
                 c.executemany(self.sql(statement), rows)
@@ -1378,17 +1378,18 @@ class ViewQueries(Dialect):
         """Write each (a, b, mark, its Relationship now, or None where nothing of the pair
         stands) unless a later run marked the pair meanwhile: its outline is then folded
         anew at the next turn. A pair where nothing stands has no row until marked again."""
+        update = self.sql("UPDATE {pair_outlines} SET stance = ?, outline = ?, marked = NULL"
+                          " WHERE a = ? AND b = ? AND marked = ?")
+        delete = self.sql("DELETE FROM {pair_outlines} WHERE a = ? AND b = ? AND marked = ?")
         with self.writing() as c:
-            kept = [(state.stance._value_, json.dumps(state.outline(), separators=COMPACT),
-                     a, b, mark) for a, b, mark, state in outlined if state is not None]
-            gone = [(a, b, mark) for a, b, mark, state in outlined if state is None]
-            if kept:
-                c.executemany(self.sql(
-                    "UPDATE {pair_outlines} SET stance = ?, outline = ?, marked = NULL"
-                    " WHERE a = ? AND b = ? AND marked = ?"), kept)
-            if gone:
-                c.executemany(self.sql(
-                    "DELETE FROM {pair_outlines} WHERE a = ? AND b = ? AND marked = ?"), gone)
+            # In pair order, as a projection run marks them (see MARK_PAIRS).
+            for a, b, mark, state in sorted(outlined, key=lambda each: each[:2]):
+                if state is None:
+                    c.execute(delete, (a, b, mark))
+                else:
+                    c.execute(update, (state.stance._value_,
+                                       json.dumps(state.outline(), separators=COMPACT),
+                                       a, b, mark))
 
     def lag(self, head: LogHead) -> int:
         """How many positions of the events table lie beyond the view's tracking record."""

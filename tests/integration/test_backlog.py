@@ -7,15 +7,18 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from unittest.mock import ANY
 
 from api import create_app
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, content
 from tests.integration.test_processes import wait_for
+from timeline import worker as the_worker
 from timeline.application import Timeline
 from timeline.readmodel import FileElection, ProcessElection, Projector
 from timeline.seeding import seed
-from timeline.vocabulary import ActorKind
+from timeline.vocabulary import ActorKind, Kind
 
 ROOT = Path(__file__).resolve().parents[2]
 BULK_EVENTS = 20_000
@@ -24,6 +27,7 @@ BULK_EVENTS = 20_000
 # project: it leaves a backlog of about BULK_EVENTS events for the serving process to find.
 BULK_WRITE = """
 import sys
+from timeline import worker as the_worker
 from timeline.application import Timeline
 from timeline.synth import Synthesizer, run
 app = Timeline(sys.argv[1])
@@ -71,7 +75,9 @@ def test_after_a_bulk_write_by_another_process_a_read_answers_at_once_and_catche
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         def caught_up() -> bool:
-            return client.get("/api/v1/actors").headers["Timeline-Lag"] == "0"
+            # Then it outlines the pairs the backlog changed (see ReadModel.outline_pairs).
+            return (client.get("/api/v1/actors").headers["Timeline-Lag"] == "0"
+                    and app.read_model.view.count_marked() == 0)
 
         wait_for(caught_up, timeout=300, every=0.1)
     finally:
@@ -95,6 +101,56 @@ def test_a_small_backlog_is_applied_by_the_read_itself(store):
     read = flask_app.test_client().get("/api/v1/actors/atlantis")
     assert read.status_code == 200 and read.headers["Timeline-Lag"] == "0"
     assert "read_model" not in read.get_json()
+    app.close()
+
+
+def test_after_a_write_the_projector_outlines_its_pairs(store):
+    """The serving process's projector (SQLite) or the worker (PostgreSQL) outlines the
+    pairs a write changed; until then a page folds them (see ReadModel.outline_pairs)."""
+    flask_app = create_app({"STORE": store, "TESTING": True})
+    app = flask_app.extensions["timeline"]
+    seed(app, SEEDS)
+    app.record_development(content(kind=Kind.SANCTIONS))  # a command: not projected
+    client = flask_app.test_client()
+    read = client.get("/api/v1/relationships?limit=500")
+    assert read.headers["Timeline-Lag"] == "0"  # applied by the read itself
+    outline = next(r for r in read.get_json()["relationships"]
+                   if r["pair"] == ["china", "russia"])
+    assert outline["counts"]["developments"] == 12  # eleven seeded, and this one
+    worker = None
+    if store.startswith("postgresql"):  # there, the worker is the projector
+        worker = subprocess.Popen([sys.executable, "-m", "timeline.cli", "--store", store,
+                                   "worker"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: app.read_model.view.count_marked() == 0, timeout=60, every=0.05)
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=60) == 0, worker.stderr.read()
+    assert client.get("/api/v1/relationships?limit=500").get_json() == read.get_json()
+    app.close()
+
+
+def test_the_workers_outliner_outlines_the_pairs_the_runner_changes(store, monkeypatch):
+    """Beside the library's runner, which applies one event per transaction, a thread of the
+    worker outlines the pairs they changed (timeline.worker.outline)."""
+    monkeypatch.setattr(the_worker, "OUTLINE_INTERVAL", 0.02)
+    app = Timeline(store)
+    seed(app, SEEDS)
+    stopping, followed = threading.Event(), threading.Event()
+    outliner = threading.Thread(target=the_worker.outline, args=(app, stopping, followed))
+    outliner.start()
+    try:
+        app.record_development(content(kind=Kind.SANCTIONS))
+        app.read_model.catch_up()  # as the runner would
+        wait_for(lambda: app.read_model.view.count_marked() == 0, timeout=60, every=0.02)
+        assert app.read_model.view.select_outlines(("china", "russi"), 1) == [
+            (("china", "russia"), ANY)]
+    finally:
+        followed.set()
+        outliner.join(timeout=60)
+    assert not outliner.is_alive()
     app.close()
 
 
