@@ -39,7 +39,6 @@ from timeline.ingest.bulk import ingest as ingest_rows
 from timeline.merkle import ProofError
 from timeline.progress import IMPORTED
 from timeline.queries import dataset_values
-from timeline.readmodel import fewer_collections
 from timeline.seeding import SeedError, bundled, existing, seed
 from timeline.store import DEFAULT_STORE, StoreError
 from timeline.vocabulary import Certainty, Kind, Stance, Status
@@ -65,14 +64,13 @@ def analyze(app: Timeline, progress: Any = None) -> None:
     hashes and the read model. Without them (autovacuum off, or before its first run) the
     PostgreSQL planner guesses, and chose scans over the pair indexes; SQLite's planner uses
     them too."""
-    # The view's statistics are only worth taking once it is full; filled on the bulk path,
-    # so that the command leaves no backlog for a request to find.
+    # The view filled on the bulk path, so that the command leaves no backlog for a request to
+    # find; its statistics are taken once it is full, before its pairs are outlined.
     app.read_model.catch_up_bulk(progress=progress)
     recorder: Any = app.recorder
     with recorder.datastore.transaction(commit=True) as c:
         for name in (recorder.events_table_name, "event_hashes"):
             c.execute(f"ANALYZE {recorder.table(name)}")
-    app.read_model.view.analyze()
 
 
 @contextmanager
@@ -479,7 +477,7 @@ def project(ctx: click.Context, rebuild: bool, quiet: bool) -> None:
                 applied = app.read_model.rebuild(progress=progress)
             else:
                 applied = app.read_model.catch_up(progress=progress)
-                app.read_model.outline_pairs(progress=progress)
+                app.read_model.outline_pairs(progress=progress, after_bulk=applied > 0)
         if rebuild:
             analyze(app)
         verb = "Rebuilt the read model from" if rebuild else "Applied"
@@ -539,9 +537,7 @@ INGEST_VIEW_BATCH = 5000
 
 def view_in_bulk(app: Timeline, progress: Any = None) -> None:
     """Bring the view up to date after an ingest in bulk runs (see ReadModel.rebuild)."""
-    with fewer_collections():
-        app.read_model.catch_up(INGEST_VIEW_BATCH, bulk=True, progress=progress)
-    app.read_model.outline_pairs(progress=progress)
+    app.read_model.catch_up_bulk(progress, INGEST_VIEW_BATCH)
 
 
 def gdelt_files(paths: tuple[Path, ...], since: date | None, until: date | None) -> list[Path]:

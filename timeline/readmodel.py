@@ -1892,12 +1892,13 @@ class ReadModel:
             done = self.catch_up(run, limit=run)
             applied += done
             if done < run:
-                self.outline_pairs(stopping)
+                # After a long backlog (a bulk write by another process), with statistics.
+                self.outline_pairs(stopping, after_bulk=applied > self.long_backlog)
                 break
         return applied
 
     def outline_pairs(self, stopping: Callable[[], bool] = lambda: False,
-                      progress: Progress | None = None) -> int:
+                      progress: Progress | None = None, after_bulk: bool = False) -> int:
         """Fold anew each pair whose links changed since its outline was made (the marked
         pairs, see ViewQueries.pair_outlines) and keep its outline, a transaction per turn of
         at most outline_pairs_run pairs holding outline_links links (or one pair), until
@@ -1906,8 +1907,14 @@ class ReadModel:
         Lists of relationships read the outlines (see Queries.relationships_page), so that a
         page costs a row per pair; they fold the marked pairs themselves, so an outline is
         never stale, only slower until this has run. A pair marked again meanwhile (another
-        process applied events) keeps its mark, for the next turn."""
+        process applied events) keeps its mark, for the next turn.
+
+        `after_bulk`: the planner's statistics are refreshed first. Outlining reads each pair's
+        links by the pair index, and PostgreSQL without statistics of a freshly loaded view
+        planned it so that one turn's statement ran for minutes (100k developments)."""
         view = self.view
+        if after_bulk:
+            view.analyze()
         outlined = 0
         total = 0
         if progress is not None:
@@ -1939,21 +1946,20 @@ class ReadModel:
         """How many events the view has not applied yet."""
         return self.view.lag(self.log_head)
 
-    def catch_up_bulk(self, progress: Progress | None = None) -> int:
-        """Apply the whole backlog on the bulk path (long runs, see rebuild_batch): what a
-        command that wrote many events does before it returns, so that no read finds them
-        unapplied."""
+    def catch_up_bulk(self, progress: Progress | None = None, batch: int | None = None
+                      ) -> int:
+        """Apply the whole backlog on the bulk path (runs of `batch` events, by default
+        rebuild_batch), then outline the pairs it changed: what a command that wrote many
+        events does before it returns, so that no read finds them unapplied."""
         with fewer_collections():
-            applied = self.catch_up(self.rebuild_batch, bulk=True, progress=progress)
-        self.outline_pairs(progress=progress)
+            applied = self.catch_up(batch or self.rebuild_batch, bulk=True, progress=progress)
+        self.outline_pairs(progress=progress, after_bulk=applied > 0)
         return applied
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Throw the read model away and project it again from the first event."""
         self.view.reset(self.name)
-        applied = self.catch_up_bulk(progress)
-        self.view.analyze()
-        return applied
+        return self.catch_up_bulk(progress)
 
     @cached_property
     def log_head(self) -> LogHead:

@@ -103,11 +103,14 @@ def follow(
     try:
         # A backlog (a bulk write, or the worker was down) in runs first, stopping on a signal
         # between them; the runner then starts after the view's last tracking record.
+        applied = 0
         if app.read_model.lag() > CATCH_UP_RUN:
             while not stopping.is_set():
-                if app.read_model.catch_up(CATCH_UP_RUN, limit=CATCH_UP_RUN) < CATCH_UP_RUN:
+                done = app.read_model.catch_up(CATCH_UP_RUN, limit=CATCH_UP_RUN)
+                applied += done
+                if done < CATCH_UP_RUN:
                     break
-        app.read_model.outline_pairs(stopping.is_set)
+        app.read_model.outline_pairs(stopping.is_set, after_bulk=applied > 0)
         runner = BaseProjectionRunner(
             projection=app.read_model.projection,
             application_class=FollowedTimeline,
