@@ -1159,20 +1159,22 @@ class ViewQueries(Dialect):
 
     def count_links(self, pairs: Sequence[tuple[str, str]], axes: Axes,
                     every_version: bool = False, datasets: Sequence[str] = (),
-                    budget: int | None = None) -> dict[tuple[str, str], int]:
+                    budget: int | None = None, chunk: int | None = None
+                    ) -> dict[tuple[str, str], int]:
         """How many links each pair has on the axes (from one of `datasets`, when given), as
         select_links would read them: counted in the pair index, each link's version by its
         primary key (what the filters read), without decoding a fact (what folding the pairs
         would cost). With a `budget`, the pairs are counted in order, COUNT_CHUNK at a time,
         until the links counted pass it: the pairs left out were not counted (a page that
-        stops at SCAN_LINKS links need not count the links of the pairs it will not show)."""
+        stops at SCAN_LINKS links need not count the links of the pairs it will not show);
+        `chunk` pairs at a time instead, when given."""
         where, wanted = in_force(axes, "v", every_version)
         if axes.as_of is not None:
             where.append("v.begins <= ?")
             wanted.append(axes.as_of.isoformat())
         of_datasets(datasets, "v", where, wanted)
         found: dict[tuple[str, str], int] = {}
-        chunk = len(pairs) if budget is None else self.COUNT_CHUNK
+        chunk = len(pairs) if budget is None else chunk or self.COUNT_CHUNK
         total = 0
         with self.reading() as c:
             for start in range(0, len(pairs), max(chunk, 1)):
@@ -1720,6 +1722,9 @@ class ReadModel:
     # a write waits for one such turn (see outline_pairs).
     outline_pairs_run = 500
     outline_links = 20_000
+    # Pairs counted per statement: a statement per 25 pairs (a page's count) was a third of
+    # outlining every pair at 100k developments, one per 500 wastes a count of busy pairs.
+    outline_count_chunk = 125
     poll_interval = 0.02  # seconds between looks at the view while a reader waits for it
 
     def __init__(self, app: Application) -> None:
@@ -1926,7 +1931,8 @@ class ReadModel:
             if not marked:
                 break
             pairs = [(a, b) for a, b, _ in marked]
-            sizes = view.count_links(pairs, NOW, budget=self.outline_links)
+            sizes = view.count_links(pairs, NOW, budget=self.outline_links,
+                                     chunk=self.outline_count_chunk)
             held = 0
             for i, pair in enumerate(pairs):
                 held += sizes.get(pair, self.outline_links + 1)

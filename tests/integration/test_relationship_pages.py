@@ -279,3 +279,6 @@ def test_counting_a_pages_links_stops_at_its_budget(seeded, monkeypatch):
     # The first chunk of pairs, in order, counted exactly; the rest left out.
     assert list(budgeted) == pairs[:view.COUNT_CHUNK]
     assert budgeted == {pair: every[pair] for pair in pairs[:view.COUNT_CHUNK]}
+    # The outliner counts more pairs a statement (ReadModel.outline_count_chunk).
+    assert view.count_links(pairs, Axes(), budget=1, chunk=8) == {
+        pair: every[pair] for pair in pairs[:8]}
