@@ -597,8 +597,7 @@ INSERT_MOMENTS = (
     " now_only) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 # The pairs whose outline a run changes (see pair_outlines), marked with the run's last
-# position, in pair order: the order ReadModel.outline_pairs writes them in, so that on
-# PostgreSQL the two never wait for each other's rows in a cycle.
+# position.
 MARK_PAIRS = (
     "INSERT INTO {pair_outlines} (a, b, marked) VALUES (?, ?, ?)"
     " ON CONFLICT (a, b) DO UPDATE SET marked = excluded.marked"
@@ -1380,18 +1379,20 @@ class ViewQueries(Dialect):
         """Write each (a, b, mark, its Relationship now, or None where nothing of the pair
         stands) unless a later run marked the pair meanwhile: its outline is then folded
         anew at the next turn. A pair where nothing stands has no row until marked again."""
-        update = self.sql("UPDATE {pair_outlines} SET stance = ?, outline = ?, marked = NULL"
-                          " WHERE a = ? AND b = ? AND marked = ?")
-        delete = self.sql("DELETE FROM {pair_outlines} WHERE a = ? AND b = ? AND marked = ?")
+        kept = [(state.stance._value_, json.dumps(state.outline(), separators=COMPACT),
+                 a, b, mark) for a, b, mark, state in outlined if state is not None]
+        gone = [(a, b, mark) for a, b, mark, state in outlined if state is None]
         with self.writing() as c:
-            # In pair order, as a projection run marks them (see MARK_PAIRS).
-            for a, b, mark, state in sorted(outlined, key=lambda each: each[:2]):
-                if state is None:
-                    c.execute(delete, (a, b, mark))
-                else:
-                    c.execute(update, (state.stance._value_,
-                                       json.dumps(state.outline(), separators=COMPACT),
-                                       a, b, mark))
+            # The view's lock, which a projection run holds too: on PostgreSQL their row
+            # locks, taken in different orders, would otherwise risk a deadlock.
+            self.lock_view(c, wait=True)
+            if kept:
+                c.executemany(self.sql(
+                    "UPDATE {pair_outlines} SET stance = ?, outline = ?, marked = NULL"
+                    " WHERE a = ? AND b = ? AND marked = ?"), kept)
+            if gone:
+                c.executemany(self.sql(
+                    "DELETE FROM {pair_outlines} WHERE a = ? AND b = ? AND marked = ?"), gone)
 
     def lag(self, head: LogHead) -> int:
         """How many positions of the events table lie beyond the view's tracking record."""
