@@ -17,7 +17,7 @@ from uuid import UUID
 from timeline.axes import AXES, NOW, Axes
 from timeline.domain import Development, InvalidInput, NotFound, as_uuid
 from timeline.history import development_on
-from timeline.readmodel import Among, Listed, fewer_collections
+from timeline.readmodel import Among, Listed, affordable, fewer_collections
 from timeline.relationships import (
     HappenedKey,
     Relationship,
@@ -161,8 +161,8 @@ class Queries:
 
         Cost, as things stand now (no axis, every dataset): a row per pair, from the outlines
         the read model keeps, and a fold of the pairs changed since their outline was made
-        (see _outlined_page). On other axes: O(developments of the pairs read). The pairs come from the pair index, a run at a
-        time, and only they are folded; a page reads at most SCAN_PAIRS pairs holding at most
+        (see _outlined_page). On other axes: O(developments of the pairs read). The pairs
+        come from the pair index, a run at a time, and only they are folded; a page reads at most SCAN_PAIRS pairs holding at most
         SCAN_LINKS links (or one pair, whatever its size), so a `stance` filter that matches
         few of them, or a run of busy pairs, answers with a shorter page (even an empty one)
         and a cursor to go on from, never with a scan of the store.
@@ -214,14 +214,10 @@ class Queries:
         more = len(rows) > limit  # pairs follow the last row read
         marked = [pair for pair, outline in rows if outline is None]
         if marked:
-            # Counted in order until the budget is spent: a pair left uncounted is past it.
-            sizes = view.count_links(marked, NOW, budget=SCAN_LINKS)
-            total = 0
-            for i, pair in enumerate(marked):
-                total += sizes.get(pair, SCAN_LINKS + 1)
-                if total > SCAN_LINKS and i:
-                    rows, marked, more = rows[:rows.index((pair, None))], marked[:i], True
-                    break
+            cut = affordable(marked, view.count_links(marked, NOW, budget=SCAN_LINKS),
+                             SCAN_LINKS)
+            if cut < len(marked):  # the page ends before the first pair past the budget
+                rows, marked, more = rows[:rows.index((marked[cut], None))], marked[:cut], True
         states = fold(view.select_links(among=Among(pairs=marked))) if marked else {}
         # Every kept outline parsed by one json.loads: a call per row costs a Python-level
         # frame or two around the same C parser.
@@ -333,20 +329,12 @@ class Queries:
                     every_version: bool, datasets: Sequence[str]) -> list[Any]:
         """The first of the keys (in order) whose pairs hold SCAN_LINKS links together (of
         `datasets`, when given), and always the first key."""
-        # The pairs in the keys' order, counted in that order until the budget is spent: a
-        # pair left uncounted is past it.
-        pairs = list(dict.fromkeys(pair_of_key(key) for key in keys))
+        pairs = list(dict.fromkeys(pair_of_key(key) for key in keys))  # in the keys' order
         sizes = view.count_links(pairs, axes, every_version, datasets, budget=SCAN_LINKS)
-        seen: set[tuple[str, str]] = set()
-        total = 0
-        for i, key in enumerate(keys):
-            pair = pair_of_key(key)
-            if pair not in seen:
-                seen.add(pair)
-                total += sizes.get(pair, SCAN_LINKS + 1)
-                if total > SCAN_LINKS and i > 0:
-                    return keys[:i]
-        return keys
+        cut = affordable(pairs, sizes, SCAN_LINKS)
+        if cut == len(pairs):
+            return keys
+        return keys[:next(i for i, key in enumerate(keys) if pair_of_key(key) == pairs[cut])]
 
     def _moment_keys(self, view: Any, axes: Axes, after: HappenedKey | None,
                      until: date | None, start: date | None, limit: int,

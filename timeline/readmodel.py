@@ -285,6 +285,19 @@ def in_force(axes: Axes, alias: str = "v", every_version: bool = False
     return where, [*params, *params]
 
 
+def affordable(pairs: Sequence[tuple[str, str]], sizes: Mapping[tuple[str, str], int],
+               budget: int) -> int:
+    """How many of the pairs, in order, hold at most `budget` links together, given their
+    `sizes` (see ViewQueries.count_links; a pair it left uncounted is past the budget): the
+    first pair always."""
+    held = 0
+    for i, pair in enumerate(pairs):
+        held += sizes.get(pair, budget + 1)
+        if held > budget and i:
+            return i
+    return len(pairs)
+
+
 class Listed(NamedTuple):
     """A page of a list, and the key the next page starts after (None: the last page)."""
 
@@ -1934,12 +1947,7 @@ class ReadModel:
             pairs = [(a, b) for a, b, _ in marked]
             sizes = view.count_links(pairs, NOW, budget=self.outline_links,
                                      chunk=self.outline_count_chunk)
-            held = 0
-            for i, pair in enumerate(pairs):
-                held += sizes.get(pair, self.outline_links + 1)
-                if held > self.outline_links and i:
-                    marked = marked[:i]
-                    break
+            marked = marked[:affordable(pairs, sizes, self.outline_links)]
             with fewer_collections():
                 states = fold(view.select_links(among=Among(pairs=pairs[:len(marked)])))
                 view.write_outlines([(a, b, mark, states.get((a, b))) for a, b, mark in marked])
