@@ -44,6 +44,7 @@ from common import free_port, percentile
 
 from timeline.application import Timeline
 from timeline.cli import Bars
+from timeline.readmodel import ViewQueries
 from timeline.seeding import seed as load_seeds
 from timeline.synth import Synthesizer, SynthReport, batches, record_batch, register_actors
 
@@ -174,8 +175,7 @@ def raw_postgres_read_decode(app: Timeline) -> float:
 # The tables of the log (the events and their chain hashes, as issue 19 counts it), of its
 # Merkle tree, and of the read model.
 LOG_TABLES = ("stored_events", "timeline_events", "event_hashes")
-VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors",
-               "development_moments")
+VIEW_TABLES = ViewQueries.VIEW_TABLES  # the read model's tables, outlines included
 
 
 def sqlite_bytes(store_path: Path) -> dict[str, int]:
