@@ -49,7 +49,7 @@ from timeline.relationships import (
 )
 from timeline.schemas import dump_date, dump_provenance, dump_source
 from timeline.store import Dialect, SQLiteDialect, StoreError
-from timeline.vocabulary import Role
+from timeline.vocabulary import MUTUAL_TIES, Role
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # JSON as the view stores it, with no spaces between the items: one encoder, made once
@@ -76,7 +76,8 @@ encode_compact = json.JSONEncoder(separators=COMPACT, check_circular=False).enco
 # document; the document leaves out what the fact gives back, and the status spans are in the
 # fact.
 # 10: each pair's outline as it stands now (pair_outlines), read by a page of relationships.
-VIEW_SHAPE = 10
+# 11: outlines kept in a compact form (pack_outline), a fifth of their JSON.
+VIEW_SHAPE = 11
 
 
 # The largest backlog a read applies itself unless the store says otherwise (see ReadModel).
@@ -283,6 +284,50 @@ def in_force(axes: Axes, alias: str = "v", every_version: bool = False
              f" {alias}.development_id AND w.version > {alias}.version AND {later})")
     where += [f"{alias}.retracted = 0", newer]
     return where, [*params, *params]
+
+
+MUTUAL_KINDS = frozenset(kind.value for kind in MUTUAL_TIES)
+
+
+def pack_outline(outline: Mapping[str, Any]) -> str:
+    """An outline (Relationship.outline) as pair_outlines keeps it: compact JSON without
+    what the row's columns hold (the pair, the stance) or what follows from the rest (a
+    tie's `mutual` from its kind, `active` from its `until`), each tie's direction as 1
+    (from the pair's first actor) or 0: `[score, [[kind, 1|0, since, until, certainty],
+    ...], developments, expected, possible]`, about a fifth of the JSON served."""
+    first = outline["pair"][0]
+    counts = outline["counts"]
+    return json.dumps([
+        outline["score"],
+        [[tie["kind"], int(tie["from"] == first), tie["since"], tie["until"], tie["certainty"]]
+         for tie in outline["ties"]],
+        counts["developments"], counts["expected"], counts["possible"],
+    ], separators=COMPACT)
+
+
+def unpack_outlines(rows: Sequence[Mapping[str, Any]]
+                    ) -> list[tuple[tuple[str, str], dict[str, Any] | None]]:
+    """Each row's pair and its outline as served (see pack_outline), or None where the row
+    holds none (a marked pair); all of them parsed by one json.loads."""
+    kept = iter(json.loads("[" + ",".join(r["outline"] for r in rows if r["outline"] is not None)
+                           + "]"))
+    found: list[tuple[tuple[str, str], dict[str, Any] | None]] = []
+    for row in rows:
+        a, b = pair = (row["a"], row["b"])
+        if row["outline"] is None:
+            found.append((pair, None))
+            continue
+        score, ties, developments, expected, possible = next(kept)
+        found.append((pair, {
+            "pair": [a, b], "stance": row["stance"], "score": score,
+            "ties": [{"kind": kind, "from": a if forward else b, "to": b if forward else a,
+                      "mutual": kind in MUTUAL_KINDS, "since": since, "until": until,
+                      "active": until is None, "certainty": certainty}
+                     for kind, forward, since, until, certainty in ties],
+            "counts": {"developments": developments, "expected": expected,
+                       "possible": possible},
+        }))
+    return found
 
 
 def affordable(pairs: Sequence[tuple[str, str]], sizes: Mapping[tuple[str, str], int],
@@ -1323,7 +1368,7 @@ class ViewQueries(Dialect):
 
     def select_outlines(self, after: tuple[str, str] | None, limit: int,
                         actor: str | None = None, stance: str | None = None
-                        ) -> list[tuple[tuple[str, str], str | None]]:
+                        ) -> list[tuple[tuple[str, str], dict[str, Any] | None]]:
         """The next `limit` pairs after `after` (of one actor, or all) with their outlines as
         they stand now (see pair_outlines), in pair order: an outline is None where the pair
         is marked (its outline is to be folded anew), whatever its stance; with `stance`,
@@ -1331,13 +1376,13 @@ class ViewQueries(Dialect):
 
         O(limit): each part of the list is a range of one index after the cursor (an actor's
         pairs with a `stance` are read in full and filtered here: fewer than the actors)."""
-        columns = ("SELECT a, b, CASE WHEN marked IS NULL THEN outline END AS outline"
+        columns = ("SELECT a, b, stance, CASE WHEN marked IS NULL THEN outline END AS outline"
                    " FROM {pair_outlines} WHERE ")
-        found: list[tuple[tuple[str, str], str | None]] = []
+        found: list[Any] = []
         with self.reading() as c:
 
             def ranges(condition: str, params: list[Any], keys: tuple[str, str], order: str,
-                       wanted: int) -> list[tuple[tuple[str, str], str | None]]:
+                       wanted: int) -> list[Any]:
                 # After (p, q) in pair order: the rest of p's pairs, then the pairs after p.
                 # Each is a range of one index column after equalities (see select_pairs).
                 p, q = keys
@@ -1349,17 +1394,18 @@ class ViewQueries(Dialect):
                     c.execute(self.sql(f"{columns}{condition}{bound} LIMIT ?"),
                               [*params, *values, wanted - len(rows)])
                     rows += c.fetchall()
-                return [((row["a"], row["b"]), row["outline"]) for row in rows]
+                return rows
 
             if actor is None:
                 keys = after or ("", "")
                 if stance is None:
-                    return ranges("", [], keys, "a, b", limit)
+                    return unpack_outlines(ranges("", [], keys, "a, b", limit))
                 # The outlined pairs of the stance and the marked ones, merged in pair order.
                 merged = sorted(ranges("stance = ? AND marked IS NULL AND ", [stance], keys,
                                        "stance, a, b", limit)
-                                + ranges("marked IS NOT NULL AND ", [], keys, "a, b", limit))
-                return merged[:limit]
+                                + ranges("marked IS NOT NULL AND ", [], keys, "a, b", limit),
+                                key=lambda row: (row["a"], row["b"]))
+                return unpack_outlines(merged[:limit])
             # An actor's pairs (a < b in each): (y, actor) in the (b, a) index, then
             # (actor, x) in the key, which all come after them in pair order.
             p, q = after or ("", "")
@@ -1368,12 +1414,12 @@ class ViewQueries(Dialect):
             if p < actor:
                 c.execute(self.sql(f"{columns}b = ? AND a {'>=' if actor > q else '>'} ?"
                                    f"{kept} ORDER BY b, a LIMIT ?"), [actor, p, *extra, limit])
-                found += [((row["a"], row["b"]), row["outline"]) for row in c.fetchall()]
+                found += c.fetchall()
             if p <= actor and len(found) < limit:
                 c.execute(self.sql(f"{columns}a = ? AND b > ?{kept} ORDER BY a, b LIMIT ?"),
                           [actor, q if p == actor else "", *extra, limit - len(found)])
-                found += [((row["a"], row["b"]), row["outline"]) for row in c.fetchall()]
-        return found
+                found += c.fetchall()
+        return unpack_outlines(found)
 
     def marked_pairs(self, limit: int) -> list[tuple[str, str, int]]:
         """The first `limit` marked pairs (see pair_outlines), each with its mark."""
@@ -1392,8 +1438,8 @@ class ViewQueries(Dialect):
         """Write each (a, b, mark, its Relationship now, or None where nothing of the pair
         stands) unless a later run marked the pair meanwhile: its outline is then folded
         anew at the next turn. A pair where nothing stands has no row until marked again."""
-        kept = [(state.stance._value_, json.dumps(state.outline(), separators=COMPACT),
-                 a, b, mark) for a, b, mark, state in outlined if state is not None]
+        kept = [(state.stance._value_, pack_outline(state.outline()), a, b, mark)
+                for a, b, mark, state in outlined if state is not None]
         gone = [(a, b, mark) for a, b, mark, state in outlined if state is None]
         with self.writing() as c:
             # The view's lock, which a projection run holds too: on PostgreSQL their row
