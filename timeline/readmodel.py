@@ -710,7 +710,8 @@ class ViewQueries(Dialect):
 
     VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors",
                    "development_moments", "pair_outlines")
-    TABLES = (*VIEW_TABLES, "view_shape")
+    # view_generation counts the resets of the view (see reset): kept through them.
+    TABLES = (*VIEW_TABLES, "view_shape", "view_generation")
     # The applications whose events fill the view (their names key its tracking records).
     FOLLOWS = ("Timeline",)
     COUNT_CHUNK = 25  # pairs counted per statement under a budget (see count_links)
@@ -791,6 +792,7 @@ class ViewQueries(Dialect):
             """CREATE INDEX IF NOT EXISTS pair_outlines_marked
                 ON {pair_outlines} (a, b) WHERE marked IS NOT NULL""",
             "CREATE TABLE IF NOT EXISTS {view_shape} (version BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS {view_generation} (generation BIGINT NOT NULL)",
         ]
         return [self.sql(s, without_rowid=self.without_rowid, position_key=self.position_key,
                          blob=self.blob, uuid=self.uuid) for s in statements]
@@ -838,6 +840,8 @@ class ViewQueries(Dialect):
             for statement in self.view_statements():
                 c.execute(statement)
             c.execute(self.sql("INSERT INTO {view_shape} (version) VALUES (?)"), (VIEW_SHAPE,))
+            c.execute(self.sql("INSERT INTO {view_generation} (generation) SELECT 0"
+                               " WHERE NOT EXISTS (SELECT 1 FROM {view_generation})"))
 
     def create_library_tables(self, attempts: int = 3) -> None:
         """The library's tracking table, as the library creates it. The library reads whether
@@ -1374,59 +1378,63 @@ class ViewQueries(Dialect):
         is marked (its outline is to be folded anew), whatever its stance; with `stance`,
         only the outlined pairs of that stance, and the marked pairs.
 
-        O(limit): each part of the list is a range of one index after the cursor (an actor's
-        pairs with a `stance` are read in full and filtered here: fewer than the actors)."""
-        columns = ("SELECT a, b, stance, CASE WHEN marked IS NULL THEN outline END AS outline"
-                   " FROM {pair_outlines} WHERE ")
-        found: list[Any] = []
-        with self.reading() as c:
-
-            def ranges(condition: str, params: list[Any], keys: tuple[str, str], order: str,
-                       wanted: int) -> list[Any]:
-                # After (p, q) in pair order: the rest of p's pairs, then the pairs after p.
-                # Each is a range of one index column after equalities (see select_pairs).
-                p, q = keys
-                rows: list[Any] = []
-                for bound, values in ((f"a = ? AND b > ? ORDER BY {order}", [p, q]),
-                                      (f"a > ? ORDER BY {order}", [p])):
-                    if len(rows) >= wanted:
-                        break
-                    c.execute(self.sql(f"{columns}{condition}{bound} LIMIT ?"),
-                              [*params, *values, wanted - len(rows)])
-                    rows += c.fetchall()
-                return rows
-
-            if actor is None:
-                keys = after or ("", "")
-                if stance is None:
-                    return unpack_outlines(ranges("", [], keys, "a, b", limit))
-                # The outlined pairs of the stance and the marked ones, merged in pair order.
-                merged = sorted(ranges("stance = ? AND marked IS NULL AND ", [stance], keys,
-                                       "stance, a, b", limit)
-                                + ranges("marked IS NOT NULL AND ", [], keys, "a, b", limit),
-                                key=lambda row: (row["a"], row["b"]))
-                return unpack_outlines(merged[:limit])
+        One statement, so one snapshot of the table on either store (on PostgreSQL each
+        statement has its own: a pair marked or outlined between two of them was read twice,
+        or not at all). O(limit): each branch is a range of one index after the cursor (an
+        actor's pairs with a `stance` are filtered in their range: fewer than the actors)."""
+        p, q = after or ("", "")
+        # Each branch: a condition, its parameters and the order of its index. After (p, q)
+        # in pair order: the rest of p's pairs, then the pairs after p; each a range of one
+        # index column after equalities (see select_pairs).
+        branches: list[tuple[str, list[Any], str]] = []
+        if actor is None:
+            kinds = [("", [], "a, b")] if stance is None else [
+                ("stance = ? AND marked IS NULL AND ", [stance], "stance, a, b"),
+                ("marked IS NOT NULL AND ", [], "a, b")]
+            for kind, params, order in kinds:
+                branches += [(f"{kind}a = ? AND b > ?", [*params, p, q], order),
+                             (f"{kind}a > ?", [*params, p], order)]
+        else:
             # An actor's pairs (a < b in each): (y, actor) in the (b, a) index, then
             # (actor, x) in the key, which all come after them in pair order.
-            p, q = after or ("", "")
             kept = "" if stance is None else " AND (marked IS NOT NULL OR stance = ?)"
             extra = [] if stance is None else [stance]
-            if p < actor:
-                c.execute(self.sql(f"{columns}b = ? AND a {'>=' if actor > q else '>'} ?"
-                                   f"{kept} ORDER BY b, a LIMIT ?"), [actor, p, *extra, limit])
-                found += c.fetchall()
-            if p <= actor and len(found) < limit:
-                c.execute(self.sql(f"{columns}a = ? AND b > ?{kept} ORDER BY a, b LIMIT ?"),
-                          [actor, q if p == actor else "", *extra, limit - len(found)])
-                found += c.fetchall()
-        return unpack_outlines(found)
+            if p < actor:  # (y, actor) > (p, q): y > p, or y = p when actor > q
+                branches.append((f"b = ? AND a {'>=' if actor > q else '>'} ?{kept}",
+                                 [actor, p, *extra], "b, a"))
+            if p <= actor:  # (actor, x) > (p, q): every x, or x > q when p is the actor
+                branches.append((f"a = ? AND b > ?{kept}",
+                                 [actor, q if p == actor else "", *extra], "a, b"))
+        if not branches:
+            return []
+        columns = "a, b, stance, CASE WHEN marked IS NULL THEN outline END AS outline"
+        statement = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT {columns} FROM {{pair_outlines}} WHERE {condition}"
+            f" ORDER BY {order} LIMIT ?) AS r{i}"
+            for i, (condition, _, order) in enumerate(branches)) + " ORDER BY a, b LIMIT ?"
+        with self.reading() as c:
+            c.execute(self.sql(statement),
+                      [value for _, params, _ in branches for value in (*params, limit)]
+                      + [limit])
+            return unpack_outlines(c.fetchall())
 
-    def marked_pairs(self, limit: int) -> list[tuple[str, str, int]]:
-        """The first `limit` marked pairs (see pair_outlines), each with its mark."""
+    def marked_pairs(self, limit: int, after: tuple[str, str] | None = None
+                     ) -> list[tuple[str, str, int]]:
+        """The first `limit` marked pairs (see pair_outlines) after the pair `after`, each
+        with its mark."""
+        p, q = after or ("", "")
         with self.reading() as c:
             c.execute(self.sql("SELECT a, b, marked FROM {pair_outlines}"
-                               " WHERE marked IS NOT NULL ORDER BY a, b LIMIT ?"), (limit,))
+                               " WHERE marked IS NOT NULL AND (a > ? OR (a = ? AND b > ?))"
+                               " ORDER BY a, b LIMIT ?"), (p, p, q, limit))
             return [(row["a"], row["b"], row["marked"]) for row in c.fetchall()]
+
+    def generation(self) -> int:
+        """How many times the view was reset (see reset): an outliner's turn is of one."""
+        with self.reading() as c:
+            c.execute(self.sql("SELECT generation FROM {view_generation}"))
+            row = c.fetchone()
+            return 0 if row is None else row["generation"]
 
     def count_marked(self) -> int:
         with self.reading() as c:
@@ -1434,10 +1442,13 @@ class ViewQueries(Dialect):
                                " WHERE marked IS NOT NULL"))
             return c.fetchone()["n"]
 
-    def write_outlines(self, outlined: Sequence[tuple[str, str, int, Any]]) -> None:
+    def write_outlines(self, outlined: Sequence[tuple[str, str, int, Any]], generation: int
+                       ) -> bool:
         """Write each (a, b, mark, its Relationship now, or None where nothing of the pair
         stands) unless a later run marked the pair meanwhile: its outline is then folded
-        anew at the next turn. A pair where nothing stands has no row until marked again."""
+        anew at the next turn. A pair where nothing stands has no row until marked again.
+        Nothing is written, and False returned, if the view was reset since `generation`
+        was read: a rebuild marks its pairs with the same positions again."""
         kept = [(state.stance._value_, pack_outline(state.outline()), a, b, mark)
                 for a, b, mark, state in outlined if state is not None]
         gone = [(a, b, mark) for a, b, mark, state in outlined if state is None]
@@ -1445,6 +1456,12 @@ class ViewQueries(Dialect):
             # The view's lock, which a projection run holds too: on PostgreSQL their row
             # locks, taken in different orders, would otherwise risk a deadlock.
             self.lock_view(c, wait=True)
+            # A write first: on SQLite it takes the write lock at once (a read first, and a
+            # write after another process's, would fail), and it finds the generation.
+            c.execute(self.sql("UPDATE {view_generation} SET generation = generation"
+                               " WHERE generation = ? RETURNING generation"), (generation,))
+            if c.fetchone() is None:
+                return False
             if kept:
                 c.executemany(self.sql(
                     "UPDATE {pair_outlines} SET stance = ?, outline = ?, marked = NULL"
@@ -1452,6 +1469,7 @@ class ViewQueries(Dialect):
             if gone:
                 c.executemany(self.sql(
                     "DELETE FROM {pair_outlines} WHERE a = ? AND b = ? AND marked = ?"), gone)
+        return True
 
     def lag(self, head: LogHead) -> int:
         """How many positions of the events table lie beyond the view's tracking record."""
@@ -1488,12 +1506,16 @@ class ViewQueries(Dialect):
         """Forget everything, tracking included, in one transaction: the next catch-up rebuilds
         the view from the first event."""
         with self.datastore.transaction(commit=True) as c:
+            self.lock_view(c, wait=True)
             c.execute(
                 self.sql("DELETE FROM {tracking} WHERE application_name = ?",
                          tracking=self.tracking_table()),
                 (application_name,),
             )
             self.clear(c, [self.table(table) for table in self.VIEW_TABLES])
+            # Marks are positions, which the rebuild marks again: an outliner's turn begun
+            # before the reset must not write (see write_outlines).
+            c.execute(self.sql("UPDATE {view_generation} SET generation = generation + 1"))
 
     def clear(self, c: Any, tables: Sequence[str]) -> None:
         """Delete every row of the tables (see PostgresTimelineView)."""
@@ -1986,8 +2008,12 @@ class ReadModel:
             total = view.count_marked()
             if total:
                 progress(OUTLINED, outlined, total)
+        after: tuple[str, str] | None = None
+        # One pass over the pairs in pair order: a pair marked again behind the pass (a busy
+        # pair written all the while) waits for the next call, so that a call ends.
         while not stopping():
-            marked = view.marked_pairs(self.outline_pairs_run)
+            generation = view.generation()
+            marked = view.marked_pairs(self.outline_pairs_run, after)
             if not marked:
                 break
             pairs = [(a, b) for a, b, _ in marked]
@@ -1996,7 +2022,11 @@ class ReadModel:
             marked = marked[:affordable(pairs, sizes, self.outline_links)]
             with fewer_collections():
                 states = fold(view.select_links(among=Among(pairs=pairs[:len(marked)])))
-                view.write_outlines([(a, b, mark, states.get((a, b))) for a, b, mark in marked])
+                if not view.write_outlines(
+                        [(a, b, mark, states.get((a, b))) for a, b, mark in marked], generation):
+                    after = None  # reset meanwhile: start the pass again, on the new view
+                    continue
+            after = marked[-1][:2]
             outlined += len(marked)
             if progress is not None:
                 # Pairs marked meanwhile are outlined too: the total grows with them.

@@ -11,14 +11,16 @@ import pytest
 from click.testing import CliRunner
 
 import timeline.queries
-from tests.conftest import content
+from tests.conftest import SEEDS, content
 from tests.conftest import source as a_source
 from tests.helpers import outline_of
 from timeline import cli
 from timeline.application import Timeline
 from timeline.axes import Axes
 from timeline.domain import Participation
+from timeline.readmodel import Among
 from timeline.relationships import fold
+from timeline.seeding import seed
 from timeline.vocabulary import ActorKind, Kind, Role, Stance
 
 
@@ -191,9 +193,114 @@ def test_an_outline_folded_before_a_later_run_leaves_that_runs_mark(app):
     app.read_model.catch_up()
     (_, _, second_mark), = view.marked_pairs(10)
     assert second_mark > first_mark
-    view.write_outlines([(a, b, first_mark, states[(a, b)])])
+    view.write_outlines([(a, b, first_mark, states[(a, b)])], view.generation())
     assert view.marked_pairs(10) == [(a, b, second_mark)]
     assert app.relationships_page(limit=500).items == outlines(app)
+
+
+def after_statement(view, needle: str, action) -> None:
+    """Run `action` once, right after the view's first read whose statement holds `needle`
+    (another process writing between two statements of a query)."""
+    real = view.reading
+
+    class Hooked:
+        def __init__(self, cursor) -> None:
+            self.cursor = cursor
+
+        def execute(self, statement, *args):
+            found = self.cursor.execute(statement, *args)
+            if needle in str(statement) and not view.__dict__.get("fired"):
+                view.fired = True
+                action()
+            return found
+
+        def __getattr__(self, name):
+            return getattr(self.cursor, name)
+
+    @contextmanager
+    def reading():
+        with real() as c:
+            yield Hooked(c)
+
+    view.reading = reading
+
+
+@pytest.fixture
+def durable(durable_store):
+    """A seeded store that another connection can write while one reads (SQLite's memory
+    store has one connection)."""
+    app = Timeline(durable_store)
+    seed(app, SEEDS)
+    yield app
+    app.close()
+
+
+def test_a_stance_page_reads_one_snapshot_while_another_process_writes(durable):
+    # Between two statements of one page (on PostgreSQL each its own snapshot), a pair of
+    # the stance was marked, or outlined: it was shown twice, or not at all.
+    app = durable
+    view = app.read_model.view
+    expected = app.relationships_page(stance=Stance.PARTNERSHIP, limit=500).items
+    a, b = expected[0]["pair"]
+
+    def mark() -> None:
+        app.record_development(content(actors=(Participation(a, Role.SOURCE),
+                                               Participation(b, Role.TARGET)),
+                                       kind=Kind.VISIT))
+        app.read_model.catch_up()
+
+    after_statement(view, "pair_outlines", mark)
+    page = app.relationships_page(stance=Stance.PARTNERSHIP, limit=500).items
+    assert [r["pair"] for r in page] == [r["pair"] for r in expected]
+    del view.reading, view.fired
+    assert marked(app) == {(a, b)}
+    after_statement(view, "pair_outlines", app.read_model.outline_pairs)
+    assert [r["pair"] for r in app.relationships_page(stance=Stance.PARTNERSHIP,
+                                                      limit=500).items] == [
+        r["pair"] for r in expected]
+
+
+def test_an_outliners_turn_begun_before_a_rebuild_writes_nothing(app):
+    # A rebuild marks its pairs with the same positions again: the outline of a turn that
+    # read its marks before the reset is of the old view, and must not be written (it
+    # deleted a pair that stands, folded from the half-empty view).
+    model, view = app.read_model, app.read_model.view
+    app.record_development(content(actors=(Participation("iran", Role.SOURCE),
+                                           Participation("ukraine", Role.TARGET))))
+    model.catch_up()
+    generation, turn = view.generation(), view.marked_pairs(500)
+    view.reset(model.name)
+    states = fold(view.select_links(among=Among(pairs=[(a, b) for a, b, _ in turn])))
+    model.catch_up(model.rebuild_batch, bulk=True)  # marks (iran, ukraine) as before
+    assert not view.write_outlines([(a, b, m, states.get((a, b))) for a, b, m in turn],
+                                   generation)
+    model.outline_pairs()
+    assert app.relationships_page(limit=500).items == outlines(app)
+    assert ["iran", "ukraine"] in [r["pair"] for r in outlines(app)]
+
+
+def test_outlining_ends_when_a_pair_is_marked_again_behind_it(app, monkeypatch):
+    # A busy pair written all the while: it waits for the next call, which ends too.
+    model, view = app.read_model, app.read_model.view
+    for target in ("ukraine", "iran"):
+        app.record_development(content(actors=(Participation("china", Role.SOURCE),
+                                               Participation(target, Role.TARGET))))
+    model.catch_up()
+    assert marked(app) == {("china", "iran"), ("china", "ukraine")}
+    monkeypatch.setattr(model, "outline_pairs_run", 1)
+    write = view.write_outlines
+
+    def and_write_again(outlined, generation):
+        written = write(outlined, generation)
+        app.record_development(content())  # china -> russia... and the first pair again:
+        app.record_development(content(actors=(Participation("china", Role.SOURCE),
+                                               Participation("iran", Role.TARGET))))
+        model.catch_up()
+        return written
+
+    monkeypatch.setattr(view, "write_outlines", and_write_again)
+    assert model.outline_pairs() == 3  # (china, iran), (china, russia), (china, ukraine)
+    assert ("china", "iran") in marked(app)
 
 
 def test_commands_that_write_in_bulk_leave_every_pair_outlined(tmp_path):
