@@ -1841,6 +1841,8 @@ class ReadModel:
         self.serving = True
         if self.projector is None and not self.worker_projects:
             self.projector = Projector(self, self.view.election())  # type: ignore[attr-defined]
+            if self.view.count_marked():  # pairs left to outline (see outline_pairs)
+                self.projector.wake()
 
     def close(self) -> None:
         """Stop the background projector, if this process runs one."""

@@ -132,6 +132,22 @@ def test_after_a_write_the_projector_outlines_its_pairs(store):
     app.close()
 
 
+def test_a_serving_process_outlines_the_pairs_another_process_left_marked(tmp_path):
+    """On SQLite: a command's own catch-up marks pairs and leaves them; a serving process
+    started later outlines them without waiting for a read (its projector starts at once)."""
+    store = f"sqlite:///{tmp_path / 'marked.db'}"
+    command = Timeline(store)
+    seed(command, SEEDS)
+    command.record_development(content(kind=Kind.SANCTIONS))
+    command.read_model.catch_up()  # as a query of the CLI does: no outlining
+    assert command.read_model.view.count_marked() == 1
+    command.close()
+    flask_app = create_app({"STORE": store, "TESTING": True})
+    app = flask_app.extensions["timeline"]
+    wait_for(lambda: app.read_model.view.count_marked() == 0, timeout=60, every=0.05)
+    app.close()
+
+
 def test_the_workers_outliner_outlines_the_pairs_the_runner_changes(store, monkeypatch):
     """Beside the library's runner, which applies one event per transaction, a thread of the
     worker outlines the pairs they changed (timeline.worker.outline)."""
