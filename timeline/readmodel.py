@@ -822,6 +822,9 @@ class ViewQueries(Dialect):
             # A write first: on SQLite it takes the write lock at once (waiting its turn), so
             # processes opening the store together check the shape one after the other.
             c.execute(self.sql("UPDATE {view_shape} SET version = version"))
+            # The count of resets, kept through them and through changes of shape.
+            c.execute(self.sql("INSERT INTO {view_generation} (generation) SELECT 0"
+                               " WHERE NOT EXISTS (SELECT 1 FROM {view_generation})"))
             c.execute(self.sql("SELECT version FROM {view_shape}"))
             row = c.fetchone()
             if row is not None and row["version"] == VIEW_SHAPE:
@@ -840,8 +843,6 @@ class ViewQueries(Dialect):
             for statement in self.view_statements():
                 c.execute(statement)
             c.execute(self.sql("INSERT INTO {view_shape} (version) VALUES (?)"), (VIEW_SHAPE,))
-            c.execute(self.sql("INSERT INTO {view_generation} (generation) SELECT 0"
-                               " WHERE NOT EXISTS (SELECT 1 FROM {view_generation})"))
 
     def create_library_tables(self, attempts: int = 3) -> None:
         """The library's tracking table, as the library creates it. The library reads whether
