@@ -65,8 +65,10 @@ def analyze(app: Timeline, progress: Any = None) -> None:
     PostgreSQL planner guesses, and chose scans over the pair indexes; SQLite's planner uses
     them too."""
     # The view filled on the bulk path, so that the command leaves no backlog for a request to
-    # find; its statistics are taken once it is full, before its pairs are outlined.
-    app.read_model.catch_up_bulk(progress=progress)
+    # find; its statistics are taken once it is full, before its pairs are outlined (or here,
+    # when it had nothing left to apply).
+    if not app.read_model.catch_up_bulk(progress=progress):
+        app.read_model.view.analyze()
     recorder: Any = app.recorder
     with recorder.datastore.transaction(commit=True) as c:
         for name in (recorder.events_table_name, "event_hashes"):
