@@ -1523,11 +1523,12 @@ class ViewQueries(Dialect):
         for table in tables:
             c.execute(f"DELETE FROM {table}")
 
-    def analyze(self) -> None:
-        """Refresh the planner's statistics after a bulk load, so that queries use the pair
-        indexes (PostgreSQL, without them, may scan instead)."""
+    def analyze(self, tables: Sequence[str] | None = None) -> None:
+        """Refresh the planner's statistics after a bulk load (of the view's tables, or of
+        `tables`), so that queries use the pair indexes (PostgreSQL, without them, may scan
+        instead)."""
         with self.datastore.transaction(commit=True) as c:
-            for table in self.VIEW_TABLES:
+            for table in self.VIEW_TABLES if tables is None else tables:
                 c.execute(f"ANALYZE {self.table(table)}")
 
     def count_versions(self) -> int:
@@ -2034,6 +2035,10 @@ class ReadModel:
             if progress is not None:
                 # Pairs marked meanwhile are outlined too: the total grows with them.
                 progress(OUTLINED, outlined, max(total, outlined))
+        if after_bulk and outlined:
+            # The statistics taken above had (nearly) every pair marked: with them, the
+            # planners read the few marked pairs of a page of a stance by scanning every pair.
+            view.analyze(["pair_outlines"])
         return outlined
 
     def lag(self) -> int:
