@@ -336,6 +336,17 @@ def test_a_development_recorded_while_the_page_is_open_appears_within_2_s(
     assert console == []
 
 
+def test_each_pair_says_how_many_developments_count_in_its_score(page, service):
+    open_page(page, service)
+    page.wait_for_selector('#pair-list [data-pair="china,russia"] .count')
+    listed = service.get("/api/v1/relationships?actor=china&limit=500")["relationships"]
+    outline = next(r for r in listed if r["pair"] == ["china", "russia"])
+    behind = len(service.get("/api/v1/relationships/china/russia")["developments"])
+    assert outline["counts"]["developments"] == behind > 1
+    assert page.inner_text('#pair-list [data-pair="china,russia"] .count') == (
+        f" · {behind} developments")
+
+
 def test_without_the_feed_the_page_works_without_live_updates(page, service):
     page.route("**/api/v1/events/stream", lambda route: route.fulfill(
         status=404, content_type="application/problem+json", body='{"status": 404}'))

@@ -132,6 +132,10 @@ function kindLabel(kind) {
   return VOCABULARY.kinds[kind]?.label || kind;
 }
 
+function plural(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function say(text, error = false) {
   const status = $("#status");
   status.textContent = text;
@@ -537,7 +541,9 @@ function drawPairs(relationships) {
       onclick: () => select({ pair: r.pair.join(",") }, true) },
     h("span", { class: "stance", style: `background:${STANCE_COLOURS[r.stance]}` }, r.stance),
     ` ${actorName(r.pair[0])} – ${actorName(r.pair[1])} `,
-    h("span", { class: "score" }, r.score.toFixed(2))))));
+    h("span", { class: "score" }, r.score.toFixed(2)),
+    // From the pair's outline: how much evidence is behind the score.
+    h("span", { class: "count" }, ` · ${plural(r.counts.developments, "development")}`)))));
 }
 
 // --- details --------------------------------------------------------------------------
