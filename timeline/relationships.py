@@ -426,30 +426,19 @@ class Tie:
             return None
         return max(self.ended.values(), key=lambda d: d.latest)
 
-    def as_dict(self) -> dict[str, Any]:
-        until = self.until
-        return {
-            "kind": self.kind._value_,  # as in Fact.reference
-            "from": self.source,
-            "to": self.target,
-            "mutual": self.mutual,
-            "since": str(self.since),
-            "until": None if until is None else str(until),
-            "active": until is None,
-            "items": list(self.items),
-            "certainty": self.certainty._value_,
-            "developments": list(self.developments),
-        }
-
     def outline(self) -> dict[str, Any]:
         """The tie as a list of relationships shows it: without its items and the
         developments behind it, which grow with the pair's history (the pair's own query has
-        them)."""
-        until = self.until
+        them, see as_dict)."""
+        until = self.until  # a kind's value read as in Fact.reference
         return {"kind": self.kind._value_, "from": self.source, "to": self.target,
                 "mutual": self.mutual, "since": str(self.since),
                 "until": None if until is None else str(until), "active": until is None,
                 "certainty": self.certainty._value_}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.outline(), "items": list(self.items),
+                "developments": list(self.developments)}
 
 
 class Relationship:
