@@ -264,6 +264,46 @@ class PostgresTimelineView(ViewQueries, PostgresDialect, PostgresTrackingRecorde
         # files back at commit (and waits for the readers of the view meanwhile).
         c.execute(f"TRUNCATE {', '.join(tables)}")
 
+    def compact(self) -> None:
+        # A bulk load inserts each index's entries all over it, and a B-tree page splits
+        # half full: at 100k developments the view took 1.05x the log's bytes, its indexes
+        # built anew 0.94x (and fewer pages to read). Rebuilt concurrently, so that reads and
+        # writes go on meanwhile; not in a transaction, so waiting at most lock_timeout for
+        # older transactions. One interrupted leaves an invalid copy of an index, which
+        # every insert still writes: those are dropped first.
+        with self.datastore.get_connection() as conn:
+            try:
+                conn.execute("SET lock_timeout = '10s'")
+                self._drop_invalid_indexes(conn)
+                for table in self.VIEW_TABLES:
+                    conn.execute(f"REINDEX TABLE CONCURRENTLY {self.table(table)}")
+            except psycopg.errors.LockNotAvailable:
+                # Another transaction held on: the indexes stay as they were.
+                self._drop_invalid_indexes(conn)
+            finally:
+                conn.execute("RESET lock_timeout")
+
+    def _drop_invalid_indexes(self, conn: Any) -> None:
+        schema = self.datastore.schema
+        for row in conn.execute(
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " JOIN pg_class t ON t.oid = i.indrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND t.relname = ANY(%s) AND NOT i.indisvalid",
+                (schema, list(self.VIEW_TABLES))).fetchall():
+            conn.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{schema}"."{row["relname"]}"')
+
+    def release_marks(self) -> None:
+        # Each mark a bulk load took away is a dead row (with an entry in each index) until
+        # a vacuum, whose index pages are never given back: about 4 MB at 100k developments.
+        # Under the view's lock no run marks a pair, so an empty table stays empty.
+        marks = self.table("pair_marks")
+        with self.datastore.transaction(commit=True) as c:
+            self.lock_view(c, wait=True)
+            c.execute(f"SELECT EXISTS (SELECT 1 FROM {marks}) AS marked")
+            if not c.fetchone()["marked"]:
+                c.execute(f"TRUNCATE {marks}")
+
 
 class PostgresTables(PostgresDialect, PostgresRecorder):
     """The PostgreSQL side of a store.Tables class."""

@@ -265,6 +265,9 @@ class Dialect:
     # Whether a table keyed WITHOUT ROWID holds its rows in its key's B-tree (SQLite), rather
     # than in a heap beside every index of it (PostgreSQL).
     index_organized = False
+    # The room a table whose rows are updated again and again leaves in each page, so that
+    # an update stays in its page (see readmodel.ViewQueries.view_statements).
+    churned = " WITH (fillfactor = 50)"
     # What a constraint violation raises inside a transaction (before the library's
     # connection wrapper turns the driver's error into its own).
     integrity_errors: tuple[type[Exception], ...] = (IntegrityError,)
@@ -305,6 +308,7 @@ class SQLiteDialect(Dialect):
     blob = "BLOB"
     uuid = "TEXT"
     index_organized = True
+    churned = ""
     integrity_errors = (IntegrityError, sqlite3.IntegrityError)
 
     # The page cache of a connection while it writes a bulk run (KiB). A rebuild's inserts land
