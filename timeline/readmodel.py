@@ -2027,9 +2027,9 @@ class ReadModel:
             applied += done
             if done < run:
                 # After a long backlog (a bulk write by another process), with statistics.
+                # Not compacted (see compact_after): the projector would apply nothing
+                # meanwhile, and a bulk command compacts the view it loads itself.
                 self.outline_pairs(stopping, after_bulk=applied > self.long_backlog)
-                if not stopping():
-                    self.compact_after(applied)
                 break
         return applied
 

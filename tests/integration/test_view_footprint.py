@@ -94,11 +94,9 @@ def test_only_a_load_of_most_of_the_view_compacts_it(seeded, monkeypatch):
     assert compacted == [1]
     model.rebuild()  # every event again
     assert compacted == [1, 1]
-    # A background projector after a long backlog (a bulk write by another process).
+    # Not a background projector, even after a long backlog: it would apply nothing while
+    # the indexes are rebuilt (the bulk command that wrote the backlog compacts).
     model.view.reset(model.name)
     monkeypatch.setattr(model, "long_backlog", 10)
-    model.catch_up_in_runs()
-    assert compacted == [1, 1, 1]
-    app.record_development(content())
-    model.catch_up_in_runs()  # a short one: the view's indexes are left as they are
-    assert compacted == [1, 1, 1]
+    assert model.catch_up_in_runs() > 10
+    assert compacted == [1, 1]
