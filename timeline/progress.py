@@ -1,6 +1,7 @@
 """How long operations report their progress: a callback the core calls, and nothing else.
 
-The core counts what it commits (events projected, pairs outlined, developments recorded, entries seeded,
+The core counts what it commits (events projected, pairs outlined, view tables reindexed,
+developments recorded, entries seeded,
 events verified, exported or imported) and passes the counts to a `Progress` callback when
 one is given. The command line turns them into a bar on a terminal, and the benchmarks count
 with the same calls. No callback, no cost: the core checks for None and calls nothing.
@@ -16,6 +17,7 @@ T = TypeVar("T")
 # The steps the core reports: what is counted, in the words a bar shows.
 PROJECTED = "events projected"
 OUTLINED = "pairs outlined"
+REINDEXED = "view tables reindexed"
 RECORDED = "developments recorded"
 REGISTERED = "actors registered"
 SEEDED = "entries seeded"

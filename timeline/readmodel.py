@@ -1506,9 +1506,10 @@ class ViewQueries(Dialect):
                     c.executemany(self.sql(statement), rows)
         return True
 
-    def compact(self) -> None:
-        """Rebuild the view's indexes packed, after a bulk load wrote most of them (see
-        PostgresTimelineView; SQLite's deleted and split pages are reused as they are)."""
+    def compact(self, progress: Progress | None = None) -> None:
+        """Rebuild the view's indexes packed, after a bulk load wrote most of them, reporting
+        each table done (see PostgresTimelineView; SQLite's deleted and split pages are
+        reused as they are)."""
 
     def release_marks(self) -> None:
         """Give the marks' table's space back once no pair is marked (see pair_marks): a
@@ -2033,12 +2034,12 @@ class ReadModel:
                 break
         return applied
 
-    def compact_after(self, applied: int) -> None:
+    def compact_after(self, applied: int, progress: Progress | None = None) -> None:
         """Pack the view's indexes (ViewQueries.compact) once `applied` events were applied in
         bulk, if they are at least half of the view (a rebuild, a first load): a smaller
         load leaves most of each index as it was, and would pay for all of it."""
         if applied and applied * 2 >= self.view.count_versions():
-            self.view.compact()
+            self.view.compact(progress)
 
     def outline_pairs(self, stopping: Callable[[], bool] = lambda: False,
                       progress: Progress | None = None, after_bulk: bool = False) -> int:
@@ -2106,7 +2107,7 @@ class ReadModel:
         with fewer_collections():
             applied = self.catch_up(batch or self.rebuild_batch, bulk=True, progress=progress)
         self.outline_pairs(progress=progress, after_bulk=applied > 0)
-        self.compact_after(applied)
+        self.compact_after(applied, progress)
         return applied
 
     def rebuild(self, progress: Progress | None = None) -> int:

@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import content, fresh_store
 from timeline.application import Timeline
 from timeline.domain import Participation
+from timeline.progress import REINDEXED
 from timeline.readmodel import ViewQueries
 from timeline.synth import Synthesizer, run
 from timeline.vocabulary import ActorKind, Role
@@ -48,8 +49,11 @@ def test_compacting_packs_the_views_indexes_and_drops_an_invalid_copy(postgres_a
         conn.execute(f"UPDATE pg_index SET indisvalid = false"
                      f" WHERE indexrelid = '\"{schema}\".leftover_ccnew'::regclass")
     before = index_files(app)
-    view.compact()
+    heard: list[tuple[str, int, int | None]] = []
+    view.compact(lambda step, done, total: heard.append((step, done, total)))
     after = index_files(app)
+    tables = len(ViewQueries.VIEW_TABLES)  # a step per table, which a bar shows
+    assert heard == [(REINDEXED, done, tables) for done in range(tables + 1)]
     assert "leftover_ccnew" in before and "leftover_ccnew" not in after
     del before["leftover_ccnew"]
     assert set(after) == set(before)
@@ -85,7 +89,7 @@ def test_only_a_load_of_most_of_the_view_compacts_it(seeded, monkeypatch):
     app = seeded
     model = app.read_model
     compacted: list[int] = []
-    monkeypatch.setattr(model.view, "compact", lambda: compacted.append(1))
+    monkeypatch.setattr(model.view, "compact", lambda progress=None: compacted.append(1))
     versions = model.view.count_versions()
     model.compact_after(0)
     model.compact_after(versions // 2 - 1)
