@@ -8,6 +8,8 @@ positions.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +36,8 @@ from psycopg.sql import SQL
 from timeline.progress import REINDEXED, Progress
 from timeline.readmodel import ViewQueries
 from timeline.store import Dialect, EventLog, StoreError, T, create_tables, derived_name
+
+log = logging.getLogger(__name__)
 
 SCHEMA_LOCK = 0x74696D656C696E65  # "timeline": the advisory lock held while creating tables
 VIEW_LOCK = 0x76696577  # "view": with the schema's hash, the lock of one schema's read model
@@ -265,6 +269,8 @@ class PostgresTimelineView(ViewQueries, PostgresDialect, PostgresTrackingRecorde
         # files back at commit (and waits for the readers of the view meanwhile).
         c.execute(f"TRUNCATE {', '.join(tables)}")
 
+    compact_wait = "10s"  # how long compact waits for older transactions (see there)
+
     def compact(self, progress: Progress | None = None) -> None:
         # A bulk load inserts each index's entries all over it, and a B-tree page splits
         # half full: at 100k developments the view took 1.05x the log's bytes, its indexes
@@ -274,7 +280,7 @@ class PostgresTimelineView(ViewQueries, PostgresDialect, PostgresTrackingRecorde
         # every insert still writes: those are dropped first.
         with self.datastore.get_connection() as conn:
             try:
-                conn.execute("SET lock_timeout = '10s'")
+                conn.execute(f"SET lock_timeout = '{self.compact_wait}'")
                 self._drop_invalid_indexes(conn)
                 for done, table in enumerate(self.VIEW_TABLES):
                     if progress is not None:
@@ -282,11 +288,16 @@ class PostgresTimelineView(ViewQueries, PostgresDialect, PostgresTrackingRecorde
                     conn.execute(f"REINDEX TABLE CONCURRENTLY {self.table(table)}")
                 if progress is not None:
                     progress(REINDEXED, len(self.VIEW_TABLES), len(self.VIEW_TABLES))
-            except psycopg.errors.LockNotAvailable:
-                # Another transaction held on: the indexes stay as they were.
-                self._drop_invalid_indexes(conn)
+            except psycopg.Error as error:
+                # Another transaction held on past the timeout, say: packing is an economy,
+                # never a reason to fail the command that loaded the view. The indexes stay
+                # as they were.
+                log.warning("the read model's indexes were left as they were: %s", error)
+                with contextlib.suppress(psycopg.Error):
+                    self._drop_invalid_indexes(conn)
             finally:
-                conn.execute("RESET lock_timeout")
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("RESET lock_timeout")
 
     def _drop_invalid_indexes(self, conn: Any) -> None:
         schema = self.datastore.schema

@@ -1466,9 +1466,9 @@ class ViewQueries(Dialect):
     def write_outlines(self, outlined: Sequence[tuple[str, str, int, Any]], generation: int
                        ) -> bool:
         """Write each (a, b, mark, its Relationship now, or None where nothing of the pair
-        stands), and take its mark away, unless a later run marked the
-        pair meanwhile: its outline is then folded anew at the next turn. A pair where
-        nothing stands has no outline. Nothing is written, and False returned, if the view
+        stands), and take its mark away, unless a later run marked the pair meanwhile: its
+        outline is then folded anew at the next turn. A pair where nothing stands has no
+        outline. Nothing is written, and False returned, if the view
         was reset since `generation` was read: a rebuild marks its pairs with the same
         positions again."""
         if not outlined:
