@@ -161,10 +161,11 @@ class Queries:
         Cost, as things stand now (no axis, every dataset): a row per pair, from the outlines
         the read model keeps, and a fold of the pairs changed since their outline was made
         (see _outlined_page). On other axes: O(developments of the pairs read). The pairs
-        come from the pair index, a run at a time, and only they are folded; a page reads at most SCAN_PAIRS pairs holding at most
-        SCAN_LINKS links (or one pair, whatever its size), so a `stance` filter that matches
-        few of them, or a run of busy pairs, answers with a shorter page (even an empty one)
-        and a cursor to go on from, never with a scan of the store.
+        come from the pair index, a run at a time, and only they are folded; a page reads at
+        most SCAN_PAIRS pairs holding at most SCAN_LINKS links (or one pair, whatever its
+        size), so a `stance` filter that matches few of them, or a run of busy pairs, answers
+        with a shorter page (even an empty one) and a cursor to go on from, never with a scan
+        of the store.
         """
         axes = Axes.given(axes, **when)
         kept = dataset_values(datasets)

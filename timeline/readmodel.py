@@ -661,7 +661,7 @@ MARK_PAIRS = (
     "INSERT INTO {pair_marks} (a, b, marked) VALUES (?, ?, ?)"
     " ON CONFLICT (a, b) DO UPDATE SET marked = excluded.marked"
 )
-
+# Each pair's outline as the outliner writes it (see pair_outlines), in place of the last.
 OUTLINE_PAIRS = (
     "INSERT INTO {pair_outlines} (a, b, stance, outline) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (a, b) DO UPDATE SET stance = excluded.stance, outline = excluded.outline"
@@ -1468,9 +1468,8 @@ class ViewQueries(Dialect):
         """Write each (a, b, mark, its Relationship now, or None where nothing of the pair
         stands), and take its mark away, unless a later run marked the pair meanwhile: its
         outline is then folded anew at the next turn. A pair where nothing stands has no
-        outline. Nothing is written, and False returned, if the view
-        was reset since `generation` was read: a rebuild marks its pairs with the same
-        positions again."""
+        outline. Nothing is written, and False returned, if the view was reset since
+        `generation` was read: a rebuild marks its pairs with the same positions again."""
         if not outlined:
             return True
         with self.writing() as c:

@@ -429,8 +429,8 @@ class Tie:
     def outline(self) -> dict[str, Any]:
         """The tie as a list of relationships shows it: without its items and the
         developments behind it, which grow with the pair's history (the pair's own query has
-        them, see as_dict)."""
-        until = self.until  # a kind's value read as in Fact.reference
+        them, see as_dict). A kind's value read as in Fact.reference."""
+        until = self.until
         return {"kind": self.kind._value_, "from": self.source, "to": self.target,
                 "mutual": self.mutual, "since": str(self.since),
                 "until": None if until is None else str(until), "active": until is None,
