@@ -7,7 +7,7 @@ store and registered actors), kept apart from the commands as the read side of C
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -18,9 +18,13 @@ from timeline.domain import Development, InvalidInput, NotFound, as_uuid
 from timeline.history import development_on
 from timeline.readmodel import Among, Listed, affordable, fewer_collections
 from timeline.relationships import (
+    Chapter,
     HappenedKey,
+    Linked,
     Relationship,
+    ReportChapter,
     ReportedKey,
+    Resumed,
     by_version_of,
     fold,
     pair_of,
@@ -29,6 +33,7 @@ from timeline.relationships import (
     replay_steps,
     reported_steps,
     reports_of,
+    resumed_reports,
 )
 from timeline.vocabulary import Dataset, Stance
 
@@ -251,6 +256,10 @@ class Queries:
         if pair is not None:
             self.actors.require(list(pair))
         reported, axes = replay_axes(order, until, axes)
+        if reported and pair is not None:
+            return [step for _, step in reported_steps(
+                self._reports_of(pair_of(*pair), axes, kept), until, start,
+                pairs={pair_of(*pair)})]
         linked = self.read_model.links(pair=pair, axes=axes, every_version=reported,
                                        datasets=kept)
         if pair is not None:
@@ -258,6 +267,17 @@ class Queries:
         if reported:
             return replay_reported(linked, until=until, start=start)
         return replay(linked, until=until, start=start)
+
+    def _reports_of(self, pair: tuple[str, str], axes: Axes, datasets: Sequence[str]
+                    ) -> list[Linked]:
+        """The links of every version of the developments that linked the pair (on the axes,
+        of `datasets`): a pair's replay by report has a step for a version that no longer
+        links it, too (a correction that named another target)."""
+        developments = {link.fact.id for link in self.read_model.links(
+            pair=pair, axes=axes, every_version=True, datasets=datasets)}
+        return self.read_model.view.select_links(
+            among=Among(developments=sorted(developments)), axes=axes, every_version=True,
+            datasets=datasets)
 
     def replay_page(
         self,
@@ -276,25 +296,37 @@ class Queries:
         next page starts after (None: the last page): the same steps, a page at a time, from
         the developments of `datasets` (none: all).
 
-        Cost: O(developments of the pair) for one pair. For all pairs, the page's steps are
-        found in the moments index (or the reports index, by report) after the cursor, then
-        only the page's pairs are folded, with their history. A page folds at most SCAN_LINKS
-        links: past them it ends early (after one step at least), so a page costs at most
-        that, or one pair's history, whatever the length of the store.
+        Cost: the page's steps are found after the cursor (for all pairs, in the moments
+        index, or the reports index by report), then only the page's pairs are folded: a busy
+        pair from its chapter in which the page begins (see pair_chapters), so that it costs
+        the page and one chapter of each pair, whatever the pair's history; a pair with few
+        moments, or on other axes (known_at, reported_by), or of some datasets, or changed
+        since it was outlined, with its history. A page folds at most SCAN_LINKS links: past
+        them it ends early (after one step at least).
         """
-        axes = Axes.given(axes, **when)
+        given = Axes.given(axes, **when)
         kept = dataset_values(datasets)
         if pair is not None:
             self.actors.require(list(pair))
-        reported, axes = replay_axes(order, until, axes)
+        reported, axes = replay_axes(order, until, given)
+        # Chapters keep busy pairs' states on the axes of now (a replay by report up to a
+        # date stops there), of every dataset.
+        chaptered = not (kept or given.known_at or given.reported_by)
         if pair is not None:
-            linked = [link for link in self.read_model.links(pair=pair, axes=axes,
-                                                             every_version=reported,
-                                                             datasets=kept)
-                      if link.pair == pair_of(*pair)]
-            found: list[tuple[Any, dict[str, Any]]] = (
-                reported_steps(linked, start=start, after=after, limit=limit + 1)  # type: ignore[arg-type]
-                if reported else replay_steps(linked, until, start, after, limit + 1))  # type: ignore[arg-type]
+            pair = pair_of(*pair)
+            if chaptered:
+                page = self._pair_page(pair, reported, axes, until, start, after, limit)
+                if page is not None:
+                    return page
+            if reported:
+                found: list[tuple[Any, dict[str, Any]]] = reported_steps(
+                    self._reports_of(pair, axes, kept), until, start, after, limit + 1,  # type: ignore[arg-type]
+                    pairs={pair})
+            else:
+                linked = [link for link in self.read_model.links(pair=pair, axes=axes,
+                                                                 datasets=kept)
+                          if link.pair == pair]
+                found = replay_steps(linked, until, start, after, limit + 1)  # type: ignore[arg-type]
             return Listed([step for _, step in found[:limit]],
                           found[limit - 1][0] if len(found) > limit else None)
         view = self.read_model.current()
@@ -303,31 +335,106 @@ class Queries:
         else:
             keys = self._moment_keys(view, axes, after, until, start, limit + 1, kept)  # type: ignore[arg-type]
         at = 3 if reported else 4  # where the pair is in a key
+        books: dict[tuple[str, str], list[Any]] = {}
+        if chaptered:
+            spans: dict[tuple[str, str], list[Any]] = {}
+            for key in keys[:limit]:
+                spans.setdefault((key[at], key[at + 1]), []).append(key[:at])
+            books = view.read_chapters([(pair, found[0], found[-1], None)
+                                        for pair, found in spans.items()], reported)
         shown = self._affordable(view, keys[:limit], lambda key: (key[at], key[at + 1]), axes,
-                                 reported, kept)
+                                 reported, kept, books)
         next_key = (shown[-1] if len(shown) < min(len(keys), limit)
                     else keys[limit - 1] if len(keys) > limit else None)
         pairs = {(key[at], key[at + 1]) for key in shown}
+        plain = pairs - books.keys()
         if reported:
-            developments = {link.fact.id for link in view.select_links(
-                among=Among(pairs=sorted(pairs)), axes=axes, every_version=True,
-                datasets=kept)}
-            linked = view.select_links(among=Among(developments=sorted(developments)),
-                                       axes=axes, every_version=True, datasets=kept)
-            found = reported_steps(linked, start=start, after=after,  # type: ignore[arg-type]
-                                   limit=len(shown), pairs=pairs)
+            found = []
+            if plain:
+                developments = {link.fact.id for link in view.select_links(
+                    among=Among(pairs=sorted(plain)), axes=axes, every_version=True,
+                    datasets=kept)}
+                linked = view.select_links(among=Among(developments=sorted(developments)),
+                                           axes=axes, every_version=True, datasets=kept)
+                found = reported_steps(linked, start=start, after=after,  # type: ignore[arg-type]
+                                       limit=len(shown), pairs=plain)
+            for pair in sorted(pairs & books.keys()):
+                found += self._resumed_reports(view, pair, books[pair], until, start, after,  # type: ignore[arg-type]
+                                               len(shown), None)
+            found = sorted(found, key=lambda step: step[0])[:len(shown)]
         else:
-            linked = view.select_links(among=Among(pairs=sorted(pairs)), axes=axes,
-                                       datasets=kept)
-            found = replay_steps(linked, until, start, after, len(shown))  # type: ignore[arg-type]
+            positions = {pair: {p for chapter in books[pair] for p in chapter.positions}
+                         for pair in pairs - plain}
+            linked = view.select_links(among=Among(
+                pairs=sorted(plain), positions=positions), axes=axes, datasets=kept)
+            found = replay_steps(linked, until, start, after, len(shown),  # type: ignore[arg-type]
+                                 resumed=resumed(books, positions, linked, until))
         return Listed([step for _, step in found], next_key)
 
+    def _pair_page(self, pair: tuple[str, str], reported: bool, axes: Axes,
+                   until: date | None, start: date | None, after: ReplayKey | None,
+                   limit: int) -> Listed | None:
+        """A page of one busy pair's replay, folded from the chapter in which it begins (see
+        pair_chapters): O(limit + a chapter's moments, or reports), whatever the pair's
+        history. None where the pair has no chapters (a short history, or marked since it was
+        outlined): the caller folds its history."""
+        view = self.read_model.current()
+        nil = str(UUID(int=0))  # an id every store reads as one, before every other
+        # From `start`: before every step of its day.
+        since = start and ((start.isoformat(), nil, -1) if reported
+                           else (start.isoformat(), -1, "", nil))
+        at = 3 if reported else 4
+        begins = max(filter(None, (after and tuple(after[:at]), since)), default=None)
+        more = -(-(limit + 1) // view.chapter_moments)  # chapters after the first, at least
+        while True:
+            chapters = view.read_chapters([(pair, begins, None, more + 1)], reported).get(pair)
+            if not chapters:
+                return None
+            bound = chapters[more + 1].key if len(chapters) > more + 1 else None
+            chapters = chapters[:more + 1]
+            if reported:
+                found = self._resumed_reports(view, pair, chapters, until, start, after,  # type: ignore[arg-type]
+                                              limit + 1, bound)
+            else:
+                books = {pair: chapters}
+                positions = {pair: {p for chapter in chapters for p in chapter.positions}}
+                linked = view.select_links(among=Among(positions=positions), axes=axes)
+                found = replay_steps(linked, until, start, after, limit + 1,  # type: ignore[arg-type]
+                                     resumed=resumed(books, positions, linked, until),
+                                     bound=bound)
+            if found or bound is None:
+                break
+            more *= 2  # chapters with no step shown (reports of other pairs): read on
+        if len(found) > limit:
+            return Listed([step for _, step in found[:limit]], found[limit - 1][0])
+        # The chapters read end before the page, or the replay does.
+        return Listed([step for _, step in found], None if bound is None else found[-1][0])
+
+    def _resumed_reports(self, view: Any, pair: tuple[str, str],
+                         chapters: Sequence[ReportChapter], until: date | None,
+                         start: date | None, after: ReportedKey | None, limit: int,
+                         bound: Any) -> list[tuple[ReportedKey, dict[str, Any]]]:
+        """The steps of a busy pair's replay by report from its chapters (see
+        resumed_reports): the versions they name, and those versions' links of the pair."""
+        positions = {p for chapter in chapters for p in (*chapter.reports, *chapter.before)}
+        links_of: dict[int, list[Linked]] = {}
+        for link in view.select_links(among=Among(positions={pair: positions}),
+                                      every_version=True):
+            links_of.setdefault(link.position, []).append(link)
+        return resumed_reports(pair, chapters, view.select_facts(positions), links_of, until,
+                               start, after, limit, bound)
+
     def _affordable(self, view: Any, keys: list[Any], pair_of_key: Any, axes: Axes,
-                    every_version: bool, datasets: Sequence[str]) -> list[Any]:
+                    every_version: bool, datasets: Sequence[str],
+                    chapters: Mapping[tuple[str, str], Sequence[Any]]) -> list[Any]:
         """The first of the keys (in order) whose pairs hold SCAN_LINKS links together (of
-        `datasets`, when given), and always the first key."""
+        `datasets`, when given; a pair with `chapters`, the links of those), and always the
+        first key."""
         pairs = list(dict.fromkeys(pair_of_key(key) for key in keys))  # in the keys' order
-        sizes = view.count_links(pairs, axes, every_version, datasets, budget=SCAN_LINKS)
+        sizes = {pair: sum(chapter.cost for chapter in chapters[pair])
+                 for pair in pairs if pair in chapters}
+        sizes |= view.count_links([pair for pair in pairs if pair not in chapters], axes,
+                                  every_version, datasets, budget=SCAN_LINKS)
         cut = affordable(pairs, sizes, SCAN_LINKS)
         if cut == len(pairs):
             return keys
@@ -381,6 +488,25 @@ class Queries:
 ReplayKey = HappenedKey | ReportedKey
 SCAN_PAIRS = 1000  # the pairs one page of relationships reads at most (see relationships_page)
 SCAN_LINKS = 20_000  # the links one page of a replay folds at most, but for one pair (replay_page)
+
+
+def resumed(chapters: Mapping[tuple[str, str], Sequence[Chapter]],
+            positions: Mapping[tuple[str, str], Any], linked: Sequence[Linked],
+            until: date | None) -> dict[tuple[str, str], Resumed]:
+    """Each pair with chapters resumed from the first of them (see Resumed), with the links
+    read of its chapters' positions; up to a date (`until`), from the state a replay up to a
+    date folds."""
+    links_of: dict[tuple[str, str], dict[str, list[Linked]]] = {}
+    for link in linked:
+        if link.pair in positions:
+            links_of.setdefault(link.pair, {}).setdefault(link.fact.id, []).append(link)
+    found = {}
+    for pair in positions:
+        first = chapters[pair][0]
+        tally = first.now if until is None or first.until is None else first.until
+        found[pair] = Resumed(tally.copy(), first.key, links_of.get(pair, {}),
+                              until is not None)
+    return found
 
 
 def replay_axes(order: str, until: date | None, axes: Axes) -> tuple[bool, Axes]:

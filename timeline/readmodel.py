@@ -40,12 +40,17 @@ from timeline.domain import Actor, Development, PartialDate, Participation, stor
 from timeline.progress import OUTLINED, PROJECTED, Progress
 from timeline.relationships import (
     ROLE_INDEX,
+    Chapter,
     Fact,
     Linked,
-    fold,
+    ReportChapter,
+    Tally,
+    VersionRef,
+    fold_chapters,
     links,
     moments_of,
     pair_of,
+    report_chapters,
 )
 from timeline.schemas import dump_date, dump_provenance, dump_source
 from timeline.store import Dialect, SQLiteDialect, StoreError
@@ -78,7 +83,7 @@ encode_compact = json.JSONEncoder(separators=COMPACT, check_circular=False).enco
 # 10: each pair's outline as it stands now (pair_outlines), read by a page of relationships.
 # 11: outlines kept in a compact form (pack_outline), a fifth of their JSON.
 # 12: the marks of pairs to outline in their own table (pair_marks).
-VIEW_SHAPE = 12
+VIEW_SHAPE = 13
 
 
 # The largest backlog a read applies itself unless the store says otherwise (see ReadModel).
@@ -344,6 +349,14 @@ def affordable(pairs: Sequence[tuple[str, str]], sizes: Mapping[tuple[str, str],
     return len(pairs)
 
 
+class Book(NamedTuple):
+    """A busy pair's chapters, of its replay in world time and by report (see pair_chapters):
+    both or neither."""
+
+    happened: list[Chapter]
+    reported: list[ReportChapter]
+
+
 class Listed(NamedTuple):
     """A page of a list, and the key the next page starts after (None: the last page)."""
 
@@ -371,11 +384,13 @@ class LogHead:
 
 class Among(NamedTuple):
     """The links a query selects by a list: of these pairs, of these developments (every
-    version), or of these (development id, version)."""
+    version), of these (development id, version), or of these pairs at these positions (its
+    versions' positions, for each pair: the links of a chapter, see pair_chapters)."""
 
     pairs: Sequence[tuple[str, str]] = ()
     developments: Sequence[str] = ()
     versions: Sequence[tuple[str, int]] = ()
+    positions: Mapping[tuple[str, str], Sequence[int]] = {}  # never changed: a shared default
 
     CHUNK = 400  # values per IN list: SQLite takes at most 500 branches of a UNION ALL
 
@@ -400,6 +415,13 @@ class Among(NamedTuple):
                 else:
                     found.append((within.format(
                         f"{columns[0]} IN ({', '.join('?' * len(chunk))})"), chunk))
+        for pair, positions in self.positions.items():
+            positions = sorted(positions)
+            for i in range(0, len(positions), self.CHUNK):
+                chunk = positions[i:i + self.CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                found.append((f"l.a = ? AND l.b = ? AND l.position IN ({marks})",
+                              [*pair, *chunk]))
         return found or [("1 = 0", [])]
 
 
@@ -662,6 +684,14 @@ MARK_PAIRS = (
     " ON CONFLICT (a, b) DO UPDATE SET marked = excluded.marked"
 )
 # Each pair's outline as the outliner writes it (see pair_outlines), in place of the last.
+WRITE_CHAPTERS = (
+    "INSERT INTO {pair_chapters} (a, b, day, step, earliest, development_id, tally, positions)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+WRITE_REPORT_CHAPTERS = (
+    "INSERT INTO {pair_report_chapters} (a, b, day, development_id, version, tally, reports,"
+    " prior) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 OUTLINE_PAIRS = (
     "INSERT INTO {pair_outlines} (a, b, stance, outline) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (a, b) DO UPDATE SET stance = excluded.stance, outline = excluded.outline"
@@ -715,12 +745,16 @@ class ViewQueries(Dialect):
     """The read model's tables and queries, written once for both stores (see store.Dialect)."""
 
     VIEW_TABLES = ("actors", "development_versions", "development_links", "development_actors",
-                   "development_moments", "pair_outlines", "pair_marks")
+                   "development_moments", "pair_outlines", "pair_marks", "pair_chapters",
+                   "pair_report_chapters")
     # view_generation counts the resets of the view (see reset): kept through them.
     TABLES = (*VIEW_TABLES, "view_shape", "view_generation")
     # The applications whose events fill the view (their names key its tracking records).
     FOLLOWS = ("Timeline",)
     COUNT_CHUNK = 25  # pairs counted per statement under a budget (see count_links)
+    # The moments of a busy pair's chapter (see pair_chapters): a page of a replay folds at
+    # most this many of each of its pairs' moments before its own.
+    chapter_moments = 64
     datastore: Any
     _insert_tracking: Any
     table_migration_identifier: str
@@ -804,6 +838,24 @@ class ViewQueries(Dialect):
                 a TEXT NOT NULL, b TEXT NOT NULL, marked BIGINT NOT NULL,
                 PRIMARY KEY (a, b)){without_rowid}{churned}""",
             """CREATE INDEX IF NOT EXISTS pair_marks_by_b ON {pair_marks} (b, a)""",
+            # The chapters of each busy pair's history in world time (relationships.Chapter):
+            # where each begins, the pair's state just before it and the positions of its
+            # links, so that a page of a replay folds a chapter of each of its pairs, not
+            # their histories (see Queries.replay_page). Written by the outliner with the
+            # pair's outline, so a marked pair's chapters are not read.
+            """CREATE TABLE IF NOT EXISTS {pair_chapters} (
+                a TEXT NOT NULL, b TEXT NOT NULL, day TEXT NOT NULL, step INTEGER NOT NULL,
+                earliest TEXT NOT NULL, development_id {uuid} NOT NULL, tally TEXT NOT NULL,
+                positions TEXT NOT NULL,
+                PRIMARY KEY (a, b, day, step, earliest, development_id)){without_rowid}""",
+            # The same for a replay as the news arrived (relationships.ReportChapter): where
+            # each begins (a report), the pair's state then, the positions of its reports and
+            # of the versions in force before it of the developments reported in it.
+            """CREATE TABLE IF NOT EXISTS {pair_report_chapters} (
+                a TEXT NOT NULL, b TEXT NOT NULL, day TEXT NOT NULL,
+                development_id {uuid} NOT NULL, version BIGINT NOT NULL, tally TEXT NOT NULL,
+                reports TEXT NOT NULL, prior TEXT NOT NULL,
+                PRIMARY KEY (a, b, day, development_id, version)){without_rowid}""",
             "CREATE TABLE IF NOT EXISTS {view_shape} (version BIGINT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS {view_generation} (generation BIGINT NOT NULL)",
         ]
@@ -1181,7 +1233,7 @@ class ViewQueries(Dialect):
         of_datasets(datasets, "v", where, wanted)
         # One range scan of the pair index (or of both, for an actor), and each link's version
         # by its primary key: the filters and the fact are its columns (not its document).
-        selected = ["l.a", "l.b", "l.from_a", *FACT_COLUMNS]
+        selected = ["l.a", "l.b", "l.from_a", "l.position", *FACT_COLUMNS]
         select = (
             f"SELECT {', '.join(selected)}, CAST(NULL AS BIGINT) AS lag"
             " FROM {development_links} l JOIN {development_versions} v"
@@ -1228,9 +1280,9 @@ class ViewQueries(Dialect):
             fact = facts[row["development_id"], row["version"]]
             a, b = row["a"], row["b"]  # the pair, as the store keys it (pair_of)
             if row["from_a"]:
-                found.append(Linked.of_pair(fact, a, b, (a, b)))
+                found.append(Linked.of_pair(fact, a, b, (a, b), row["position"]))
             else:
-                found.append(Linked.of_pair(fact, b, a, (a, b)))
+                found.append(Linked.of_pair(fact, b, a, (a, b), row["position"]))
         return found
 
     def count_links(self, pairs: Sequence[tuple[str, str]], axes: Axes,
@@ -1463,15 +1515,17 @@ class ViewQueries(Dialect):
             c.execute(self.sql("SELECT COUNT(*) AS n FROM {pair_marks}"))
             return c.fetchone()["n"]
 
-    def write_outlines(self, outlined: Sequence[tuple[str, str, int, Any]], generation: int
-                       ) -> bool:
+    def write_outlines(self, outlined: Sequence[tuple[str, str, int, Any]], generation: int,
+                       chapters: Mapping[tuple[str, str], Book] | None = None) -> bool:
         """Write each (a, b, mark, its Relationship now, or None where nothing of the pair
-        stands), and take its mark away, unless a later run marked the pair meanwhile: its
-        outline is then folded anew at the next turn. A pair where nothing stands has no
-        outline. Nothing is written, and False returned, if the view was reset since
-        `generation` was read: a rebuild marks its pairs with the same positions again."""
+        stands), with the pair's `chapters` (none: it has too few moments), and take its mark
+        away, unless a later run marked the pair meanwhile: its outline is then folded anew at
+        the next turn. A pair where nothing stands has no outline. Nothing is written, and
+        False returned, if the view was reset since `generation` was read: a rebuild marks its
+        pairs with the same positions again."""
         if not outlined:
             return True
+        chapters = chapters or {}
         with self.writing() as c:
             # The view's lock, which a projection run holds too: on PostgreSQL their row
             # locks, taken in different orders, would otherwise risk a deadlock. Held, no
@@ -1485,25 +1539,139 @@ class ViewQueries(Dialect):
                 return False
             pairs = [(a, b) for a, b, _, _ in outlined]
             first, last = min(pairs), max(pairs)
-            c.execute(self.sql("SELECT a, b, marked FROM {pair_marks}"
-                               " WHERE (a > ? OR (a = ? AND b >= ?))"
-                               " AND (a < ? OR (a = ? AND b <= ?))"),
+            within = ("(a > ? OR (a = ? AND b >= ?)) AND (a < ? OR (a = ? AND b <= ?))",
                       (first[0], *first, last[0], *last))
+            c.execute(self.sql(f"SELECT a, b, marked FROM {{pair_marks}} WHERE {within[0]}"),
+                      within[1])
             marks = {(row["a"], row["b"]): row["marked"] for row in c.fetchall()}
             fresh = [(a, b, state) for a, b, mark, state in outlined
                      if marks.get((a, b)) == mark]
             kept = [(a, b, state.stance._value_, pack_outline(state.outline()))
                     for a, b, state in fresh if state is not None]
+            # The chapters of the fresh pairs: those they had go (few pairs have any, found
+            # in one range of the key), their new ones are written.
+            c.execute(self.sql("SELECT DISTINCT a, b FROM {pair_chapters} WHERE"
+                               f" {within[0]}"), within[1])
+            had = {(row["a"], row["b"]) for row in c.fetchall()}
+            books = [(a, b, chapters[(a, b)]) for a, b, _ in fresh if (a, b) in chapters]
+            written = [
+                (a, b, *chapter.key, encode_compact([
+                    chapter.now.dumped(),
+                    None if chapter.until is None else chapter.until.dumped()]),
+                 encode_compact(chapter.positions))
+                for a, b, book in books for chapter in book.happened]
+            reports = [
+                (a, b, *chapter.key, encode_compact(chapter.tally.dumped()),
+                 encode_compact(chapter.reports), encode_compact(chapter.before))
+                for a, b, book in books for chapter in book.reported]
             for statement, rows in (
                 ("DELETE FROM {pair_marks} WHERE a = ? AND b = ?",
                  [(a, b) for a, b, _ in fresh]),
                 (OUTLINE_PAIRS, kept),
                 ("DELETE FROM {pair_outlines} WHERE a = ? AND b = ?",
                  [(a, b) for a, b, state in fresh if state is None]),
+                ("DELETE FROM {pair_chapters} WHERE a = ? AND b = ?",
+                 [(a, b) for a, b, _ in fresh if (a, b) in had]),
+                ("DELETE FROM {pair_report_chapters} WHERE a = ? AND b = ?",
+                 [(a, b) for a, b, _ in fresh if (a, b) in had]),
+                (WRITE_CHAPTERS, written),
+                (WRITE_REPORT_CHAPTERS, reports),
             ):
                 if rows:
                     c.executemany(self.sql(statement), rows)
         return True
+
+    def read_chapters(self, wanted: Sequence[tuple[tuple[str, str], Sequence[Any] | None,
+                                                   Sequence[Any] | None, int | None]],
+                      reported: bool = False) -> dict[tuple[str, str], list[Any]]:
+        """For each (pair, first, last, count): the pair's chapter in which the key `first`
+        falls (its first chapter, with None), then those after it that begin by `last` (any,
+        with None), at most `count` of them (any number, with None); in order. Chapters of
+        its replay in world time (relationships.Chapter), or `reported`, of its replay by
+        report (ReportChapter). A pair with no chapters (its history is short, or it is
+        marked, so that its chapters may be stale: see pair_marks) is not in the answer. One
+        statement for up to 200 pairs, each two ranges of the key."""
+        found: dict[tuple[str, str], list[Any]] = {}
+        table, order, rest = (("pair_report_chapters", "day, development_id, version",
+                               "tally, reports, prior") if reported else
+                              ("pair_chapters", "day, step, earliest, development_id",
+                               "tally, positions"))
+        key = f"({order})"
+        marks = ", ".join("?" * order.count(",") + "?")
+        unmarked = "NOT EXISTS (SELECT 1 FROM {pair_marks} m WHERE m.a = ? AND m.b = ?)"
+        for start in range(0, len(wanted), 200):
+            branches: list[tuple[str, list[Any]]] = []
+            for pair, first, last, count in wanted[start:start + 200]:
+                where = f"a = ? AND b = ? AND {unmarked}"
+                params: list[Any] = [*pair, *pair]
+                if last is not None:
+                    where, params = f"{where} AND {key} <= ({marks})", [*params, *last]
+                if first is None:  # the first chapter and those after it, in one range
+                    limit = "" if count is None else f" LIMIT {count + 1:d}"
+                    branches.append((f"{where} ORDER BY {order}{limit}", params))
+                    continue
+                backwards = order.replace(",", " DESC,") + " DESC"
+                branches.append((f"{where} AND {key} <= ({marks}) ORDER BY {backwards} LIMIT 1",
+                                 [*params, *first]))
+                limit = "" if count is None else f" LIMIT {count:d}"
+                branches.append((f"{where} AND {key} > ({marks}) ORDER BY {order}{limit}",
+                                 [*params, *first]))
+            statement = " UNION ALL ".join(
+                f"SELECT * FROM (SELECT a, b, {order}, {rest} FROM {{{table}}} WHERE {where})"
+                f" AS c{i}" for i, (where, _) in enumerate(branches))
+            with self.reading() as c:
+                c.execute(self.sql(statement), [v for _, params in branches for v in params])
+                rows = c.fetchall()
+            for row in rows:
+                pair = (row["a"], row["b"])
+                ident = str(row["development_id"])  # PostgreSQL gives a UUID
+                if reported:
+                    found.setdefault(pair, []).append(ReportChapter(
+                        (row["day"], ident, row["version"]),
+                        Tally.loaded(pair, json.loads(row["tally"])),
+                        json.loads(row["reports"]), json.loads(row["prior"])))
+                    continue
+                now, until = json.loads(row["tally"])
+                found.setdefault(pair, []).append(Chapter(
+                    (row["day"], row["step"], row["earliest"], ident),
+                    Tally.loaded(pair, now), None if until is None else Tally.loaded(pair, until),
+                    json.loads(row["positions"])))
+        for chapters in found.values():
+            chapters.sort(key=lambda chapter: chapter.key)
+        return found
+
+    def select_versions(self, developments: Sequence[str]) -> list[VersionRef]:
+        """Every version with a link (of any pair) of these developments: the reports of a
+        replay by report (see relationships.reports_of)."""
+        found = []
+        with self.reading() as c:
+            for start in range(0, len(developments), Among.CHUNK):
+                chunk = developments[start:start + Among.CHUNK]
+                c.execute(self.sql(
+                    "SELECT v.reported_from, v.development_id, v.version, v.position FROM"
+                    " {development_versions} v WHERE v.development_id IN"
+                    f" ({', '.join('?' * len(chunk))}) AND EXISTS (SELECT 1 FROM"
+                    " {development_links} l WHERE l.position = v.position)"), chunk)
+                found += [VersionRef(row["reported_from"], str(row["development_id"]),
+                                     row["version"], row["position"]) for row in c.fetchall()]
+        return found
+
+    def select_facts(self, positions: Iterable[int]) -> dict[int, tuple[VersionRef, Fact]]:
+        """The versions at these positions, each as a replay by report names it and its
+        fact."""
+        positions = sorted(set(positions))
+        found = {}
+        with self.reading() as c:
+            for start in range(0, len(positions), Among.CHUNK):
+                chunk = positions[start:start + Among.CHUNK]
+                c.execute(self.sql(
+                    f"SELECT v.position, {', '.join(FACT_COLUMNS)} FROM {{development_versions}} v"
+                    f" WHERE v.position IN ({', '.join('?' * len(chunk))})"), chunk)
+                for row in c.fetchall():
+                    fact = fact_of(row)
+                    found[row["position"]] = (VersionRef(row["reported_from"], fact.id,
+                                                         fact.version, row["position"]), fact)
+        return found
 
     def compact(self, progress: Progress | None = None) -> None:
         """Rebuild the view's indexes packed, after a bulk load wrote most of them, reporting
@@ -1873,6 +2041,8 @@ class ReadModel:
         self.projector: Projector | None = None
         self._reading = threading.Lock()  # held by the thread of this process catching up
 
+    BOOK_MOMENTS = 5000  # the moments of the busy pairs whose versions are read together
+
     def configure_reads(self, setting: int | str) -> None:
         """Set the largest backlog a read applies itself: a whole number, or "all"."""
         text = str(setting).strip()
@@ -2077,9 +2247,12 @@ class ReadModel:
                                      chunk=self.outline_count_chunk)
             marked = marked[:affordable(pairs, sizes, self.outline_links)]
             with fewer_collections():
-                states = fold(view.select_links(among=Among(pairs=pairs[:len(marked)])))
+                states, chapters = fold_chapters(
+                    view.select_links(among=Among(pairs=pairs[:len(marked)])),
+                    view.chapter_moments)
                 if not view.write_outlines(
-                        [(a, b, mark, states.get((a, b))) for a, b, mark in marked], generation):
+                        [(a, b, mark, states.get((a, b))) for a, b, mark in marked], generation,
+                        self.books(chapters)):
                     after = None  # reset meanwhile: start the pass again, on the new view
                     continue
             after = marked[-1][:2]
@@ -2093,6 +2266,36 @@ class ReadModel:
             # with them, the planners read a page by scanning instead of a range of a key.
             view.analyze(["pair_outlines", "pair_marks"])
         return outlined
+
+    def books(self, chapters: Mapping[tuple[str, str], list[Chapter]]
+              ) -> dict[tuple[str, str], Book]:
+        """The busy pairs' chapters in world time (see fold_chapters), each with those of its
+        replay by report: from every version with a link of each development that linked it
+        (see report_chapters), read for a few pairs at a time (BOOK_MOMENTS moments of them
+        together), so that a turn of the busiest pairs holds few versions at once."""
+        view = self.view
+        found: dict[tuple[str, str], Book] = {}
+        group: list[tuple[str, str]] = []
+        held = 0
+        for number, pair in enumerate(sorted(chapters), 1):
+            group.append(pair)
+            held += sum(len(chapter.positions) for chapter in chapters[pair])
+            if held < self.BOOK_MOMENTS and number < len(chapters):
+                continue
+            links_of: dict[tuple[str, str], dict[int, list[Linked]]] = {}
+            developments: dict[str, set[tuple[str, str]]] = {}
+            for link in view.select_links(among=Among(pairs=group), every_version=True):
+                links_of.setdefault(link.pair, {}).setdefault(link.position, []).append(link)
+                developments.setdefault(link.fact.id, set()).add(link.pair)
+            versions: dict[tuple[str, str], list[VersionRef]] = {}
+            for ref in view.select_versions(sorted(developments)):
+                for each in developments[ref.ident]:
+                    versions.setdefault(each, []).append(ref)
+            for each in group:
+                found[each] = Book(chapters[each], report_chapters(
+                    each, versions[each], links_of[each], view.chapter_moments))
+            group, held = [], 0
+        return found
 
     def lag(self) -> int:
         """How many events the view has not applied yet."""

@@ -79,6 +79,12 @@ def pair_of(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
+def total_of(weights: Mapping[float, int]) -> float:
+    """The sum of contributions counted by amount, exactly rounded: the same float whatever
+    order they were counted in."""
+    return math.fsum(weight * n for weight, n in weights.items())
+
+
 def saturated(total: float) -> float:
     """The score for a sum of contributions (see the rules above)."""
     return round(BOUND * math.tanh(total / SPREAD), 2)
@@ -450,7 +456,10 @@ class Relationship:
         self.counted: dict[str, Fact] = {}  # in the order they came to count
         self.expected: dict[str, Fact] = {}
         self.possible: dict[str, Fact] = {}
-        self.total = 0.0  # the sum of the counted developments' contributions
+        # How many counted developments contribute each amount: their sum (`total`) is then
+        # the same whatever order they came to count in, so that a state resumed from a
+        # chapter (see Tally) scores as the fold from the start does, to the last bit.
+        self.weights: dict[float, int] = {}
 
     # --- folding ---------------------------------------------------------------------------
 
@@ -461,7 +470,8 @@ class Relationship:
         if fact.id not in self.counted:
             # A development linking the pair twice (both ways) still counts once.
             self.counted[fact.id] = fact
-            self.total += fact.contribution
+            weight = fact.contribution
+            self.weights[weight] = self.weights.get(weight, 0) + 1
         kind = fact.tie
         if kind is None:
             return
@@ -480,7 +490,9 @@ class Relationship:
         if fact.tie is None or fact.ended is None:
             return
         tie = self.ties.get(self._tie_key(fact.tie, source, target))
-        if tie is not None:
+        # Only a development behind the tie ends its part in it: one withdrawn meanwhile
+        # (cancelled after it counted) is no longer among them.
+        if tie is not None and fact.id in tie.developments:
             tie.ended[fact.id] = fact.ended
 
     def list_as(self, fact: Fact, standing: Standing) -> None:
@@ -494,7 +506,11 @@ class Relationship:
         self.possible.pop(fact.id, None)
         if self.counted.pop(fact.id, None) is None:
             return
-        self.total -= fact.contribution
+        weight = fact.contribution
+        if self.weights[weight] == 1:
+            del self.weights[weight]
+        else:
+            self.weights[weight] -= 1
         for key, tie in list(self.ties.items()):
             if fact.id in tie.developments:
                 del tie.developments[fact.id]
@@ -508,6 +524,11 @@ class Relationship:
         return (kind, source, target)
 
     # --- reading ---------------------------------------------------------------------------
+
+    @property
+    def total(self) -> float:
+        """The sum of the counted developments' contributions."""
+        return total_of(self.weights)
 
     @property
     def score(self) -> float:
@@ -599,6 +620,9 @@ class Linked:
     fact: Fact
     source: str
     target: str
+    # Where its version is in the log, when read from the view (0 otherwise): how a chapter
+    # names the links it needs (see Chapter).
+    position: int = field(default=0, compare=False)
 
     @cached_property
     def pair(self) -> tuple[str, str]:
@@ -606,11 +630,13 @@ class Linked:
         return pair_of(self.source, self.target)
 
     @classmethod
-    def of_pair(cls, fact: Fact, source: str, target: str, pair: tuple[str, str]) -> Linked:
+    def of_pair(cls, fact: Fact, source: str, target: str, pair: tuple[str, str],
+                position: int = 0) -> Linked:
         """A link whose pair is already known (a query reads it from the link's row), its
         fields set at once as Fact.from_stored sets a fact's: a query makes one per row."""
         made = object.__new__(cls)
-        made.__dict__.update(fact=fact, source=source, target=target, pair=pair)
+        made.__dict__.update(fact=fact, source=source, target=target, position=position,
+                             pair=pair)
         return made
 
 
@@ -750,6 +776,246 @@ def fold(linked: Iterable[Linked], as_of: date | None = None,
     return relationships
 
 
+# --- chapters: a busy pair's replay resumed from a kept state --------------------------------
+
+# Where a chapter begins: the (day, step, earliest day, development id) of its first moment.
+# A chapter never begins between the two directions of one development's moment, so these
+# four order it among a pair's moments (see Moment.key).
+ChapterKey = tuple[str, int, str, str]
+TieKey = tuple[TieKind, str, str]
+
+
+def chapter_key(moment: Moment) -> ChapterKey:
+    link = moment.link
+    return (moment.day.isoformat(), int(moment.step), link.fact.date.earliest.isoformat(),
+            link.fact.id)
+
+
+class Share(NamedTuple):
+    """One development's part in a pair's state: the amount it adds (None: it does not count),
+    the ties it is behind and those of them it has ended in."""
+
+    weight: float | None
+    ties: frozenset[TieKey]
+    ended: frozenset[TieKey]
+
+
+def share_of(relationship: Relationship, fact_id: str) -> Share:
+    counted = relationship.counted.get(fact_id)
+    ties = frozenset(key for key, tie in relationship.ties.items()
+                     if fact_id in tie.developments)
+    return Share(None if counted is None else counted.contribution, ties,
+                 frozenset(key for key in ties if fact_id in relationship.ties[key].ended))
+
+
+class Tally:
+    """A pair's state as a replay step compares it (Relationship.summary), kept as counts: how
+    many counted developments add each amount, and for each tie how many developments are
+    behind it and how many of those have ended.
+
+    Each development's part in a pair's state depends on its own moments alone (see
+    Relationship: it counts or not, is behind a tie or not, has ended in it or not), so the
+    state before a moment is the state kept at an earlier moment (a chapter, see
+    fold_chapters) moved by each development's part before and after each moment between
+    (see Resumed): a page of a busy pair's replay folds a chapter, not the pair's history."""
+
+    def __init__(self, pair: tuple[str, str], weights: Mapping[float, int] | None = None,
+                 ties: Mapping[TieKey, Sequence[int]] | None = None) -> None:
+        self.pair = pair
+        self.weights = dict(weights or {})
+        self.ties = {key: list(counts) for key, counts in (ties or {}).items()}
+
+    @classmethod
+    def of(cls, relationship: Relationship) -> Tally:
+        return cls(relationship.pair, relationship.weights,
+                   {key: (len(tie.developments), len(tie.ended))
+                    for key, tie in relationship.ties.items()})
+
+    def copy(self) -> Tally:
+        return Tally(self.pair, self.weights, self.ties)
+
+    def move(self, before: Share, after: Share) -> None:
+        """One development's part changed from `before` to `after`."""
+        if before.weight != after.weight:
+            if before.weight is not None:
+                self.weights[before.weight] -= 1
+                if not self.weights[before.weight]:
+                    del self.weights[before.weight]
+            if after.weight is not None:
+                self.weights[after.weight] = self.weights.get(after.weight, 0) + 1
+        for keys, at, sign in ((before.ties - after.ties, 0, -1),
+                               (after.ties - before.ties, 0, 1),
+                               (before.ended - after.ended, 1, -1),
+                               (after.ended - before.ended, 1, 1)):
+            for key in keys:
+                self.ties.setdefault(key, [0, 0])[at] += sign
+        for key in [key for key, (behind, _) in self.ties.items() if not behind]:
+            del self.ties[key]  # as Relationship.withdraw drops a tie no development is behind
+
+    def summary(self) -> dict[str, Any]:
+        """What Relationship.summary gives for the same state."""
+        active = [key for key, (behind, ended) in self.ties.items() if ended < behind]
+        score = saturated(total_of(self.weights))
+        return {
+            "stance": stance_of({kind for kind, _, _ in active}, score).value,
+            "score": score,
+            "ties": {(kind.value, source, target) for kind, source, target in active},
+        }
+
+    def dumped(self) -> list[Any]:
+        """As a chapter keeps it (JSON): its amounts and its ties."""
+        return [[[weight, n] for weight, n in sorted(self.weights.items())],
+                sorted([kind._value_, source, target, *counts]
+                       for (kind, source, target), counts in self.ties.items())]
+
+    @classmethod
+    def loaded(cls, pair: tuple[str, str], dumped: Sequence[Any]) -> Tally:
+        weights, ties = dumped
+        return cls(pair, {weight: n for weight, n in weights},
+                   {(TIE_OF[kind], source, target): (behind, ended)
+                    for kind, source, target, behind, ended in ties})
+
+
+TIE_OF = by_value(TieKind)
+
+
+class Chapter(NamedTuple):
+    """A run of a busy pair's moments (in world-time order): where it begins, the pair's state
+    just before it (as a replay to now folds it, and as a replay up to a date does, where that
+    differs: `until`, None when the same), and the positions of the links with a moment in it,
+    each once."""
+
+    key: ChapterKey
+    now: Tally
+    until: Tally | None
+    positions: list[int]
+
+    @property
+    def cost(self) -> int:
+        """The links a page reads for it, at most (a page's budget, see SCAN_LINKS)."""
+        return len(self.positions)
+
+
+def own_fold(pair: tuple[str, str], links: Sequence[Linked], since: ChapterKey | None = None,
+             to_a_date: bool = False) -> Relationship:
+    """One development's part in a pair (given its links of the pair) folded alone, from its
+    moments before `since` (None: all of them): those of a replay to now, or (`to_a_date`)
+    those of a replay up to a date later than them (without the `now_only` ones, see
+    moments_of)."""
+    moments = sorted((Moment(day, step, link) for link in links
+                      for day, step, now_only in moments_of(link.fact)
+                      if not (to_a_date and now_only)), key=Moment.order)
+    alone = Relationship(pair)
+    for moment in moments:
+        if since is not None and chapter_key(moment) >= since:
+            break
+        apply(alone, moment.step, moment.link)
+    return alone
+
+
+def fold_chapters(linked: Iterable[Linked], every: int
+                  ) -> tuple[dict[tuple[str, str], Relationship], dict[tuple[str, str],
+                                                                     list[Chapter]]]:
+    """What fold gives (to now), and the chapters of each pair with more than `every` moments:
+    a chapter at its first moment, then one at the first moment after each `every` of them
+    that begins a development's moment (not its second direction)."""
+    linked = list(linked)
+    per_fact: dict[int, list[FactMoment]] = {}
+    timeline = timeline_of(linked, None, per_fact)
+    sizes: dict[tuple[str, str], int] = {}
+    for moment in timeline:
+        sizes[moment.link.pair] = sizes.get(moment.link.pair, 0) + 1
+    busy = {pair for pair, size in sizes.items() if size > every}
+    links_of: dict[tuple[tuple[str, str], str], list[Linked]] = {}
+    for link in linked:
+        if link.pair in busy:
+            links_of.setdefault((link.pair, link.fact.id), []).append(link)
+    relationships: dict[tuple[str, str], Relationship] = {}
+    chapters: dict[tuple[str, str], list[Chapter]] = {}
+    counted: dict[tuple[str, str], int] = {}  # moments of the pair's last chapter
+    previous: dict[tuple[str, str], ChapterKey] = {}  # the key of the pair's last moment
+    # Per busy pair, the developments a replay up to a date folds otherwise (a now_only
+    # moment behind): few, each folded alone at each chapter after it.
+    unlike: dict[tuple[str, str], set[str]] = {}
+    for moment in timeline:
+        link = moment.link
+        pair = link.pair
+        relationship = relationships.get(pair)
+        if relationship is None:
+            relationship = relationships[pair] = Relationship(pair)
+        if pair in busy:
+            key = chapter_key(moment)
+            found = chapters.setdefault(pair, [])
+            if not found or (counted[pair] >= every and key != previous[pair]):
+                found.append(Chapter(key, Tally.of(relationship),
+                                     until_tally(relationship, unlike.get(pair), links_of,
+                                                 key), []))
+                counted[pair] = 0
+            counted[pair] += 1
+            previous[pair] = key
+            found[-1].positions.append(link.position)
+            if (moment.day, moment.step, True) in per_fact[id(link.fact)]:
+                unlike.setdefault(pair, set()).add(link.fact.id)
+        apply(relationship, moment.step, link)
+    for found in chapters.values():
+        for chapter in found:
+            chapter.positions[:] = dict.fromkeys(chapter.positions)
+    return relationships, chapters
+
+
+def until_tally(relationship: Relationship, unlike: set[str] | None,
+                links_of: Mapping[tuple[tuple[str, str], str], Sequence[Linked]],
+                key: ChapterKey) -> Tally | None:
+    """The state before `key` as a replay up to a date folds it, where it differs from the
+    fold to now: each development with a now_only moment before it, folded alone both ways."""
+    if not unlike:
+        return None
+    tally = Tally.of(relationship)
+    pair = relationship.pair
+    for ident in sorted(unlike):
+        links = links_of[(pair, ident)]
+        tally.move(share_of(own_fold(pair, links, key, False), ident),
+                   share_of(own_fold(pair, links, key, True), ident))
+    return tally
+
+
+class Resumed:
+    """A pair's state resumed from a chapter (its Tally then), moved along by the moments
+    after it as a Relationship is (count, end, list_as, withdraw; see Tally): each
+    development's part before its first moment here is folded from its own moments before
+    the chapter (its links of the pair in `links_of`, by its id)."""
+
+    def __init__(self, tally: Tally, since: ChapterKey,
+                 links_of: Mapping[str, Sequence[Linked]], to_a_date: bool) -> None:
+        self.pair = tally.pair
+        self.tally, self.since, self.links_of, self.to_a_date = tally, since, links_of, to_a_date
+        self.alone: dict[str, Relationship] = {}
+
+    def _move(self, fact: Fact, change: Any) -> None:
+        alone = self.alone.get(fact.id)
+        if alone is None:
+            alone = self.alone[fact.id] = own_fold(self.pair, self.links_of[fact.id],
+                                                   self.since, self.to_a_date)
+        before = share_of(alone, fact.id)
+        change(alone)
+        self.tally.move(before, share_of(alone, fact.id))
+
+    def count(self, fact: Fact, source: str, target: str) -> None:
+        self._move(fact, lambda alone: alone.count(fact, source, target))
+
+    def end(self, fact: Fact, source: str, target: str) -> None:
+        self._move(fact, lambda alone: alone.end(fact, source, target))
+
+    def list_as(self, fact: Fact, standing: Standing) -> None:
+        self._move(fact, lambda alone: alone.list_as(fact, standing))
+
+    def withdraw(self, fact: Fact) -> None:
+        self._move(fact, lambda alone: alone.withdraw(fact))
+
+    def summary(self) -> dict[str, Any]:
+        return self.tally.summary()
+
+
 def change_of(relationship: Relationship, before: dict[str, Any]) -> dict[str, Any]:
     """What changed in a pair since `before` (its summary then)."""
     after = relationship.summary()
@@ -774,17 +1040,31 @@ def replay(
 def replay_steps(
     linked: Iterable[Linked], until: date | None = None, start: date | None = None,
     after: HappenedKey | None = None, limit: int | None = None,
+    resumed: Mapping[tuple[str, str], Resumed] | None = None, bound: ChapterKey | None = None,
 ) -> list[tuple[HappenedKey, dict[str, Any]]]:
     """The steps of `replay`, each with its key: only those after the key `after` (the steps
     before it applied silently, as before `start`), and at most `limit` of them. Folding stops
-    at the last step shown."""
-    relationships: dict[tuple[str, str], Relationship] = {}
+    at the last step shown.
+
+    A pair in `resumed` starts from its chapter's state: its moments before the chapter are
+    in it already, and the links given need not hold them (see Chapter). With a `bound`,
+    the replay stops before the first moment at or after that key (where the links given
+    end)."""
+    relationships: dict[tuple[str, str], Any] = dict(resumed or {})
+    since = {pair: state.since for pair, state in (resumed or {}).items()}
     steps: list[tuple[HappenedKey, dict[str, Any]]] = []
     for moment in timeline_of(linked, until):
         if limit is not None and len(steps) >= limit:
             break
         day, step, link = moment
-        relationship = relationships.setdefault(link.pair, Relationship(link.pair))
+        pair = link.pair
+        if pair in since and chapter_key(moment) < since[pair]:
+            continue  # in the chapter's state already
+        if bound is not None and chapter_key(moment) >= bound:
+            break
+        relationship = relationships.get(pair)
+        if relationship is None:
+            relationship = relationships[pair] = Relationship(pair)
         if (start is not None and day < start) or (after is not None and not moment.after(after)):
             apply(relationship, step, link)  # silently: only a step shown needs its summaries
             continue
@@ -898,6 +1178,159 @@ def reported_steps(
                 "development": fact.reference(),
                 **change_of(after_state, before[pair].summary()),
             }))
+    return steps
+
+
+# --- chapters of a replay as the news arrived ------------------------------------------------
+
+# A version as a replay by report orders it: its report's day (ISO), development id, version;
+# where it begins a chapter, the chapter's key.
+ReportKey = tuple[str, str, int]
+
+
+class VersionRef(NamedTuple):
+    """A version with a link (any pair's) of a development that linked a pair: a report of the
+    pair's replay by report (see reports_of), and where it is in the log."""
+
+    day: str
+    ident: str
+    version: int
+    position: int
+
+
+class ReportChapter(NamedTuple):
+    """A run of a busy pair's reports (in the order of a replay as the news arrived): where it
+    begins, the pair's state just before it (the world as it stands now, with the versions
+    reported before it), the positions of its reports (every version with a link of a
+    development that linked the pair, some of them linking other pairs only), and of the
+    versions in force just before it of the developments reported in it."""
+
+    key: ReportKey
+    tally: Tally
+    reports: list[int]
+    before: list[int]
+
+    @property
+    def cost(self) -> int:
+        """The versions a page reads for it (a page's budget, see SCAN_LINKS)."""
+        return len(self.reports) + len(self.before)
+
+
+def report_order(ref: VersionRef) -> tuple[str, str, int]:
+    """As reports_of orders versions (a day unknown, last)."""
+    return (ref.day or "9999-12-31", ref.ident, ref.version)
+
+
+def report_chapters(pair: tuple[str, str], versions: Iterable[VersionRef],
+                    links_of: Mapping[int, Sequence[Linked]], every: int
+                    ) -> list[ReportChapter]:
+    """The chapters of a pair's replay by report, one every `every` reports, from the
+    versions of the developments that linked it and each version's links of the pair (by
+    position; none, for one that links other pairs only)."""
+    tally = Tally(pair)
+    in_force: dict[str, VersionRef] = {}
+    shares: dict[int, Share] = {}  # each version's part, folded once
+    chapters: list[ReportChapter] = []
+    reported: set[str] = set()  # the developments reported in the last chapter
+    for ref in sorted(versions, key=report_order):
+        previous = in_force.get(ref.ident)
+        if previous is not None and previous.version > ref.version:
+            continue  # reported after a later version: no report (see reports_of)
+        if not chapters or len(chapters[-1].reports) >= every:
+            chapters.append(ReportChapter((ref.day, ref.ident, ref.version), tally.copy(), [],
+                                          []))
+            reported = set()
+        chapter = chapters[-1]
+        chapter.reports.append(ref.position)
+        if ref.ident not in reported:
+            reported.add(ref.ident)
+            if previous is not None:
+                chapter.before.append(previous.position)
+        tally.move(version_share(pair, previous, links_of, shares),
+                   version_share(pair, ref, links_of, shares))
+        in_force[ref.ident] = ref
+    return chapters
+
+
+NO_SHARE = Share(None, frozenset(), frozenset())
+
+
+def version_share(pair: tuple[str, str], ref: VersionRef | None,
+                  links_of: Mapping[int, Sequence[Linked]], shares: dict[int, Share]) -> Share:
+    """A version's part in the pair as it stands now (none: no version), folded once."""
+    if ref is None:
+        return NO_SHARE
+    found = shares.get(ref.position)
+    if found is None:
+        found = shares[ref.position] = share_of(own_fold(pair, links_of.get(ref.position, ())),
+                                                ref.ident)
+    return found
+
+
+def own_version(pair: tuple[str, str], position: int,
+                links_of: Mapping[int, Sequence[Linked]], alone: dict[int, Relationship]
+                ) -> Relationship:
+    """A version's part in the pair as it stands now, folded once (for its standing too)."""
+    found = alone.get(position)
+    if found is None:
+        found = alone[position] = own_fold(pair, links_of.get(position, ()))
+    return found
+
+
+def resumed_reports(pair: tuple[str, str], chapters: Sequence[ReportChapter],
+                    refs: Mapping[int, tuple[VersionRef, Fact]],
+                    links_of: Mapping[int, Sequence[Linked]], until: date | None = None,
+                    start: date | None = None, after: ReportedKey | None = None,
+                    limit: int | None = None, bound: ReportKey | None = None
+                    ) -> list[tuple[ReportedKey, dict[str, Any]]]:
+    """The steps of one pair's replay by report (as reported_steps gives them) from the first
+    of its `chapters` on, through the reports of those given: each version's reference and
+    fact by position (`refs`), its links of the pair (`links_of`). Stops before `bound` (the
+    key of the chapter after them), past `until`, or at `limit` steps."""
+    tally = chapters[0].tally.copy()
+    in_force: dict[str, VersionRef] = {}
+    alone: dict[int, Relationship] = {}
+    steps: list[tuple[ReportedKey, dict[str, Any]]] = []
+    last_day = None if until is None else until.isoformat()
+    first_day = None if start is None else start.isoformat()
+    for chapter in chapters:
+        for position in chapter.before:  # in force from before the first chapter read
+            ref = refs[position][0]
+            in_force.setdefault(ref.ident, ref)
+        for position in chapter.reports:
+            ref, fact = refs[position]
+            if limit is not None and len(steps) >= limit:
+                return steps
+            if bound is not None and (ref.day, ref.ident, ref.version) >= bound:
+                return steps
+            if last_day is not None and ref.day and ref.day > last_day:
+                return steps
+            previous = in_force.get(ref.ident)
+            if previous is not None and previous.version > ref.version:
+                continue
+            before = None if previous is None else own_version(pair, previous.position,
+                                                               links_of, alone)
+            now = own_version(pair, position, links_of, alone)
+            key = (ref.day, ref.ident, ref.version, *pair)
+            touched = bool(links_of.get(position)) or bool(
+                previous is not None and links_of.get(previous.position))
+            shown = (touched and (first_day is None or not ref.day or ref.day >= first_day)
+                     and (after is None or key > after))
+            summary = tally.summary() if shown else None
+            tally.move(NO_SHARE if before is None else share_of(before, ref.ident),
+                       share_of(now, ref.ident))
+            in_force[ref.ident] = ref
+            if summary is not None:
+                standing = (None if before is None else before.standing_of(ref.ident),
+                            now.standing_of(ref.ident))
+                steps.append((key, {  # type: ignore[arg-type]
+                    "date": ref.day or None,
+                    "event": "reported",
+                    "version": ref.version,
+                    "standing": {"from": label_of(standing[0]), "to": label_of(standing[1])},
+                    "development": fact.reference(),
+                    **change_of(tally, summary),  # type: ignore[arg-type]
+                }))
     return steps
 
 

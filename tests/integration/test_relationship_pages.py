@@ -290,8 +290,8 @@ def test_outlining_ends_when_a_pair_is_marked_again_behind_it(app, monkeypatch):
     monkeypatch.setattr(model, "outline_pairs_run", 1)
     write = view.write_outlines
 
-    def and_write_again(outlined, generation):
-        written = write(outlined, generation)
+    def and_write_again(outlined, generation, chapters=None):
+        written = write(outlined, generation, chapters)
         app.record_development(content())  # china -> russia... and the first pair again:
         app.record_development(content(actors=(Participation("china", Role.SOURCE),
                                                Participation("iran", Role.TARGET))))

@@ -1,6 +1,11 @@
 """Property: a replay served a page at a time adds up to the whole replay, in both orders, on
 every time axis and for every dataset filter; and a page of the whole store's replay reads only
-the links of its own pairs."""
+the links of its own pairs.
+
+The history here keeps a chapter of each pair every CHAPTER moments (see pair_chapters), far
+fewer than a service does, so that nearly every page of world time resumes from chapters,
+often from several of one pair, and the pages that fold whole pairs (other axes, datasets, the
+order of the news) run beside them on the same history."""
 
 from __future__ import annotations
 
@@ -12,13 +17,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import timeline.queries
-from tests.conftest import SEEDS, STORES, fresh_store
+from tests.conftest import SEEDS, STORES, content, fresh_store, source
 from timeline.application import Timeline
+from timeline.domain import PartialDate, Participation
 from timeline.ingest import gdelt
 from timeline.ingest.bulk import ingest
-from timeline.readmodel import ViewQueries
+from timeline.readmodel import ReadModel, ViewQueries
 from timeline.seeding import seed
 from timeline.synth import Synthesizer, SynthReport, batches, record_batch, register_actors
+from timeline.vocabulary import Role
 
 PAIRS = [None, ("china", "russia"), ("state-000000", "state-000001")]
 DAYS = st.one_of(st.none(), st.dates(date(1965, 1, 1), date(2025, 12, 31)))
@@ -26,6 +33,7 @@ DAYS = st.one_of(st.none(), st.dates(date(1965, 1, 1), date(2025, 12, 31)))
 # some of them, all of them, or none.
 DATASETS = [(), ("seed",), ("gdelt",), ("manual",), ("gdelt", "seed")]
 SAMPLES = Path(__file__).parents[2] / "samples" / "gdelt"
+CHAPTER = 3
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -33,7 +41,9 @@ def history(request):
     """The seed data, then a synthetic history (corrections, retractions, status changes,
     late records) in runs, then the GDELT samples, with the moments between the runs (for
     known_at)."""
-    with fresh_store(request.param) as url:
+    with fresh_store(request.param) as url, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ViewQueries, "chapter_moments", CHAPTER)
+        patch.setattr(ReadModel, "BOOK_MOMENTS", 4 * CHAPTER)  # a few busy pairs at a time
         app = Timeline(url)
         seed(app, SEEDS)
         moments = [datetime.now(UTC)]
@@ -45,6 +55,7 @@ def history(request):
             moments.append(datetime.now(UTC))
         for path in sorted(SAMPLES.glob("*.export.CSV")):
             assert ingest(app, gdelt.rows(path), recorded_by="gdelt").recorded
+        app.read_model.catch_up_bulk()  # as a serving process's projector does: chapters
         yield app, moments
         app.close()
 
@@ -105,11 +116,13 @@ def test_a_deep_page_of_the_whole_replay_reads_only_its_own_pairs(history, order
     # Every read names what it reads (pairs, developments or versions): none reads the store.
     assert read and all(r["query"].get("among") for r in read)
     # The fold reads the page's pairs (by report: with every version of their developments),
-    # whatever else the history holds.
-    pairs = sorted({tuple(step["pair"]) for step in page})
-    folded = read[-1] if order == "happened" else read[-2]
-    assert list(folded["query"]["among"].pairs) == pairs
-    assert folded["links"] == sum(len(app.read_model.links(
+    # whatever else the history holds; a busy pair from its chapters, a short one whole.
+    pairs = {tuple(step["pair"]) for step in page}
+    named = [r for r in read if r["query"]["among"].pairs or r["query"]["among"].positions]
+    assert {pair for r in named for pair in (*r["query"]["among"].pairs,
+                                             *r["query"]["among"].positions)} == pairs
+    assert any(r["query"]["among"].positions for r in named)
+    assert sum(r["links"] for r in named) < sum(len(app.read_model.links(
         pair=pair, every_version=order == "reported")) for pair in pairs)
 
 
@@ -132,3 +145,97 @@ def test_a_page_folds_a_bounded_number_of_links_but_always_shows_a_step(history,
         after = page.next
     assert steps == whole
     assert max(sizes[:-1]) < 20
+
+
+def busiest(app: Timeline) -> tuple[tuple[str, str], int]:
+    """The pair with the most links now, and how many."""
+    sizes: dict[tuple[str, str], int] = {}
+    for link in app.read_model.links():
+        sizes[link.pair] = sizes.get(link.pair, 0) + 1
+    return max(sizes.items(), key=lambda item: (item[1], item[0]))
+
+
+@pytest.mark.parametrize("order", ["happened", "reported"])
+@pytest.mark.parametrize(("until", "start"), [(None, None), (date(2024, 1, 1), None),
+                                              (None, date(1990, 1, 1))])
+def test_a_deep_page_of_a_busy_pairs_replay_folds_its_chapter_not_its_history(
+        history, order, until, start, monkeypatch):
+    app, _ = history
+    pair, _ = busiest(app)
+    query = {"pair": pair, "until": until, "start": start, "order": order}
+    whole = app.replay(**query)
+    middle = len(whole) // 2
+    assert paged(app, 7, **query) == whole
+    after = app.replay_page(limit=middle, **query).next
+    size = len(app.read_model.links(pair=pair, every_version=order == "reported"))
+    read: list[int] = []
+    select_links = ViewQueries.select_links
+
+    def counted(self, **query):
+        found = select_links(self, **query)
+        read.append(len(found or ()))
+        return found
+
+    monkeypatch.setattr(ViewQueries, "select_links", counted)
+    page = app.replay_page(after=after, limit=2, **query)
+    assert page.items == whole[middle:middle + 2]
+    # The chapter of the cursor and those after it that a page of 2 may need, each of at
+    # most CHAPTER moments (or reports, and the versions in force before them), each link
+    # read with its other direction: not the pair's history.
+    assert read and sum(read) <= 3 * 2 * 2 * CHAPTER < size
+
+
+def test_a_pairs_replay_by_report_shows_a_correction_that_takes_the_pair_away(history):
+    app, _ = history
+    pair, _ = busiest(app)
+    whole = app.replay(order="reported")
+    of_pair = [step for step in whole if tuple(step["pair"]) == pair]
+    assert app.replay(pair=pair, order="reported") == of_pair
+    assert paged(app, 5, pair=pair, order="reported") == of_pair
+
+
+@pytest.mark.parametrize("chapter", [ViewQueries.chapter_moments, CHAPTER])
+def test_a_correction_naming_another_target_is_a_step_of_the_pair_it_leaves(
+        store, chapter, monkeypatch):
+    monkeypatch.setattr(ViewQueries, "chapter_moments", chapter)
+    app = Timeline(store)
+    seed(app, SEEDS)
+    development = app.record_development(content())  # china to russia
+    app.correct_development(
+        development, {"actors": (Participation("china", Role.SOURCE),
+                                 Participation("iran", Role.TARGET))},
+        "It went to Iran.", source(), recorded_by="tester")
+    app.read_model.catch_up_bulk()  # outlined: with chapters, when they are kept so often
+    pair = ("china", "russia")
+    assert bool(app.read_model.view.read_chapters([(pair, None, None, None)], True)) == (
+        chapter == CHAPTER)
+    steps = app.replay(pair=pair, order="reported")
+    mine = [step for step in steps if step["development"]["id"] == str(development)]
+    assert [(s["version"], s["standing"]) for s in mine] == [
+        (1, {"from": None, "to": "counts"}), (2, {"from": "counts", "to": None})]
+    assert steps == [s for s in app.replay(order="reported") if tuple(s["pair"]) == pair]
+    assert paged(app, 3, pair=pair, order="reported") == steps
+    app.close()
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_pair_changed_since_its_chapters_were_kept_is_folded_whole_until_outlined(store):
+    with fresh_store(store) as url, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ViewQueries, "chapter_moments", CHAPTER)
+        app = Timeline(url)
+        seed(app, SEEDS)  # outlined: china-russia has chapters
+        pair = ("china", "russia")
+        assert app.read_model.view.read_chapters([(pair, None, None, None)])[pair]
+        # Supplies of 2022, before most of the pair's steps: every later chapter is stale.
+        app.record_development(content(date=PartialDate.parse("2022-03")))
+        app.read_model.catch_up()
+        assert app.read_model.view.read_chapters([(pair, None, None, None)]) == {}
+        whole = app.replay(pair=pair)
+        assert "2022-03-31" in [step["date"] for step in whole]
+        assert paged(app, 2, pair=pair) == whole
+        assert paged(app, 5) == app.replay()
+        assert app.read_model.outline_pairs()
+        assert app.read_model.view.read_chapters([(pair, None, None, None)])[pair]
+        assert paged(app, 2, pair=pair) == whole
+        assert paged(app, 5) == app.replay()
+        app.close()

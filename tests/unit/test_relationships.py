@@ -7,7 +7,17 @@ import math
 from datetime import date
 
 from timeline.domain import PartialDate, StatusSpan
-from timeline.relationships import Fact, Linked, Standing, fold, links, replay
+from timeline.relationships import (
+    Fact,
+    Linked,
+    Resumed,
+    Standing,
+    fold,
+    fold_chapters,
+    links,
+    replay,
+    replay_steps,
+)
 from timeline.vocabulary import Certainty, Kind, Status
 
 STATES = {"lavrov": {"russia"}, "wang-yi": {"china"}, "bildt": {"sweden"}}
@@ -265,3 +275,71 @@ def test_a_replay_names_its_steps_and_on_one_day_counts_before_it_ends():
         ("2024-01-31", "ends", "aid"),
         ("2024-05-31", "expected", "visit"),
     ]
+
+
+def test_a_development_cancelled_after_it_counted_neither_sustains_nor_ends_its_tie():
+    # Supplies under way from January 2023 to the end of the year, cancelled from June: they
+    # count from January and no longer from June; their end in December is not the end of
+    # the tie that other supplies, of March, still sustain.
+    cancelled = fact(Kind.MATERIAL_SUPPORT, "2023-01", status=Status.ONGOING, ended="2023-12",
+                     statuses=[(Status.ONGOING, None, "2023-01"),
+                               (Status.CANCELLED, date(2023, 6, 1), "2023-01")])
+    other = fact(Kind.MATERIAL_SUPPORT, "2023-03")
+    (tie,) = state(cancelled, other)["ties"]
+    assert tie["developments"] == [other.id]
+    assert tie["active"] and tie["until"] is None
+    alone = state(cancelled, as_of=date(2023, 5, 1))
+    assert [t["developments"] for t in alone["ties"]] == [[cancelled.id]]
+    assert state(cancelled)["ties"] == []
+
+
+def test_the_score_is_the_same_whatever_order_developments_came_to_count_in():
+    facts = [fact(kind, f"2023-0{month}", ident=f"d{month}-{kind.value}",
+                  certainty=certainty)
+             for month, kind, certainty in (
+                 (1, Kind.AGREEMENT, Certainty.REPORTED), (2, Kind.SANCTIONS, Certainty.ALLEGED),
+                 (3, Kind.MILITARY_AID, Certainty.ASSESSMENT), (4, Kind.VISIT, Certainty.CONFIRMED))]
+    forwards = fold(linked(*facts))[("china", "russia")]
+    backwards = fold(linked(*reversed(facts)))[("china", "russia")]
+    assert forwards.weights == backwards.weights
+    assert forwards.total == backwards.total == math.fsum(f.contribution for f in facts)
+
+
+def test_a_replay_resumed_from_any_chapter_shows_the_steps_of_the_whole_replay():
+    """Chapters (here one every moment) keep a pair's state as counts; resumed from any of
+    them with only the links of the moments after it, a replay shows what the replay from
+    the start shows, up to now and up to a date, with developments that end, are cancelled
+    after they counted, are planned and listed as possible."""
+    facts = [
+        fact(Kind.MATERIAL_SUPPORT, "2023-01", status=Status.ONGOING, ended="2023-12",
+             statuses=[(Status.ONGOING, None, "2023-01"),
+                       (Status.CANCELLED, date(2023, 6, 1), "2023-01")]),
+        fact(Kind.MATERIAL_SUPPORT, "2023-03", ended="2023-09", status=Status.ONGOING),
+        fact(Kind.AGREEMENT, "2022-02-04", "china", "russia"),
+        fact(Kind.AGREEMENT, "2022-02-04", "russia", "china", ident="both-ways"),
+        fact(Kind.VISIT, "2024-05", status=Status.PLANNED, planned_for="2024-05",
+             reported="2024-04-07"),
+        fact(Kind.MILITARY_AID, "2024-04", reported="2024-04-07",
+             certainty=Certainty.ALLEGED),
+        fact(Kind.SANCTIONS, "2023-07", "russia", "china", ended="2023-08",
+             status=Status.ONGOING),
+    ]
+    # Each development's links at its own position, as the view reads them.
+    every = [Linked(link.fact, link.source, link.target, position)
+             for position, f in enumerate(facts, 1) for link in linked(f)]
+    pair = ("china", "russia")
+    for until in (None, date(2023, 10, 1), date(2024, 4, 30)):
+        whole = replay_steps(every, until)
+        _, chapters = fold_chapters(every, 1)
+        assert len(chapters[pair]) > 5
+        for number, chapter in enumerate(chapters[pair]):
+            later = {p for c in chapters[pair][number:] for p in c.positions}
+            kept = [link for link in every if link.position in later]
+            assert number == 0 or len(kept) < len(every)
+            by_id: dict[str, list[Linked]] = {}
+            for link in every:  # each development's links, for its part before the chapter
+                by_id.setdefault(link.fact.id, []).append(link)
+            tally = chapter.now if until is None or chapter.until is None else chapter.until
+            resumed = Resumed(tally.copy(), chapter.key, by_id, until is not None)
+            steps = replay_steps(kept, until, resumed={pair: resumed})
+            assert steps == [s for s in whole if tuple(s[0][:4]) >= chapter.key]
