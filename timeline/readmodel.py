@@ -43,14 +43,18 @@ from timeline.relationships import (
     Chapter,
     Fact,
     Linked,
+    Relationship,
     ReportChapter,
+    Share,
     Tally,
     VersionRef,
     fold_chapters,
     links,
     moments_of,
+    own_fold,
     pair_of,
     report_chapters,
+    share_of,
 )
 from timeline.schemas import dump_date, dump_provenance, dump_source
 from timeline.store import Dialect, SQLiteDialect, StoreError
@@ -309,6 +313,14 @@ def pack_outline(outline: Mapping[str, Any]) -> str:
          for tie in outline["ties"]],
         counts["developments"], counts["expected"], counts["possible"],
     ], separators=COMPACT)
+
+
+def outline_row(state: Relationship | tuple[str, str]) -> tuple[str, str]:
+    """A pair's stance and packed outline, as pair_outlines keeps them, from its state (or
+    the row itself, made already)."""
+    if isinstance(state, tuple):
+        return state
+    return state.stance._value_, pack_outline(state.outline())
 
 
 def unpack_outlines(rows: Sequence[Mapping[str, Any]]
@@ -1207,6 +1219,8 @@ class ViewQueries(Dialect):
         datasets: Sequence[str] = (),
         every_version: bool = False,
         unless_behind: LogHead | None = None,
+        after: tuple[str, str, int] | None = None,
+        limit: int | None = None,
     ) -> list[Linked] | None:
         """The links of one pair, of one actor's pairs, of those `among` some pairs,
         developments or versions, or of all pairs, in the version of each development in force
@@ -1216,7 +1230,8 @@ class ViewQueries(Dialect):
 
         With `unless_behind`, the same statement also reads whether the view has applied the
         whole log, and None is returned if it has not (the caller catches up and asks again):
-        read-your-writes in one round trip to the store.
+        read-your-writes in one round trip to the store. With a `limit`, the first links in
+        the order of (pair, position), after the key `after`: the links a page at a time.
 
         Cost: an index range scan on (a, b), or on (a, b) and (b, a): O(links of the pair, or
         of the actor's pairs, over all their versions), whatever the length of the rest of the
@@ -1247,11 +1262,17 @@ class ViewQueries(Dialect):
             branches = among.branches()
         else:
             branches = [("1 = 1", [])]
+        if after is not None:
+            where.append("(l.a, l.b, l.position) > (?, ?, ?)")
+            wanted.extend(after)
         statement = " UNION ALL ".join(
             f"{select} WHERE {chosen}" + "".join(f" AND {w}" for w in where)
             for chosen, _ in branches
         )
         params = [value for _, keys in branches for value in (*keys, *wanted)]
+        if limit is not None:
+            statement += " ORDER BY 1, 2, 4 LIMIT ?"  # a, b, position (see `selected`)
+            params.append(limit)
         if unless_behind is not None:
             # The view's lag in the same statement: read-your-writes in one round trip.
             nulls = ", ".join(["NULL"] * len(selected))
@@ -1517,8 +1538,9 @@ class ViewQueries(Dialect):
 
     def write_outlines(self, outlined: Sequence[tuple[str, str, int, Any]], generation: int,
                        chapters: Mapping[tuple[str, str], Book] | None = None) -> bool:
-        """Write each (a, b, mark, its Relationship now, or None where nothing of the pair
-        stands), with the pair's `chapters` (none: it has too few moments), and take its mark
+        """Write each (a, b, mark, its Relationship now or its outline_row, or None where
+        nothing of the pair stands), with the pair's `chapters` (none: it has too few
+        moments), and take its mark
         away, unless a later run marked the pair meanwhile: its outline is then folded anew at
         the next turn. A pair where nothing stands has no outline. Nothing is written, and
         False returned, if the view was reset since `generation` was read: a rebuild marks its
@@ -1546,8 +1568,7 @@ class ViewQueries(Dialect):
             marks = {(row["a"], row["b"]): row["marked"] for row in c.fetchall()}
             fresh = [(a, b, state) for a, b, mark, state in outlined
                      if marks.get((a, b)) == mark]
-            kept = [(a, b, state.stance._value_, pack_outline(state.outline()))
-                    for a, b, state in fresh if state is not None]
+            kept = [(a, b, *outline_row(state)) for a, b, state in fresh if state is not None]
             # The chapters of the fresh pairs: those they had go (few pairs have any, found
             # in one range of the key), their new ones are written.
             c.execute(self.sql("SELECT DISTINCT a, b FROM {pair_chapters} WHERE"
@@ -2042,6 +2063,7 @@ class ReadModel:
         self._reading = threading.Lock()  # held by the thread of this process catching up
 
     BOOK_MOMENTS = 5000  # the moments of the busy pairs whose versions are read together
+    BOOK_LINKS = 5000  # the links of those versions read at a time
 
     def configure_reads(self, setting: int | str) -> None:
         """Set the largest backlog a read applies itself: a whole number, or "all"."""
@@ -2250,9 +2272,13 @@ class ReadModel:
                 states, chapters = fold_chapters(
                     view.select_links(among=Among(pairs=pairs[:len(marked)])),
                     view.chapter_moments)
+                # Each state's outline, and its facts let go before the chapters by report
+                # read every version of the busy pairs: the busiest pair's, one at a time.
+                outlines = {pair: outline_row(state) for pair, state in states.items()}
+                del states
                 if not view.write_outlines(
-                        [(a, b, mark, states.get((a, b))) for a, b, mark in marked], generation,
-                        self.books(chapters)):
+                        [(a, b, mark, outlines.get((a, b))) for a, b, mark in marked],
+                        generation, self.books(chapters)):
                     after = None  # reset meanwhile: start the pass again, on the new view
                     continue
             after = marked[-1][:2]
@@ -2272,7 +2298,8 @@ class ReadModel:
         """The busy pairs' chapters in world time (see fold_chapters), each with those of its
         replay by report: from every version with a link of each development that linked it
         (see report_chapters), read for a few pairs at a time (BOOK_MOMENTS moments of them
-        together), so that a turn of the busiest pairs holds few versions at once."""
+        together), BOOK_LINKS links at a time, each version's part in its pair kept (a
+        Share), not its links: a turn of the busiest pairs holds few facts at once."""
         view = self.view
         found: dict[tuple[str, str], Book] = {}
         group: list[tuple[str, str]] = []
@@ -2282,18 +2309,32 @@ class ReadModel:
             held += sum(len(chapter.positions) for chapter in chapters[pair])
             if held < self.BOOK_MOMENTS and number < len(chapters):
                 continue
-            links_of: dict[tuple[str, str], dict[int, list[Linked]]] = {}
+            shares: dict[tuple[str, str], dict[int, Share]] = {each: {} for each in group}
             developments: dict[str, set[tuple[str, str]]] = {}
-            for link in view.select_links(among=Among(pairs=group), every_version=True):
-                links_of.setdefault(link.pair, {}).setdefault(link.position, []).append(link)
-                developments.setdefault(link.fact.id, set()).add(link.pair)
+            after: tuple[str, str, int] | None = None
+            while True:
+                linked = view.select_links(among=Among(pairs=group), every_version=True,
+                                           after=after, limit=self.BOOK_LINKS)
+                full = len(linked) == self.BOOK_LINKS  # type: ignore[arg-type]
+                by_version: dict[tuple[tuple[str, str], int], list[Linked]] = {}
+                for link in linked or ():
+                    by_version.setdefault((link.pair, link.position), []).append(link)
+                if full:  # the last version's other link may come with the next links
+                    del by_version[next(reversed(by_version))]
+                for (each, position), made in by_version.items():
+                    ident = made[0].fact.id
+                    shares[each][position] = share_of(own_fold(each, made), ident)
+                    developments.setdefault(ident, set()).add(each)
+                if not full:
+                    break
+                after = (*max(by_version)[0], max(by_version)[1])
             versions: dict[tuple[str, str], list[VersionRef]] = {}
             for ref in view.select_versions(sorted(developments)):
                 for each in developments[ref.ident]:
                     versions.setdefault(each, []).append(ref)
             for each in group:
                 found[each] = Book(chapters[each], report_chapters(
-                    each, versions[each], links_of[each], view.chapter_moments))
+                    each, versions[each], shares[each], view.chapter_moments))
             group, held = [], 0
         return found
 

@@ -1222,14 +1222,12 @@ def report_order(ref: VersionRef) -> tuple[str, str, int]:
 
 
 def report_chapters(pair: tuple[str, str], versions: Iterable[VersionRef],
-                    links_of: Mapping[int, Sequence[Linked]], every: int
-                    ) -> list[ReportChapter]:
+                    shares: Mapping[int, Share], every: int) -> list[ReportChapter]:
     """The chapters of a pair's replay by report, one every `every` reports, from the
-    versions of the developments that linked it and each version's links of the pair (by
-    position; none, for one that links other pairs only)."""
+    versions of the developments that linked it and each version's part in the pair as it
+    stands now (by position; none, for one that links other pairs only)."""
     tally = Tally(pair)
     in_force: dict[str, VersionRef] = {}
-    shares: dict[int, Share] = {}  # each version's part, folded once
     chapters: list[ReportChapter] = []
     reported: set[str] = set()  # the developments reported in the last chapter
     for ref in sorted(versions, key=report_order):
@@ -1246,25 +1244,13 @@ def report_chapters(pair: tuple[str, str], versions: Iterable[VersionRef],
             reported.add(ref.ident)
             if previous is not None:
                 chapter.before.append(previous.position)
-        tally.move(version_share(pair, previous, links_of, shares),
-                   version_share(pair, ref, links_of, shares))
+        tally.move(NO_SHARE if previous is None else shares.get(previous.position, NO_SHARE),
+                   shares.get(ref.position, NO_SHARE))
         in_force[ref.ident] = ref
     return chapters
 
 
 NO_SHARE = Share(None, frozenset(), frozenset())
-
-
-def version_share(pair: tuple[str, str], ref: VersionRef | None,
-                  links_of: Mapping[int, Sequence[Linked]], shares: dict[int, Share]) -> Share:
-    """A version's part in the pair as it stands now (none: no version), folded once."""
-    if ref is None:
-        return NO_SHARE
-    found = shares.get(ref.position)
-    if found is None:
-        found = shares[ref.position] = share_of(own_fold(pair, links_of.get(ref.position, ())),
-                                                ref.ident)
-    return found
 
 
 def own_version(pair: tuple[str, str], position: int,

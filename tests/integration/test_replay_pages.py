@@ -43,7 +43,8 @@ def history(request):
     known_at)."""
     with fresh_store(request.param) as url, pytest.MonkeyPatch.context() as patch:
         patch.setattr(ViewQueries, "chapter_moments", CHAPTER)
-        patch.setattr(ReadModel, "BOOK_MOMENTS", 4 * CHAPTER)  # a few busy pairs at a time
+        patch.setattr(ReadModel, "BOOK_MOMENTS", 4 * CHAPTER)  # a few busy pairs at a time,
+        patch.setattr(ReadModel, "BOOK_LINKS", 7)  # their versions a few links at a time
         app = Timeline(url)
         seed(app, SEEDS)
         moments = [datetime.now(UTC)]
