@@ -33,11 +33,18 @@ from timeline.schemas import MAX_ITEMS
 ROWS: list[dict[str, Any]] = []
 
 
+SHOWN: dict[str, int] = {}  # url -> the entries of its answer's list (a page may be short)
+
+
 def median_ms(client: Any, url: str, rounds: int) -> float:
-    """The median time of `rounds` requests of `url` (after one not timed), in ms."""
+    """The median time of `rounds` requests of `url` (after one not timed), in ms; how many
+    entries its list held is kept in SHOWN."""
     response = client.get(url)
     if response.status_code != 200:
         raise SystemExit(f"{url}: {response.status_code} {response.get_data(as_text=True)}")
+    lists = [value for value in response.get_json().values() if isinstance(value, list)]
+    if lists:
+        SHOWN[url] = len(lists[0])
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
@@ -165,8 +172,10 @@ def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT) -> Non
         query = "&".join(filter(None, (query, limit)))
         first = median_ms(client, f"{path}?{query}", rounds)
         worst = median_ms(client, f"{path}?{query}&after={cursor}", rounds)
-        record(f"{name}: first page", size, first, baseline, None)
-        record(f"{name}: deep page", size, worst, baseline, first)
+        record(f"{name}: first page", size, first, baseline, None,
+               SHOWN.get(f"{path}?{query}"))
+        record(f"{name}: deep page", size, worst, baseline, first,
+               SHOWN.get(f"{path}?{query}&after={cursor}"))
     # A maximal fan-out development, then the pair query and the list again.
     token = app.access.create_token(f"bench-fan-out-{time.time_ns()}", "write")
     states = [row["id"] for row in app.list_actors() if row["kind"] == "state"]
@@ -187,13 +196,16 @@ def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT) -> Non
            None)
 
 
-def record(measure: str, size: str, ms: float, baseline: float, first: float | None) -> None:
+def record(measure: str, size: str, ms: float, baseline: float, first: float | None,
+           entries: int | None = None) -> None:
     ROWS.append({"measure": measure, "size": size, "median_ms": round(ms, 2),
                  "x_pair_query": round(ms / baseline, 1),
-                 "x_first_page": None if first is None else round(ms / first, 2)})
+                 "x_first_page": None if first is None else round(ms / first, 2),
+                 "entries": entries})
     against = "" if first is None else f"  x{ms / first:.2f} of the first page"
+    shown = "" if entries is None else f"  ({entries} entries)"
     print(f"  {measure:<58} {size:>5} {ms:9.1f} ms  x{ms / baseline:8.1f} of the pair query"
-          f"{against}", flush=True)
+          f"{against}{shown}", flush=True)
 
 
 def make_store(directory: Path, size: int, actors: int) -> str:

@@ -863,17 +863,21 @@ class Tally:
         }
 
     def dumped(self) -> list[Any]:
-        """As a chapter keeps it (JSON): its amounts and its ties."""
-        return [[[weight, n] for weight, n in sorted(self.weights.items())],
-                sorted([kind._value_, source, target, *counts]
+        """As a chapter keeps it (compact JSON): each amount and how many add it, in one
+        list; each tie as its kind, 1 if it runs from the pair's first actor (or is mutual)
+        else 0, how many developments are behind it and how many of them have ended."""
+        first = self.pair[0]
+        return [[value for item in sorted(self.weights.items()) for value in item],
+                sorted([kind._value_, int(source == first), *counts]
                        for (kind, source, target), counts in self.ties.items())]
 
     @classmethod
     def loaded(cls, pair: tuple[str, str], dumped: Sequence[Any]) -> Tally:
         weights, ties = dumped
-        return cls(pair, {weight: n for weight, n in weights},
-                   {(TIE_OF[kind], source, target): (behind, ended)
-                    for kind, source, target, behind, ended in ties})
+        a, b = pair
+        return cls(pair, dict(zip(weights[::2], weights[1::2], strict=True)),
+                   {(TIE_OF[kind], *((a, b) if from_a else (b, a))): (behind, ended)
+                    for kind, from_a, behind, ended in ties})
 
 
 TIE_OF = by_value(TieKind)
