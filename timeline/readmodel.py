@@ -1221,6 +1221,7 @@ class ViewQueries(Dialect):
         datasets: Sequence[str] = (),
         every_version: bool = False,
         unless_behind: LogHead | None = None,
+        superseded: bool = False,
         after: tuple[str, str, int] | None = None,
         limit: int | None = None,
     ) -> list[Linked] | None:
@@ -1234,6 +1235,7 @@ class ViewQueries(Dialect):
         whole log, and None is returned if it has not (the caller catches up and asks again):
         read-your-writes in one round trip to the store. With a `limit`, the first links in
         the order of (pair, position), after the key `after`: the links a page at a time.
+        `superseded`: only of versions no longer current.
 
         Cost: an index range scan on (a, b), or on (a, b) and (b, a): O(links of the pair, or
         of the actor's pairs, over all their versions), whatever the length of the rest of the
@@ -1264,6 +1266,8 @@ class ViewQueries(Dialect):
             branches = among.branches()
         else:
             branches = [("1 = 1", [])]
+        if superseded:
+            where.append("v.superseded_at IS NOT NULL")
         if after is not None:
             where.append("(l.a, l.b, l.position) > (?, ?, ?)")
             wanted.extend(after)
@@ -2271,16 +2275,18 @@ class ReadModel:
                                      chunk=self.outline_count_chunk)
             marked = marked[:affordable(pairs, sizes, self.outline_links)]
             with fewer_collections():
-                states, chapters = fold_chapters(
+                folded = fold_chapters(
                     view.select_links(among=Among(pairs=pairs[:len(marked)])),
                     view.chapter_moments)
                 # Each state's outline, and its facts let go before the chapters by report
-                # read every version of the busy pairs: the busiest pair's, one at a time.
-                outlines = {pair: outline_row(state) for pair, state in states.items()}
-                del states
+                # read the older versions of the busy pairs: the busiest pair's, one at a
+                # time.
+                outlines = {pair: outline_row(state) for pair, state in folded.states.items()}
+                chapters, shares = folded.chapters, folded.shares
+                del folded
                 if not view.write_outlines(
                         [(a, b, mark, outlines.get((a, b))) for a, b, mark in marked],
-                        generation, self.books(chapters)):
+                        generation, self.books(chapters, shares)):
                     after = None  # reset meanwhile: start the pass again, on the new view
                     continue
             after = marked[-1][:2]
@@ -2295,13 +2301,16 @@ class ReadModel:
             view.analyze(["pair_outlines", "pair_marks"])
         return outlined
 
-    def books(self, chapters: Mapping[tuple[str, str], list[Chapter]]
+    def books(self, chapters: Mapping[tuple[str, str], list[Chapter]],
+              current: Mapping[tuple[str, str], Mapping[str, tuple[int, Share]]]
               ) -> dict[tuple[str, str], Book]:
         """The busy pairs' chapters in world time (see fold_chapters), each with those of its
-        replay by report: from every version with a link of each development that linked it
-        (see report_chapters), read for a few pairs at a time (BOOK_MOMENTS moments of them
-        together), BOOK_LINKS links at a time, each version's part in its pair kept (a
-        Share), not its links: a turn of the busiest pairs holds few facts at once."""
+        replay by report (see report_chapters): from every version with a link of each
+        development that linked it, and each version's part in the pair as it stands now.
+        The current versions' parts come from the fold (`current`, see Folded); the older
+        versions are read for a few pairs at a time (BOOK_MOMENTS moments of them
+        together), BOOK_LINKS links at a time, each one's part kept (a Share), not its
+        links: a turn of the busiest pairs holds few facts at once."""
         view = self.view
         found: dict[tuple[str, str], Book] = {}
         group: list[tuple[str, str]] = []
@@ -2311,12 +2320,17 @@ class ReadModel:
             held += sum(len(chapter.positions) for chapter in chapters[pair])
             if held < self.BOOK_MOMENTS and number < len(chapters):
                 continue
-            shares: dict[tuple[str, str], dict[int, Share]] = {each: {} for each in group}
+            shares = {each: {position: share for position, share in current[each].values()}
+                      for each in group}
             developments: dict[str, set[tuple[str, str]]] = {}
+            for each in group:
+                for ident in current[each]:
+                    developments.setdefault(ident, set()).add(each)
             after: tuple[str, str, int] | None = None
             while True:
                 linked = view.select_links(among=Among(pairs=group), every_version=True,
-                                           after=after, limit=self.BOOK_LINKS)
+                                           superseded=True, after=after,
+                                           limit=self.BOOK_LINKS)
                 full = len(linked) == self.BOOK_LINKS  # type: ignore[arg-type]
                 by_version: dict[tuple[tuple[str, str], int], list[Linked]] = {}
                 for link in linked or ():

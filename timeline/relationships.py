@@ -836,6 +836,8 @@ class Tally:
 
     def move(self, before: Share, after: Share) -> None:
         """One development's part changed from `before` to `after`."""
+        if before == after:
+            return
         if before.weight != after.weight:
             if before.weight is not None:
                 self.weights[before.weight] -= 1
@@ -917,9 +919,17 @@ def own_fold(pair: tuple[str, str], links: Sequence[Linked], since: ChapterKey |
     return alone
 
 
-def fold_chapters(linked: Iterable[Linked], every: int
-                  ) -> tuple[dict[tuple[str, str], Relationship], dict[tuple[str, str],
-                                                                     list[Chapter]]]:
+class Folded(NamedTuple):
+    """What fold_chapters gives: each pair's state to now, each busy pair's chapters, and
+    each busy pair's part of each development in it now, by the development's id, with its
+    version's position."""
+
+    states: dict[tuple[str, str], Relationship]
+    chapters: dict[tuple[str, str], list[Chapter]]
+    shares: dict[tuple[str, str], dict[str, tuple[int, Share]]]
+
+
+def fold_chapters(linked: Iterable[Linked], every: int) -> Folded:
     """What fold gives (to now), and the chapters of each pair with more than `every` moments:
     a chapter at its first moment, then one at the first moment after each `every` of them
     that begins a development's moment (not its second direction)."""
@@ -934,37 +944,69 @@ def fold_chapters(linked: Iterable[Linked], every: int
     for link in linked:
         if link.pair in busy:
             links_of.setdefault((link.pair, link.fact.id), []).append(link)
+    # The facts with a now_only moment (few), and its day and step.
+    now_only = {key: {(day, step) for day, step, last in moments if last}
+                for key, moments in per_fact.items() if any(last for *_, last in moments)}
     relationships: dict[tuple[str, str], Relationship] = {}
     chapters: dict[tuple[str, str], list[Chapter]] = {}
     counted: dict[tuple[str, str], int] = {}  # moments of the pair's last chapter
-    previous: dict[tuple[str, str], ChapterKey] = {}  # the key of the pair's last moment
+    previous: dict[tuple[str, str], Moment] = {}  # the pair's last moment
     # Per busy pair, the developments a replay up to a date folds otherwise (a now_only
     # moment behind): few, each folded alone at each chapter after it.
     unlike: dict[tuple[str, str], set[str]] = {}
     for moment in timeline:
-        link = moment.link
+        day, step, link = moment
         pair = link.pair
         relationship = relationships.get(pair)
         if relationship is None:
             relationship = relationships[pair] = Relationship(pair)
         if pair in busy:
-            key = chapter_key(moment)
-            found = chapters.setdefault(pair, [])
-            if not found or (counted[pair] >= every and key != previous[pair]):
-                found.append(Chapter(key, Tally.of(relationship),
-                                     until_tally(relationship, unlike.get(pair), links_of,
-                                                 key), []))
+            found = chapters.get(pair)
+            if found is None or (counted[pair] >= every
+                                 and not same_moment(moment, previous[pair])):
+                key = chapter_key(moment)
+                chapters.setdefault(pair, []).append(Chapter(
+                    key, Tally.of(relationship),
+                    until_tally(relationship, unlike.get(pair), links_of, key), []))
+                found = chapters[pair]
                 counted[pair] = 0
             counted[pair] += 1
-            previous[pair] = key
+            previous[pair] = moment
             found[-1].positions.append(link.position)
-            if (moment.day, moment.step, True) in per_fact[id(link.fact)]:
+            if id(link.fact) in now_only and (day, step) in now_only[id(link.fact)]:
                 unlike.setdefault(pair, set()).add(link.fact.id)
-        apply(relationship, moment.step, link)
+        apply(relationship, step, link)
     for found in chapters.values():
         for chapter in found:
             chapter.positions[:] = dict.fromkeys(chapter.positions)
-    return relationships, chapters
+    # Each development's part now is its part in the pair's state now (see Tally).
+    shares: dict[tuple[str, str], dict[str, tuple[int, Share]]] = {pair: {} for pair in busy}
+    parts = {pair: shares_of(relationships[pair]) for pair in busy}
+    for (pair, ident), made in links_of.items():
+        shares[pair][ident] = (made[0].position, parts[pair].get(ident, NO_SHARE))
+    return Folded(relationships, chapters, shares)
+
+
+def shares_of(relationship: Relationship) -> dict[str, Share]:
+    """Each development's part in a pair's state (share_of of each, in one pass over the
+    ties); none for a development with no part."""
+    ties: dict[str, set[TieKey]] = {}
+    ended: dict[str, set[TieKey]] = {}
+    for key, tie in relationship.ties.items():
+        for ident in tie.developments:
+            ties.setdefault(ident, set()).add(key)
+        for ident in tie.ended:
+            ended.setdefault(ident, set()).add(key)
+    return {ident: Share(relationship.counted[ident].contribution
+                         if ident in relationship.counted else None,
+                         frozenset(ties.get(ident, ())), frozenset(ended.get(ident, ())))
+            for ident in relationship.counted.keys() | ties.keys()}
+
+
+def same_moment(moment: Moment, other: Moment) -> bool:
+    """Whether two moments are one development's on one day (its two directions)."""
+    return (moment.link.fact is other.link.fact and moment.day == other.day
+            and moment.step is other.step)
 
 
 def until_tally(relationship: Relationship, unlike: set[str] | None,

@@ -330,7 +330,7 @@ def test_a_replay_resumed_from_any_chapter_shows_the_steps_of_the_whole_replay()
     pair = ("china", "russia")
     for until in (None, date(2023, 10, 1), date(2024, 4, 30)):
         whole = replay_steps(every, until)
-        _, chapters = fold_chapters(every, 1)
+        chapters = fold_chapters(every, 1).chapters
         assert len(chapters[pair]) > 5
         for number, chapter in enumerate(chapters[pair]):
             later = {p for c in chapters[pair][number:] for p in c.positions}
