@@ -391,6 +391,8 @@ class Queries:
             if not chapters:
                 return None
             bound = chapters[more + 1].key if len(chapters) > more + 1 else None
+            if bound is not None and until is not None and bound[0] > until.isoformat():
+                bound = None  # the chapters after it begin after the replay's last day
             chapters = chapters[:more + 1]
             if reported:
                 found = self._resumed_reports(view, pair, chapters, until, start, after,  # type: ignore[arg-type]

@@ -66,6 +66,7 @@ def paged(app: Timeline, limit: int, **query):
     while True:
         page = app.replay_page(limit=limit, after=after, **query)
         assert len(page.items) <= limit
+        assert page.items or after is None  # a page after a cursor is never empty
         steps += page.items
         if page.next is None:
             return steps
