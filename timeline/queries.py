@@ -365,8 +365,9 @@ class Queries:
         else:
             positions = {pair: {p for chapter in books[pair] for p in chapter.positions}
                          for pair in pairs - plain}
-            linked = view.select_links(among=Among(
-                pairs=sorted(plain), positions=positions), axes=axes, datasets=kept)
+            linked = [*(view.select_links(among=Among(pairs=sorted(plain)), axes=axes,
+                                          datasets=kept) if plain else ()),
+                      *(chapter_links(view, positions, axes) if positions else ())]
             found = replay_steps(linked, until, start, after, len(shown),  # type: ignore[arg-type]
                                  resumed=resumed(books, positions, linked, until))
         return Listed([step for _, step in found], next_key)
@@ -400,7 +401,7 @@ class Queries:
             else:
                 books = {pair: chapters}
                 positions = {pair: {p for chapter in chapters for p in chapter.positions}}
-                linked = view.select_links(among=Among(positions=positions), axes=axes)
+                linked = chapter_links(view, positions, axes)
                 found = replay_steps(linked, until, start, after, limit + 1,  # type: ignore[arg-type]
                                      resumed=resumed(books, positions, linked, until),
                                      bound=bound)
@@ -490,6 +491,15 @@ class Queries:
 ReplayKey = HappenedKey | ReportedKey
 SCAN_PAIRS = 1000  # the pairs one page of relationships reads at most (see relationships_page)
 SCAN_LINKS = 20_000  # the links one page of a replay folds at most, but for one pair (replay_page)
+
+
+def chapter_links(view: Any, positions: Mapping[tuple[str, str], Any], axes: Axes
+                  ) -> list[Linked]:
+    """The links of chapters, by their versions' positions: those versions, whether or not
+    another has superseded one since the chapters were read (a write meanwhile), so that a
+    page resumes from the chapters as they were made (see pair_chapters)."""
+    return view.select_links(among=Among(positions=positions), axes=axes,  # type: ignore[no-any-return]
+                             every_version=True)
 
 
 def resumed(chapters: Mapping[tuple[str, str], Sequence[Chapter]],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from hypothesis import given, settings
@@ -241,3 +242,34 @@ def test_a_pair_changed_since_its_chapters_were_kept_is_folded_whole_until_outli
         assert paged(app, 2, pair=pair) == whole
         assert paged(app, 5) == app.replay()
         app.close()
+
+
+def test_a_page_resumes_from_its_chapters_as_they_were_made_when_a_write_comes_between(
+        store, monkeypatch):
+    # A correction of a development of the pair lands after the page read its chapters and
+    # before it read their links: the page is the replay as the chapters made it, whole.
+    monkeypatch.setattr(ViewQueries, "chapter_moments", CHAPTER)
+    app = Timeline(store)
+    seed(app, SEEDS)
+    pair = ("china", "russia")
+    before = app.replay(pair=pair)
+    view = app.read_model.view
+    (first, *_), = view.read_chapters([(pair, None, None, None)]).values()
+    corrected = view.select_facts(first.positions)[first.positions[0]][0].ident
+    read_chapters = ViewQueries.read_chapters
+
+    def and_then_a_write(self, *args, **kwargs):
+        found = read_chapters(self, *args, **kwargs)
+        monkeypatch.setattr(ViewQueries, "read_chapters", read_chapters)
+        app.correct_development(UUID(corrected), {"summary": "Corrected meanwhile."},
+                                "A better summary.", source(), recorded_by="tester")
+        app.read_model.catch_up()
+        return found
+
+    monkeypatch.setattr(ViewQueries, "read_chapters", and_then_a_write)
+    page = app.replay_page(pair=pair, limit=len(before))
+    assert page.items == before
+    after = app.replay(pair=pair)
+    assert after != before  # the summary changed in the steps of that development
+    assert paged(app, 2, pair=pair) == after
+    app.close()
