@@ -19,12 +19,14 @@ from timeline.history import development_on
 from timeline.readmodel import Among, Listed, affordable, fewer_collections
 from timeline.relationships import (
     Chapter,
+    Fact,
     HappenedKey,
     Linked,
     Relationship,
     ReportChapter,
     ReportedKey,
     Resumed,
+    VersionRef,
     by_version_of,
     fold,
     pair_of,
@@ -358,9 +360,13 @@ class Queries:
                                            axes=axes, every_version=True, datasets=kept)
                 found = reported_steps(linked, start=start, after=after,  # type: ignore[arg-type]
                                        limit=len(shown), pairs=plain)
-            for pair in sorted(pairs & books.keys()):
-                found += self._resumed_reports(view, pair, books[pair], until, start, after,  # type: ignore[arg-type]
-                                               len(shown), None)
+            if shown:
+                # Each busy pair's steps up to the page's last report: the key just after it
+                # (the same report's next version) bounds them.
+                day, ident, version = shown[-1][:3]
+                found += self._resumed_reports(
+                    view, {pair: books[pair] for pair in pairs - plain}, until, start, after,  # type: ignore[arg-type]
+                    len(shown), (day, ident, version + 1))
             found = sorted(found, key=lambda step: step[0])[:len(shown)]
         else:
             positions = {pair: {p for chapter in books[pair] for p in chapter.positions}
@@ -396,7 +402,7 @@ class Queries:
                 bound = None  # the chapters after it begin after the replay's last day
             chapters = chapters[:more + 1]
             if reported:
-                found = self._resumed_reports(view, pair, chapters, until, start, after,  # type: ignore[arg-type]
+                found = self._resumed_reports(view, {pair: chapters}, until, start, after,  # type: ignore[arg-type]
                                               limit + 1, bound)
             else:
                 books = {pair: chapters}
@@ -413,19 +419,36 @@ class Queries:
         # The chapters read end before the page, or the replay does.
         return Listed([step for _, step in found], None if bound is None else found[-1][0])
 
-    def _resumed_reports(self, view: Any, pair: tuple[str, str],
-                         chapters: Sequence[ReportChapter], until: date | None,
-                         start: date | None, after: ReportedKey | None, limit: int,
-                         bound: Any) -> list[tuple[ReportedKey, dict[str, Any]]]:
-        """The steps of a busy pair's replay by report from its chapters (see
-        resumed_reports): the versions they name, and those versions' links of the pair."""
-        positions = {p for chapter in chapters for p in (*chapter.reports, *chapter.before)}
-        links_of: dict[int, list[Linked]] = {}
-        for link in view.select_links(among=Among(positions={pair: positions}),
-                                      every_version=True):
-            links_of.setdefault(link.position, []).append(link)
-        return resumed_reports(pair, chapters, view.select_facts(positions), links_of, until,
-                               start, after, limit, bound)
+    def _resumed_reports(self, view: Any, books: Mapping[tuple[str, str],
+                                                         Sequence[ReportChapter]],
+                         until: date | None, start: date | None, after: ReportedKey | None,
+                         limit: int, bound: Any = None
+                         ) -> list[tuple[ReportedKey, dict[str, Any]]]:
+        """The steps of busy pairs' replays by report from their chapters (see
+        resumed_reports), each pair's at most `limit`, in key order: the versions the
+        chapters name and those versions' links of their pairs, read for all the pairs at
+        once."""
+        if not books:
+            return []
+        positions = {pair: {p for chapter in chapters for p in (*chapter.reports,
+                                                                 *chapter.before)}
+                     for pair, chapters in books.items()}
+        links_of: dict[tuple[str, str], dict[int, list[Linked]]] = {}
+        refs: dict[int, tuple[VersionRef, Fact]] = {}
+        for link in view.select_links(among=Among(positions=positions), every_version=True):
+            links_of.setdefault(link.pair, {}).setdefault(link.position, []).append(link)
+            if link.position not in refs:  # its fact, read with its link
+                fact = link.fact
+                refs[link.position] = (VersionRef(
+                    fact.reported_from.isoformat() if fact.reported_from else "", fact.id,
+                    fact.version, link.position), fact)
+        # The versions that link none of these pairs (they link others), read by position.
+        refs |= view.select_facts({p for found in positions.values() for p in found} - refs.keys())
+        found: list[tuple[ReportedKey, dict[str, Any]]] = []
+        for pair, chapters in sorted(books.items()):
+            found += resumed_reports(pair, chapters, refs, links_of.get(pair, {}), until,
+                                     start, after, limit, bound)
+        return sorted(found, key=lambda step: step[0])
 
     def _affordable(self, view: Any, keys: list[Any], pair_of_key: Any, axes: Axes,
                     every_version: bool, datasets: Sequence[str],

@@ -1546,11 +1546,10 @@ class ViewQueries(Dialect):
                        chapters: Mapping[tuple[str, str], Book] | None = None) -> bool:
         """Write each (a, b, mark, its Relationship now or its outline_row, or None where
         nothing of the pair stands), with the pair's `chapters` (none: it has too few
-        moments), and take its mark
-        away, unless a later run marked the pair meanwhile: its outline is then folded anew at
-        the next turn. A pair where nothing stands has no outline. Nothing is written, and
-        False returned, if the view was reset since `generation` was read: a rebuild marks its
-        pairs with the same positions again."""
+        moments), and take its mark away, unless a later run marked the pair meanwhile: its
+        outline is then folded anew at the next turn. A pair where nothing stands has no
+        outline. Nothing is written, and False returned, if the view was reset since
+        `generation` was read: a rebuild marks its pairs with the same positions again."""
         if not outlined:
             return True
         chapters = chapters or {}
@@ -1624,7 +1623,7 @@ class ViewQueries(Dialect):
                               ("pair_chapters", "day, step, earliest, development_id",
                                "tally, positions"))
         key = f"({order})"
-        marks = ", ".join("?" * order.count(",") + "?")
+        marks = ", ".join("?" for _ in order.split(","))
         unmarked = "NOT EXISTS (SELECT 1 FROM {pair_marks} m WHERE m.a = ? AND m.b = ?)"
         for start in range(0, len(wanted), 200):
             branches: list[tuple[str, list[Any]]] = []

@@ -551,16 +551,9 @@ class Relationship:
         return None
 
     def summary(self) -> dict[str, Any]:
-        """What a replay step compares: stance, score and the ties in force."""
-        return {
-            "stance": self.stance.value,
-            "score": self.score,
-            "ties": {
-                (tie.kind.value, tie.source, tie.target)
-                for tie in self.ties.values()
-                if tie.until is None
-            },
-        }
+        """What a replay step compares: stance, score and the ties in force (its Tally's, so
+        that a state resumed from a chapter compares by the same rule)."""
+        return Tally.of(self).summary()
 
     def outline(self) -> dict[str, Any]:
         """The pair as a list of relationships shows it: its stance, score and ties, and how
@@ -800,12 +793,12 @@ class Share(NamedTuple):
     ended: frozenset[TieKey]
 
 
+NO_SHARE = Share(None, frozenset(), frozenset())
+
+
 def share_of(relationship: Relationship, fact_id: str) -> Share:
-    counted = relationship.counted.get(fact_id)
-    ties = frozenset(key for key, tie in relationship.ties.items()
-                     if fact_id in tie.developments)
-    return Share(None if counted is None else counted.contribution, ties,
-                 frozenset(key for key in ties if fact_id in relationship.ties[key].ended))
+    """One development's part in a pair's state (NO_SHARE: none)."""
+    return shares_of(relationship).get(fact_id, NO_SHARE)
 
 
 class Tally:
@@ -988,8 +981,8 @@ def fold_chapters(linked: Iterable[Linked], every: int) -> Folded:
 
 
 def shares_of(relationship: Relationship) -> dict[str, Share]:
-    """Each development's part in a pair's state (share_of of each, in one pass over the
-    ties); none for a development with no part."""
+    """Each development's part in a pair's state, in one pass over its ties; none for a
+    development with no part."""
     ties: dict[str, set[TieKey]] = {}
     ended: dict[str, set[TieKey]] = {}
     for key, tie in relationship.ties.items():
@@ -1294,9 +1287,6 @@ def report_chapters(pair: tuple[str, str], versions: Iterable[VersionRef],
                    shares.get(ref.position, NO_SHARE))
         in_force[ref.ident] = ref
     return chapters
-
-
-NO_SHARE = Share(None, frozenset(), frozenset())
 
 
 def own_version(pair: tuple[str, str], position: int,
