@@ -21,6 +21,7 @@ import os
 import threading
 import time
 import zlib
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,10 +42,12 @@ from timeline.progress import OUTLINED, PROJECTED, Progress
 from timeline.relationships import (
     ROLE_INDEX,
     Chapter,
+    ChapterKey,
     Fact,
     Linked,
     Relationship,
     ReportChapter,
+    ReportKey,
     Share,
     Tally,
     VersionRef,
@@ -58,7 +61,7 @@ from timeline.relationships import (
 )
 from timeline.schemas import dump_date, dump_provenance, dump_source
 from timeline.store import Dialect, SQLiteDialect, StoreError
-from timeline.vocabulary import MUTUAL_TIES, Role
+from timeline.vocabulary import MUTUAL_TIES, Role, TieKind
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # JSON as the view stores it, with no spaces between the items: one encoder, made once
@@ -87,7 +90,9 @@ encode_compact = json.JSONEncoder(separators=COMPACT, check_circular=False).enco
 # 10: each pair's outline as it stands now (pair_outlines), read by a page of relationships.
 # 11: outlines kept in a compact form (pack_outline), a fifth of their JSON.
 # 12: the marks of pairs to outline in their own table (pair_marks).
-VIEW_SHAPE = 13
+# 13: chapters of busy pairs' replays (pair_chapters, pair_report_chapters).
+# 14: chapters of 8 moments (or reports), a run of them to a row, packed (pack_chapters).
+VIEW_SHAPE = 14
 
 
 # The largest backlog a read applies itself unless the store says otherwise (see ReadModel).
@@ -183,6 +188,17 @@ def pack_document(rest: str) -> bytes:
     bytes its row stores."""
     packer = zlib.compressobj(9, zlib.DEFLATED, DEFLATE_WINDOW, 9, zdict=DOCUMENT_DICTIONARY)
     return packer.compress(rest.encode()) + packer.flush()
+
+
+def deflated(text: str, dictionary: bytes) -> bytes:
+    """Compact JSON deflated into the bytes a row stores, with a dictionary of its words."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, DEFLATE_WINDOW, 9, zdict=dictionary)
+    return packer.compress(text.encode()) + packer.flush()
+
+
+def inflated(packed: bytes, dictionary: bytes) -> Any:
+    """What deflated packed, parsed."""
+    return json.loads(zlib.decompressobj(DEFLATE_WINDOW, zdict=dictionary).decompress(packed))
 
 
 def unpack_document(packed: bytes) -> dict[str, Any]:
@@ -297,6 +313,70 @@ def in_force(axes: Axes, alias: str = "v", every_version: bool = False
 
 
 MUTUAL_KINDS = frozenset(kind.value for kind in MUTUAL_TIES)
+
+
+# The words of a chapter row, for its deflation: the kinds of ties, in the JSON it packs.
+CHAPTER_DICTIONARY = ",".join(f'["{kind.value}",1,1,0]' for kind in TieKind).encode()
+
+
+def pack_chapters(chapters: Sequence[Chapter]) -> bytes:
+    """A run of a busy pair's chapters in world time as a row of pair_chapters keeps them,
+    the first's key in the row's columns: `[[now, until, positions], [key, now, until,
+    positions], ...]`, the first's state to now in full (Tally.dumped), each later one's as
+    the change from the one before it, a state up to a date (where it differs) as the change
+    from its state to now (Tally.change_to), deflated: a change of a few moments is a few
+    counts, so that chapters four times as many cost the view little more."""
+    items: list[Any] = []
+    for i, chapter in enumerate(chapters):
+        until = None if chapter.until is None else chapter.now.change_to(chapter.until)
+        if i == 0:
+            items.append([chapter.now.dumped(), until, chapter.positions])
+        else:
+            items.append([chapter.key, chapters[i - 1].now.change_to(chapter.now), until,
+                          chapter.positions])
+    return deflated(encode_compact(items), CHAPTER_DICTIONARY)
+
+
+def unpack_chapters(pair: tuple[str, str], key: ChapterKey, packed: bytes) -> list[Chapter]:
+    """The chapters of a row of pair_chapters (see pack_chapters), the first at `key`."""
+    (now, until, positions), *rest = inflated(packed, CHAPTER_DICTIONARY)
+    tally = Tally.loaded(pair, now)
+    found = [Chapter(key, tally, None if until is None else tally.changed(until), positions)]
+    for key_, change, until, positions in rest:
+        tally = tally.changed(change)
+        found.append(Chapter(tuple(key_), tally,  # type: ignore[arg-type]
+                             None if until is None else tally.changed(until), positions))
+    return found
+
+
+def pack_report_chapters(chapters: Sequence[ReportChapter]) -> bytes:
+    """A run of a busy pair's chapters by report as a row of pair_report_chapters keeps them,
+    as pack_chapters does: `[[tally, reports, before], [key, tally, reports, before], ...]`."""
+    items: list[Any] = []
+    for i, chapter in enumerate(chapters):
+        if i == 0:
+            items.append([chapter.tally.dumped(), chapter.reports, chapter.before])
+        else:
+            items.append([chapter.key, chapters[i - 1].tally.change_to(chapter.tally),
+                          chapter.reports, chapter.before])
+    return deflated(encode_compact(items), CHAPTER_DICTIONARY)
+
+
+def unpack_report_chapters(pair: tuple[str, str], key: ReportKey, packed: bytes
+                           ) -> list[ReportChapter]:
+    """The chapters of a row of pair_report_chapters (see pack_report_chapters)."""
+    (tally_, reports, before), *rest = inflated(packed, CHAPTER_DICTIONARY)
+    tally = Tally.loaded(pair, tally_)
+    found = [ReportChapter(key, tally, reports, before)]
+    for key_, change, reports, before in rest:
+        tally = tally.changed(change)
+        found.append(ReportChapter(tuple(key_), tally, reports, before))  # type: ignore[arg-type]
+    return found
+
+
+def runs(chapters: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    """Chapters in runs of `size`, a row each."""
+    return [chapters[i:i + size] for i in range(0, len(chapters), size)]
 
 
 def pack_outline(outline: Mapping[str, Any]) -> str:
@@ -697,12 +777,12 @@ MARK_PAIRS = (
 )
 # Each pair's outline as the outliner writes it (see pair_outlines), in place of the last.
 WRITE_CHAPTERS = (
-    "INSERT INTO {pair_chapters} (a, b, day, step, earliest, development_id, tally, positions)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO {pair_chapters} (a, b, day, step, earliest, development_id, chapters)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 WRITE_REPORT_CHAPTERS = (
-    "INSERT INTO {pair_report_chapters} (a, b, day, development_id, version, tally, reports,"
-    " prior) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO {pair_report_chapters} (a, b, day, development_id, version, chapters)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
 )
 OUTLINE_PAIRS = (
     "INSERT INTO {pair_outlines} (a, b, stance, outline) VALUES (?, ?, ?, ?)"
@@ -765,10 +845,13 @@ class ViewQueries(Dialect):
     FOLLOWS = ("Timeline",)
     COUNT_CHUNK = 25  # pairs counted per statement under a budget (see count_links)
     # The moments of a busy pair's chapter (see pair_chapters): a page of a replay folds at
-    # most this many of each of its pairs' moments before its own. At 100k developments, 64
-    # made a page of the whole store's replay twice as slow, and 16 brought the read model on
-    # PostgreSQL to the log's bytes (see the benchmarks).
-    chapter_moments = 32
+    # most this many of each of its pairs' moments before its own. A row keeps a run of
+    # chapters_per_row of them, packed (see pack_chapters): one chapter a row of 32 moments
+    # made a page of the whole store's replay grow 3-8 times from 10k to 1M developments,
+    # and a row for each of 16 moments brought the read model on PostgreSQL to the log's
+    # bytes at 100k (see the benchmarks).
+    chapter_moments = 8
+    chapters_per_row = 4
     datastore: Any
     _insert_tracking: Any
     table_migration_identifier: str
@@ -859,16 +942,15 @@ class ViewQueries(Dialect):
             # pair's outline, so a marked pair's chapters are not read.
             """CREATE TABLE IF NOT EXISTS {pair_chapters} (
                 a TEXT NOT NULL, b TEXT NOT NULL, day TEXT NOT NULL, step INTEGER NOT NULL,
-                earliest TEXT NOT NULL, development_id {uuid} NOT NULL, tally TEXT NOT NULL,
-                positions TEXT NOT NULL,
+                earliest TEXT NOT NULL, development_id {uuid} NOT NULL, chapters {blob} NOT NULL,
                 PRIMARY KEY (a, b, day, step, earliest, development_id)){without_rowid}""",
             # The same for a replay as the news arrived (relationships.ReportChapter): where
             # each begins (a report), the pair's state then, the positions of its reports and
             # of the versions in force before it of the developments reported in it.
             """CREATE TABLE IF NOT EXISTS {pair_report_chapters} (
                 a TEXT NOT NULL, b TEXT NOT NULL, day TEXT NOT NULL,
-                development_id {uuid} NOT NULL, version BIGINT NOT NULL, tally TEXT NOT NULL,
-                reports TEXT NOT NULL, prior TEXT NOT NULL,
+                development_id {uuid} NOT NULL, version BIGINT NOT NULL,
+                chapters {blob} NOT NULL,
                 PRIMARY KEY (a, b, day, development_id, version)){without_rowid}""",
             "CREATE TABLE IF NOT EXISTS {view_shape} (version BIGINT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS {view_generation} (generation BIGINT NOT NULL)",
@@ -1580,16 +1662,10 @@ class ViewQueries(Dialect):
                                f" {within[0]}"), within[1])
             had = {(row["a"], row["b"]) for row in c.fetchall()}
             books = [(a, b, chapters[(a, b)]) for a, b, _ in fresh if (a, b) in chapters]
-            written = [
-                (a, b, *chapter.key, encode_compact([
-                    chapter.now.dumped(),
-                    None if chapter.until is None else chapter.until.dumped()]),
-                 encode_compact(chapter.positions))
-                for a, b, book in books for chapter in book.happened]
-            reports = [
-                (a, b, *chapter.key, encode_compact(chapter.tally.dumped()),
-                 encode_compact(chapter.reports), encode_compact(chapter.before))
-                for a, b, book in books for chapter in book.reported]
+            written = [(a, b, *run[0].key, pack_chapters(run)) for a, b, book in books
+                       for run in runs(book.happened, self.chapters_per_row)]
+            reports = [(a, b, *run[0].key, pack_report_chapters(run)) for a, b, book in books
+                       for run in runs(book.reported, self.chapters_per_row)]
             for statement, rows in (
                 ("DELETE FROM {pair_marks} WHERE a = ? AND b = ?",
                  [(a, b) for a, b, _ in fresh]),
@@ -1616,15 +1692,17 @@ class ViewQueries(Dialect):
         its replay in world time (relationships.Chapter), or `reported`, of its replay by
         report (ReportChapter). A pair with no chapters (its history is short, or it is
         marked, so that its chapters may be stale: see pair_marks) is not in the answer. One
-        statement for up to 200 pairs, each two ranges of the key."""
+        statement for up to 200 pairs, each two ranges of the key, of rows of runs of
+        chapters (see pack_chapters)."""
         found: dict[tuple[str, str], list[Any]] = {}
-        table, order, rest = (("pair_report_chapters", "day, development_id, version",
-                               "tally, reports, prior") if reported else
-                              ("pair_chapters", "day, step, earliest, development_id",
-                               "tally, positions"))
+        table, order, unpack = (
+            ("pair_report_chapters", "day, development_id, version", unpack_report_chapters)
+            if reported else
+            ("pair_chapters", "day, step, earliest, development_id", unpack_chapters))
         key = f"({order})"
         marks = ", ".join("?" for _ in order.split(","))
         unmarked = "NOT EXISTS (SELECT 1 FROM {pair_marks} m WHERE m.a = ? AND m.b = ?)"
+        per_row = self.chapters_per_row
         for start in range(0, len(wanted), 200):
             branches: list[tuple[str, list[Any]]] = []
             for pair, first, last, count in wanted[start:start + 200]:
@@ -1633,17 +1711,17 @@ class ViewQueries(Dialect):
                 if last is not None:
                     where, params = f"{where} AND {key} <= ({marks})", [*params, *last]
                 if first is None:  # the first chapter and those after it, in one range
-                    limit = "" if count is None else f" LIMIT {count + 1:d}"
+                    limit = "" if count is None else f" LIMIT {-(-(count + 1) // per_row):d}"
                     branches.append((f"{where} ORDER BY {order}{limit}", params))
                     continue
                 backwards = order.replace(",", " DESC,") + " DESC"
                 branches.append((f"{where} AND {key} <= ({marks}) ORDER BY {backwards} LIMIT 1",
                                  [*params, *first]))
-                limit = "" if count is None else f" LIMIT {count:d}"
+                limit = "" if count is None else f" LIMIT {-(-count // per_row):d}"
                 branches.append((f"{where} AND {key} > ({marks}) ORDER BY {order}{limit}",
                                  [*params, *first]))
             statement = " UNION ALL ".join(
-                f"SELECT * FROM (SELECT a, b, {order}, {rest} FROM {{{table}}} WHERE {where})"
+                f"SELECT * FROM (SELECT a, b, {order}, chapters FROM {{{table}}} WHERE {where})"
                 f" AS c{i}" for i, (where, _) in enumerate(branches))
             with self.reading() as c:
                 c.execute(self.sql(statement), [v for _, params in branches for v in params])
@@ -1651,19 +1729,23 @@ class ViewQueries(Dialect):
             for row in rows:
                 pair = (row["a"], row["b"])
                 ident = str(row["development_id"])  # PostgreSQL gives a UUID
-                if reported:
-                    found.setdefault(pair, []).append(ReportChapter(
-                        (row["day"], ident, row["version"]),
-                        Tally.loaded(pair, json.loads(row["tally"])),
-                        json.loads(row["reports"]), json.loads(row["prior"])))
-                    continue
-                now, until = json.loads(row["tally"])
-                found.setdefault(pair, []).append(Chapter(
-                    (row["day"], row["step"], row["earliest"], ident),
-                    Tally.loaded(pair, now), None if until is None else Tally.loaded(pair, until),
-                    json.loads(row["positions"])))
-        for chapters in found.values():
+                first_key = ((row["day"], ident, row["version"]) if reported
+                             else (row["day"], row["step"], row["earliest"], ident))
+                found.setdefault(pair, []).extend(unpack(pair, first_key, row["chapters"]))
+        for pair, first, last, count in wanted:
+            chapters = found.get(pair)
+            if chapters is None:
+                continue
             chapters.sort(key=lambda chapter: chapter.key)
+            # A row's chapters before the one `first` falls in, or after `last`, go.
+            begins = (0 if first is None else
+                      max(0, bisect_right(chapters, tuple(first), key=lambda c: c.key) - 1))
+            kept = [chapter for chapter in chapters[begins:]
+                    if last is None or chapter.key <= tuple(last)]
+            if kept:
+                found[pair] = kept if count is None else kept[:count + 1]
+            else:
+                del found[pair]
         return found
 
     def select_versions(self, developments: Sequence[str]) -> list[VersionRef]:

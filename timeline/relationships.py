@@ -874,6 +874,50 @@ class Tally:
                    {(TIE_OF[kind], *((a, b) if from_a else (b, a))): (behind, ended)
                     for kind, from_a, behind, ended in ties})
 
+    def change_to(self, other: Tally) -> list[Any]:
+        """What moves this state to `other`, dumped as `dumped` is but with differences of
+        counts, none zero: a few moments apart, far shorter than the state (see
+        pair_chapters)."""
+        first = self.pair[0]
+        weights = sorted((amount, other.weights.get(amount, 0) - self.weights.get(amount, 0))
+                         for amount in self.weights.keys() | other.weights.keys())
+        ties = []
+        for key in self.ties.keys() | other.ties.keys():
+            (behind, ended), (was_behind, was_ended) = (other.ties.get(key, (0, 0)),
+                                                        self.ties.get(key, (0, 0)))
+            if (behind, ended) != (was_behind, was_ended):
+                kind, source, _ = key
+                ties.append([kind._value_, int(source == first), behind - was_behind,
+                             ended - was_ended])
+        return [[value for amount, more in weights if more for value in (amount, more)],
+                sorted(ties)]
+
+    def changed(self, change: Sequence[Any]) -> Tally:
+        """This state moved by `change` (see change_to)."""
+        weights, ties = change
+        tally = self.copy()
+        for amount, more in zip(weights[::2], weights[1::2], strict=True):
+            count = tally.weights.get(amount, 0) + more
+            if count:
+                tally.weights[amount] = count
+            else:
+                del tally.weights[amount]
+        a, b = self.pair
+        for kind, from_a, behind, ended in ties:
+            key = (TIE_OF[kind], *((a, b) if from_a else (b, a)))
+            counts = tally.ties.setdefault(key, [0, 0])
+            counts[0] += behind
+            counts[1] += ended
+            if not counts[0]:
+                del tally.ties[key]  # no development behind it: no tie (see move)
+        return tally
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Tally) and (self.pair, self.weights, self.ties)
+                == (other.pair, other.weights, other.ties))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
 
 TIE_OF = by_value(TieKind)
 

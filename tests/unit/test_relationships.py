@@ -7,9 +7,17 @@ import math
 from datetime import date
 
 from timeline.domain import PartialDate, StatusSpan
+from timeline.readmodel import (
+    pack_chapters,
+    pack_report_chapters,
+    runs,
+    unpack_chapters,
+    unpack_report_chapters,
+)
 from timeline.relationships import (
     Fact,
     Linked,
+    ReportChapter,
     Resumed,
     Standing,
     fold,
@@ -343,3 +351,46 @@ def test_a_replay_resumed_from_any_chapter_shows_the_steps_of_the_whole_replay()
             resumed = Resumed(tally.copy(), chapter.key, by_id, until is not None)
             steps = replay_steps(kept, until, resumed={pair: resumed})
             assert steps == [s for s in whole if tuple(s[0][:4]) >= chapter.key]
+
+
+def test_chapters_packed_a_run_to_a_row_read_back_equal():
+    """A row keeps a run of chapters, the first's state in full and each later one's as the
+    change from the one before (see pack_chapters): every run reads back what was packed,
+    states to now and up to a date, positions, keys, and so do chapters by report."""
+    facts = [
+        fact(Kind.MATERIAL_SUPPORT, "2023-01", status=Status.ONGOING, ended="2023-12",
+             statuses=[(Status.ONGOING, None, "2023-01"),
+                       (Status.CANCELLED, date(2023, 6, 1), "2023-01")]),
+        fact(Kind.AGREEMENT, "2022-02-04", "china", "russia"),
+        fact(Kind.AGREEMENT, "2022-02-04", "russia", "china", ident="both-ways"),
+        fact(Kind.VISIT, "2024-05", status=Status.PLANNED, planned_for="2024-05"),
+        fact(Kind.SANCTIONS, "2023-07", "russia", "china", ended="2023-08",
+             status=Status.ONGOING),
+        fact(Kind.MILITARY_AID, "2024-04", certainty=Certainty.ALLEGED),
+        fact(Kind.SANCTIONS, "2024-06", "china", "russia", certainty=Certainty.REPORTED),
+    ]
+    every = [Linked(link.fact, link.source, link.target, position)
+             for position, f in enumerate(facts, 1) for link in linked(f)]
+    pair = ("china", "russia")
+    folded = fold_chapters(every, 1).chapters[pair]
+    assert len(folded) > 5
+    # States up to a date differ where a status changed after the date (rare): here some.
+    chapters = [chapter._replace(until=folded[-1 - number].now) if number % 2 else chapter
+                for number, chapter in enumerate(folded)]
+    assert len({json.dumps(chapter.now.dumped()) for chapter in chapters}) > 3
+    by_report = [ReportChapter((chapter.key[0], chapter.key[3], number), chapter.now,
+                               chapter.positions, chapter.positions[:1])
+                 for number, chapter in enumerate(chapters)]
+    for size in (1, 2, 3, len(chapters)):
+        read = [c for run in runs(chapters, size)
+                for c in unpack_chapters(pair, run[0].key, pack_chapters(run))]
+        assert read == chapters
+        assert [(c.key, c.now.dumped(), c.until and c.until.dumped(), c.positions)
+                for c in read] == [(c.key, c.now.dumped(), c.until and c.until.dumped(),
+                                    c.positions) for c in chapters]
+        read_by_report = [c for run in runs(by_report, size) for c in unpack_report_chapters(
+            pair, run[0].key, pack_report_chapters(run))]
+        assert read_by_report == by_report
+    for before in chapters:  # a change moves any state to any other
+        for after in chapters:
+            assert before.now.changed(before.now.change_to(after.now)) == after.now
