@@ -1479,6 +1479,11 @@ class ViewQueries(Dialect):
             where = [*where, (f"({', '.join(order)}) {'>=' if inclusive else '>'}"
                              f" ({', '.join('?' * len(order))})")]
             params = [*params, *after[:len(order)]]
+        else:
+            # A bound every row meets (the first column is text): without one, SQLite scans
+            # the order with a Bloom filter on the joined versions, which it builds from all
+            # of them first (the first page at 1M developments: 0.23 s of its 0.39).
+            where = [*where, f"{order[0]} >= ''"]
         columns = [*order, *more]
         statement = (f"SELECT {', '.join(columns)} FROM {source}"
                      + "".join(f" {'WHERE' if i == 0 else 'AND'} {w}"

@@ -9,11 +9,13 @@ order of the news) run beside them on the same history."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import UUID
 
 import pytest
+from eventsourcing.sqlite import SQLiteCursor
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -274,3 +276,37 @@ def test_a_page_resumes_from_its_chapters_as_they_were_made_when_a_write_comes_b
     assert paged(app, 2, pair=pair) == after
     app.close()
 
+
+def test_the_first_page_of_a_replay_seeks_the_moments_index_with_no_scan_of_the_versions(
+        tmp_path, monkeypatch):
+    # Unbounded, SQLite planned the first page as a scan of the moments with a Bloom filter on
+    # the versions joined, which it builds from every version before the first row (0.23 s
+    # at 1M developments, the deep pages 0.2 ms): a page must cost the page, not the store.
+    with fresh_store("sqlite", tmp_path) as url:
+        app = Timeline(url)
+        seed(app, SEEDS)
+        synthesizer = Synthesizer(60, 8, seed=5)
+        register_actors(app, synthesizer, SynthReport())
+        for operations in batches(synthesizer, 100):
+            record_batch(app, synthesizer.seed, operations, SynthReport())
+        app.read_model.catch_up_bulk()  # with the statistics a bulk load leaves
+        statements: list[tuple[str, list]] = []
+        execute = SQLiteCursor.execute
+
+        def recorded(self, statement, params=(), *args):
+            statements.append((statement, list(params)))
+            return execute(self, statement, params, *args)
+
+        monkeypatch.setattr(SQLiteCursor, "execute", recorded)
+        assert app.replay_page(limit=20).items
+        assert app.replay_page(limit=20, order="reported").items
+        monkeypatch.undo()
+        first_pages = [(s, p) for s, p in statements if "ORDER BY" in s and "LIMIT" in s
+                       and ("development_moments" in s or "reported_from" in s)]
+        assert len(first_pages) >= 2
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            for statement, params in first_pages:
+                plan = " | ".join(row[-1] for row in db.execute(
+                    f"EXPLAIN QUERY PLAN {statement}", params))
+                assert "BLOOM" not in plan and "SCAN" not in plan, plan
+        app.close()
