@@ -137,7 +137,10 @@ def fan_out(client: Any, states: list[str], half: int, token: str) -> None:
         raise SystemExit(f"fan-out: {response.status_code} {response.get_data(as_text=True)}")
 
 
-def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT) -> None:
+def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT,
+          only: tuple[str, ...] = ()) -> None:
+    """Time each probe (those whose names begin with one of `only`, when given, and then
+    nothing is written to the store: no fan-out)."""
     flask_app = create_app({"STORE": store})
     app = flask_app.extensions["timeline"]
     client = flask_app.test_client()
@@ -169,6 +172,8 @@ def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT) -> Non
         ("events", "/api/v1/events", "", cursors["events"]),
     ]
     for name, path, query, cursor in probes:
+        if only and not name.startswith(only):
+            continue
         query = "&".join(filter(None, (query, limit)))
         first = median_ms(client, f"{path}?{query}", rounds)
         worst = median_ms(client, f"{path}?{query}&after={cursor}", rounds)
@@ -176,6 +181,8 @@ def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT) -> Non
                SHOWN.get(f"{path}?{query}"))
         record(f"{name}: deep page", size, worst, baseline, first,
                SHOWN.get(f"{path}?{query}&after={cursor}"))
+    if only:
+        return
     # A maximal fan-out development, then the pair query and the list again.
     token = app.access.create_token(f"bench-fan-out-{time.time_ns()}", "write")
     states = [row["id"] for row in app.list_actors() if row["kind"] == "state"]
@@ -238,14 +245,18 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=MAX_LIMIT,
                         help="The page size probed (default: the largest a client may ask).")
     parser.add_argument("--json", type=Path, help="Write the rows as JSON here too.")
+    parser.add_argument("--only", default="",
+                        help="Only the probes whose names begin with these (comma-separated,"
+                             " e.g. 'replay'), and no fan-out: the store is only read.")
     args = parser.parse_args()
+    only = tuple(filter(None, args.only.split(",")))
     if args.store:
-        probe(args.store, args.size_label, args.rounds, args.limit)
+        probe(args.store, args.size_label, args.rounds, args.limit, only)
     else:
         args.directory.mkdir(exist_ok=True)
         for size in map(int, args.sizes.split(",")):
             probe(make_store(args.directory, size, args.actors), human(size), args.rounds,
-                  args.limit)
+                  args.limit, only)
     if args.json:
         args.json.write_text(json.dumps(ROWS, indent=1))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -25,3 +26,18 @@ def test_the_worst_page_benchmark_runs_at_a_tiny_size(tmp_path):
         assert f"{endpoint}: deep page" in measures, endpoint
     assert "pair query of a pair in a maximal fan-out development" in measures
     assert all(row["x_pair_query"] > 0 for row in rows)
+    # Some probes alone (before and after a change, on one store): the store is only read.
+    store = tmp_path / "pages-300-12.db"
+    with sqlite3.connect(store) as db:
+        events = db.execute("SELECT COUNT(*) FROM stored_events").fetchone()
+    result = subprocess.run(
+        [sys.executable, "benchmarks/pages.py", "--store", f"sqlite:///{store}", "--only",
+         "replay", "--limit", "5", "--rounds", "1", "--json", str(tmp_path / "replay.json")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    measures = [row["measure"] for row in json.loads((tmp_path / "replay.json").read_text())]
+    assert len(measures) == 7 and all(
+        m.startswith(("pair query (baseline)", "replay")) for m in measures), measures
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*) FROM stored_events").fetchone() == events
