@@ -34,7 +34,7 @@ from eventsourcing.utils import retry
 from psycopg.sql import SQL
 
 from timeline.progress import REINDEXED, Progress
-from timeline.readmodel import ViewQueries
+from timeline.readmodel import ViewQueries, rows_for
 from timeline.store import Dialect, EventLog, StoreError, T, create_tables, derived_name
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ VIEW_LOCK = 0x76696577  # "view": with the schema's hash, the lock of one schema
 # connection starts, so they cost no round trip; a pooler that refuses such options (PgBouncer
 # before 1.20, or later without ignore_startup_parameters) needs parallel_query=on.
 SESSION_OPTIONS = "-c max_parallel_workers_per_gather=0"
+NIL = str(UUID(int=0))  # the lowest development id, for a key before every other
 
 
 class TimelinePostgresFactory(PostgresFactory):
@@ -308,6 +309,51 @@ class PostgresTimelineView(ViewQueries, PostgresDialect, PostgresTrackingRecorde
                 " WHERE n.nspname = %s AND t.relname = ANY(%s) AND NOT i.indisvalid",
                 (schema, list(self.VIEW_TABLES))).fetchall():
             conn.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{schema}"."{row["relname"]}"')
+
+    def _chapter_rows(self, wanted: Sequence[tuple[tuple[str, str], Sequence[Any] | None,
+                                                    Sequence[Any] | None, int | None]],
+                      reported: bool) -> list[Any]:
+        # The pairs as arrays, each pair's two ranges of the key in a lateral subquery: one
+        # plan for any number of pairs. A UNION ALL of a branch per range, as on SQLite,
+        # took PostgreSQL 0.25 s to plan for 200 pairs (and 16 ms to run).
+        table, columns, types, lowest = (
+            ("pair_report_chapters", ("day", "development_id", "version"),
+             ("text", "uuid", "bigint"), ("", NIL, -1)) if reported else
+            ("pair_chapters", ("day", "step", "earliest", "development_id"),
+             ("text", "bigint", "text", "uuid"), ("", -1, "", NIL)))
+        if not wanted:
+            return []
+        per_row = self.chapters_per_row
+        firsts = [first or lowest for _, first, _, _ in wanted]
+        lasts = [last or lowest for _, _, last, _ in wanted]
+        limits = [None if count is None else
+                  rows_for(count + (first is None), per_row) for _, first, _, count in wanted]
+        arrays = [[pair[0] for pair, *_ in wanted], [pair[1] for pair, *_ in wanted],
+                  [first is not None for _, first, _, _ in wanted],
+                  *([str(key[i]) if kind == "uuid" else key[i] for key in firsts]
+                    for i, kind in enumerate(types)),
+                  [last is not None for _, _, last, _ in wanted],
+                  *([str(key[i]) if kind == "uuid" else key[i] for key in lasts]
+                    for i, kind in enumerate(types)),
+                  limits]
+        kinds = ["text", "text", "boolean", *types, "boolean", *types, "bigint"]
+        first_key = ", ".join(f"w.f{i}" for i in range(len(columns)))
+        last_key = ", ".join(f"w.l{i}" for i in range(len(columns)))
+        key = ", ".join(f"t.{column}" for column in columns)
+        backwards = ", ".join(f"t.{column} DESC" for column in columns)
+        selected = f"t.a, t.b, {key}, t.chapters FROM {{{table}}} t WHERE t.a = w.a AND t.b = w.b"
+        by_last = f"(NOT w.has_last OR ({key}) <= ({last_key}))"
+        statement = (
+            f"SELECT c.* FROM unnest({', '.join(f'?::{kind}[]' for kind in kinds)}) AS w(a, b,"
+            f" has_first, {', '.join(f'f{i}' for i in range(len(columns)))}, has_last,"
+            f" {', '.join(f'l{i}' for i in range(len(columns)))}, lim)"
+            f" CROSS JOIN LATERAL ((SELECT {selected} AND w.has_first AND ({key}) <= ({first_key})"
+            f" AND {by_last} ORDER BY {backwards} LIMIT 1) UNION ALL (SELECT {selected}"
+            f" AND ({key}) > ({first_key}) AND {by_last} ORDER BY {key} LIMIT w.lim)) c"
+            " WHERE NOT EXISTS (SELECT 1 FROM {pair_marks} m WHERE m.a = w.a AND m.b = w.b)")
+        with self.reading() as c:
+            c.execute(self.sql(statement), arrays)
+            return c.fetchall()  # type: ignore[no-any-return]
 
     def release_marks(self) -> None:
         # Each mark a bulk load took away is a dead row (with an entry in each index) until

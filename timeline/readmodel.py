@@ -374,6 +374,11 @@ def unpack_report_chapters(pair: tuple[str, str], key: ReportKey, packed: bytes
     return found
 
 
+def rows_for(chapters: int, per_row: int) -> int:
+    """The rows that hold at least this many chapters, `per_row` to a row."""
+    return -(-chapters // per_row)
+
+
 def runs(chapters: Sequence[Any], size: int) -> list[Sequence[Any]]:
     """Chapters in runs of `size`, a row each."""
     return [chapters[i:i + size] for i in range(0, len(chapters), size)]
@@ -1696,47 +1701,16 @@ class ViewQueries(Dialect):
         with None), at most `count` of them (any number, with None); in order. Chapters of
         its replay in world time (relationships.Chapter), or `reported`, of its replay by
         report (ReportChapter). A pair with no chapters (its history is short, or it is
-        marked, so that its chapters may be stale: see pair_marks) is not in the answer. One
-        statement for up to 200 pairs, each two ranges of the key, of rows of runs of
-        chapters (see pack_chapters)."""
+        marked, so that its chapters may be stale: see pair_marks) is not in the answer. Read
+        as rows of runs of chapters (see pack_chapters, _chapter_rows)."""
         found: dict[tuple[str, str], list[Any]] = {}
-        table, order, unpack = (
-            ("pair_report_chapters", "day, development_id, version", unpack_report_chapters)
-            if reported else
-            ("pair_chapters", "day, step, earliest, development_id", unpack_chapters))
-        key = f"({order})"
-        marks = ", ".join("?" for _ in order.split(","))
-        unmarked = "NOT EXISTS (SELECT 1 FROM {pair_marks} m WHERE m.a = ? AND m.b = ?)"
-        per_row = self.chapters_per_row
-        for start in range(0, len(wanted), 200):
-            branches: list[tuple[str, list[Any]]] = []
-            for pair, first, last, count in wanted[start:start + 200]:
-                where = f"a = ? AND b = ? AND {unmarked}"
-                params: list[Any] = [*pair, *pair]
-                if last is not None:
-                    where, params = f"{where} AND {key} <= ({marks})", [*params, *last]
-                if first is None:  # the first chapter and those after it, in one range
-                    limit = "" if count is None else f" LIMIT {-(-(count + 1) // per_row):d}"
-                    branches.append((f"{where} ORDER BY {order}{limit}", params))
-                    continue
-                backwards = order.replace(",", " DESC,") + " DESC"
-                branches.append((f"{where} AND {key} <= ({marks}) ORDER BY {backwards} LIMIT 1",
-                                 [*params, *first]))
-                limit = "" if count is None else f" LIMIT {-(-count // per_row):d}"
-                branches.append((f"{where} AND {key} > ({marks}) ORDER BY {order}{limit}",
-                                 [*params, *first]))
-            statement = " UNION ALL ".join(
-                f"SELECT * FROM (SELECT a, b, {order}, chapters FROM {{{table}}} WHERE {where})"
-                f" AS c{i}" for i, (where, _) in enumerate(branches))
-            with self.reading() as c:
-                c.execute(self.sql(statement), [v for _, params in branches for v in params])
-                rows = c.fetchall()
-            for row in rows:
-                pair = (row["a"], row["b"])
-                ident = str(row["development_id"])  # PostgreSQL gives a UUID
-                first_key = ((row["day"], ident, row["version"]) if reported
-                             else (row["day"], row["step"], row["earliest"], ident))
-                found.setdefault(pair, []).extend(unpack(pair, first_key, row["chapters"]))
+        unpack = unpack_report_chapters if reported else unpack_chapters
+        for row in self._chapter_rows(wanted, reported):
+            pair = (row["a"], row["b"])
+            ident = str(row["development_id"])  # PostgreSQL gives a UUID
+            first_key = ((row["day"], ident, row["version"]) if reported
+                         else (row["day"], row["step"], row["earliest"], ident))
+            found.setdefault(pair, []).extend(unpack(pair, first_key, row["chapters"]))
         for pair, first, last, count in wanted:
             chapters = found.get(pair)
             if chapters is None:
@@ -1751,6 +1725,45 @@ class ViewQueries(Dialect):
                 found[pair] = kept if count is None else kept[:count + 1]
             else:
                 del found[pair]
+        return found
+
+    def _chapter_rows(self, wanted: Sequence[tuple[tuple[str, str], Sequence[Any] | None,
+                                                    Sequence[Any] | None, int | None]],
+                      reported: bool) -> list[Any]:
+        """The rows of chapters read_chapters expands: for each pair, the row in which `first`
+        falls and enough rows after it for `count` chapters, none beginning after `last`. One
+        statement for up to 200 pairs, each two ranges of the key (PostgreSQL: see there)."""
+        table, order = (("pair_report_chapters", "day, development_id, version") if reported
+                        else ("pair_chapters", "day, step, earliest, development_id"))
+        key = f"({order})"
+        marks = ", ".join("?" for _ in order.split(","))
+        unmarked = "NOT EXISTS (SELECT 1 FROM {pair_marks} m WHERE m.a = ? AND m.b = ?)"
+        found: list[Any] = []
+        for start in range(0, len(wanted), 200):
+            branches: list[tuple[str, list[Any]]] = []
+            for pair, first, last, count in wanted[start:start + 200]:
+                where = f"a = ? AND b = ? AND {unmarked}"
+                params: list[Any] = [*pair, *pair]
+                if last is not None:
+                    where, params = f"{where} AND {key} <= ({marks})", [*params, *last]
+                if first is None:  # the first chapter and those after it, in one range
+                    limit = ("" if count is None
+                             else f" LIMIT {rows_for(count + 1, self.chapters_per_row):d}")
+                    branches.append((f"{where} ORDER BY {order}{limit}", params))
+                    continue
+                backwards = order.replace(",", " DESC,") + " DESC"
+                branches.append((f"{where} AND {key} <= ({marks}) ORDER BY {backwards} LIMIT 1",
+                                 [*params, *first]))
+                limit = ("" if count is None
+                         else f" LIMIT {rows_for(count, self.chapters_per_row):d}")
+                branches.append((f"{where} AND {key} > ({marks}) ORDER BY {order}{limit}",
+                                 [*params, *first]))
+            statement = " UNION ALL ".join(
+                f"SELECT * FROM (SELECT a, b, {order}, chapters FROM {{{table}}} WHERE {where})"
+                f" AS c{i}" for i, (where, _) in enumerate(branches))
+            with self.reading() as c:
+                c.execute(self.sql(statement), [v for _, params in branches for v in params])
+                found += c.fetchall()
         return found
 
     def select_versions(self, developments: Sequence[str]) -> list[VersionRef]:
