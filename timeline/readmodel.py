@@ -379,11 +379,6 @@ def rows_for(chapters: int, per_row: int) -> int:
     return -(-chapters // per_row)
 
 
-def runs(chapters: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    """Chapters in runs of `size`, a row each."""
-    return [chapters[i:i + size] for i in range(0, len(chapters), size)]
-
-
 def pack_outline(outline: Mapping[str, Any]) -> str:
     """An outline (Relationship.outline) as pair_outlines keeps it: compact JSON without
     what the row's columns hold (the pair, the stance) or what follows from the rest (a
@@ -446,12 +441,33 @@ def affordable(pairs: Sequence[tuple[str, str]], sizes: Mapping[tuple[str, str],
     return len(pairs)
 
 
-class Book(NamedTuple):
-    """A busy pair's chapters, of its replay in world time and by report (see pair_chapters):
-    both or neither."""
+class Packed(NamedTuple):
+    """A run of chapters as a row keeps it (see pack_chapters): the first one's key, the row's
+    bytes, and the positions a page reads for them, at most (see Chapter.cost)."""
 
-    happened: list[Chapter]
-    reported: list[ReportChapter]
+    key: tuple[Any, ...]
+    chapters: bytes
+    cost: int
+
+
+def packed(chapters: Sequence[Chapter]) -> Packed:
+    """A run of chapters in world time, packed as soon as made (see fold_chapters)."""
+    return Packed(chapters[0].key, pack_chapters(chapters),
+                  sum(chapter.cost for chapter in chapters))
+
+
+def packed_reports(chapters: Sequence[ReportChapter]) -> Packed:
+    """A run of chapters by report, packed as soon as made (see report_chapters)."""
+    return Packed(chapters[0].key, pack_report_chapters(chapters),
+                  sum(chapter.cost for chapter in chapters))
+
+
+class Book(NamedTuple):
+    """A busy pair's chapters, of its replay in world time and by report (see pair_chapters),
+    in runs packed as rows: both or neither."""
+
+    happened: list[Packed]
+    reported: list[Packed]
 
 
 class Listed(NamedTuple):
@@ -1676,10 +1692,10 @@ class ViewQueries(Dialect):
                                f" {within[0]}"), within[1])
             had = {(row["a"], row["b"]) for row in c.fetchall()}
             books = [(a, b, chapters[(a, b)]) for a, b, _ in fresh if (a, b) in chapters]
-            written = [(a, b, *run[0].key, pack_chapters(run)) for a, b, book in books
-                       for run in runs(book.happened, self.chapters_per_row)]
-            reports = [(a, b, *run[0].key, pack_report_chapters(run)) for a, b, book in books
-                       for run in runs(book.reported, self.chapters_per_row)]
+            written = [(a, b, *run.key, run.chapters) for a, b, book in books
+                       for run in book.happened]
+            reports = [(a, b, *run.key, run.chapters) for a, b, book in books
+                       for run in book.reported]
             for statement, rows in (
                 ("DELETE FROM {pair_marks} WHERE a = ? AND b = ?",
                  [(a, b) for a, b, _ in fresh]),
@@ -2380,7 +2396,7 @@ class ReadModel:
             with fewer_collections():
                 folded = fold_chapters(
                     view.select_links(among=Among(pairs=pairs[:len(marked)])),
-                    view.chapter_moments)
+                    view.chapter_moments, view.chapters_per_row, packed)
                 # Each state's outline, and its facts let go before the chapters by report
                 # read the older versions of the busy pairs: the busiest pair's, one at a
                 # time.
@@ -2404,7 +2420,7 @@ class ReadModel:
             view.analyze(["pair_outlines", "pair_marks"])
         return outlined
 
-    def books(self, chapters: Mapping[tuple[str, str], list[Chapter]],
+    def books(self, chapters: Mapping[tuple[str, str], list[Packed]],
               current: Mapping[tuple[str, str], Mapping[str, tuple[int, Share]]]
               ) -> dict[tuple[str, str], Book]:
         """The busy pairs' chapters in world time (see fold_chapters), each with those of its
@@ -2420,7 +2436,7 @@ class ReadModel:
         held = 0
         for number, pair in enumerate(sorted(chapters), 1):
             group.append(pair)
-            held += sum(len(chapter.positions) for chapter in chapters[pair])
+            held += sum(run.cost for run in chapters[pair])
             if held < self.BOOK_MOMENTS and number < len(chapters):
                 continue
             shares = {each: {position: share for position, share in current[each].values()}
@@ -2453,7 +2469,8 @@ class ReadModel:
                     versions.setdefault(each, []).append(ref)
             for each in group:
                 found[each] = Book(chapters[each], report_chapters(
-                    each, versions[each], shares[each], view.chapter_moments))
+                    each, versions[each], shares[each], view.chapter_moments,
+                    view.chapters_per_row, packed_reports))
             group, held = [], 0
         return found
 

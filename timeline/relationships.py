@@ -43,7 +43,7 @@ The rules, as the README documents them:
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import IntEnum
@@ -957,19 +957,23 @@ def own_fold(pair: tuple[str, str], links: Sequence[Linked], since: ChapterKey |
 
 
 class Folded(NamedTuple):
-    """What fold_chapters gives: each pair's state to now, each busy pair's chapters, and
-    each busy pair's part of each development in it now, by the development's id, with its
-    version's position."""
+    """What fold_chapters gives: each pair's state to now, each busy pair's chapters (or what
+    its `keep` made of each run of them), and each busy pair's part of each development in
+    it now, by the development's id, with its version's position."""
 
     states: dict[tuple[str, str], Relationship]
-    chapters: dict[tuple[str, str], list[Chapter]]
+    chapters: dict[tuple[str, str], list[Any]]
     shares: dict[tuple[str, str], dict[str, tuple[int, Share]]]
 
 
-def fold_chapters(linked: Iterable[Linked], every: int) -> Folded:
+def fold_chapters(linked: Iterable[Linked], every: int, run: int | None = None,
+                  keep: Callable[[list[Chapter]], Any] | None = None) -> Folded:
     """What fold gives (to now), and the chapters of each pair with more than `every` moments:
     a chapter at its first moment, then one at the first moment after each `every` of them
-    that begins a development's moment (not its second direction)."""
+    that begins a development's moment (not its second direction). With `keep`, each `run`
+    of a pair's chapters is given to it as soon as they are made, and what it returns is kept
+    in their place (the outliner packs them: a busy pair's chapters, held as Tallies until
+    the end, were most of a rebuild's peak memory)."""
     linked = list(linked)
     per_fact: dict[int, list[FactMoment]] = {}
     timeline = timeline_of(linked, None, per_fact)
@@ -985,7 +989,17 @@ def fold_chapters(linked: Iterable[Linked], every: int) -> Folded:
     now_only = {key: {(day, step) for day, step, last in moments if last}
                 for key, moments in per_fact.items() if any(last for *_, last in moments)}
     relationships: dict[tuple[str, str], Relationship] = {}
-    chapters: dict[tuple[str, str], list[Chapter]] = {}
+    kept: dict[tuple[str, str], list[Any]] = {}
+    chapters: dict[tuple[str, str], list[Chapter]] = {}  # the pair's chapters not kept yet
+
+    def close(pair: tuple[str, str], full: bool) -> None:
+        """The pair's last chapter ends; its run goes to `keep` if the run is `full`."""
+        found = chapters[pair]
+        found[-1].positions[:] = dict.fromkeys(found[-1].positions)
+        if keep is not None and (full or len(found) == run):
+            kept.setdefault(pair, []).append(keep(found))
+            chapters[pair] = []
+
     counted: dict[tuple[str, str], int] = {}  # moments of the pair's last chapter
     previous: dict[tuple[str, str], Moment] = {}  # the pair's last moment
     # Per busy pair, the developments a replay up to a date folds otherwise (a now_only
@@ -998,30 +1012,31 @@ def fold_chapters(linked: Iterable[Linked], every: int) -> Folded:
         if relationship is None:
             relationship = relationships[pair] = Relationship(pair)
         if pair in busy:
-            found = chapters.get(pair)
-            if found is None or (counted[pair] >= every
-                                 and not same_moment(moment, previous[pair])):
+            if pair not in counted or (counted[pair] >= every
+                                       and not same_moment(moment, previous[pair])):
+                if pair in counted:
+                    close(pair, False)
                 key = chapter_key(moment)
                 chapters.setdefault(pair, []).append(Chapter(
                     key, Tally.of(relationship),
                     until_tally(relationship, unlike.get(pair), links_of, key), []))
-                found = chapters[pair]
                 counted[pair] = 0
             counted[pair] += 1
             previous[pair] = moment
-            found[-1].positions.append(link.position)
+            chapters[pair][-1].positions.append(link.position)
             if id(link.fact) in now_only and (day, step) in now_only[id(link.fact)]:
                 unlike.setdefault(pair, set()).add(link.fact.id)
         apply(relationship, step, link)
-    for found in chapters.values():
-        for chapter in found:
-            chapter.positions[:] = dict.fromkeys(chapter.positions)
+    for pair in chapters:
+        close(pair, True)
+    if keep is None:
+        kept = chapters  # type: ignore[assignment]
     # Each development's part now is its part in the pair's state now (see Tally).
     shares: dict[tuple[str, str], dict[str, tuple[int, Share]]] = {pair: {} for pair in busy}
     parts = {pair: shares_of(relationships[pair]) for pair in busy}
     for (pair, ident), made in links_of.items():
         shares[pair][ident] = (made[0].position, parts[pair].get(ident, NO_SHARE))
-    return Folded(relationships, chapters, shares)
+    return Folded(relationships, kept, shares)
 
 
 def shares_of(relationship: Relationship) -> dict[str, Share]:
@@ -1305,12 +1320,15 @@ def report_order(ref: VersionRef) -> tuple[str, str, int]:
 
 
 def report_chapters(pair: tuple[str, str], versions: Iterable[VersionRef],
-                    shares: Mapping[int, Share], every: int) -> list[ReportChapter]:
+                    shares: Mapping[int, Share], every: int, run: int | None = None,
+                    keep: Callable[[list[ReportChapter]], Any] | None = None) -> list[Any]:
     """The chapters of a pair's replay by report, one every `every` reports, from the
     versions of the developments that linked it and each version's part in the pair as it
-    stands now (by position; none, for one that links other pairs only)."""
+    stands now (by position; none, for one that links other pairs only). With `keep`, what
+    it makes of each `run` of them, as soon as they are made (see fold_chapters)."""
     tally = Tally(pair)
     in_force: dict[str, VersionRef] = {}
+    kept: list[Any] = []
     chapters: list[ReportChapter] = []
     reported: set[str] = set()  # the developments reported in the last chapter
     for ref in sorted(versions, key=report_order):
@@ -1318,6 +1336,9 @@ def report_chapters(pair: tuple[str, str], versions: Iterable[VersionRef],
         if previous is not None and previous.version > ref.version:
             continue  # reported after a later version: no report (see reports_of)
         if not chapters or len(chapters[-1].reports) >= every:
+            if keep is not None and len(chapters) == run:
+                kept.append(keep(chapters))
+                chapters = []
             chapters.append(ReportChapter((ref.day, ref.ident, ref.version), tally.copy(), [],
                                           []))
             reported = set()
@@ -1330,7 +1351,9 @@ def report_chapters(pair: tuple[str, str], versions: Iterable[VersionRef],
         tally.move(NO_SHARE if previous is None else shares.get(previous.position, NO_SHARE),
                    shares.get(ref.position, NO_SHARE))
         in_force[ref.ident] = ref
-    return chapters
+    if keep is None:
+        return chapters
+    return [*kept, keep(chapters)] if chapters else kept
 
 
 def own_version(pair: tuple[str, str], position: int,

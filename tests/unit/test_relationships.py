@@ -10,7 +10,7 @@ from timeline.domain import PartialDate, StatusSpan
 from timeline.readmodel import (
     pack_chapters,
     pack_report_chapters,
-    runs,
+    packed,
     unpack_chapters,
     unpack_report_chapters,
 )
@@ -391,6 +391,14 @@ def test_chapters_packed_a_run_to_a_row_read_back_equal():
         read_by_report = [c for run in runs(by_report, size) for c in unpack_report_chapters(
             pair, run[0].key, pack_report_chapters(run))]
         assert read_by_report == by_report
+        # As the outliner keeps them: each run packed as soon as it is made.
+        kept = fold_chapters(every, 1, size, packed).chapters[pair]
+        assert len(kept) == len(runs(folded, size))
+        assert [c for run in kept for c in unpack_chapters(pair, run.key, run.chapters)] == folded
     for before in chapters:  # a change moves any state to any other
         for after in chapters:
             assert before.now.changed(before.now.change_to(after.now)) == after.now
+
+
+def runs(chapters, size):
+    return [chapters[i:i + size] for i in range(0, len(chapters), size)]
