@@ -29,6 +29,7 @@ from timeline.relationships import (
     VersionRef,
     by_version_of,
     fold,
+    moments_of,
     pair_of,
     replay,
     replay_reported,
@@ -335,7 +336,9 @@ class Queries:
         if reported:
             keys: list[Any] = self._report_keys(view, axes, after, start, limit + 1, kept)  # type: ignore[arg-type]
         else:
-            keys = self._moment_keys(view, axes, after, until, start, limit + 1, kept)  # type: ignore[arg-type]
+            step_links: dict[Any, Linked] = {}
+            keys = self._moment_keys(view, axes, after, until, start, limit + 1, kept,  # type: ignore[arg-type]
+                                     step_links)
         at = 3 if reported else 4  # where the pair is in a key
         books: dict[tuple[str, str], list[Any]] = {}
         if chaptered:
@@ -369,6 +372,9 @@ class Queries:
                     len(shown), (day, ident, version + 1))
             found = sorted(found, key=lambda step: step[0])[:len(shown)]
         else:
+            last_shown = {(key[at], key[at + 1]): key for key in shown}
+            for pair in pairs - plain:
+                books[pair] = up_to(books[pair], last_shown[pair], step_links[last_shown[pair]])
             positions = {pair: {p for chapter in books[pair] for p in chapter.positions}
                          for pair in pairs - plain}
             linked = [*(view.select_links(among=Among(pairs=sorted(plain)), axes=axes,
@@ -468,11 +474,12 @@ class Queries:
 
     def _moment_keys(self, view: Any, axes: Axes, after: HappenedKey | None,
                      until: date | None, start: date | None, limit: int,
-                     datasets: Sequence[str]) -> list[HappenedKey]:
+                     datasets: Sequence[str], of_keys: dict[Any, Linked] | None = None
+                     ) -> list[HappenedKey]:
         """The keys of the next `limit` steps of a replay in world time after `after`: the
         moments after it (of `datasets`, when given), read from the index a run at a time, each
         spread over its links (the same day and step for each link of a version, see
-        Moment.key)."""
+        Moment.key); each key's link in `of_keys`, when given."""
         keys: list[HappenedKey] = []
         cursor, inclusive = after, True  # the cursor's moment may have links still to come
         while len(keys) < limit:
@@ -484,6 +491,8 @@ class Queries:
                     key = (day, step, earliest, ident, *link.pair, link.source, link.target)
                     if after is None or key > after:
                         keys.append(key)  # type: ignore[arg-type]
+                        if of_keys is not None:
+                            of_keys[key] = link
             if len(found) < limit:
                 break
             cursor, inclusive = found[-1], False
@@ -523,6 +532,26 @@ def chapter_links(view: Any, positions: Mapping[tuple[str, str], Any], axes: Axe
     page resumes from the chapters as they were made (see pair_chapters)."""
     return view.select_links(among=Among(positions=positions), axes=axes,  # type: ignore[no-any-return]
                              every_version=True)
+
+
+def up_to(chapters: Sequence[Chapter], key: Sequence[Any], link: Linked) -> list[Chapter]:
+    """A busy pair's chapters (read for a page of the whole store's replay) without what the
+    page never reaches past its last step of the pair (its `key`, a moment of `link`): the
+    chapters after the one the step falls in, and in that one the positions after the
+    step's, where the step is the first moment of its development in the chapter (positions
+    are in the order of their first moments there: see fold_chapters). Most pairs show one
+    step on a page, and the moments of their chapter after it were most of what it read."""
+    step = tuple(key[:4])
+    found = [chapter for chapter in chapters if chapter.key <= step]
+    last = found[-1]
+    if link.position not in last.positions[:-1]:
+        return found  # the last position, or not there: nothing to leave out
+    fact = link.fact
+    if not any(last.key <= (day.isoformat(), int(kind), fact.date.earliest.isoformat(),
+                            fact.id) < step for day, kind, _ in moments_of(fact)):
+        found[-1] = last._replace(
+            positions=last.positions[:last.positions.index(link.position) + 1])
+    return found
 
 
 def resumed(chapters: Mapping[tuple[str, str], Sequence[Chapter]],

@@ -940,13 +940,18 @@ class Chapter(NamedTuple):
 
 
 def own_fold(pair: tuple[str, str], links: Sequence[Linked], since: ChapterKey | None = None,
-             to_a_date: bool = False) -> Relationship:
+             to_a_date: bool = False, per_fact: dict[int, list[FactMoment]] | None = None
+             ) -> Relationship:
     """One development's part in a pair (given its links of the pair) folded alone, from its
     moments before `since` (None: all of them): those of a replay to now, or (`to_a_date`)
     those of a replay up to a date later than them (without the `now_only` ones, see
-    moments_of)."""
+    moments_of). `per_fact` keeps each fact's moments to now, as timeline_of does."""
+    per_fact = {} if per_fact is None else per_fact
+    for link in links:
+        if id(link.fact) not in per_fact:
+            per_fact[id(link.fact)] = moments_of(link.fact)
     moments = sorted((Moment(day, step, link) for link in links
-                      for day, step, now_only in moments_of(link.fact)
+                      for day, step, now_only in per_fact[id(link.fact)]
                       if not (to_a_date and now_only)), key=Moment.order)
     alone = Relationship(pair)
     for moment in moments:
@@ -1088,12 +1093,14 @@ class Resumed:
         self.pair = tally.pair
         self.tally, self.since, self.links_of, self.to_a_date = tally, since, links_of, to_a_date
         self.alone: dict[str, Relationship] = {}
+        # Each fact's moments to now, shared with the replay's timeline where it has them.
+        self.per_fact: dict[int, list[FactMoment]] = {}
 
     def _move(self, fact: Fact, change: Any) -> None:
         alone = self.alone.get(fact.id)
         if alone is None:
             alone = self.alone[fact.id] = own_fold(self.pair, self.links_of[fact.id],
-                                                   self.since, self.to_a_date)
+                                                   self.since, self.to_a_date, self.per_fact)
         before = share_of(alone, fact.id)
         change(alone)
         self.tally.move(before, share_of(alone, fact.id))
@@ -1151,7 +1158,11 @@ def replay_steps(
     relationships: dict[tuple[str, str], Any] = dict(resumed or {})
     since = {pair: state.since for pair, state in (resumed or {}).items()}
     steps: list[tuple[HappenedKey, dict[str, Any]]] = []
-    for moment in timeline_of(linked, until):
+    per_fact: dict[int, list[FactMoment]] = {}
+    if until is None:  # the timeline's moments are those to now: the resumed pairs' too
+        for state in (resumed or {}).values():
+            state.per_fact = per_fact
+    for moment in timeline_of(linked, until, per_fact):
         if limit is not None and len(steps) >= limit:
             break
         day, step, link = moment

@@ -7,6 +7,7 @@ import math
 from datetime import date
 
 from timeline.domain import PartialDate, StatusSpan
+from timeline.queries import up_to
 from timeline.readmodel import (
     pack_chapters,
     pack_report_chapters,
@@ -20,11 +21,13 @@ from timeline.relationships import (
     ReportChapter,
     Resumed,
     Standing,
+    chapter_key,
     fold,
     fold_chapters,
     links,
     replay,
     replay_steps,
+    timeline_of,
 )
 from timeline.vocabulary import Certainty, Kind, Status
 
@@ -402,3 +405,31 @@ def test_chapters_packed_a_run_to_a_row_read_back_equal():
 
 def runs(chapters, size):
     return [chapters[i:i + size] for i in range(0, len(chapters), size)]
+
+
+def test_a_page_reads_a_busy_pairs_chapter_only_up_to_its_last_step():
+    """A page of the whole store's replay ending at a pair's step needs none of the pair's
+    chapters after it, nor, in its own, the positions after the step's, when the step is its
+    development's first moment there: those are the ones it reads no longer (up_to)."""
+    facts = [fact(Kind.AGREEMENT, f"2023-0{month}-10", ident=f"d{month}")
+             for month in range(1, 7)]
+    facts.insert(2, fact(Kind.MATERIAL_SUPPORT, "2023-02-15", ident="runs",
+                         status=Status.ONGOING, ended="2023-05-20"))
+    every = [Linked(link.fact, link.source, link.target, position)
+             for position, f in enumerate(facts, 1) for link in linked(f)]
+    pair = ("china", "russia")
+    chapters = fold_chapters(every, 7).chapters[pair]  # 8 moments: 7, then 1
+    assert [chapter.positions for chapter in chapters] == [[1, 2, 3, 4, 5, 6], [7]]
+    timeline = [m for m in timeline_of(every, None) if m.link.pair == pair]
+    steps = {(m.link.fact.id, m.step.name): m for m in timeline}
+    # The second development's moment: the first chapter up to its position.
+    moment = steps[("d2", "COUNTS")]
+    assert up_to(chapters, moment.key(), moment.link) == [
+        chapters[0]._replace(positions=chapters[0].positions[:2])]
+    # The end of a development that began in the same chapter: all of it (what came between).
+    moment = steps[("runs", "ENDS")]
+    assert chapter_key(moment) < chapters[1].key
+    assert up_to(chapters, moment.key(), moment.link) == chapters[:1]
+    # A step in the last chapter: every chapter, the last up to the step.
+    moment = timeline[-1]
+    assert up_to(chapters, moment.key(), moment.link) == chapters
