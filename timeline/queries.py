@@ -543,6 +543,8 @@ def up_to(chapters: Sequence[Chapter], key: Sequence[Any], link: Linked) -> list
     step on a page, and the moments of their chapter after it were most of what it read."""
     step = tuple(key[:4])
     found = [chapter for chapter in chapters if chapter.key <= step]
+    if not found:  # a step before them all (a pair's chapters begin at its first moment)
+        return list(chapters)
     last = found[-1]
     if link.position not in last.positions[:-1]:
         return found  # the last position, or not there: nothing to leave out

@@ -433,3 +433,6 @@ def test_a_page_reads_a_busy_pairs_chapter_only_up_to_its_last_step():
     # A step in the last chapter: every chapter, the last up to the step.
     moment = timeline[-1]
     assert up_to(chapters, moment.key(), moment.link) == chapters
+    # A step before every chapter given: all of them, as they are.
+    moment = steps[("d2", "COUNTS")]
+    assert up_to(chapters[1:], moment.key(), moment.link) == chapters[1:]
