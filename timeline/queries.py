@@ -22,12 +22,14 @@ from timeline.relationships import (
     Fact,
     HappenedKey,
     Linked,
+    Moment,
     Relationship,
     ReportChapter,
     ReportedKey,
     Resumed,
     VersionRef,
     by_version_of,
+    chapter_key,
     fold,
     moments_of,
     pair_of,
@@ -548,9 +550,8 @@ def up_to(chapters: Sequence[Chapter], key: Sequence[Any], link: Linked) -> list
     last = found[-1]
     if link.position not in last.positions[:-1]:
         return found  # the last position, or not there: nothing to leave out
-    fact = link.fact
-    if not any(last.key <= (day.isoformat(), int(kind), fact.date.earliest.isoformat(),
-                            fact.id) < step for day, kind, _ in moments_of(fact)):
+    if not any(last.key <= chapter_key(Moment(day, kind, link)) < step
+               for day, kind, _ in moments_of(link.fact)):
         found[-1] = last._replace(
             positions=last.positions[:last.positions.index(link.position) + 1])
     return found

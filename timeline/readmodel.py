@@ -319,59 +319,61 @@ MUTUAL_KINDS = frozenset(kind.value for kind in MUTUAL_TIES)
 CHAPTER_DICTIONARY = ",".join(f'["{kind.value}",1,1,0]' for kind in TieKind).encode()
 
 
-def pack_chapters(chapters: Sequence[Chapter]) -> bytes:
-    """A run of a busy pair's chapters in world time as a row of pair_chapters keeps them,
-    the first's key in the row's columns: `[[now, until, positions], [key, now, until,
-    positions], ...]`, the first's state to now in full (Tally.dumped), each later one's as
-    the change from the one before it, a state up to a date (where it differs) as the change
-    from its state to now (Tally.change_to), deflated: a change of a few moments is a few
-    counts, so that chapters four times as many cost the view little more."""
+def pack_run(run: Sequence[Any], state: Callable[[Any], Tally],
+             rest: Callable[[Any], list[Any]]) -> bytes:
+    """A run of a busy pair's chapters as a row keeps them, the first's key in the row's
+    columns: `[[state, *rest], [key, change, *rest], ...]`, the first chapter's `state` in
+    full (Tally.dumped), each later one's as the change from the one before it
+    (Tally.change_to), then the rest of each (`rest`), deflated: a change of a few moments
+    is a few counts, so that chapters four times as many cost the view little more."""
     items: list[Any] = []
-    for i, chapter in enumerate(chapters):
-        until = None if chapter.until is None else chapter.now.change_to(chapter.until)
+    for i, chapter in enumerate(run):
         if i == 0:
-            items.append([chapter.now.dumped(), until, chapter.positions])
+            items.append([state(chapter).dumped(), *rest(chapter)])
         else:
-            items.append([chapter.key, chapters[i - 1].now.change_to(chapter.now), until,
-                          chapter.positions])
+            items.append([chapter.key, state(run[i - 1]).change_to(state(chapter)),
+                          *rest(chapter)])
     return deflated(encode_compact(items), CHAPTER_DICTIONARY)
 
 
-def unpack_chapters(pair: tuple[str, str], key: ChapterKey, packed: bytes) -> list[Chapter]:
-    """The chapters of a row of pair_chapters (see pack_chapters), the first at `key`."""
-    (now, until, positions), *rest = inflated(packed, CHAPTER_DICTIONARY)
-    tally = Tally.loaded(pair, now)
-    found = [Chapter(key, tally, None if until is None else tally.changed(until), positions)]
-    for key_, change, until, positions in rest:
+def unpack_run(pair: tuple[str, str], key: tuple[Any, ...], packed: bytes,
+               made: Callable[[tuple[Any, ...], Tally, list[Any]], Any]) -> list[Any]:
+    """The chapters of a row (see pack_run), the first at `key`, each `made` of its key, its
+    state and the rest of it."""
+    (state, *rest), *later = inflated(packed, CHAPTER_DICTIONARY)
+    tally = Tally.loaded(pair, state)
+    found = [made(key, tally, rest)]
+    for key_, change, *rest in later:
         tally = tally.changed(change)
-        found.append(Chapter(tuple(key_), tally,  # type: ignore[arg-type]
-                             None if until is None else tally.changed(until), positions))
+        found.append(made(tuple(key_), tally, rest))
     return found
 
 
+def pack_chapters(chapters: Sequence[Chapter]) -> bytes:
+    """A run of chapters in world time (see pack_run), each with its state up to a date
+    (where it differs) as the change from its state to now, and its positions."""
+    return pack_run(chapters, lambda chapter: chapter.now, lambda chapter: [
+        None if chapter.until is None else chapter.now.change_to(chapter.until),
+        chapter.positions])
+
+
+def unpack_chapters(pair: tuple[str, str], key: ChapterKey, packed: bytes) -> list[Chapter]:
+    """The chapters of a row of pair_chapters (see pack_chapters)."""
+    return unpack_run(pair, key, packed, lambda key, now, rest: Chapter(
+        key, now, None if rest[0] is None else now.changed(rest[0]), rest[1]))
+
+
 def pack_report_chapters(chapters: Sequence[ReportChapter]) -> bytes:
-    """A run of a busy pair's chapters by report as a row of pair_report_chapters keeps them,
-    as pack_chapters does: `[[tally, reports, before], [key, tally, reports, before], ...]`."""
-    items: list[Any] = []
-    for i, chapter in enumerate(chapters):
-        if i == 0:
-            items.append([chapter.tally.dumped(), chapter.reports, chapter.before])
-        else:
-            items.append([chapter.key, chapters[i - 1].tally.change_to(chapter.tally),
-                          chapter.reports, chapter.before])
-    return deflated(encode_compact(items), CHAPTER_DICTIONARY)
+    """A run of chapters by report (see pack_run), each with its reports and the versions in
+    force before it."""
+    return pack_run(chapters, lambda chapter: chapter.tally,
+                    lambda chapter: [chapter.reports, chapter.before])
 
 
 def unpack_report_chapters(pair: tuple[str, str], key: ReportKey, packed: bytes
                            ) -> list[ReportChapter]:
     """The chapters of a row of pair_report_chapters (see pack_report_chapters)."""
-    (tally_, reports, before), *rest = inflated(packed, CHAPTER_DICTIONARY)
-    tally = Tally.loaded(pair, tally_)
-    found = [ReportChapter(key, tally, reports, before)]
-    for key_, change, reports, before in rest:
-        tally = tally.changed(change)
-        found.append(ReportChapter(tuple(key_), tally, reports, before))  # type: ignore[arg-type]
-    return found
+    return unpack_run(pair, key, packed, lambda key, tally, rest: ReportChapter(key, tally, *rest))
 
 
 def rows_for(chapters: int, per_row: int) -> int:
@@ -450,15 +452,11 @@ class Packed(NamedTuple):
     cost: int
 
 
-def packed(chapters: Sequence[Chapter]) -> Packed:
-    """A run of chapters in world time, packed as soon as made (see fold_chapters)."""
-    return Packed(chapters[0].key, pack_chapters(chapters),
-                  sum(chapter.cost for chapter in chapters))
-
-
-def packed_reports(chapters: Sequence[ReportChapter]) -> Packed:
-    """A run of chapters by report, packed as soon as made (see report_chapters)."""
-    return Packed(chapters[0].key, pack_report_chapters(chapters),
+def packed(chapters: Sequence[Chapter] | Sequence[ReportChapter]) -> Packed:
+    """A run of chapters in world time or by report, packed as soon as made (see
+    fold_chapters, report_chapters)."""
+    pack = pack_chapters if isinstance(chapters[0], Chapter) else pack_report_chapters
+    return Packed(chapters[0].key, pack(chapters),  # type: ignore[arg-type]
                   sum(chapter.cost for chapter in chapters))
 
 
@@ -2470,7 +2468,7 @@ class ReadModel:
             for each in group:
                 found[each] = Book(chapters[each], report_chapters(
                     each, versions[each], shares[each], view.chapter_moments,
-                    view.chapters_per_row, packed_reports))
+                    view.chapters_per_row, packed))
             group, held = [], 0
         return found
 
