@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from api import create_app
 from api.http import MAX_LIMIT, encode_cursor
+from api.server import set_aside
 from timeline.schemas import MAX_ITEMS
 
 ROWS: list[dict[str, Any]] = []
@@ -142,6 +143,7 @@ def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT,
     """Time each probe (those whose names begin with one of `only`, when given, and then
     nothing is written to the store: no fan-out)."""
     flask_app = create_app({"STORE": store})
+    set_aside()  # as a server's worker does once it has loaded the app
     app = flask_app.extensions["timeline"]
     client = flask_app.test_client()
     client.get("/healthz")

@@ -68,3 +68,19 @@ def test_a_built_package_carries_a_copy_of_the_seeds(tmp_path):
     module, developments = result.stdout.split()
     assert Path(module).is_relative_to(build)
     assert int(developments) == len(load(SEEDS)[1])
+
+
+def test_a_server_worker_sets_what_it_loaded_aside_from_the_collector(tmp_path):
+    """The app a worker loads lives as long as the worker: the cyclic collector leaves it out
+    of its collections of requests' garbage (api.server.set_aside)."""
+    import gc
+
+    from api.server import Server
+
+    gc.unfreeze()
+    try:
+        app = Server(f"sqlite:///{tmp_path / 'timeline.db'}", "127.0.0.1", 0, 1).load()
+        assert gc.get_freeze_count() > 0
+        assert app.extensions["timeline"] is not None
+    finally:
+        gc.unfreeze()
