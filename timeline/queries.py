@@ -339,8 +339,9 @@ class Queries:
             keys: list[Any] = self._report_keys(view, axes, after, start, limit + 1, kept)  # type: ignore[arg-type]
         else:
             step_links: dict[Any, Linked] = {}
+            read: dict[int, list[Linked]] = {}
             keys = self._moment_keys(view, axes, after, until, start, limit + 1, kept,  # type: ignore[arg-type]
-                                     step_links)
+                                     step_links, read)
         at = 3 if reported else 4  # where the pair is in a key
         books: dict[tuple[str, str], list[Any]] = {}
         if chaptered:
@@ -381,7 +382,7 @@ class Queries:
                          for pair in pairs - plain}
             linked = [*(view.select_links(among=Among(pairs=sorted(plain)), axes=axes,
                                           datasets=kept) if plain else ()),
-                      *(chapter_links(view, positions, axes) if positions else ())]
+                      *(chapter_links(view, positions, axes, read) if positions else ())]
             found = replay_steps(linked, until, start, after, len(shown),  # type: ignore[arg-type]
                                  resumed=resumed(books, positions, linked, until))
         return Listed([step for _, step in found], next_key)
@@ -476,18 +477,23 @@ class Queries:
 
     def _moment_keys(self, view: Any, axes: Axes, after: HappenedKey | None,
                      until: date | None, start: date | None, limit: int,
-                     datasets: Sequence[str], of_keys: dict[Any, Linked] | None = None
-                     ) -> list[HappenedKey]:
+                     datasets: Sequence[str], of_keys: dict[Any, Linked] | None = None,
+                     read: dict[int, list[Linked]] | None = None) -> list[HappenedKey]:
         """The keys of the next `limit` steps of a replay in world time after `after`: the
         moments after it (of `datasets`, when given), read from the index a run at a time, each
         spread over its links (the same day and step for each link of a version, see
-        Moment.key); each key's link in `of_keys`, when given."""
+        Moment.key); each key's link in `of_keys`, and every link read by its version's
+        position in `read`, when given."""
         keys: list[HappenedKey] = []
         cursor, inclusive = after, True  # the cursor's moment may have links still to come
         while len(keys) < limit:
             found = view.select_moments(axes, cursor, until, start, limit, inclusive, datasets)
-            links = by_version_of(view.select_links(
-                among=Among(versions=sorted({(m[3], m[4]) for m in found})), axes=axes))
+            linked = view.select_links(
+                among=Among(versions=sorted({(m[3], m[4]) for m in found})), axes=axes)
+            if read is not None:
+                for link in linked:
+                    read.setdefault(link.position, []).append(link)
+            links = by_version_of(linked)
             for day, step, earliest, ident, version in found:
                 for link in links.get((ident, version), ()):
                     key = (day, step, earliest, ident, *link.pair, link.source, link.target)
@@ -527,13 +533,23 @@ SCAN_PAIRS = 1000  # the pairs one page of relationships reads at most (see rela
 SCAN_LINKS = 20_000  # the links one page of a replay folds at most, but for one pair (replay_page)
 
 
-def chapter_links(view: Any, positions: Mapping[tuple[str, str], Any], axes: Axes
-                  ) -> list[Linked]:
+def chapter_links(view: Any, positions: Mapping[tuple[str, str], Any], axes: Axes,
+                  read: Mapping[int, Sequence[Linked]] | None = None) -> list[Linked]:
     """The links of chapters, by their versions' positions: those versions, whether or not
     another has superseded one since the chapters were read (a write meanwhile), so that a
-    page resumes from the chapters as they were made (see pair_chapters)."""
-    return view.select_links(among=Among(positions=positions), axes=axes,  # type: ignore[no-any-return]
-                             every_version=True)
+    page resumes from the chapters as they were made (see pair_chapters). The links of the
+    positions in `read` (every link of a version, read on the same axes: a page's steps) are
+    taken from it, not read again: a version's links never change."""
+    read = read or {}
+    known = [link for pair, found in positions.items() for position in found
+             if position in read for link in read[position] if link.pair == pair]
+    rest = {pair: [position for position in found if position not in read]
+            for pair, found in positions.items()}
+    rest = {pair: found for pair, found in rest.items() if found}
+    if not rest:
+        return known
+    return [*view.select_links(among=Among(positions=rest), axes=axes, every_version=True),
+            *known]
 
 
 def up_to(chapters: Sequence[Chapter], key: Sequence[Any], link: Linked) -> list[Chapter]:
