@@ -29,6 +29,10 @@ class StreamingWorker(ThreadWorker):
     For gunicorn run by hand: `-k api.server.StreamingWorker --threads N`.
     """
 
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        set_aside()  # the app it loaded, and every module, live as long as the worker
+
     def handle_exit(self, sig: int, frame: Any) -> None:
         # A worker still loading the app has no `wsgi` yet, and no stream open.
         feed = getattr(getattr(self, "wsgi", None), "extensions", {}).get("feed")
@@ -70,9 +74,7 @@ class Server(BaseApplication):
         # itself, so no connection or SQLite handle crosses a fork.
         from api import create_app
 
-        app = create_app({"STORE": self.store, "MAX_STREAMS": streams_for(self.threads)})
-        set_aside()
-        return app
+        return create_app({"STORE": self.store, "MAX_STREAMS": streams_for(self.threads)})
 
 
 def set_aside() -> None:

@@ -72,15 +72,18 @@ def test_a_built_package_carries_a_copy_of_the_seeds(tmp_path):
 
 def test_a_server_worker_sets_what_it_loaded_aside_from_the_collector(tmp_path):
     """The app a worker loads lives as long as the worker: the cyclic collector leaves it out
-    of its collections of requests' garbage (api.server.set_aside)."""
+    of its collections of requests' garbage (api.server.set_aside), whether `timeline serve`
+    or gunicorn run by hand with `-k api.server.StreamingWorker` started it."""
     import gc
 
-    from api.server import Server
+    from api.server import Server, StreamingWorker
 
+    worker = object.__new__(StreamingWorker)  # as gunicorn's arbiter made it, minus the fork
+    worker.app = Server(f"sqlite:///{tmp_path / 'timeline.db'}", "127.0.0.1", 0, 1)
     gc.unfreeze()
     try:
-        app = Server(f"sqlite:///{tmp_path / 'timeline.db'}", "127.0.0.1", 0, 1).load()
+        worker.load_wsgi()
         assert gc.get_freeze_count() > 0
-        assert app.extensions["timeline"] is not None
+        assert worker.wsgi.extensions["timeline"] is not None
     finally:
         gc.unfreeze()
