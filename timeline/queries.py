@@ -490,9 +490,8 @@ class Queries:
             found = view.select_moments(axes, cursor, until, start, limit, inclusive, datasets)
             linked = view.select_links(
                 among=Among(versions=sorted({(m[3], m[4]) for m in found})), axes=axes)
-            if read is not None:
-                for link in linked:
-                    read.setdefault(link.position, []).append(link)
+            if read is not None:  # a version with moments in two runs is read in both
+                read.update(by_position(linked))
             links = by_version_of(linked)
             for day, step, earliest, ident, version in found:
                 for link in links.get((ident, version), ()):
@@ -531,6 +530,14 @@ class Queries:
 ReplayKey = HappenedKey | ReportedKey
 SCAN_PAIRS = 1000  # the pairs one page of relationships reads at most (see relationships_page)
 SCAN_LINKS = 20_000  # the links one page of a replay folds at most, but for one pair (replay_page)
+
+
+def by_position(linked: Iterable[Linked]) -> dict[int, list[Linked]]:
+    """Links by their versions' positions."""
+    found: dict[int, list[Linked]] = {}
+    for link in linked:
+        found.setdefault(link.position, []).append(link)
+    return found
 
 
 def chapter_links(view: Any, positions: Mapping[tuple[str, str], Any], axes: Axes,
