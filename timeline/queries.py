@@ -550,9 +550,8 @@ def chapter_links(view: Any, positions: Mapping[tuple[str, str], Any], axes: Axe
     read = read or {}
     known = [link for pair, found in positions.items() for position in found
              if position in read for link in read[position] if link.pair == pair]
-    rest = {pair: [position for position in found if position not in read]
-            for pair, found in positions.items()}
-    rest = {pair: found for pair, found in rest.items() if found}
+    rest = {pair: unread for pair, found in positions.items()
+            if (unread := [position for position in found if position not in read])}
     if not rest:
         return known
     return [*view.select_links(among=Among(positions=rest), axes=axes, every_version=True),
