@@ -584,7 +584,8 @@ def resumed(chapters: Mapping[tuple[str, str], Sequence[Chapter]],
             until: date | None) -> dict[tuple[str, str], Resumed]:
     """Each pair with chapters resumed from the first of them (see Resumed), with the links
     read of its chapters' positions; up to a date (`until`), from the state a replay up to a
-    date folds."""
+    date folds. The first chapter's state moves on with it (not copied: chapters are read
+    for one page)."""
     links_of: dict[tuple[str, str], dict[str, list[Linked]]] = {}
     for link in linked:
         if link.pair in positions:
@@ -593,7 +594,7 @@ def resumed(chapters: Mapping[tuple[str, str], Sequence[Chapter]],
     for pair in positions:
         first = chapters[pair][0]
         tally = first.now if until is None or first.until is None else first.until
-        found[pair] = Resumed(tally.copy(), first.key, links_of.get(pair, {}),
+        found[pair] = Resumed(tally, first.key, links_of.get(pair, {}),
                               until is not None)
     return found
 

@@ -337,15 +337,30 @@ def pack_run(run: Sequence[Any], state: Callable[[Any], Tally],
 
 
 def unpack_run(pair: tuple[str, str], key: tuple[Any, ...], packed: bytes,
-               made: Callable[[tuple[Any, ...], Tally, list[Any]], Any]) -> list[Any]:
+               made: Callable[[tuple[Any, ...], Tally | None, list[Any]], Any],
+               since: tuple[Any, ...] | None = None, states: bool = True) -> list[Any]:
     """The chapters of a row (see pack_run), the first at `key`, each `made` of its key, its
-    state and the rest of it."""
+    state and the rest of it. From `since` (a key), only the chapter it falls in (the row's
+    first, where it falls in none) and those after it, and only the first of them with its
+    state, the others with None; with `states` false, none of them with it: a page resumes
+    a pair from one chapter, and needs of the others their keys and positions alone (see
+    ViewQueries.read_chapters). Each state is the one before moved in place, copied only
+    where it is kept."""
     (state, *rest), *later = inflated(packed, CHAPTER_DICTIONARY)
-    tally = Tally.loaded(pair, state)
-    found = [made(key, tally, rest)]
-    for key_, change, *rest in later:
-        tally = tally.changed(change)
-        found.append(made(tuple(key_), tally, rest))
+    items = [(key, state, rest), *((tuple(key_), change, rest) for key_, change, *rest in later)]
+    at = 0 if since is None else max(0, bisect_right(items, since, key=lambda item: item[0]) - 1)
+    tally = Tally.loaded(pair, state) if states else None
+    found = []
+    for i, (key_, change, rest) in enumerate(items):
+        if tally is not None and i:
+            tally.change(change)
+        if i < at:
+            continue
+        if since is None:
+            found.append(made(key_, None if tally is None else tally.copy(), rest))
+        else:
+            found.append(made(key_, tally, rest))
+            tally = None  # the later ones need no state
     return found
 
 
@@ -357,10 +372,13 @@ def pack_chapters(chapters: Sequence[Chapter]) -> bytes:
         chapter.positions])
 
 
-def unpack_chapters(pair: tuple[str, str], key: ChapterKey, packed: bytes) -> list[Chapter]:
-    """The chapters of a row of pair_chapters (see pack_chapters)."""
+def unpack_chapters(pair: tuple[str, str], key: ChapterKey, packed: bytes,
+                    since: ChapterKey | None = None, states: bool = True) -> list[Chapter]:
+    """The chapters of a row of pair_chapters (see pack_chapters; `since` and `states` as
+    unpack_run takes them)."""
     return unpack_run(pair, key, packed, lambda key, now, rest: Chapter(
-        key, now, None if rest[0] is None else now.changed(rest[0]), rest[1]))
+        key, now, None if rest[0] is None or now is None else now.changed(rest[0]), rest[1]),
+        since, states)
 
 
 def pack_report_chapters(chapters: Sequence[ReportChapter]) -> bytes:
@@ -370,10 +388,13 @@ def pack_report_chapters(chapters: Sequence[ReportChapter]) -> bytes:
                     lambda chapter: [chapter.reports, chapter.before])
 
 
-def unpack_report_chapters(pair: tuple[str, str], key: ReportKey, packed: bytes
+def unpack_report_chapters(pair: tuple[str, str], key: ReportKey, packed: bytes,
+                           since: ReportKey | None = None, states: bool = True
                            ) -> list[ReportChapter]:
-    """The chapters of a row of pair_report_chapters (see pack_report_chapters)."""
-    return unpack_run(pair, key, packed, lambda key, tally, rest: ReportChapter(key, tally, *rest))
+    """The chapters of a row of pair_report_chapters (see pack_report_chapters; `since` and
+    `states` as unpack_run takes them)."""
+    return unpack_run(pair, key, packed,
+                      lambda key, tally, rest: ReportChapter(key, tally, *rest), since, states)
 
 
 def rows_for(chapters: int, per_row: int) -> int:
@@ -1721,28 +1742,30 @@ class ViewQueries(Dialect):
         report (ReportChapter). A pair with no chapters (its history is short, or it is
         marked, so that its chapters may be stale: see pair_marks) is not in the answer. Read
         as rows of runs of chapters (see pack_chapters, _chapter_rows)."""
-        found: dict[tuple[str, str], list[Any]] = {}
+        rows: dict[tuple[str, str], list[tuple[tuple[Any, ...], bytes]]] = {}
         unpack = unpack_report_chapters if reported else unpack_chapters
         for row in self._chapter_rows(wanted, reported):
-            pair = (row["a"], row["b"])
             ident = str(row["development_id"])  # PostgreSQL gives a UUID
             first_key = ((row["day"], ident, row["version"]) if reported
                          else (row["day"], row["step"], row["earliest"], ident))
-            found.setdefault(pair, []).extend(unpack(pair, first_key, row["chapters"]))
+            rows.setdefault((row["a"], row["b"]), []).append((first_key, row["chapters"]))
+        found: dict[tuple[str, str], list[Any]] = {}
         for pair, first, last, count in wanted:
-            chapters = found.get(pair)
-            if chapters is None:
+            if pair not in rows:
                 continue
-            chapters.sort(key=lambda chapter: chapter.key)
-            # A row's chapters before the one `first` falls in, or after `last`, go.
-            begins = (0 if first is None else
-                      max(0, bisect_right(chapters, tuple(first), key=lambda c: c.key) - 1))
-            kept = [chapter for chapter in chapters[begins:]
-                    if last is None or chapter.key <= tuple(last)]
+            its = sorted(rows[pair], key=lambda row: row[0])
+            # The row the kept chapters begin in (the first, where `first` precedes them
+            # all), unpacked from the chapter `first` falls in, with that chapter's state
+            # alone: the page resumes from it; of the later ones it needs keys and positions.
+            at = (0 if first is None else
+                  max(0, bisect_right(its, tuple(first), key=lambda row: row[0]) - 1))
+            chapters = unpack(pair, its[at][0], its[at][1],
+                              its[at][0] if first is None else tuple(first))
+            for key, packed in its[at + 1:]:
+                chapters += unpack(pair, key, packed, states=False)
+            kept = [chapter for chapter in chapters if last is None or chapter.key <= tuple(last)]
             if kept:
                 found[pair] = kept if count is None else kept[:count + 1]
-            else:
-                del found[pair]
         return found
 
     def _chapter_rows(self, wanted: Sequence[tuple[tuple[str, str], Sequence[Any] | None,

@@ -784,6 +784,20 @@ def chapter_key(moment: Moment) -> ChapterKey:
             link.fact.id)
 
 
+def chapter_order(moment: Moment) -> tuple[date, Step, date, str]:
+    """chapter_key with its days as dates (Moment.order's first four): quicker to make, and
+    compared with a key made so (ordered_key) as chapter keys compare (ISO days order as
+    dates do)."""
+    link = moment.link
+    return (moment.day, moment.step, link.fact.date.earliest, link.fact.id)
+
+
+def ordered_key(key: ChapterKey) -> tuple[date, int, date, str]:
+    """A chapter key with its days as dates, to compare with chapter_order."""
+    day, step, earliest, ident = key
+    return (date.fromisoformat(day), step, date.fromisoformat(earliest), ident)
+
+
 class Share(NamedTuple):
     """One development's part in a pair's state: the amount it adds (None: it does not count),
     the ties it is behind and those of them it has ended in."""
@@ -817,6 +831,7 @@ class Tally:
         self.pair = pair
         self.weights = dict(weights or {})
         self.ties = {key: list(counts) for key, counts in (ties or {}).items()}
+        self._summary: dict[str, Any] | None = None  # until it moves (see summary)
 
     @classmethod
     def of(cls, relationship: Relationship) -> Tally:
@@ -831,6 +846,7 @@ class Tally:
         """One development's part changed from `before` to `after`."""
         if before == after:
             return
+        self._summary = None
         if before.weight != after.weight:
             if before.weight is not None:
                 self.weights[before.weight] -= 1
@@ -848,14 +864,17 @@ class Tally:
             del self.ties[key]  # as Relationship.withdraw drops a tie no development is behind
 
     def summary(self) -> dict[str, Any]:
-        """What Relationship.summary gives for the same state."""
-        active = [key for key, (behind, ended) in self.ties.items() if ended < behind]
-        score = saturated(total_of(self.weights))
-        return {
-            "stance": stance_of({kind for kind, _, _ in active}, score).value,
-            "score": score,
-            "ties": {(kind.value, source, target) for kind, source, target in active},
-        }
+        """What Relationship.summary gives for the same state (kept until the state moves: a
+        replay step compares the summary after one moment with the one before the next)."""
+        if self._summary is None:
+            active = [key for key, (behind, ended) in self.ties.items() if ended < behind]
+            score = saturated(total_of(self.weights))
+            self._summary = {
+                "stance": stance_of({kind for kind, _, _ in active}, score)._value_,
+                "score": score,
+                "ties": {(kind._value_, source, target) for kind, source, target in active},
+            }
+        return self._summary
 
     def dumped(self) -> list[Any]:
         """As a chapter keeps it (compact JSON): each amount and how many add it, in one
@@ -894,8 +913,15 @@ class Tally:
 
     def changed(self, change: Sequence[Any]) -> Tally:
         """This state moved by `change` (see change_to)."""
-        weights, ties = change
         tally = self.copy()
+        tally.change(change)
+        return tally
+
+    def change(self, change: Sequence[Any]) -> None:
+        """Move this state by `change` (see change_to), in place."""
+        weights, ties = change
+        tally = self
+        self._summary = None
         for amount, more in zip(weights[::2], weights[1::2], strict=True):
             count = tally.weights.get(amount, 0) + more
             if count:
@@ -910,7 +936,6 @@ class Tally:
             counts[1] += ended
             if not counts[0]:
                 del tally.ties[key]  # no development behind it: no tie (see move)
-        return tally
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Tally) and (self.pair, self.weights, self.ties)
@@ -929,7 +954,7 @@ class Chapter(NamedTuple):
     each once."""
 
     key: ChapterKey
-    now: Tally
+    now: Tally | None  # None: read without it (see ViewQueries.read_chapters)
     until: Tally | None
     positions: list[int]
 
@@ -950,12 +975,16 @@ def own_fold(pair: tuple[str, str], links: Sequence[Linked], since: ChapterKey |
     for link in links:
         if id(link.fact) not in per_fact:
             per_fact[id(link.fact)] = moments_of(link.fact)
+    alone = Relationship(pair)
+    begins = None if since is None else ordered_key(since)
+    if begins is not None and all(day > begins[0] for link in links
+                                  for day, _, _ in per_fact[id(link.fact)]):
+        return alone  # every moment after the chapter's day: most developments of a page
     moments = sorted((Moment(day, step, link) for link in links
                       for day, step, now_only in per_fact[id(link.fact)]
                       if not (to_a_date and now_only)), key=Moment.order)
-    alone = Relationship(pair)
     for moment in moments:
-        if since is not None and chapter_key(moment) >= since:
+        if begins is not None and chapter_order(moment) >= begins:
             break
         apply(alone, moment.step, moment.link)
     return alone
@@ -1156,7 +1185,8 @@ def replay_steps(
     the replay stops before the first moment at or after that key (where the links given
     end)."""
     relationships: dict[tuple[str, str], Any] = dict(resumed or {})
-    since = {pair: state.since for pair, state in (resumed or {}).items()}
+    since = {pair: ordered_key(state.since) for pair, state in (resumed or {}).items()}
+    ends = None if bound is None else ordered_key(bound)
     steps: list[tuple[HappenedKey, dict[str, Any]]] = []
     per_fact: dict[int, list[FactMoment]] = {}
     if until is None:  # the timeline's moments are those to now: the resumed pairs' too
@@ -1167,9 +1197,9 @@ def replay_steps(
             break
         day, step, link = moment
         pair = link.pair
-        if pair in since and chapter_key(moment) < since[pair]:
+        if pair in since and chapter_order(moment) < since[pair]:
             continue  # in the chapter's state already
-        if bound is not None and chapter_key(moment) >= bound:
+        if ends is not None and chapter_order(moment) >= ends:
             break
         relationship = relationships.get(pair)
         if relationship is None:
@@ -1315,7 +1345,7 @@ class ReportChapter(NamedTuple):
     versions in force just before it of the developments reported in it."""
 
     key: ReportKey
-    tally: Tally
+    tally: Tally | None  # None: read without it (see ViewQueries.read_chapters)
     reports: list[int]
     before: list[int]
 

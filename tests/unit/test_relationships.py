@@ -398,6 +398,20 @@ def test_chapters_packed_a_run_to_a_row_read_back_equal():
         kept = fold_chapters(every, 1, size, packed).chapters[pair]
         assert len(kept) == len(runs(folded, size))
         assert [c for run in kept for c in unpack_chapters(pair, run.key, run.chapters)] == folded
+        # As a page reads a row: from the chapter a key falls in, that one alone with its
+        # states (the one it resumes from), the later ones with their keys and positions.
+        for run in runs(chapters, size):
+            packed_run = pack_chapters(run)
+            for number, chapter in enumerate(run):
+                within = (*chapter.key[:3], chapter.key[3] + "~")  # after its key, before next
+                read = unpack_chapters(pair, run[0].key, packed_run, within)
+                assert read[0] == chapter
+                assert [(c.key, c.now, c.until, c.positions) for c in read[1:]] == [
+                    (c.key, None, None, c.positions) for c in run[number + 1:]]
+            assert unpack_chapters(pair, run[0].key, packed_run, ("",))[0] == run[0]  # before it
+            assert [(c.key, c.now, c.positions) for c in unpack_chapters(
+                pair, run[0].key, packed_run, states=False)] == [
+                (c.key, None, c.positions) for c in run]
     for before in chapters:  # a change moves any state to any other
         for after in chapters:
             assert before.now.changed(before.now.change_to(after.now)) == after.now
