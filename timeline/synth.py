@@ -243,11 +243,17 @@ def record_batch(
         elif operation == "retract":
             development.retract("not confirmed", "synth", None)
             report.retractions += 1
+        elif operation == "occur":
+            development.change_status(Status.OCCURRED, "as planned", None, "synth", None)
+            report.status_changes += 1
         else:
-            status = Status.OCCURRED if operation == "occur" else Status.CANCELLED
+            # Called off as reported on its planned date: with no source, a cancellation
+            # would count from the day it was recorded, outside the history (and a seed's
+            # history would change with the day it was made).
+            planned = development.content.planned_for
             development.change_status(
-                status, "as planned" if operation == "occur" else "called off", None, "synth",
-                None,
+                Status.CANCELLED, "called off",
+                Source("Synthetic Wire", "generated", planned, "Called off."), "synth", None,
             )
             report.status_changes += 1
         unsaved[ident] = development

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from timeline.application import Timeline
-from timeline.synth import Synthesizer, run
+from timeline.synth import FIRST_YEAR, LAST_YEAR, Synthesizer, run
 from timeline.vocabulary import ActorKind
 
 
@@ -42,3 +42,19 @@ def test_the_same_seed_gives_the_same_history(tmp_path):
 
     assert history(3) == history(3)
     assert history(3) != history(4)
+
+
+def test_a_synthetic_history_happens_within_its_years():
+    # A cancellation without a source would count from the day it was recorded: the history
+    # would end on the day the store was made, and change with it.
+    app = Timeline("memory://")
+    report = run(app, Synthesizer(600, 20, seed=5), batch=100)
+    cancelled = [d for d in app.list_developments(limit=1000) if d["status"] == "cancelled"]
+    assert report.status_changes and cancelled
+    days = [step["date"] for step in app.replay()]
+    assert f"{FIRST_YEAR}-01-01" <= min(days) and max(days) <= f"{LAST_YEAR}-12-31"
+    withdrawn = {step["development"]["id"]: step["date"] for step in app.replay()
+                 if step["event"] == "withdrawn"}
+    for development in cancelled:  # when it was planned for, as its source reports it
+        assert withdrawn[development["id"]].startswith(development["planned_for"]["value"])
+    app.close()
