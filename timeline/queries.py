@@ -336,7 +336,9 @@ class Queries:
                           found[limit - 1][0] if len(found) > limit else None)
         view = self.read_model.current()
         if reported:
-            keys: list[Any] = self._report_keys(view, axes, after, start, limit + 1, kept)  # type: ignore[arg-type]
+            version_positions: dict[tuple[str, int], int] = {}
+            keys: list[Any] = self._report_keys(view, axes, after, start, limit + 1, kept,  # type: ignore[arg-type]
+                                                version_positions)
         else:
             step_links: dict[Any, Linked] = {}
             read: dict[int, list[Linked]] = {}
@@ -367,6 +369,10 @@ class Queries:
                 found = reported_steps(linked, start=start, after=after,  # type: ignore[arg-type]
                                        limit=len(shown), pairs=plain)
             if shown:
+                last_shown = {(key[at], key[at + 1]): key for key in shown}
+                for pair in pairs - plain:
+                    books[pair] = reports_up_to(
+                        books[pair], version_positions.get(tuple(last_shown[pair][1:3])))
                 # Each busy pair's steps up to the page's last report: the key just after it
                 # (the same report's next version) bounds them.
                 day, ident, version = shown[-1][:3]
@@ -506,20 +512,25 @@ class Queries:
         return sorted(keys)[:limit]
 
     def _report_keys(self, view: Any, axes: Axes, after: ReportedKey | None,
-                     start: date | None, limit: int, datasets: Sequence[str]
+                     start: date | None, limit: int, datasets: Sequence[str],
+                     positions: dict[tuple[str, int], int] | None = None
                      ) -> list[ReportedKey]:
         """The keys of the next `limit` steps of a replay as the news arrived after `after`:
         the reports after it (of `datasets`, when given), read from the index a run at a time,
         each with the pairs of its version and of the version it replaces (every version of
-        their developments read: a development's versions share its dataset)."""
+        their developments read: a development's versions share its dataset); each version
+        read by its (development id, version) in `positions`, when given, at its position."""
         keys: list[ReportedKey] = []
         cursor, inclusive = after, True  # the cursor's report may have pairs still to come
         while len(keys) < limit:
             found = view.select_reports(axes, cursor, start, limit, inclusive, datasets)
             wanted = set(found)
-            for report in reports_of(by_version_of(view.select_links(
-                    among=Among(developments=sorted({ident for _, ident, _ in found})),
-                    axes=axes, every_version=True))):
+            by_version = by_version_of(view.select_links(
+                among=Among(developments=sorted({ident for _, ident, _ in found})),
+                axes=axes, every_version=True))
+            if positions is not None:
+                positions.update((key, links[0].position) for key, links in by_version.items())
+            for report in reports_of(by_version):
                 if (report.day, report.ident, report.version) in wanted:
                     keys += [key for key in report.step_keys() if after is None or key > after]
             if len(found) < limit:
@@ -577,6 +588,18 @@ def up_to(chapters: Sequence[Chapter], key: Sequence[Any], link: Linked) -> list
         found[-1] = last._replace(
             positions=last.positions[:last.positions.index(link.position) + 1])
     return found
+
+
+def reports_up_to(chapters: Sequence[ReportChapter], position: int | None
+                  ) -> list[ReportChapter]:
+    """A busy pair's chapters by report (read for a page of the whole store's replay) without
+    the reports of the last one after the page's last step of the pair (the report of the
+    version at `position`): a later report makes only later steps, and those of the chapter
+    after the step were most of what a page read of it (as up_to, in world time)."""
+    last = chapters[-1]
+    if position is None or position not in last.reports:
+        return list(chapters)  # the step is in an earlier chapter (a page cut short)
+    return [*chapters[:-1], last._replace(reports=last.reports[:last.reports.index(position) + 1])]
 
 
 def resumed(chapters: Mapping[tuple[str, str], Sequence[Chapter]],

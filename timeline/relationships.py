@@ -811,8 +811,15 @@ NO_SHARE = Share(None, frozenset(), frozenset())
 
 
 def share_of(relationship: Relationship, fact_id: str) -> Share:
-    """One development's part in a pair's state (NO_SHARE: none)."""
-    return shares_of(relationship).get(fact_id, NO_SHARE)
+    """One development's part in a pair's state (NO_SHARE: none): what shares_of gives it,
+    found without the others' (a development folded alone, most often)."""
+    counted = relationship.counted.get(fact_id)
+    ties = frozenset(key for key, tie in relationship.ties.items()
+                     if fact_id in tie.developments)
+    if counted is None and not ties:
+        return NO_SHARE
+    return Share(None if counted is None else counted.contribution, ties,
+                 frozenset(key for key, tie in relationship.ties.items() if fact_id in tie.ended))
 
 
 class Tally:

@@ -158,6 +158,40 @@ def test_a_page_in_world_time_reads_the_versions_of_its_steps_once(history, monk
     assert not by_steps & set(by_chapters)
 
 
+def test_a_page_by_report_reads_no_report_of_a_pair_after_its_last_step(history, monkeypatch):
+    """A busy pair's chapter by report is read up to the page's last step of the pair, not
+    to the chapter's end: a later report makes only later steps (reports_up_to)."""
+    app, _ = history
+    whole = app.replay(order="reported")
+    view = app.read_model.view
+    select_links = ViewQueries.select_links
+    checked = 0
+    for middle in range(len(whole) // 4, len(whole), len(whole) // 8):
+        after = app.replay_page(limit=middle, order="reported").next
+        read: dict[tuple[str, str], set[int]] = {}
+
+        def counted(self, read=read, **query):
+            among = query.get("among")
+            if among is not None and among.positions:
+                for pair, positions in among.positions.items():
+                    read.setdefault(pair, set()).update(positions)
+            return select_links(self, **query)
+
+        monkeypatch.setattr(ViewQueries, "select_links", counted)
+        page = app.replay_page(limit=10, after=after, order="reported").items
+        monkeypatch.setattr(ViewQueries, "select_links", select_links)
+        assert page == whole[middle:middle + 10]
+        last = {}
+        for step in page:  # each pair's last step: its report's key, as a page orders them
+            last[tuple(step["pair"])] = (step["date"] or "", step["development"]["id"],
+                                         step["version"])
+        for pair, positions in read.items():
+            refs = view.select_facts(positions)
+            assert all(tuple(ref[:3]) <= last[pair] for ref, _ in refs.values())
+            checked += len(positions)
+    assert checked
+
+
 @pytest.mark.parametrize("order", ["happened", "reported"])
 def test_a_page_folds_a_bounded_number_of_links_but_always_shows_a_step(history, order,
                                                                         monkeypatch):

@@ -16,6 +16,7 @@ from timeline.readmodel import (
     unpack_report_chapters,
 )
 from timeline.relationships import (
+    NO_SHARE,
     Fact,
     Linked,
     ReportChapter,
@@ -27,6 +28,8 @@ from timeline.relationships import (
     links,
     replay,
     replay_steps,
+    share_of,
+    shares_of,
     timeline_of,
 )
 from timeline.vocabulary import Certainty, Kind, Status
@@ -321,20 +324,7 @@ def test_a_replay_resumed_from_any_chapter_shows_the_steps_of_the_whole_replay()
     them with only the links of the moments after it, a replay shows what the replay from
     the start shows, up to now and up to a date, with developments that end, are cancelled
     after they counted, are planned and listed as possible."""
-    facts = [
-        fact(Kind.MATERIAL_SUPPORT, "2023-01", status=Status.ONGOING, ended="2023-12",
-             statuses=[(Status.ONGOING, None, "2023-01"),
-                       (Status.CANCELLED, date(2023, 6, 1), "2023-01")]),
-        fact(Kind.MATERIAL_SUPPORT, "2023-03", ended="2023-09", status=Status.ONGOING),
-        fact(Kind.AGREEMENT, "2022-02-04", "china", "russia"),
-        fact(Kind.AGREEMENT, "2022-02-04", "russia", "china", ident="both-ways"),
-        fact(Kind.VISIT, "2024-05", status=Status.PLANNED, planned_for="2024-05",
-             reported="2024-04-07"),
-        fact(Kind.MILITARY_AID, "2024-04", reported="2024-04-07",
-             certainty=Certainty.ALLEGED),
-        fact(Kind.SANCTIONS, "2023-07", "russia", "china", ended="2023-08",
-             status=Status.ONGOING),
-    ]
+    facts = varied_facts()
     # Each development's links at its own position, as the view reads them.
     every = [Linked(link.fact, link.source, link.target, position)
              for position, f in enumerate(facts, 1) for link in linked(f)]
@@ -354,6 +344,40 @@ def test_a_replay_resumed_from_any_chapter_shows_the_steps_of_the_whole_replay()
             resumed = Resumed(tally.copy(), chapter.key, by_id, until is not None)
             steps = replay_steps(kept, until, resumed={pair: resumed})
             assert steps == [s for s in whole if tuple(s[0][:4]) >= chapter.key]
+
+
+def varied_facts() -> list[Fact]:
+    """Developments that end, are cancelled after they counted, are planned, listed as
+    possible, and link the pair both ways."""
+    return [
+        fact(Kind.MATERIAL_SUPPORT, "2023-01", status=Status.ONGOING, ended="2023-12",
+             statuses=[(Status.ONGOING, None, "2023-01"),
+                       (Status.CANCELLED, date(2023, 6, 1), "2023-01")]),
+        fact(Kind.MATERIAL_SUPPORT, "2023-03", ended="2023-09", status=Status.ONGOING),
+        fact(Kind.AGREEMENT, "2022-02-04", "china", "russia"),
+        fact(Kind.AGREEMENT, "2022-02-04", "russia", "china", ident="both-ways"),
+        fact(Kind.VISIT, "2024-05", status=Status.PLANNED, planned_for="2024-05",
+             reported="2024-04-07"),
+        fact(Kind.MILITARY_AID, "2024-04", reported="2024-04-07",
+             certainty=Certainty.ALLEGED),
+        fact(Kind.SANCTIONS, "2023-07", "russia", "china", ended="2023-08",
+             status=Status.ONGOING),
+    ]
+
+
+def test_a_developments_share_is_the_one_the_shares_of_its_pair_give_it():
+    facts = varied_facts()
+    seen = set()
+    for as_of in (None, date(2023, 2, 1), date(2023, 7, 1), date(2023, 10, 1),
+                  date(2024, 4, 3)):
+        relationship = fold(linked(*facts), as_of)[("china", "russia")]
+        shares = shares_of(relationship)
+        for f in facts:
+            assert share_of(relationship, f.id) == shares.get(f.id, NO_SHARE)
+            seen.add(share_of(relationship, f.id))
+    # None, counting, behind ties, and ended in one: every kind of part was compared.
+    assert NO_SHARE in seen and any(share.weight is not None for share in seen)
+    assert any(share.ties for share in seen) and any(share.ended for share in seen)
 
 
 def test_chapters_packed_a_run_to_a_row_read_back_equal():
