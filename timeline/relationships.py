@@ -927,22 +927,21 @@ class Tally:
     def change(self, change: Sequence[Any]) -> None:
         """Move this state by `change` (see change_to), in place."""
         weights, ties = change
-        tally = self
         self._summary = None
         for amount, more in zip(weights[::2], weights[1::2], strict=True):
-            count = tally.weights.get(amount, 0) + more
+            count = self.weights.get(amount, 0) + more
             if count:
-                tally.weights[amount] = count
+                self.weights[amount] = count
             else:
-                del tally.weights[amount]
+                del self.weights[amount]
         a, b = self.pair
         for kind, from_a, behind, ended in ties:
             key = (TIE_OF[kind], *((a, b) if from_a else (b, a)))
-            counts = tally.ties.setdefault(key, [0, 0])
+            counts = self.ties.setdefault(key, [0, 0])
             counts[0] += behind
             counts[1] += ended
             if not counts[0]:
-                del tally.ties[key]  # no development behind it: no tie (see move)
+                del self.ties[key]  # no development behind it: no tie (see move)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Tally) and (self.pair, self.weights, self.ties)

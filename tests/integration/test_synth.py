@@ -51,9 +51,10 @@ def test_a_synthetic_history_happens_within_its_years():
     report = run(app, Synthesizer(600, 20, seed=5), batch=100)
     cancelled = [d for d in app.list_developments(limit=1000) if d["status"] == "cancelled"]
     assert report.status_changes and cancelled
-    days = [step["date"] for step in app.replay()]
+    steps = app.replay()
+    days = [step["date"] for step in steps]
     assert f"{FIRST_YEAR}-01-01" <= min(days) and max(days) <= f"{LAST_YEAR}-12-31"
-    withdrawn = {step["development"]["id"]: step["date"] for step in app.replay()
+    withdrawn = {step["development"]["id"]: step["date"] for step in steps
                  if step["event"] == "withdrawn"}
     for development in cancelled:  # when it was planned for, as its source reports it
         assert withdrawn[development["id"]].startswith(development["planned_for"]["value"])
