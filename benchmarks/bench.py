@@ -6,7 +6,8 @@
 For each size it fills a fresh SQLite store through the application (timeline.synth), then
 measures: ingest (one development per transaction, and in batches) against raw sqlite3
 executemany of the same rows into a table of the same shape; a projection rebuild against a
-raw read of the same events table; query latency in process (p50, p99). On the largest size it
+raw read of the same events table, and the peak memory of `timeline project --rebuild` in a
+process of its own; query latency in process (p50, p99). On the largest size it
 serves the store with gunicorn (2 workers) and loads it from a client process on this machine,
 comparing the relationship endpoints with /healthz of the same server, and reads the peak
 memory of the server's workers. Where PostgreSQL is reachable, ingest, rebuild and queries run
@@ -469,6 +470,18 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in out.split()] or [pid]
 
 
+def rebuild_peak_rss_kib(url: str) -> int:
+    """The peak RSS (KiB) of `timeline project --rebuild` run as a user runs it, in a process
+    of its own (its own, not the largest of this process's children: wait4)."""
+    process = subprocess.Popen([sys.executable, "-m", "timeline.cli", "--store", url,
+                                "project", "--rebuild", "-q"])
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"timeline project --rebuild failed: {process.returncode}")
+    return usage.ru_maxrss  # KiB on Linux
+
+
 def peak_rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -530,6 +543,9 @@ def bench_store(kind: str, url: str, path: Path | None, size: int, args, directo
         human(size), f"{shown:,.0f}",
         f"{shown / plain:.3f}x without a bar ({plain:,.0f}/s), median of"
         f" {args.progress_rounds} rounds; {share:.4%} of it in the bar's calls")
+    peak = rebuild_peak_rss_kib(url)
+    row(f"peak RSS of timeline project --rebuild, its own process ({kind})", human(size),
+        f"{peak / 1024:,.0f} MiB", f"{peak * 1024 / 1e6:,.0f} MB; target under 400 MB at 1M")
     timings, returned = query_latencies(app, synthesizer, args.queries, args.seed)
     pair_p50 = statistics.median(timings["pair"])
     for name, values in timings.items():

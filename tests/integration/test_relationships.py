@@ -144,6 +144,46 @@ def test_a_rebuild_runs_in_bulk_and_leaves_the_process_as_it_was(durable_store, 
     app.close()
 
 
+def test_a_run_holds_one_decoded_event_at_a_time_and_gives_freed_memory_back(
+    durable_store, monkeypatch
+):
+    import weakref
+
+    from tests.conftest import SEEDS
+    from timeline import readmodel
+    from timeline.application import Timeline
+    from timeline.seeding import seed
+
+    app = Timeline(durable_store)
+    seed(app, SEEDS)
+    expected = everything(app)
+    mapper = app.read_model.mapper
+    decode = mapper.to_domain_event
+    alive = [0]
+    most = []
+
+    def decoded(notification):
+        event = decode(notification)
+        alive[0] += 1
+        weakref.finalize(event, lambda: alive.__setitem__(0, alive[0] - 1))
+        most.append(alive[0])
+        return event
+
+    monkeypatch.setattr(mapper, "to_domain_event", decoded)
+    given_back = []
+    monkeypatch.setattr(readmodel, "give_back_memory", lambda: given_back.append(True))
+    app.read_model.outline_pairs_run = 5  # several turns of outlining
+    applied = app.read_model.rebuild()  # one run: the seed's events are fewer than a run
+    assert applied == app.audit.count() > 20
+    # A run's events are decoded as the projection takes them, not all before it starts.
+    assert max(most) <= 2
+    # Once after the runs, then after each turn of outlining.
+    assert len(given_back) > 2
+    monkeypatch.undo()
+    assert everything(app) == expected
+    app.close()
+
+
 def test_an_interrupted_projection_resumes_without_applying_any_event_twice(
     seeded, monkeypatch
 ):
