@@ -470,16 +470,25 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in out.split()] or [pid]
 
 
+# Runs the CLI, then prints the process's peak RSS as its memory map counted it (VmHWM, KiB).
+# Not getrusage's ru_maxrss: a child's counts its parent's RSS when it was forked (this
+# process's, hundreds of MiB after a large store's runs).
+PEAK_OF_CLI = """import sys
+from timeline.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    print(next(line for line in open("/proc/self/status") if line.startswith("VmHWM")))
+"""
+
+
 def rebuild_peak_rss_kib(url: str) -> int:
-    """The peak RSS (KiB) of `timeline project --rebuild` run as a user runs it, in a process
-    of its own (its own, not the largest of this process's children: wait4)."""
-    process = subprocess.Popen([sys.executable, "-m", "timeline.cli", "--store", url,
-                                "project", "--rebuild", "-q"])
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise SystemExit(f"timeline project --rebuild failed: {process.returncode}")
-    return usage.ru_maxrss  # KiB on Linux
+    """The peak RSS (KiB) of `timeline project --rebuild` in a process of its own."""
+    done = subprocess.run([sys.executable, "-c", PEAK_OF_CLI, "--store", url, "project",
+                           "--rebuild", "-q"], capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"timeline project --rebuild failed: {done.stderr}")
+    return int(done.stdout.split()[-2])  # "VmHWM:  123456 kB"
 
 
 def peak_rss_kib(pid: int) -> int:
