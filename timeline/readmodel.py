@@ -2024,12 +2024,12 @@ class TimelineProjection(Projection[ViewQueries]):
         return True
 
     def process_batch(self, events: Iterable[tuple[Any, int]], application_name: str,
-                      after: int, last: int, bulk: bool = False, wait: bool = True) -> bool:
+                      after: int, bulk: bool = False, wait: bool = True) -> bool:
         """Apply a run of (event, position) in one transaction, the view's tracking moving
-        from `after` to the last position, `last`; False when another process got there
-        first. `bulk` for a rebuild's long runs; without `wait`, ViewBusy rather than wait
-        for another process applying events. The events may be decoded as they are taken:
-        each is let go once its rows are made."""
+        from `after` to the last position; False when another process got there first.
+        `bulk` for a rebuild's long runs; without `wait`, ViewBusy rather than wait for
+        another process applying events. The events may be decoded as they are taken: each
+        is let go once its rows are made."""
         # Rebuild each aggregate and prepare its rows first, outside the view's transaction:
         # reading the event store while holding the view's write lock would wait on ourselves
         # in memory stores. Each stream's latest aggregate is kept for the next run, whose
@@ -2048,7 +2048,7 @@ class TimelineProjection(Projection[ViewQueries]):
                 del latest[stream]
         try:
             self.view.apply_batch(
-                application_name, after, last,
+                application_name, after, position,  # the run's last
                 lambda c: self.view.write_rows(c, prepared), bulk, wait,
             )
         except AlreadyProjected:
@@ -2364,8 +2364,7 @@ class ReadModel:
             # Decoded one at a time as the projection takes them: a run's decoded events
             # are never all held at once.
             events = ((self.mapper.to_domain_event(n), n.id) for n in notifications)
-            return self.projection.process_batch(events, self.name, after,
-                                                 notifications[-1].id, bulk, wait)
+            return self.projection.process_batch(events, self.name, after, bulk, wait)
 
     def next_run(self) -> int:
         """How many events a background projector applies in its next transaction: runs of
