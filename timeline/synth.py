@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -93,12 +94,16 @@ class Synthesizer:
                 return self.actors[a]["id"], self.actors[b]["id"]
 
     def date(self, year_from: int = FIRST_YEAR) -> PartialDate:
+        return unpacked(self._drawn(year_from))
+
+    def _drawn(self, year_from: int = FIRST_YEAR) -> int:
+        """A date drawn at a year, a month or a day, packed in an int (see packed): a plan
+        keeps one for each development, a million of them at the largest sizes."""
         year = self.random.randint(year_from, LAST_YEAR)
         precision = self.random.random()
         month = self.random.randint(1, 12)
-        text = f"{year}" if precision < 0.2 else f"{year}-{month:02d}" if precision < 0.5 else (
-            f"{year}-{month:02d}-{self.random.randint(1, 28):02d}")
-        return PartialDate.parse(text, approximate=self.random.random() < 0.1)
+        day = self.random.randint(1, 28) if precision >= 0.5 else 0
+        return packed(year, month if precision >= 0.2 else 0, day, self.random.random() < 0.1)
 
     def content(self, number: int, pair: tuple[str, str], when: PartialDate) -> Content:
         kind = self.random.choice(DEVELOPMENT_KINDS)
@@ -114,20 +119,24 @@ class Synthesizer:
 
     def plan(self) -> Iterator[tuple[str, int, Any]]:
         """The operations in record order: ("record", n, (content, status)) and the follow-ups
-        ("correct" | "retract" | "occur" | "cancel", n, ...) of earlier developments."""
+        ("correct" | "retract" | "occur" | "cancel", n, ...) of earlier developments. Its
+        memory is a few machine words per development (dates packed in arrays), not objects."""
         # World-date order first, then about 10% moved later: recorded late.
-        dated = sorted(((self.date(), number) for number in range(self.size)),
-                       key=lambda item: (item[0].earliest, item[1]))
-        order = [number for _, number in dated]
+        dates = array("q", (self._drawn() for _ in range(self.size)))
+        earliest = array("q", map(earliest_of, dates))
+        order = sorted(range(self.size), key=earliest.__getitem__)  # stable: ties by number
+        del earliest
         late = set(self.random.sample(range(self.size), self.size // 10))
         on_time = [n for n in order if n not in late]
-        for number in sorted(late):
-            on_time.insert(self.random.randint(0, len(on_time)), number)
-        dates = {number: when for when, number in dated}
-        follow_ups: list[list[tuple[str, int, Any]]] = [[] for _ in range(self.size)]
+        del order
+        # Each late development goes in at a random place of the list as it then stands.
+        moved = sorted(late)
+        at = [self.random.randint(0, len(on_time) + i) for i in range(len(moved))]
+        on_time = inserted(on_time, moved, at)
+        follow_ups: dict[int, list[tuple[str, int, Any]]] = {}  # by position, while due
         for position, number in enumerate(on_time):
             pair = self.pair()
-            when = dates[number]
+            when = unpacked(dates[number])
             roll = self.random.random()
             if roll < 0.05:
                 status, planned = Status.PLANNED, self.date(min(when.year + 1, LAST_YEAR))
@@ -142,15 +151,69 @@ class Synthesizer:
             later = min(self.size - 1, position + self.random.randint(1, 2000))
             roll = self.random.random()
             if status is Status.PLANNED:
-                follow_ups[later].append(("occur" if roll < 0.7 else "cancel", number, None))
+                follow_ups.setdefault(later, []).append(
+                    ("occur" if roll < 0.7 else "cancel", number, None))
             elif roll < 0.05:
                 corrected = self.date()
                 while corrected == when:  # a correction must change something
                     corrected = self.date()
-                follow_ups[later].append(("correct", number, corrected))
+                follow_ups.setdefault(later, []).append(("correct", number, corrected))
             elif roll < 0.06:
-                follow_ups[later].append(("retract", number, None))
-            yield from follow_ups[position]
+                follow_ups.setdefault(later, []).append(("retract", number, None))
+            yield from follow_ups.pop(position, ())
+
+
+def packed(year: int, month: int, day: int, approximate: bool) -> int:
+    """A drawn date in an int: its year, month and day (0: none) and whether approximate."""
+    return ((year * 13 + month) * 29 + day) * 2 + approximate
+
+
+def unpacked(code: int) -> PartialDate:
+    """The date packed in `code` (see packed), parsed as a date of that precision is."""
+    rest, approximate = divmod(code, 2)
+    rest, day = divmod(rest, 29)
+    year, month = divmod(rest, 13)
+    text = (f"{year}" if not month else f"{year}-{month:02d}" if not day
+            else f"{year}-{month:02d}-{day:02d}")
+    return PartialDate.parse(text, approximate=bool(approximate))
+
+
+def earliest_of(code: int) -> int:
+    """The first day a packed date can mean, as an int that orders as the days do."""
+    rest = code // 2
+    rest, day = divmod(rest, 29)
+    year, month = divmod(rest, 13)
+    return (year * 100 + (month or 1)) * 100 + (day or 1)
+
+
+def inserted(items: list[int], moved: list[int], at: list[int]) -> array[int]:
+    """`items` once each of `moved` has gone in, in turn, at its index `at` of the list as it
+    then stands (list.insert), in O(n log n) rather than a copy of the list per insertion:
+    the last one inserted keeps its index; each earlier one takes the free place of that
+    rank once the later ones have theirs, found in a Fenwick tree of free places."""
+    size = len(items) + len(moved)
+    found = array("q", [-1]) * size
+    # A Fenwick tree over the places, 1-based, every place free: node i counts lowbit(i).
+    tree = array("q", (i & -i for i in range(size + 1)))
+    top = 1 << size.bit_length() if size else 0
+    for number, rank in zip(reversed(moved), reversed(at), strict=True):
+        place, left = 0, rank + 1  # the rank-th free place, 0-based
+        step = top
+        while step:
+            if place + step <= size and tree[place + step] < left:
+                place += step
+                left -= tree[place]
+            step >>= 1
+        found[place] = number  # place + 1, 1-based
+        node = place + 1
+        while node <= size:
+            tree[node] -= 1
+            node += node & -node
+    rest = iter(items)
+    for place in range(size):
+        if found[place] < 0:
+            found[place] = next(rest)
+    return found
 
 
 def run(
