@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import IntEnum
 from functools import cached_property
+from operator import mul
 from typing import Any, NamedTuple
 
 from timeline.domain import PartialDate, StatusSpan, happened_by, reported_day, stored_date
@@ -82,7 +83,7 @@ def pair_of(a: str, b: str) -> tuple[str, str]:
 def total_of(weights: Mapping[float, int]) -> float:
     """The sum of contributions counted by amount, exactly rounded: the same float whatever
     order they were counted in."""
-    return math.fsum(weight * n for weight, n in weights.items())
+    return math.fsum(map(mul, weights, weights.values()))  # a replay sums at every step
 
 
 def saturated(total: float) -> float:
@@ -587,7 +588,7 @@ class Relationship:
         }
 
 
-def stance_of(active: set[TieKind], score: float) -> Stance:
+def stance_of(active: Collection[TieKind], score: float) -> Stance:
     """The stance from the ties in force, then from the score (see the rules)."""
     if TieKind.WAR in active:
         return Stance.WAR
@@ -838,6 +839,14 @@ class Tally:
         self.pair = pair
         self.weights = dict(weights or {})
         self.ties = {key: list(counts) for key, counts in (ties or {}).items()}
+        # The ties in force (as a summary names them) and how many of each kind, kept as the
+        # counts move: a busy pair has many ties, and a replay asks for a summary at each
+        # step, which would otherwise go through them all.
+        active = [key for key, (behind, ended) in self.ties.items() if ended < behind]
+        self._active = {(kind._value_, source, target) for kind, source, target in active}
+        self._kinds: dict[TieKind, int] = {}
+        for kind, _, _ in active:
+            self._kinds[kind] = self._kinds.get(kind, 0) + 1
         self._summary: dict[str, Any] | None = None  # until it moves (see summary)
 
     @classmethod
@@ -861,25 +870,49 @@ class Tally:
                     del self.weights[before.weight]
             if after.weight is not None:
                 self.weights[after.weight] = self.weights.get(after.weight, 0) + 1
+        touched = set()
         for keys, at, sign in ((before.ties - after.ties, 0, -1),
                                (after.ties - before.ties, 0, 1),
                                (before.ended - after.ended, 1, -1),
                                (after.ended - before.ended, 1, 1)):
             for key in keys:
-                self.ties.setdefault(key, [0, 0])[at] += sign
-        for key in [key for key, (behind, _) in self.ties.items() if not behind]:
-            del self.ties[key]  # as Relationship.withdraw drops a tie no development is behind
+                self._count(key, at, sign)
+                touched.add(key)
+        for key in touched:  # only a tie moved here can have lost its last development
+            if not self.ties[key][0]:
+                del self.ties[key]  # as Relationship.withdraw drops a tie no one is behind
+
+    def _count(self, key: TieKey, at: int, more: int) -> None:
+        """Add `more` to a tie's developments behind it (`at` 0) or ended in it (1)."""
+        counts = self.ties.get(key)
+        if counts is None:
+            counts = self.ties[key] = [0, 0]
+        was = counts[1] < counts[0]
+        counts[at] += more
+        if was != (counts[1] < counts[0]):
+            self._flip(key, not was)
+
+    def _flip(self, key: TieKey, active: bool) -> None:
+        """A tie comes into force (`active`) or leaves it."""
+        kind, source, target = key
+        if active:
+            self._active.add((kind._value_, source, target))
+            self._kinds[kind] = self._kinds.get(kind, 0) + 1
+        else:
+            self._active.discard((kind._value_, source, target))
+            self._kinds[kind] -= 1
+            if not self._kinds[kind]:
+                del self._kinds[kind]
 
     def summary(self) -> dict[str, Any]:
         """What Relationship.summary gives for the same state (kept until the state moves: a
         replay step compares the summary after one moment with the one before the next)."""
         if self._summary is None:
-            active = [key for key, (behind, ended) in self.ties.items() if ended < behind]
             score = saturated(total_of(self.weights))
             self._summary = {
-                "stance": stance_of({kind for kind, _, _ in active}, score)._value_,
+                "stance": stance_of(self._kinds.keys(), score)._value_,
                 "score": score,
-                "ties": {(kind._value_, source, target) for kind, source, target in active},
+                "ties": frozenset(self._active),  # as it stands: the set moves on
             }
         return self._summary
 
@@ -937,10 +970,9 @@ class Tally:
         a, b = self.pair
         for kind, from_a, behind, ended in ties:
             key = (TIE_OF[kind], *((a, b) if from_a else (b, a)))
-            counts = self.ties.setdefault(key, [0, 0])
-            counts[0] += behind
-            counts[1] += ended
-            if not counts[0]:
+            self._count(key, 0, behind)
+            self._count(key, 1, ended)
+            if not self.ties[key][0]:
                 del self.ties[key]  # no development behind it: no tie (see move)
 
     def __eq__(self, other: object) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from datetime import date
 
 from timeline.domain import PartialDate, StatusSpan
@@ -21,7 +22,9 @@ from timeline.relationships import (
     Linked,
     ReportChapter,
     Resumed,
+    Share,
     Standing,
+    Tally,
     chapter_key,
     fold,
     fold_chapters,
@@ -32,7 +35,7 @@ from timeline.relationships import (
     shares_of,
     timeline_of,
 )
-from timeline.vocabulary import Certainty, Kind, Status
+from timeline.vocabulary import Certainty, Kind, Status, TieKind
 
 STATES = {"lavrov": {"russia"}, "wang-yi": {"china"}, "bildt": {"sweden"}}
 
@@ -474,3 +477,40 @@ def test_a_page_reads_a_busy_pairs_chapter_only_up_to_its_last_step():
     # A step before every chapter given: all of them, as they are.
     moment = steps[("d2", "COUNTS")]
     assert up_to(chapters[1:], moment.key(), moment.link) == chapters[1:]
+
+
+def test_a_tallys_summary_kept_as_it_moves_is_the_one_its_counts_give():
+    """A Tally keeps the ties in force as its counts move (a replay asks for a summary at each
+    step): after any run of moves and changes, the summary is that of a fresh Tally of the
+    same counts, and a summary taken earlier does not move with it."""
+    draw = random.Random(11)
+    pair = ("china", "russia")
+    keys = [(kind, *direction) for kind in list(TieKind)[:4]
+            for direction in (pair, pair[::-1])]
+
+    def share() -> Share:
+        ties = frozenset(draw.sample(keys, draw.randint(0, 3)))
+        return Share(draw.choice([None, 1.5, -2.0, 8.0]), ties,
+                     frozenset(key for key in ties if draw.random() < 0.4))
+
+    for _ in range(50):
+        tally, parts = Tally(pair), []
+        for _ in range(30):
+            before = tally.summary()
+            kept = {**before, "ties": set(before["ties"])}
+            if parts and draw.random() < 0.4:  # a development's part goes, or changes
+                index = draw.randrange(len(parts))
+                after = share() if draw.random() < 0.5 else NO_SHARE
+                tally.move(parts[index], after)
+                parts[index] = after
+            else:
+                parts.append(share())
+                tally.move(NO_SHARE, parts[-1])
+            if draw.random() < 0.3:  # as a chapter moves a state by a stored change
+                other = Tally(pair, tally.weights, tally.ties)
+                tally = Tally(pair, tally.weights, tally.ties)
+                tally.change(other.change_to(Tally(pair)))
+                tally.change(Tally(pair).change_to(other))
+            fresh = Tally(pair, tally.weights, tally.ties)
+            assert tally.summary() == fresh.summary()
+            assert {**before, "ties": set(before["ties"])} == kept
