@@ -101,6 +101,8 @@ class Synthesizer:
         keeps one for each development, a million of them at the largest sizes."""
         year = self.random.randint(year_from, LAST_YEAR)
         precision = self.random.random()
+        # A month is drawn even for a date known to its year alone: each draw moves the seed's
+        # sequence, and a seed must plan the history it always planned (see the tests).
         month = self.random.randint(1, 12)
         day = self.random.randint(1, 28) if precision >= 0.5 else 0
         return packed(year, month if precision >= 0.2 else 0, day, self.random.random() < 0.1)
