@@ -170,21 +170,25 @@ def packed(year: int, month: int, day: int, approximate: bool) -> int:
     return ((year * 13 + month) * 29 + day) * 2 + approximate
 
 
-def unpacked(code: int) -> PartialDate:
-    """The date packed in `code` (see packed), parsed as a date of that precision is."""
+def fields_of(code: int) -> tuple[int, int, int, bool]:
+    """The year, month, day (0: none) and approximate flag packed in `code` (see packed)."""
     rest, approximate = divmod(code, 2)
     rest, day = divmod(rest, 29)
     year, month = divmod(rest, 13)
+    return year, month, day, bool(approximate)
+
+
+def unpacked(code: int) -> PartialDate:
+    """The date packed in `code` (see packed), parsed as a date of that precision is."""
+    year, month, day, approximate = fields_of(code)
     text = (f"{year}" if not month else f"{year}-{month:02d}" if not day
             else f"{year}-{month:02d}-{day:02d}")
-    return PartialDate.parse(text, approximate=bool(approximate))
+    return PartialDate.parse(text, approximate=approximate)
 
 
 def earliest_of(code: int) -> int:
     """The first day a packed date can mean, as an int that orders as the days do."""
-    rest = code // 2
-    rest, day = divmod(rest, 29)
-    year, month = divmod(rest, 13)
+    year, month, day, _ = fields_of(code)
     return (year * 100 + (month or 1)) * 100 + (day or 1)
 
 
