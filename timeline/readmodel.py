@@ -825,6 +825,18 @@ WRITE_REPORT_CHAPTERS = (
     "INSERT INTO {pair_report_chapters} (a, b, day, development_id, version, chapters)"
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
+# The keys of the rows of chapters (see pair_chapters, pair_report_chapters).
+CHAPTER_KEY = ("a", "b", "day", "step", "earliest", "development_id")
+REPORT_CHAPTER_KEY = ("a", "b", "day", "development_id", "version")
+# A row of chapters of a pair that had chapters: written only where its bytes changed (see
+# write_outlines).
+RENEW = (" ON CONFLICT ({key}) DO UPDATE SET chapters = excluded.chapters"
+         " WHERE kept.chapters <> excluded.chapters")
+RENEW_CHAPTERS = (WRITE_CHAPTERS.replace("{pair_chapters}", "{pair_chapters} AS kept")
+                  + RENEW.format(key=", ".join(CHAPTER_KEY)))
+RENEW_REPORT_CHAPTERS = (
+    WRITE_REPORT_CHAPTERS.replace("{pair_report_chapters}", "{pair_report_chapters} AS kept")
+    + RENEW.format(key=", ".join(REPORT_CHAPTER_KEY)))
 OUTLINE_PAIRS = (
     "INSERT INTO {pair_outlines} (a, b, stance, outline) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (a, b) DO UPDATE SET stance = excluded.stance, outline = excluded.outline"
@@ -1706,32 +1718,57 @@ class ViewQueries(Dialect):
             fresh = [(a, b, state) for a, b, mark, state in outlined
                      if marks.get((a, b)) == mark]
             kept = [(a, b, *outline_row(state)) for a, b, state in fresh if state is not None]
-            # The chapters of the fresh pairs: those they had go (few pairs have any, found
-            # in one range of the key), their new ones are written.
-            c.execute(self.sql("SELECT DISTINCT a, b FROM {pair_chapters} WHERE"
-                               f" {within[0]}"), within[1])
-            had = {(row["a"], row["b"]) for row in c.fetchall()}
-            books = [(a, b, chapters[(a, b)]) for a, b, _ in fresh if (a, b) in chapters]
-            written = [(a, b, *run.key, run.chapters) for a, b, book in books
-                       for run in book.happened]
-            reports = [(a, b, *run.key, run.chapters) for a, b, book in books
-                       for run in book.reported]
+            books = {(a, b): chapters[(a, b)] for a, b, _ in fresh if (a, b) in chapters}
             for statement, rows in (
                 ("DELETE FROM {pair_marks} WHERE a = ? AND b = ?",
                  [(a, b) for a, b, _ in fresh]),
                 (OUTLINE_PAIRS, kept),
                 ("DELETE FROM {pair_outlines} WHERE a = ? AND b = ?",
                  [(a, b) for a, b, state in fresh if state is None]),
-                ("DELETE FROM {pair_chapters} WHERE a = ? AND b = ?",
-                 [(a, b) for a, b, _ in fresh if (a, b) in had]),
-                ("DELETE FROM {pair_report_chapters} WHERE a = ? AND b = ?",
-                 [(a, b) for a, b, _ in fresh if (a, b) in had]),
-                (WRITE_CHAPTERS, written),
-                (WRITE_REPORT_CHAPTERS, reports),
             ):
                 if rows:
                     c.executemany(self.sql(statement), rows)
+            pairs = {(a, b) for a, b, _ in fresh}
+            for table, key, write, renew, runs in (
+                ("pair_chapters", CHAPTER_KEY, WRITE_CHAPTERS, RENEW_CHAPTERS,
+                 lambda book: book.happened),
+                ("pair_report_chapters", REPORT_CHAPTER_KEY, WRITE_REPORT_CHAPTERS,
+                 RENEW_REPORT_CHAPTERS, lambda book: book.reported),
+            ):
+                self._write_chapters(c, table, key, within, pairs, write, renew, {
+                    pair: [(*pair, *run.key, run.chapters) for run in runs(book)]
+                    for pair, book in books.items()})
         return True
+
+    def _write_chapters(self, c: Any, table: str, key: Sequence[str],
+                        within: tuple[str, Sequence[Any]], pairs: set[tuple[str, str]],
+                        write: str, renew: str,
+                        rows: Mapping[tuple[str, str], list[tuple[Any, ...]]]) -> None:
+        """Make the rows of chapters of `pairs` in `table` these `rows` (none for a pair not
+        in them): the rows they had that the new ones do not key go, and of those they key,
+        only the ones whose bytes changed are written (`renew`). A write to a busy pair
+        changes the chapters from its moment on, mostly the last few rows: rewriting all of
+        them took the busiest pair of a million developments thousands of rows a write (and
+        left as many dead rows on PostgreSQL). The pairs' rows are found in one range of the
+        key (`within`): few pairs have any."""
+        columns = ", ".join(key)
+        c.execute(self.sql(f"SELECT {columns} FROM {{{table}}} WHERE {within[0]}"), within[1])
+        had: dict[tuple[str, str], set[tuple[Any, ...]]] = {}
+        for row in c.fetchall():
+            found = tuple(str(row[name]) if name == "development_id" else row[name]
+                          for name in key)  # PostgreSQL gives a UUID
+            if found[:2] in pairs:
+                had.setdefault(found[:2], set()).add(found)
+        new = [row for pair in pairs if pair not in had for row in rows.get(pair, ())]
+        renewed = [row for pair in had for row in rows.get(pair, ())]
+        keys = {tuple(str(part) for part in row[:-1]) for row in renewed}
+        gone = [found for pair in had for found in had[pair]
+                if tuple(str(part) for part in found) not in keys]
+        matching = " AND ".join(f"{name} = ?" for name in key)
+        for statement, written in ((f"DELETE FROM {{{table}}} WHERE {matching}", gone),
+                                   (write, new), (renew, renewed)):
+            if written:
+                c.executemany(self.sql(statement), written)
 
     def read_chapters(self, wanted: Sequence[tuple[tuple[str, str], Sequence[Any] | None,
                                                    Sequence[Any] | None, int | None]],

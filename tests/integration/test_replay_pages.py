@@ -10,6 +10,7 @@ order of the news) run beside them on the same history."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import UUID
@@ -25,7 +26,7 @@ from timeline.application import Timeline
 from timeline.domain import PartialDate, Participation
 from timeline.ingest import gdelt
 from timeline.ingest.bulk import ingest
-from timeline.readmodel import ReadModel, ViewQueries
+from timeline.readmodel import CHAPTER_KEY, REPORT_CHAPTER_KEY, ReadModel, ViewQueries
 from timeline.seeding import seed
 from timeline.synth import Synthesizer, SynthReport, batches, record_batch, register_actors
 from timeline.vocabulary import Role
@@ -304,6 +305,95 @@ def test_a_pair_changed_since_its_chapters_were_kept_is_folded_whole_until_outli
         assert app.read_model.view.read_chapters([(pair, None, None, None)])[pair]
         assert paged(app, 2, pair=pair) == whole
         assert paged(app, 5) == app.replay()
+        app.close()
+
+
+CHAPTER_TABLES = {"pair_chapters": CHAPTER_KEY, "pair_report_chapters": REPORT_CHAPTER_KEY}
+
+
+def chapter_rows(app: Timeline, pair: tuple[str, str]) -> dict[tuple[str, ...], bytes]:
+    """The pair's rows of chapters, by table and key, with their bytes."""
+    view, found = app.read_model.view, {}
+    for table, key in CHAPTER_TABLES.items():
+        with view.reading() as c:
+            c.execute(view.sql(f"SELECT {', '.join(key)}, chapters FROM {{{table}}}"
+                               " WHERE a = ? AND b = ?"), pair)
+            for row in c.fetchall():
+                found[(table, *(str(row[name]) for name in key))] = bytes(row["chapters"])
+    return found
+
+
+def count_writes(app: Timeline, kind: str) -> None:
+    """Count each row the view inserts, updates or deletes in the tables of chapters, in a
+    table `written` (a trigger on each, for each statement's rows)."""
+    view = app.read_model.view
+    with view.writing() as c:
+        c.execute(f"CREATE TABLE {written_table(app)} (tbl TEXT NOT NULL)")
+        for table in CHAPTER_TABLES:
+            name = view.sql(f"{{{table}}}")
+            if kind == "sqlite":
+                for event in ("INSERT", "UPDATE", "DELETE"):
+                    c.execute(f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {name}"
+                              f" BEGIN INSERT INTO written VALUES ('{table}'); END")
+                continue
+            schema = name.rsplit(".", 1)[0]
+            c.execute(f"CREATE FUNCTION {schema}.count_{table}() RETURNS trigger"
+                      f" LANGUAGE plpgsql AS $$ BEGIN INSERT INTO {schema}.written"
+                      f" VALUES ('{table}'); RETURN NULL; END $$")
+            c.execute(f"CREATE TRIGGER counted AFTER INSERT OR UPDATE OR DELETE ON {name}"
+                      f" FOR EACH ROW EXECUTE FUNCTION {schema}.count_{table}()")
+
+
+def written_table(app: Timeline) -> str:
+    """The name of the table `written`, in the view's schema."""
+    return app.read_model.view.sql("{view_shape}").replace("view_shape", "written")
+
+
+def writes(app: Timeline) -> dict[str, int]:
+    """The rows written in each table of chapters since the last call (see count_writes)."""
+    view, written = app.read_model.view, written_table(app)
+    with view.writing() as c:
+        c.execute(f"SELECT tbl FROM {written}")
+        found = [row["tbl"] for row in c.fetchall()]
+        c.execute(f"DELETE FROM {written}")
+    return {table: found.count(table) for table in CHAPTER_TABLES}
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_outlining_a_busy_pair_after_a_write_writes_only_the_chapters_that_changed(kind):
+    with fresh_store(kind) as url, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ViewQueries, "chapter_moments", CHAPTER)
+        patch.setattr(ViewQueries, "chapters_per_row", 1)  # a row per chapter: many rows
+        app = Timeline(url)
+        seed(app, SEEDS)
+        pair = ("china", "russia")
+        count_writes(app, kind)
+        before = chapter_rows(app, pair)
+        rows = {table: sum(key[0] == table for key in before) for table in CHAPTER_TABLES}
+        assert min(rows.values()) >= 4, rows
+        # A development after all of the pair's, in world time and as the news arrived: only
+        # its last chapters change, and only they are written (all of them were, deleted and
+        # inserted again, before).
+        later = replace(source(), reported_on=PartialDate.parse("2025-01-16"))
+        app.record_development(content(date=PartialDate.parse("2025-01-15"), sources=(later,)))
+        app.read_model.catch_up()
+        assert app.read_model.outline_pairs() == 1
+        written = writes(app)
+        for table, count in written.items():
+            assert 0 < count <= 2, (table, written)
+        after = chapter_rows(app, pair)
+        assert len([key for key in before if after.get(key) == before[key]]) >= (
+            len(before) - 4)
+        # One of 2022, before most of its steps: every later chapter changes; those that
+        # no longer begin where a chapter does go. The rows are those a rebuild makes.
+        app.record_development(content(date=PartialDate.parse("2022-03")))
+        app.read_model.catch_up()
+        assert app.read_model.outline_pairs() == 1
+        assert writes(app)["pair_chapters"] > written["pair_chapters"]
+        outlined = chapter_rows(app, pair)
+        app.read_model.rebuild()
+        assert chapter_rows(app, pair) == outlined
+        assert paged(app, 2, pair=pair) == app.replay(pair=pair)
         app.close()
 
 
