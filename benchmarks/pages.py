@@ -126,16 +126,24 @@ def pair_replay_cursor(app: Any, pair: tuple[str, str], limit: int) -> str:
 def fan_out(client: Any, states: list[str], half: int, token: str) -> None:
     """Record one development with the most links the schemas allow: half the actors as
     sources, half as targets (every source linked to every target)."""
-    actors = ([{"actor": a, "role": "source"} for a in states[:half]]
-              + [{"actor": a, "role": "target"} for a in states[half:2 * half]])
-    body = {"kind": "agreement", "summary": "A summit of everyone.", "actors": actors,
-            "date": "2024-04-08", "certainty": "confirmed",
+    record_development(client, token, "agreement", "A summit of everyone.", states[:half],
+                       states[half:2 * half], ("2024-04-08", "2024-04-09"))
+
+
+def record_development(client: Any, token: str, kind: str, summary: str, sources: list[str],
+                       targets: list[str], days: tuple[str, str]) -> None:
+    """Record a confirmed development of these source and target actors, on the first of
+    the `days`, reported on the second."""
+    actors = ([{"actor": a, "role": "source"} for a in sources]
+              + [{"actor": a, "role": "target"} for a in targets])
+    body = {"kind": kind, "summary": summary, "actors": actors, "date": days[0],
+            "certainty": "confirmed",
             "sources": [{"publication": "Reuters", "attribution": "Reuters",
-                         "reported_on": "2024-04-09", "passage": "All met."}]}
+                         "reported_on": days[1], "passage": summary}]}
     response = client.post("/api/v1/developments", json=body,
                            headers={"Authorization": f"Bearer {token}"})
     if response.status_code != 201:
-        raise SystemExit(f"fan-out: {response.status_code} {response.get_data(as_text=True)}")
+        raise SystemExit(f"{summary} {response.status_code} {response.get_data(as_text=True)}")
 
 
 def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT,
@@ -173,6 +181,13 @@ def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT,
          big_pair_cursor),
         ("events", "/api/v1/events", "", cursors["events"]),
     ]
+    if not only or "pair query of the busiest pair".startswith(only):
+        # One pair's state is a resource, not a list: it holds every development behind the
+        # pair, so the busiest pair's grows with the store (no page bounds it).
+        url = f"/api/v1/relationships/{ba}/{bb}"
+        ms = median_ms(client, url, rounds)
+        record("pair query of the busiest pair", size, ms, baseline, None,
+               len(client.get(url).get_json()["developments"]), len(client.get(url).data))
     for name, path, query, cursor in probes:
         if only and not name.startswith(only):
             continue
@@ -203,17 +218,59 @@ def probe(store: str, size: str, rounds: int, page_size: int = MAX_LIMIT,
     after = median_ms(client, f"/api/v1/relationships?{limit}", rounds)
     record("relationships first page, after the fan-out, outlined", size, after, baseline,
            None)
+    # A write to the busiest pair: its outline is made anew from its whole history, by the
+    # projector (or the worker); until then a page of relationships holding it folds it.
+    write_to(client, (ba, bb), token)
+    app.read_model.catch_up()
+    # The page that begins with it (a page folds one marked pair at least, whatever its size).
+    before = one(app.read_model.current(), "SELECT a, b FROM {pair_outlines} WHERE a < ? OR"
+                 " (a = ? AND b < ?) ORDER BY a DESC, b DESC LIMIT 1", ba, ba, bb)
+    page = f"/api/v1/relationships?{limit}" + (
+        f"&after={encode_cursor(before['a'], before['b'])}" if before else "")
+    marked = time_once(client, page)
+    started = time.perf_counter()
+    outlined = app.read_model.outline_pairs()
+    took = (time.perf_counter() - started) * 1000
+    record("outlining the busiest pair after a write to it (the projector's work)", size, took,
+           baseline, None)
+    record("relationships, the page that begins with it, before it is outlined", size, marked,
+           baseline, None)
+    after = median_ms(client, page, rounds)
+    record("relationships, the page that begins with it, outlined", size, after, baseline,
+           None)
+    print(f"  (outlined {outlined} pair after the write)")
+
+
+def write_to(client: Any, pair: tuple[str, str], token: str) -> None:
+    """Record one development between the two actors of a pair, as the news of the day is:
+    after every other of theirs (a synthetic history ends in 2024), in world time and by
+    report."""
+    record_development(client, token, "consultation", "A call.", [pair[0]], [pair[1]],
+                       ("2025-06-01", "2025-06-02"))
+
+
+def time_once(client: Any, url: str) -> float:
+    """The time of one request of `url`, in ms: the first after a write, which no repeat
+    measures (the view answers the next ones otherwise)."""
+    started = time.perf_counter()
+    response = client.get(url)
+    took = (time.perf_counter() - started) * 1000
+    if response.status_code != 200:
+        raise SystemExit(f"{url}: {response.status_code} {response.get_data(as_text=True)}")
+    return took
 
 
 def record(measure: str, size: str, ms: float, baseline: float, first: float | None,
-           entries: int | None = None) -> None:
+           entries: int | None = None, size_bytes: int | None = None) -> None:
     ROWS.append({"measure": measure, "size": size, "median_ms": round(ms, 2),
                  "x_pair_query": round(ms / baseline, 1),
                  "x_first_page": None if first is None else round(ms / first, 2),
-                 "entries": entries})
+                 "entries": entries, "bytes": size_bytes})
     against = "" if first is None else f"  x{ms / first:.2f} of the first page"
     shown = "" if entries is None else f"  ({entries} entries)"
-    print(f"  {measure:<58} {size:>5} {ms:9.1f} ms  x{ms / baseline:8.1f} of the pair query"
+    if size_bytes is not None:
+        shown += f"  ({size_bytes / 1e6:,.2f} MB)"
+    print(f"  {measure:<72} {size:>5} {ms:9.1f} ms  x{ms / baseline:8.1f} of the pair query"
           f"{against}{shown}", flush=True)
 
 

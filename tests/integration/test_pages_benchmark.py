@@ -25,6 +25,14 @@ def test_the_worst_page_benchmark_runs_at_a_tiny_size(tmp_path):
                      "replay of the busiest pair", "events"]:
         assert f"{endpoint}: deep page" in measures, endpoint
     assert "pair query of a pair in a maximal fan-out development" in measures
+    # One pair's state is not paged: its busiest pair's cost and bytes are shown, and what a
+    # write to that pair costs the projector and the page of relationships that holds it.
+    busiest = next(row for row in rows if row["measure"] == "pair query of the busiest pair")
+    assert busiest["entries"] > 0 and busiest["bytes"] > 0
+    for measure in ["outlining the busiest pair after a write to it (the projector's work)",
+                    "relationships, the page that begins with it, before it is outlined",
+                    "relationships, the page that begins with it, outlined"]:
+        assert measure in measures, measure
     assert all(row["x_pair_query"] > 0 for row in rows)
     # Some probes alone (before and after a change, on one store): the store is only read.
     store = tmp_path / "pages-300-12.db"
